@@ -1,0 +1,210 @@
+"""Vectorised gradient telemetry (DESIGN.md §6).
+
+Per batch, right after ``backward()`` and before ``optimizer.step()``, the gradients of every
+measured group (each live, unpaused seed; optionally each host layer) go through one
+``torch._foreach_norm`` call. Per-group statistics accumulate in tensors on the training device;
+nothing is read back until ``materialize()`` at the end of the epoch, in one transfer.
+
+Overflow: a float32 norm overflows once the sum of squares passes ~3.4e38 (gradients near 1e19).
+On the CPU the few overflowed tensors are found and recomputed in float64 at once (there is no
+device to synchronise with); on an accelerator the norms are accumulated in float64 by the same
+single kernel, which costs nothing there because the kernel is memory bound, and needs no check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+VANISHING_THRESHOLD = 1e-7
+EXPLODING_THRESHOLD = 100.0
+
+
+def tensor_norms(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-tensor L2 norms in float64, from one ``_foreach_norm`` call."""
+    if grads[0].device.type != "cpu":
+        return torch.stack(torch._foreach_norm(grads, 2.0, dtype=torch.float64))
+    norms = torch.stack(torch._foreach_norm(grads, 2.0)).double()
+    overflowed = torch.isinf(norms)
+    if overflowed.any():  # CPU only: reading a CPU tensor is not a device sync
+        for i in overflowed.nonzero().flatten().tolist():
+            norms[i] = torch.linalg.vector_norm(grads[i], dtype=torch.float64)
+    return norms
+
+
+def _health(vanishing: torch.Tensor, exploding: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """The plan's score: 1 - 0.5 * share vanishing - 0.8 * share exploding, clipped to [0, 1]."""
+    return (1.0 - 0.5 * vanishing / count - 0.8 * exploding / count).clamp(0.0, 1.0)
+
+
+class SeedGradientCollector:
+    """The plan's one-shot API: gradient stats of one parameter set, as Python values.
+
+    ``gradient_norm`` is the global L2 norm (what ``clip_grad_norm_`` reports).
+    """
+
+    def __init__(
+        self,
+        vanishing_threshold: float = VANISHING_THRESHOLD,
+        exploding_threshold: float = EXPLODING_THRESHOLD,
+    ) -> None:
+        self.vanishing_threshold = vanishing_threshold
+        self.exploding_threshold = exploding_threshold
+
+    def collect(self, parameters: Iterable[nn.Parameter]) -> dict:
+        grads = [p.grad for p in parameters if p.grad is not None]
+        if not grads:
+            return {
+                "gradient_norm": 0.0,
+                "gradient_health": 1.0,
+                "has_vanishing": False,
+                "has_exploding": False,
+                "measured": False,
+            }
+        norms = tensor_norms(grads)
+        total = torch.sqrt((norms**2).sum())
+        finite = torch.isfinite(norms)
+        vanishing = (norms < self.vanishing_threshold).sum()
+        exploding = ((norms > self.exploding_threshold) | ~finite).sum()
+        health = _health(vanishing.double(), exploding.double(), torch.tensor(float(len(grads)), dtype=torch.float64))
+        stats = torch.stack([total, health, vanishing.double(), exploding.double()]).tolist()
+        nonfinite = not torch.isfinite(total).item()
+        return {
+            "gradient_norm": stats[0],
+            "gradient_health": 0.0 if nonfinite else stats[1],
+            "has_vanishing": stats[2] > 0,
+            "has_exploding": nonfinite or stats[3] > 0,
+            "measured": True,
+        }
+
+
+def collect_seed_gradients(
+    seed_parameters: Iterable[nn.Parameter],
+    vanishing_threshold: float = VANISHING_THRESHOLD,
+    exploding_threshold: float = EXPLODING_THRESHOLD,
+) -> dict:
+    """Convenience function to collect gradient stats (the plan's API)."""
+    collector = SeedGradientCollector(
+        vanishing_threshold=vanishing_threshold,
+        exploding_threshold=exploding_threshold,
+    )
+    return collector.collect(seed_parameters)
+
+
+@dataclass(frozen=True, slots=True)
+class GradientStats:
+    """One group's gradient telemetry for one epoch. ``measured`` False means no batch of this
+    epoch measured it: show "not measured", never a health value."""
+
+    gradient_norm: float = 0.0  # mean over finite batches of the global L2 norm
+    gradient_health: float = 1.0
+    has_vanishing: bool = False
+    has_exploding: bool = False
+    batches: int = 0
+    nonfinite_batches: int = 0
+
+    @property
+    def measured(self) -> bool:
+        return self.batches > 0
+
+
+NOT_MEASURED = GradientStats()
+
+# Rows of the per-group accumulator.
+_NORM_SUM, _FINITE, _NONFINITE, _HEALTH_SUM, _VANISHING, _EXPLODING = range(6)
+
+
+class EpochGradientTelemetry:
+    """Accumulates per-group gradient statistics over an epoch without leaving the device."""
+
+    def __init__(
+        self,
+        groups: dict[Hashable, list[nn.Parameter]],
+        device: torch.device,
+        vanishing_threshold: float = VANISHING_THRESHOLD,
+        exploding_threshold: float = EXPLODING_THRESHOLD,
+    ) -> None:
+        self.keys = [k for k, ps in groups.items() if ps]
+        self._groups = [list(groups[k]) for k in self.keys]
+        self.device = device
+        self.vanishing_threshold = vanishing_threshold
+        self.exploding_threshold = exploding_threshold
+        self._acc = torch.zeros(6, len(self.keys), dtype=torch.float64, device=device)
+        self._batches = 0
+        self._plans: dict[tuple[bool, ...], tuple] = {}
+
+    def _plan(self, active: tuple[bool, ...]) -> tuple[list[nn.Parameter], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Flat parameter list, tensor→group index, tensors per group and the group mask for one
+        active set. Built once per distinct set (it changes only when a seed is paused or culled)."""
+        plan = self._plans.get(active)
+        if plan is None:
+            params: list[nn.Parameter] = []
+            segments: list[int] = []
+            for g, (on, group) in enumerate(zip(active, self._groups, strict=True)):
+                if on:
+                    params.extend(group)
+                    segments.extend([g] * len(group))
+            seg = torch.tensor(segments, dtype=torch.long, device=self.device)
+            counts = torch.bincount(seg, minlength=len(self.keys)).double().clamp_(min=1.0)
+            mask = torch.tensor(active, dtype=torch.bool, device=self.device)
+            plan = self._plans[active] = (params, seg, counts, mask)
+        return plan
+
+    def accumulate(self, active: tuple[bool, ...] | None = None) -> None:
+        """Fold this batch's gradients in. Call after backward(), before optimizer.step().
+
+        ``active[i]`` False leaves group i out of this batch (a seed paused or culled mid-epoch):
+        its statistics count only the batches in which it was measured.
+        """
+        active = tuple(active) if active is not None else (True,) * len(self.keys)
+        if not any(active):
+            return
+        params, seg, counts, on = self._plan(active)
+        grads = [p.grad for p in params]
+        if any(g is None for g in grads):  # a parameter unused this batch counts as zero
+            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)]
+        norms = tensor_norms(grads)
+        finite_t = torch.isfinite(norms)
+        per_tensor = torch.stack(
+            [
+                torch.where(finite_t, norms * norms, torch.full_like(norms, float("inf"))),
+                (norms < self.vanishing_threshold).double(),
+                ((norms > self.exploding_threshold) | ~finite_t).double(),
+            ],
+            dim=1,
+        )
+        per_group = torch.zeros(len(self.keys), 3, dtype=torch.float64, device=self.device)
+        per_group.index_add_(0, seg, per_tensor)
+        global_norm = per_group[:, 0].sqrt()
+        finite = torch.isfinite(global_norm)
+        health = torch.where(finite, _health(per_group[:, 1], per_group[:, 2], counts), 0.0)
+        acc = self._acc
+        acc[_NORM_SUM] += torch.where(finite & on, global_norm, 0.0)
+        acc[_FINITE] += finite & on
+        acc[_NONFINITE] += ~finite & on
+        acc[_HEALTH_SUM] += health * on
+        acc[_VANISHING] = torch.maximum(acc[_VANISHING], ((per_group[:, 1] > 0) & on).double())
+        acc[_EXPLODING] = torch.maximum(acc[_EXPLODING], (((per_group[:, 2] > 0) | ~finite) & on).double())
+        self._batches += 1
+
+    def materialize(self) -> dict[Hashable, GradientStats]:
+        """Read the epoch's statistics back in one transfer."""
+        if not self.keys or self._batches == 0:
+            return {}
+        rows = self._acc.cpu().tolist()
+        out: dict[Hashable, GradientStats] = {}
+        for g, key in enumerate(self.keys):
+            finite, nonfinite = int(rows[_FINITE][g]), int(rows[_NONFINITE][g])
+            batches = finite + nonfinite
+            out[key] = GradientStats(
+                gradient_norm=rows[_NORM_SUM][g] / finite if finite else float("inf"),
+                gradient_health=0.0 if nonfinite else rows[_HEALTH_SUM][g] / max(batches, 1),
+                has_vanishing=rows[_VANISHING][g] > 0,
+                has_exploding=rows[_EXPLODING][g] > 0,
+                batches=batches,
+                nonfinite_batches=nonfinite,
+            )
+        return out
