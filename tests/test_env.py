@@ -228,10 +228,10 @@ def test_epoch_reads_back_a_fixed_number_of_times(tiny_task, monkeypatch):
         for name in ("item", "tolist", "cpu", "numpy"):
             real = getattr(torch.Tensor, name)
 
-            def spy(self, *args, _real=real, _name=name, **kwargs):
+            def spy(self, *args, _real=real, _name=name, _reads=reads, **kwargs):
                 caller = sys._getframe(1).f_code.co_filename
                 if f"{os.sep}training{os.sep}" in caller:
-                    reads.append((_name, caller))
+                    _reads.append((_name, caller))
                 return _real(self, *args, **kwargs)
 
             monkeypatch.setattr(torch.Tensor, name, spy)
