@@ -97,9 +97,10 @@ class ImageTask:
             self.class_names,
         )
 
-    def train_batches(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def train_batches(self, epoch: int, seed: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The epoch's shuffled batches; the order depends only on (seed, epoch)."""
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        seed = self.seed if seed is None else seed
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = torch.randperm(self.train_size, generator=gen).to(self.x_train.device)
         for start in range(0, self.train_size, self.batch_size):
             idx = order[start : start + self.batch_size]

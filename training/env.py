@@ -37,8 +37,13 @@ class EnvConfig:
     max_epochs: int = 25
     slots: int = 3
     width: float = 0.5
-    host_lr: float = 2e-3
-    seed_lr: float = 2e-3
+    host_lr: float = 4e-3
+    seed_lr: float = 4e-3
+    # The host's learning rate follows a half cosine from host_lr down to host_lr * floor over
+    # the first host_lr_decay_epochs, then stays there: the host settles into a plateau early,
+    # as a host that seeds are grown into would have. Seeds keep seed_lr.
+    host_lr_floor: float = 0.1
+    host_lr_decay_epochs: int = 10
     batch_size: int | None = None  # None: the preset's own
     device: str = "cpu"
     data_dir: str | None = None
@@ -53,6 +58,16 @@ class EnvConfig:
             raise ValueError(f"slots must be between 1 and {MAX_SLOTS}, got {self.slots}")
         if self.width <= 0:
             raise ValueError(f"host width must be positive, got {self.width}")
+        if not 0 < self.host_lr_floor <= 1:
+            raise ValueError(f"host_lr_floor must be in (0, 1], got {self.host_lr_floor}")
+
+    def host_lr_at(self, epoch: int) -> float:
+        """The host's learning rate during ``epoch`` (1-based)."""
+        import math
+
+        progress = min((epoch - 1) / max(self.host_lr_decay_epochs, 1), 1.0)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.host_lr * (self.host_lr_floor + (1.0 - self.host_lr_floor) * cosine)
 
     def data_config(self) -> DataConfig:
         from pathlib import Path
@@ -149,16 +164,18 @@ class MorphogeneticEnv:
         start = time.perf_counter()
         epoch = self.epoch + 1
         self._begin_epoch(epoch)
+        for group in self.host_optimizer.param_groups:
+            group["lr"] = self.config.host_lr_at(epoch)
         model, dev = self.model, self.device
         model.train()
         groups: dict = {s.index: list(s.seed.parameters()) for s in model.seed_slots() if s.seed is not None}
         layer_names = [name for name, _ in model.host.named_layers()]
         for name, layer in model.host.named_layers():
             groups[name] = list(layer.parameters())
-        grads = EpochGradientTelemetry(groups, dev)
+        grads = EpochGradientTelemetry(groups, dev, expected_batches=self.task.batches_per_epoch)
         sums = torch.zeros(3, dtype=torch.float64, device=dev)  # loss, loss², correct
         batches = count = 0
-        for b, (x, y) in enumerate(self.task.train_batches(epoch)):
+        for b, (x, y) in enumerate(self.task.train_batches(epoch, self.config.seed)):
             if batch_hook is not None:
                 batch_hook(self, b)
             measured = self._measured_groups(grads.keys)

@@ -113,12 +113,28 @@ class GradientStats:
 
 NOT_MEASURED = GradientStats()
 
-# Rows of the per-group accumulator.
+# Rows of the per-group epoch totals.
 _NORM_SUM, _FINITE, _NONFINITE, _HEALTH_SUM, _VANISHING, _EXPLODING = range(6)
 
 
+@dataclass
+class _Plan:
+    """The flat tensor list of one set of measured groups and its per-batch norm rows."""
+
+    params: list[nn.Parameter]
+    segments: torch.Tensor  # tensor index -> group index
+    counts: torch.Tensor  # tensors per group (>= 1)
+    mask: torch.Tensor  # which groups this set measures
+    rows: torch.Tensor  # (capacity, tensors): one row of per-tensor norms per batch
+    filled: int = 0
+
+
 class EpochGradientTelemetry:
-    """Accumulates per-group gradient statistics over an epoch without leaving the device."""
+    """Per-group gradient statistics over an epoch, without leaving the device.
+
+    Per batch the work is one ``_foreach_norm`` and one write of its results into a preallocated
+    row; the per-group arithmetic runs once, in ``materialize()``, over all rows at once.
+    """
 
     def __init__(
         self,
@@ -126,19 +142,19 @@ class EpochGradientTelemetry:
         device: torch.device,
         vanishing_threshold: float = VANISHING_THRESHOLD,
         exploding_threshold: float = EXPLODING_THRESHOLD,
+        expected_batches: int = 64,
     ) -> None:
         self.keys = [k for k, ps in groups.items() if ps]
         self._groups = [list(groups[k]) for k in self.keys]
         self.device = device
         self.vanishing_threshold = vanishing_threshold
         self.exploding_threshold = exploding_threshold
-        self._acc = torch.zeros(6, len(self.keys), dtype=torch.float64, device=device)
-        self._batches = 0
-        self._plans: dict[tuple[bool, ...], tuple] = {}
+        self._capacity = max(expected_batches, 1)
+        self._dtype = torch.float32 if device.type == "cpu" else torch.float64
+        self._plans: dict[tuple[bool, ...], _Plan] = {}
 
-    def _plan(self, active: tuple[bool, ...]) -> tuple[list[nn.Parameter], torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Flat parameter list, tensor→group index, tensors per group and the group mask for one
-        active set. Built once per distinct set (it changes only when a seed is paused or culled)."""
+    def _plan(self, active: tuple[bool, ...]) -> _Plan:
+        """Built once per distinct active set (it changes only when a seed is paused or culled)."""
         plan = self._plans.get(active)
         if plan is None:
             params: list[nn.Parameter] = []
@@ -148,9 +164,13 @@ class EpochGradientTelemetry:
                     params.extend(group)
                     segments.extend([g] * len(group))
             seg = torch.tensor(segments, dtype=torch.long, device=self.device)
-            counts = torch.bincount(seg, minlength=len(self.keys)).double().clamp_(min=1.0)
-            mask = torch.tensor(active, dtype=torch.bool, device=self.device)
-            plan = self._plans[active] = (params, seg, counts, mask)
+            plan = self._plans[active] = _Plan(
+                params=params,
+                segments=seg,
+                counts=torch.bincount(seg, minlength=len(self.keys)).double().clamp_(min=1.0),
+                mask=torch.tensor(active, dtype=torch.bool, device=self.device),
+                rows=torch.empty(self._capacity, len(params), dtype=self._dtype, device=self.device),
+            )
         return plan
 
     def accumulate(self, active: tuple[bool, ...] | None = None) -> None:
@@ -162,49 +182,74 @@ class EpochGradientTelemetry:
         active = tuple(active) if active is not None else (True,) * len(self.keys)
         if not any(active):
             return
-        params, seg, counts, on = self._plan(active)
-        grads = [p.grad for p in params]
+        plan = self._plan(active)
+        grads = [p.grad for p in plan.params]
         if any(g is None for g in grads):  # a parameter unused this batch counts as zero
-            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)]
-        norms = tensor_norms(grads)
-        finite_t = torch.isfinite(norms)
-        per_tensor = torch.stack(
-            [
-                torch.where(finite_t, norms * norms, torch.full_like(norms, float("inf"))),
-                (norms < self.vanishing_threshold).double(),
-                ((norms > self.exploding_threshold) | ~finite_t).double(),
-            ],
-            dim=1,
-        )
-        per_group = torch.zeros(len(self.keys), 3, dtype=torch.float64, device=self.device)
-        per_group.index_add_(0, seg, per_tensor)
-        global_norm = per_group[:, 0].sqrt()
-        finite = torch.isfinite(global_norm)
-        health = torch.where(finite, _health(per_group[:, 1], per_group[:, 2], counts), 0.0)
-        acc = self._acc
-        acc[_NORM_SUM] += torch.where(finite & on, global_norm, 0.0)
-        acc[_FINITE] += finite & on
-        acc[_NONFINITE] += ~finite & on
-        acc[_HEALTH_SUM] += health * on
-        acc[_VANISHING] = torch.maximum(acc[_VANISHING], ((per_group[:, 1] > 0) & on).double())
-        acc[_EXPLODING] = torch.maximum(acc[_EXPLODING], (((per_group[:, 2] > 0) | ~finite) & on).double())
-        self._batches += 1
+            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(plan.params, grads, strict=True)]
+        if plan.filled == plan.rows.shape[0]:
+            plan.rows = torch.cat([plan.rows, torch.empty_like(plan.rows)])
+        row = plan.rows[plan.filled]
+        if self.device.type == "cpu":
+            torch.stack(torch._foreach_norm(grads, 2.0), out=row)
+            overflowed = torch.isinf(row)
+            if overflowed.any():  # reading a CPU tensor is not a device sync
+                for i in overflowed.nonzero().flatten().tolist():
+                    row[i] = torch.linalg.vector_norm(grads[i], dtype=torch.float64)
+        else:
+            torch.stack(torch._foreach_norm(grads, 2.0, dtype=torch.float64), out=row)
+        plan.filled += 1
 
     def materialize(self) -> dict[Hashable, GradientStats]:
-        """Read the epoch's statistics back in one transfer."""
-        if not self.keys or self._batches == 0:
+        """The epoch's statistics per group, read back in one transfer."""
+        if not self.keys:
             return {}
-        rows = self._acc.cpu().tolist()
+        totals = torch.zeros(6, len(self.keys), dtype=torch.float64, device=self.device)
+        for plan in self._plans.values():
+            if plan.filled:
+                totals += self._fold(plan)
+        rows = totals.cpu().tolist()
         out: dict[Hashable, GradientStats] = {}
         for g, key in enumerate(self.keys):
             finite, nonfinite = int(rows[_FINITE][g]), int(rows[_NONFINITE][g])
             batches = finite + nonfinite
+            if batches == 0:
+                out[key] = NOT_MEASURED
+                continue
             out[key] = GradientStats(
                 gradient_norm=rows[_NORM_SUM][g] / finite if finite else float("inf"),
-                gradient_health=0.0 if nonfinite else rows[_HEALTH_SUM][g] / max(batches, 1),
+                gradient_health=0.0 if nonfinite else rows[_HEALTH_SUM][g] / batches,
                 has_vanishing=rows[_VANISHING][g] > 0,
                 has_exploding=rows[_EXPLODING][g] > 0,
                 batches=batches,
                 nonfinite_batches=nonfinite,
             )
         return out
+
+    def _fold(self, plan: _Plan) -> torch.Tensor:
+        """Per-group epoch totals (6, groups) from a plan's per-batch rows."""
+        norms = plan.rows[: plan.filled].double()  # (batches, tensors)
+        finite_t = torch.isfinite(norms)
+        per_tensor = torch.stack(
+            [
+                torch.where(finite_t, norms * norms, torch.inf),
+                (norms < self.vanishing_threshold).double(),
+                ((norms > self.exploding_threshold) | ~finite_t).double(),
+            ],
+            dim=-1,
+        )
+        per_group = torch.zeros(plan.filled, len(self.keys), 3, dtype=torch.float64, device=self.device)
+        per_group.index_add_(1, plan.segments, per_tensor)  # (batches, groups, 3)
+        global_norm = per_group[..., 0].sqrt()
+        finite = torch.isfinite(global_norm)
+        health = torch.where(finite, _health(per_group[..., 1], per_group[..., 2], plan.counts), 0.0)
+        mask = plan.mask.double()
+        return torch.stack(
+            [
+                torch.where(finite, global_norm, 0.0).sum(0),
+                finite.double().sum(0),
+                (~finite).double().sum(0),
+                health.sum(0),
+                (per_group[..., 1] > 0).any(0).double(),
+                ((per_group[..., 2] > 0) | ~finite).any(0).double(),
+            ]
+        ) * mask

@@ -135,22 +135,6 @@ class SeedRecord:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ShadowChoice:
-    """What another policy would have done on the executing lane's state (shadow mode)."""
-
-    policy: str
-    action: int
-    q_values: tuple[float, ...] | None = None
-
-    def to_dict(self) -> dict:
-        return {"policy": self.policy, "action": self.action, "q_values": _opt_list(self.q_values)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ShadowChoice:
-        return cls(d["policy"], int(d["action"]), _opt_tuple(d.get("q_values")))
-
-
 def _opt_list(values: tuple | None) -> list | None:
     return None if values is None else list(values)
 
@@ -175,7 +159,8 @@ class DecisionRecord:
     features: tuple[float, ...] | None = None
     z_scores: tuple[float, ...] | None = None
     reference_action: int | None = None  # the heuristic's choice on the same state
-    shadow: tuple[ShadowChoice, ...] = ()
+    # Shadow mode: what the other policies chose on this same state (never executed).
+    shadow: tuple[DecisionRecord, ...] = ()
 
     @property
     def action_name(self) -> str:
@@ -207,7 +192,7 @@ class DecisionRecord:
             advantage=d.get("advantage"), probabilities=_opt_tuple(d.get("probabilities")),
             features=_opt_tuple(d.get("features")), z_scores=_opt_tuple(d.get("z_scores")),
             reference_action=d.get("reference_action"),
-            shadow=tuple(ShadowChoice.from_dict(s) for s in d.get("shadow", ())),
+            shadow=tuple(DecisionRecord.from_dict(s) for s in d.get("shadow", ())),
         )  # fmt: skip
 
 

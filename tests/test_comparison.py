@@ -1,0 +1,191 @@
+"""The comparison loop: fairness between lanes, modes, commands, stopping, records, statistics."""
+
+import queue
+import threading
+
+import pytest
+
+from training.actions import Action, Command, CommandType
+from training.comparison import Lane, RunConfig, run
+from training.data import DataConfig, load_task
+from training.env import EnvConfig
+from training.policies.base import Decision
+from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
+from training.recordio import RecordWriter, read_records
+from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
+from training.stats import paired_result, sign_test_p
+
+EPOCHS = 8
+EAGER = HeuristicPolicyConfig(min_epochs_before_germinate=1, plateau_epochs_to_germinate=0,
+                              epochs_to_fossilize=1, min_training_epochs=1)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def task():
+    return load_task(DataConfig(preset="tiny", seed=0))
+
+
+def config(episodes=1, mode="head-to-head", epochs=EPOCHS) -> RunConfig:
+    return RunConfig(env=EnvConfig(preset="tiny", max_epochs=epochs), episodes=episodes, mode=mode)
+
+
+def eager(name: str) -> Lane:
+    return Lane(name, HeuristicPolicy(EAGER, name=name), LaneInfo(name, "heuristic"))
+
+
+class Scripted:
+    """Acts from a fixed list (WAIT once it runs out); used to diverge from the heuristic."""
+
+    kind = "scripted"
+
+    def __init__(self, name: str, actions: list[Action]) -> None:
+        self.name, self.actions, self.i = name, actions, 0
+
+    def reset(self) -> None:
+        self.i = 0
+
+    def decide(self, observation, action_mask) -> Decision:
+        action = self.actions[self.i] if self.i < len(self.actions) else Action.WAIT
+        self.i += 1
+        return Decision(action, "scripted")
+
+
+def comparable(record: EpochRecord) -> tuple:
+    """An epoch record without its lane name, timings and timestamps."""
+    seeds = tuple((s.stage, s.alpha, s.telemetry.gradient_norm, s.telemetry.accuracy, s.features[:9]) for s in record.seeds)
+    d = record.decision
+    return (record.epoch, record.train_loss, record.val_loss, record.val_accuracy, seeds, d.action, d.executed, d.outcome)
+
+
+def epochs_of(records, lane):
+    return [r for r in records if isinstance(r, EpochRecord) and r.lane == lane]
+
+
+def test_two_copies_of_one_policy_produce_identical_records(task):
+    records = []
+    run(config(), [eager("a"), eager("b")], records.append, task=task)
+    a, b = epochs_of(records, "a"), epochs_of(records, "b")
+    assert len(a) == len(b) == EPOCHS
+    assert any(s.stage_name != "DORMANT" for r in a for s in r.seeds)  # the run did something
+    assert [comparable(r) for r in a] == [comparable(r) for r in b]
+
+
+def test_different_policies_are_identical_until_their_first_different_action(task):
+    records = []
+    script = [Action.WAIT, Action.WAIT, Action.GERMINATE_CONV]
+    lanes = [eager("h"), Lane("s", Scripted("s", script), LaneInfo("s", "scripted"))]
+    run(config(), lanes, records.append, task=task)
+    h, s = epochs_of(records, "h"), epochs_of(records, "s")
+    first = next(i for i, (x, y) in enumerate(zip(h, s, strict=True)) if x.decision.action != y.decision.action)
+    for x, y in zip(h[: first + 1], s[: first + 1], strict=True):
+        assert (x.train_loss, x.val_loss, x.val_accuracy) == (y.train_loss, y.val_loss, y.val_accuracy)
+    assert any(x.val_loss != y.val_loss for x, y in zip(h[first + 1 :], s[first + 1 :], strict=True))
+
+
+def test_shadow_mode_trains_one_lane_and_records_the_others_choices(task):
+    records = []
+    lanes = [eager("h"), Lane("s", Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted"))]
+    result = run(config(mode="shadow"), lanes, records.append, task=task)
+    assert {r.lane for r in records if isinstance(r, EpochRecord)} == {"h"}
+    info = next(r for r in records if isinstance(r, RunInfo))
+    assert info.executing_lane == "h"
+    shadows = [r.decision.shadow[0] for r in epochs_of(records, "h")]
+    assert all(d.lane == "s" and not d.executed for d in shadows)
+    agree = sum(d.action == r.decision.action for d, r in zip(shadows, epochs_of(records, "h"), strict=True))
+    assert result.agreement_rate() == pytest.approx(agree / EPOCHS)
+
+
+def test_stop_event_ends_the_run_within_a_batch(task):
+    stop = threading.Event()
+    records = []
+
+    def sink(record):
+        records.append(record)
+        if isinstance(record, EpochRecord) and record.epoch == 2:
+            stop.set()
+
+    result = run(config(epochs=20), [eager("a")], sink, stop_event=stop, task=task)
+    assert result.stopped
+    assert max(r.epoch for r in epochs_of(records, "a")) == 2
+    assert isinstance(records[-1], RunEvent) and records[-1].event == "stopped"
+
+
+def test_commands_apply_and_refusals_carry_reasons(task):
+    inbox: queue.Queue = queue.Queue()
+    records = []
+
+    def sink(record):
+        records.append(record)
+        if isinstance(record, EpochRecord) and record.epoch == 2:
+            inbox.put(Command(CommandType.PAUSE_SEED, lane="a", slot=0))
+            inbox.put(Command(CommandType.CULL, lane="nope", slot=0))
+            inbox.put(Command(CommandType.PAUSE_SEED, lane="a", slot=2))
+
+    run(config(epochs=4), [eager("a")], sink, inbox=inbox, task=task)
+    events = [r for r in records if isinstance(r, RunEvent) and r.event.startswith("command")]
+    assert [e.event for e in events] == ["command_applied", "command_refused", "command_refused"]
+    assert "does not train" in events[1].message and "DORMANT" in events[2].message
+    third = epochs_of(records, "a")[2]
+    assert third.seeds[0].paused and not third.seeds[0].gradients_measured
+
+
+def test_pause_training_blocks_until_resumed(task):
+    inbox: queue.Queue = queue.Queue()
+    records = []
+    resumed = threading.Event()
+
+    def sink(record):
+        records.append(record)
+        if isinstance(record, EpochRecord) and record.epoch == 1:
+            inbox.put(Command(CommandType.PAUSE_TRAINING))
+            threading.Timer(0.3, lambda: (inbox.put(Command(CommandType.RESUME_TRAINING)), resumed.set())).start()
+
+    run(config(epochs=2), [eager("a")], sink, inbox=inbox, task=task)
+    kinds = [r.event for r in records if isinstance(r, RunEvent)]
+    assert kinds[:3] == ["started", "paused", "resumed"]
+    assert resumed.is_set() and len(epochs_of(records, "a")) == 2
+
+
+def test_records_survive_the_jsonl_round_trip(task, tmp_path):
+    path = tmp_path / "run.jsonl"
+    records = []
+    with RecordWriter(path) as writer:
+        def sink(record):
+            records.append(record)
+            writer.write(record)
+
+        run(config(mode="shadow"), [eager("h"), eager("s")], sink, task=task)
+    back, corrupt = read_records(path)
+    assert corrupt == 0
+    assert back == records
+
+
+def test_corrupt_lines_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"kind":"event","v":1,"run_id":"r","event":"started"}\nnot json\n{"kind":"zzz","v":1}\n\n')
+    records, corrupt = read_records(path)
+    assert len(records) == 1 and corrupt == 2
+
+
+def test_paired_statistics():
+    result = paired_result("iql", "heuristic", [71.0, 72.0, 75.0, 70.2], [70.0, 70.0, 74.0, 70.0])
+    assert result.mean_difference == pytest.approx(1.05)
+    assert (result.wins, result.ties, result.losses) == (3, 1, 0)
+    assert result.ci_low < result.mean_difference < result.ci_high
+    assert result.sign_test_p == pytest.approx(0.25)
+    single = paired_result("iql", "heuristic", [71.0], [70.0])
+    assert single.ci_low is None and "CI needs 2+" in single.summary()
+
+
+def test_sign_test_is_two_sided_binomial():
+    assert sign_test_p(0, 0) == 1.0
+    assert sign_test_p(10, 0) == pytest.approx(2 / 1024)
+    assert sign_test_p(3, 3) == 1.0
+
+
+def test_head_to_head_episodes_are_paired_by_seed(task):
+    records = []
+    result = run(config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, task=task)
+    assert len(result.episodes) == 2 and result.paired[0].episodes == 2
+    finished = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
+    assert [e.episode for e in finished] == [1, 2] and finished[-1].data["paired"]
