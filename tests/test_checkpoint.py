@@ -1,0 +1,338 @@
+"""IQL checkpoints: our format round-trips, the plan's format loads and acts, the plan's
+state_dim inference, and every unusable file is refused in one sentence without running it."""
+
+import io
+import math
+import pickle
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from training.actions import ACTION_DIM, Action
+from training.features import FeatureNormalizer
+from training.policies.base import Policy
+from training.policies.checkpoint import (
+    IQLPolicy,
+    LoadedModel,
+    ModelLoadError,
+    load_checkpoint,
+    load_iql_model,
+    save_checkpoint,
+)
+from training.policies.iql import IQL, IQLConfig, OfflineDataset, train_offline
+from training.signals import TrainingSnapshot
+from training.telemetry import SeedTelemetry
+
+ALL_VALID = (True,) * ACTION_DIM
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks: one thread is fastest and does not spin against a busy second core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def snapshot(i: int = 0, telemetry: bool = True) -> TrainingSnapshot:
+    """A plausible epoch ``i`` of a 25-epoch run; with a live seed when ``telemetry``."""
+    acc = 40.0 + 2.0 * i
+    seed = SeedTelemetry(seed_id="s1", gradient_norm=1.0 + i, accuracy=acc, stage=3, epoch=i) if telemetry else None
+    return TrainingSnapshot(
+        i, 100 * i, 1.5 - 0.05 * i, 1.6 - 0.04 * i, -0.04, acc + 3.0, acc, 2.0, i % 4, acc, 1.6 - 0.04 * i,
+        (1.8, 1.7, 1.7, 1.65, 1.6), (acc - 8, acc - 6, acc - 4, acc - 2, acc), telemetry, 3 if telemetry else 1,
+        i % 3, 0.0, 0.5 * i, 2, num_slots=3, focus_slot=0 if telemetry else None, seed_telemetry=seed,
+    )  # fmt: skip
+
+
+def plan_network(in_dim: int, out_dim: int, hidden: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    return {
+        "net.0.weight": torch.randn(hidden, in_dim, generator=gen), "net.0.bias": torch.randn(hidden, generator=gen),
+        "net.2.weight": torch.randn(hidden, hidden, generator=gen), "net.2.bias": torch.randn(hidden, generator=gen),
+        "net.4.weight": torch.randn(out_dim, hidden, generator=gen), "net.4.bias": torch.randn(out_dim, generator=gen),
+    }  # fmt: skip
+
+
+def plan_checkpoint(state_dim: int = 37, hidden: int = 8, action_dim: int = ACTION_DIM) -> dict:
+    """The plan's format, built from plain tensors as the plan's trainer would have saved it."""
+    gen = torch.Generator().manual_seed(state_dim)
+    return {
+        "state_dim": state_dim, "action_dim": action_dim, "gamma": 0.99, "tau": 0.7, "beta": 3.0,
+        "q_network": plan_network(state_dim, action_dim, hidden, gen),
+        "v_network": plan_network(state_dim, 1, hidden, gen),
+    }  # fmt: skip
+
+
+def plan_q(ckpt: dict, x: torch.Tensor) -> torch.Tensor:
+    """The plan's Q by hand: Linear→ReLU→Linear→ReLU→Linear."""
+    w = ckpt["q_network"]
+    h = torch.relu(x @ w["net.0.weight"].T + w["net.0.bias"])
+    h = torch.relu(h @ w["net.2.weight"].T + w["net.2.bias"])
+    return h @ w["net.4.weight"].T + w["net.4.bias"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny IQL trained on 37-dim ("seed") data and saved in our format."""
+    rng = np.random.default_rng(0)
+    n, dim = 96, 37
+    masks = rng.random((n, ACTION_DIM)) < 0.6
+    masks[:, Action.WAIT] = True
+    data = OfflineDataset(
+        states=rng.random((n, dim)).astype(np.float32),
+        actions=np.array([rng.choice(np.flatnonzero(m)) for m in masks], dtype=np.int64),
+        rewards=rng.normal(size=n).astype(np.float32),
+        next_states=rng.random((n, dim)).astype(np.float32),
+        dones=np.zeros(n, dtype=np.float32),
+        masks=masks,
+        next_masks=masks,
+        metadata={"feature_set": "seed"},
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = train_offline(data, steps=30, config=IQLConfig(hidden=16, batch_size=32), seed=3)
+    finally:
+        torch.set_num_threads(before)
+    path = tmp_path_factory.mktemp("ckpt") / "iql.pt"
+    save_checkpoint(path, result.iql, result.normalizer, result.feature_set, {"episodes": 4, "note": "test"})
+    return result, path
+
+
+def rigged(policy_favourite: Action, q_favourite: Action) -> IQLPolicy:
+    """An in-memory model whose policy and Q prefer different actions whatever the input."""
+    torch.manual_seed(0)
+    iql = IQL(37, config=IQLConfig(hidden=8))
+    with torch.no_grad():
+        for network, favourite in ((iql.policy_network, policy_favourite), (iql.q_network, q_favourite),
+                                   (iql.q2_network, q_favourite)):  # fmt: skip
+            network.net[4].weight.zero_()
+            network.net[4].bias.zero_()
+            network.net[4].bias[favourite] = 5.0
+    return IQLPolicy(LoadedModel.from_trained(iql, FeatureNormalizer.identity(37), "seed"))
+
+
+# --- our format ---------------------------------------------------------------------------
+
+
+def test_save_then_load_gives_identical_decisions(trained):
+    result, path = trained
+    before = IQLPolicy(LoadedModel.from_trained(result.iql, result.normalizer, "seed"))
+    after = IQLPolicy(path)
+    masks = [ALL_VALID, (True, False, True, False, True, True, False), (True,) + (False,) * 6]
+    for i in range(6):
+        mask = masks[i % len(masks)]
+        assert after.decide(snapshot(i), mask) == before.decide(snapshot(i), mask)
+
+
+def test_saved_file_keeps_every_key_of_the_plans_format(trained):
+    _, path = trained
+    ckpt = torch.load(path, weights_only=True)
+    for key in ("state_dim", "action_dim", "gamma", "tau", "beta", "q_network", "v_network"):
+        assert key in ckpt
+    assert (ckpt["state_dim"], ckpt["action_dim"], ckpt["format"], ckpt["format_version"]) == (37, 7, "esper-iql", 1)
+    assert sorted(ckpt["q_network"]) == ["net.0.bias", "net.0.weight", "net.2.bias", "net.2.weight",
+                                         "net.4.bias", "net.4.weight"]  # fmt: skip
+
+
+def test_saved_normaliser_and_metadata_come_back(trained):
+    result, path = trained
+    model = load_checkpoint(path)
+    assert model.normalizer == result.normalizer
+    assert model.metadata == {"episodes": 4, "note": "test"}
+
+
+def test_policy_prefers_the_advantage_weighted_policy_over_greedy_q():
+    policy = rigged(policy_favourite=Action.GERMINATE_NORM, q_favourite=Action.ADVANCE)
+    assert policy.decide(snapshot(2), ALL_VALID).action == Action.GERMINATE_NORM
+
+
+def test_policy_never_takes_a_masked_action_even_its_favourite():
+    policy = rigged(policy_favourite=Action.GERMINATE_NORM, q_favourite=Action.ADVANCE)
+    mask = (True, True, True, False, True, True, True)
+    assert policy.decide(snapshot(2), mask).action != Action.GERMINATE_NORM
+
+
+def test_decision_reports_every_q_value_and_the_chosen_advantage(trained):
+    decision = IQLPolicy(trained[1]).decide(snapshot(4), (True, False, False, False, False, True, True))
+    assert len(decision.q_values) == ACTION_DIM and all(math.isfinite(q) for q in decision.q_values)
+    assert decision.advantage == pytest.approx(decision.q_values[decision.action] - decision.value)
+
+
+def test_decision_probabilities_are_zero_on_masked_actions(trained):
+    mask = (True, False, False, False, False, True, True)
+    decision = IQLPolicy(trained[1]).decide(snapshot(4), mask)
+    assert [p for p, ok in zip(decision.probabilities, mask, strict=True) if not ok] == [0.0] * 4
+    assert sum(decision.probabilities) == pytest.approx(1.0)
+
+
+def test_decision_carries_raw_features_and_their_z_scores(trained):
+    policy = IQLPolicy(trained[1])
+    decision = policy.decide(snapshot(4), ALL_VALID)
+    assert len(decision.features) == len(decision.z_scores) == len(policy.feature_names) == 37
+    assert list(decision.z_scores) == policy.normalizer.z_scores(decision.features)
+
+
+def test_iql_policy_is_a_policy(trained):
+    policy = IQLPolicy(trained[1], name="iql-lane")
+    assert isinstance(policy, Policy)
+    assert (policy.name, policy.kind, policy.state_dim, policy.telemetry_type) == ("iql-lane", "iql", 37, "seed")
+
+
+# --- the plan's format --------------------------------------------------------------------
+
+
+def test_plan_format_loads_and_acts_by_greedy_masked_q(tmp_path):
+    ckpt = plan_checkpoint(state_dim=37, hidden=8)
+    torch.save(ckpt, tmp_path / "plan.pt")
+    policy = IQLPolicy(tmp_path / "plan.pt")
+    obs = snapshot(5)
+    q = plan_q(ckpt, torch.tensor([policy.decide(obs, ALL_VALID).features]))[0]
+    mask = [True] * ACTION_DIM
+    mask[int(q.argmax())] = False  # the overall best is not allowed now
+    expected = max((a for a in Action if mask[a]), key=lambda a: float(q[a]))
+    decision = policy.decide(obs, mask)
+    assert decision.action == expected
+    assert decision.reason.startswith(f"argmax masked Q: {expected.name}")
+
+
+def test_plan_format_reads_hidden_size_from_the_weights(tmp_path):
+    torch.save(plan_checkpoint(state_dim=27, hidden=12), tmp_path / "plan.pt")
+    iql, _, _ = load_iql_model(tmp_path / "plan.pt")
+    assert iql.q_network.net[0].out_features == 12 and iql.q_network.net[0].in_features == 27
+
+
+@pytest.mark.parametrize(
+    ("state_dim", "use_telemetry", "telemetry_type"),
+    [(27, False, "none"), (37, True, "seed"), (54, True, "full")],
+)
+def test_state_dim_tells_the_telemetry_type(tmp_path, state_dim, use_telemetry, telemetry_type):
+    torch.save(plan_checkpoint(state_dim=state_dim), tmp_path / "plan.pt")
+    _, got_telemetry, got_type = load_iql_model(tmp_path / "plan.pt")
+    assert (got_telemetry, got_type) == (use_telemetry, telemetry_type)
+
+
+def test_unknown_state_dim_warns_and_assumes_no_telemetry(tmp_path):
+    torch.save(plan_checkpoint(state_dim=40), tmp_path / "plan.pt")
+    with pytest.warns(UserWarning, match="Unknown state_dim 40"):
+        _, use_telemetry, telemetry_type = load_iql_model(tmp_path / "plan.pt")
+    assert (use_telemetry, telemetry_type) == (False, "unknown")
+
+
+def test_policy_refuses_a_model_whose_inputs_it_cannot_build(tmp_path):
+    torch.save(plan_checkpoint(state_dim=40), tmp_path / "plan.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ModelLoadError, match="state_dim 40"):
+            IQLPolicy(tmp_path / "plan.pt")
+
+
+# --- unusable files -----------------------------------------------------------------------
+
+
+def _write(path, payload) -> None:
+    if isinstance(payload, bytes):
+        path.write_bytes(payload)
+    else:
+        torch.save(payload, path)
+
+
+def _ours_without_policy(trained_path):
+    ckpt = torch.load(trained_path, weights_only=True)
+    del ckpt["policy_network"]
+    return ckpt
+
+
+def _edited(edit):
+    ckpt = plan_checkpoint()
+    edit(ckpt)
+    return ckpt
+
+
+BAD = {
+    "random-bytes": (lambda: random.Random(0).randbytes(512), "not a torch checkpoint"),
+    "text": (lambda: b"state_dim = 37\nthis is not a model\n", "not a torch checkpoint"),
+    "empty": (lambda: b"", "not a torch checkpoint"),
+    "zip-junk": (lambda: b"PK\x03\x04" + bytes(200), "not a torch checkpoint"),
+    "not-a-dict": (lambda: [1, 2, 3], "holds a list"),
+    "missing-key": (lambda: _edited(lambda c: c.pop("v_network")), "lacks v_network"),
+    "wrong-shape": (lambda: _edited(lambda c: c["q_network"].update({"net.0.weight": torch.zeros(8, 36)})), "shape"),
+    "action-dim-6": (lambda: plan_checkpoint(action_dim=6), "action_dim is 6"),
+    "nan-weights": (lambda: _edited(lambda c: c["v_network"]["net.2.weight"].fill_(math.nan)), "NaN or infinite"),
+    "inf-weights": (lambda: _edited(lambda c: c["q_network"]["net.4.bias"].fill_(math.inf)), "NaN or infinite"),
+    "string-dim": (lambda: _edited(lambda c: c.update(state_dim="37")), "state_dim must be a positive integer"),
+    "bad-expectile": (lambda: _edited(lambda c: c.update(tau=1.5)), "expectile tau must lie in (0, 1)"),
+    "hidden-mismatch": (lambda: _edited(lambda c: c.update(v_network=plan_network(37, 1, 4, torch.Generator()))), "hidden size 8"),
+    "newer-version": (lambda: _edited(lambda c: c.update(format="esper-iql", format_version=2, q2_network=c["q_network"],
+                      policy_network=c["q_network"], obs_mean=torch.zeros(37), obs_std=torch.ones(37),
+                      feature_set="seed", hidden_dim=8, metadata="{}")), "format_version 2"),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_unusable_file_is_refused_in_one_sentence_naming_it(tmp_path, case):
+    make, problem = BAD[case]
+    path = tmp_path / f"{case}.pt"
+    _write(path, make())
+    with pytest.raises(ModelLoadError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert f"{case}.pt" in message and problem in message
+    assert "\n" not in message and message.endswith(".") and message.count(". ") == 0
+
+
+def test_our_format_without_its_policy_is_refused(tmp_path, trained):
+    torch.save(_ours_without_policy(trained[1]), tmp_path / "ours.pt")
+    with pytest.raises(ModelLoadError, match=r"ours\.pt.*lacks policy_network"):
+        load_checkpoint(tmp_path / "ours.pt")
+
+
+def test_missing_file_is_refused_naming_it(tmp_path):
+    with pytest.raises(ModelLoadError, match=r"absent\.pt: the file does not exist"):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_directory_is_refused_naming_it(tmp_path):
+    (tmp_path / "models.pt").mkdir()
+    with pytest.raises(ModelLoadError, match=r"models\.pt: it is a directory"):
+        load_checkpoint(tmp_path / "models.pt")
+
+
+class _Booby:
+    """Unpickling this calls open(marker, "w"): a file appears if the pickle is executed."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _booby_files(tmp_path) -> dict[str, bytes]:
+    booby = {"state_dim": _Booby(str(tmp_path / "pwned"))}
+    buffer = io.BytesIO()
+    torch.save(booby, buffer)
+    return {"plain-pickle": pickle.dumps(booby, protocol=2), "torch-zip": buffer.getvalue()}
+
+
+@pytest.mark.parametrize("kind", ["plain-pickle", "torch-zip"])
+def test_booby_trapped_file_does_run_code_when_loaded_unsafely(tmp_path, kind):
+    payload = _booby_files(tmp_path)[kind]
+    if kind == "plain-pickle":
+        pickle.loads(payload)  # proves the trap is live
+    else:
+        torch.load(io.BytesIO(payload), weights_only=False)
+    assert (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("kind", ["plain-pickle", "torch-zip"])
+def test_booby_trapped_checkpoint_is_refused_without_running_it(tmp_path, kind):
+    path = tmp_path / "evil.pt"
+    path.write_bytes(_booby_files(tmp_path)[kind])
+    with pytest.raises(ModelLoadError, match=r"evil\.pt: it asks to run .*open"):
+        load_checkpoint(path)
+    assert not (tmp_path / "pwned").exists()
