@@ -112,6 +112,22 @@ class ImageTask:
             yield self.x_val[start : start + batch_size], self.y_val[start : start + batch_size]
 
 
+def preflight(config: DataConfig) -> None:
+    """Everything about the data that can be checked without loading it; raises DataError."""
+    if config.preset != "cifar10":
+        return
+    if config.data_dir is None:
+        raise DataError("the cifar10 preset needs --data-dir DIR (add --download to fetch it there)")
+    data_dir = Path(config.data_dir).expanduser()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"--data-dir {data_dir} is a file, not a folder")
+    if not config.download and not cifar10_present(data_dir):
+        raise DataError(
+            f"CIFAR-10 is not in {data_dir} (expected {data_dir / 'cifar-10-batches-py'}); "
+            "pass --download to fetch it there"
+        )
+
+
 def load_task(config: DataConfig) -> ImageTask:
     if config.preset == "cifar10":
         return _load_cifar10(config)
@@ -208,14 +224,8 @@ def cifar10_present(data_dir: Path) -> bool:
 
 
 def _load_cifar10(config: DataConfig) -> ImageTask:
-    if config.data_dir is None:
-        raise DataError("the cifar10 preset needs --data-dir DIR (add --download to fetch it there)")
-    data_dir = Path(config.data_dir).expanduser()
-    if not config.download and not cifar10_present(data_dir):
-        raise DataError(
-            f"CIFAR-10 is not in {data_dir} (expected {data_dir / 'cifar-10-batches-py'}); "
-            "pass --download to fetch it there"
-        )
+    preflight(config)
+    data_dir = Path(config.data_dir).expanduser()  # type: ignore[arg-type]
     try:
         from torchvision.datasets import CIFAR10
 

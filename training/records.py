@@ -254,15 +254,17 @@ class LaneInfo:
     model_path: str | None = None
     state_dim: int | None = None
     telemetry_type: str | None = None  # none / seed / full / unknown
+    feature_names: tuple[str, ...] = ()  # names of the policy's inputs, for the dashboard
 
     def to_dict(self) -> dict:
         return {"name": self.name, "policy_kind": self.policy_kind, "model_path": self.model_path,
-                "state_dim": self.state_dim, "telemetry_type": self.telemetry_type}  # fmt: skip
+                "state_dim": self.state_dim, "telemetry_type": self.telemetry_type,
+                "feature_names": list(self.feature_names)}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> LaneInfo:
         return cls(d["name"], d["policy_kind"], d.get("model_path"), d.get("state_dim"),
-                   d.get("telemetry_type"))  # fmt: skip
+                   d.get("telemetry_type"), tuple(d.get("feature_names", ())))  # fmt: skip
 
 
 @dataclass(frozen=True)

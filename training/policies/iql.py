@@ -265,6 +265,8 @@ class TrainResult:
     feature_set: str
     history: list[dict[str, float]] = field(default_factory=list)
     action_counts: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Share of the dataset's states on which IQL / BC choose the action the data took.
+    agreement: dict[str, float] = field(default_factory=dict)
 
 
 class _DeviceData:
@@ -342,12 +344,10 @@ def train_offline(
         history.append(losses)
         if progress is not None:
             progress(step, losses)
-    counts = {
-        "data": _histogram(data.actions),
-        "iql": _histogram(_chunked_act(iql.act, data)),
-        "bc": _histogram(_chunked_act(bc.act, data)),
-    }
-    return TrainResult(iql, bc, normalizer, feature_set, history, counts)
+    chosen = {"iql": _chunked_act(iql.act, data), "bc": _chunked_act(bc.act, data)}
+    counts = {"data": _histogram(data.actions)} | {k: _histogram(v) for k, v in chosen.items()}
+    agreement = {k: float((v == data.actions).double().mean()) if len(data) else 0.0 for k, v in chosen.items()}
+    return TrainResult(iql, bc, normalizer, feature_set, history, counts, agreement)
 
 
 def _chunked_act(act: Callable[[Tensor, Tensor], Tensor], data: _DeviceData) -> Tensor:

@@ -1,0 +1,93 @@
+"""Argument parsing shared by ``esper-tui`` and ``esper-iql``: one-sentence errors, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input found before any work starts; the message is one sentence."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag prints one line (no usage dump) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message} (see {self.prog} --help)")
+
+
+def fail(message: str) -> NoReturn:
+    prog = sys.argv[0].rsplit("/", 1)[-1] or "esper"
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(EXIT_USAGE)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must not be negative")
+    return value
+
+
+def slot_count(text: str) -> int:
+    value = positive_int(text)
+    if value > 3:
+        raise argparse.ArgumentTypeError(f"{value} slots: the host has 3 injection points (1-3)")
+    return value
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0.0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
+    return value
+
+
+def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: int = 1) -> None:
+    """The flags that describe a training run, shared by every command that trains."""
+    parser.add_argument("--episodes", type=positive_int, default=episodes, metavar="N",
+                        help=f"episodes to run; each pairs every lane on one seed (default {episodes})")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, metavar="N",
+                        help=f"epochs per episode (default {epochs})")
+    parser.add_argument("--preset", choices=("synthetic", "tiny", "cifar10"), default="synthetic",
+                        help="image task: synthetic (default, generated in memory), tiny (a few "
+                        "hundred images, for tests) or cifar10 (needs --data-dir)")
+    parser.add_argument("--data-dir", metavar="DIR", help="folder holding (or to hold) CIFAR-10")
+    parser.add_argument("--download", action="store_true",
+                        help="download CIFAR-10 into --data-dir if it is not there")
+    parser.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+                        help="where to train (default auto: CUDA when present)")
+    parser.add_argument("--slots", type=slot_count, default=3, metavar="1..3",
+                        help="seed slots, one after each of the host's conv blocks (default 3)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
+                        help="seed of the data and of episode 1; episode k uses seed+k-1 (default 0)")

@@ -1,0 +1,286 @@
+"""``esper-iql``: collect offline data, train IQL on it, compare policies headless.
+
+    esper-iql collect -o data.npz --episodes 8 --epochs 25 --epsilon 0.2 --features seed
+    esper-iql train data.npz -o iql.pt --steps 20000
+    esper-iql compare --model iql.pt --episodes 5 --report report.json --record run.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from esper_tui.cli_common import (
+    OneLineParser,
+    add_run_flags,
+    fail,
+    positive_float,
+    positive_int,
+    probability,
+)
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="esper-iql", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    c = sub.add_parser("collect", help="record heuristic behaviour with ε-random actions to an .npz")
+    c.add_argument("-o", "--output", required=True, metavar="FILE.npz", help="where to write the transitions")
+    c.add_argument("--epsilon", type=probability, default=0.2, help="share of uniformly random valid actions (default 0.2)")
+    c.add_argument("--features", choices=("seed", "none", "full"), default="seed",
+                   help="state features: seed (37, default), none (27) or full (54)")
+    c.add_argument("--record", metavar="FILE.jsonl", help="also write the behaviour run's records (replayable)")
+    add_run_flags(c, episodes=4)
+
+    t = sub.add_parser("train", help="train IQL and a behaviour-cloning baseline on an .npz")
+    t.add_argument("data", metavar="DATA.npz", help="transitions from esper-iql collect")
+    t.add_argument("-o", "--output", required=True, metavar="FILE.pt", help="where to write the checkpoint")
+    t.add_argument("--steps", type=positive_int, default=20000, help="gradient steps (default 20000)")
+    t.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
+    t.add_argument("--hidden", type=positive_int, default=256, help="hidden units per layer (default 256)")
+    t.add_argument("--lr", type=positive_float, default=3e-4, help="learning rate (default 3e-4)")
+    t.add_argument("--tau", type=probability, default=0.7, help="expectile (default 0.7)")
+    t.add_argument("--beta", type=positive_float, default=3.0, help="advantage temperature (default 3)")
+    t.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    t.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", help="where to train (default auto)")
+
+    m = sub.add_parser("compare", help="headless paired comparison: the heuristic against each model")
+    m.add_argument("--model", action="append", required=True, metavar="FILE.pt",
+                   help="an IQL checkpoint; give it twice to compare two models")
+    m.add_argument("--mode", choices=("head-to-head", "shadow"), default="head-to-head",
+                   help="head-to-head: every lane trains its own copy; shadow: the heuristic trains and the models only choose")
+    m.add_argument("--report", metavar="FILE.json", help="write the paired result and action counts as JSON")
+    m.add_argument("--record", metavar="FILE.jsonl", help="write every record (replay it with esper-tui --replay)")
+    add_run_flags(m, episodes=3)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "collect":
+            return _collect(args)
+        if args.command == "train":
+            return _train(args)
+        return _compare(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("esper-iql: interrupted\n")
+        return 130
+
+
+# ----------------------------------------------------------------------------- shared
+
+
+def _run_config(args, mode: str = "head-to-head"):
+    from training.comparison import RunConfig
+    from training.data import DataError, preflight
+    from training.devices import resolve_device
+    from training.env import EnvConfig
+
+    try:
+        device = resolve_device(args.device)
+        env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
+                        device=device, data_dir=args.data_dir, download=args.download)  # fmt: skip
+        preflight(env.data_config())
+        return RunConfig(env=env, episodes=args.episodes, mode=mode)
+    except (ValueError, DataError) as exc:
+        fail(str(exc))
+
+
+def _writable(path: str, what: str) -> Path:
+    target = Path(path).expanduser()
+    if target.is_dir():
+        fail(f"{what} {target} is a folder, not a file")
+    if not target.parent.exists():
+        fail(f"cannot write {what} {target}: folder {target.parent} does not exist")
+    return target
+
+
+def _progress(total: int, label: str):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                        console=Console(stderr=True))  # fmt: skip
+    task = progress.add_task(label, total=total, info="")
+    return progress, task
+
+
+def _histogram(counts: Counter | dict | tuple) -> str:
+    """Share of each action, e.g. "WAIT 70%, GERMINATE_CONV 5%, ..."."""
+    from training.actions import Action
+
+    if isinstance(counts, tuple | list):
+        counts = dict(enumerate(counts))
+    total = sum(counts.values())
+    return ", ".join(f"{a.name} {100.0 * counts.get(int(a), 0) / max(total, 1):.0f}%" for a in Action)
+
+
+# ----------------------------------------------------------------------------- collect
+
+
+def _collect(args) -> int:
+    from training.offline import collect, save_npz
+    from training.recordio import RecordWriter
+    from training.records import EpochRecord
+
+    if args.epochs < 2:
+        fail("collect needs at least 2 epochs per episode to form a transition")
+    output = _writable(args.output, "output")
+    config = _run_config(args)
+    writer = RecordWriter(_writable(args.record, "record")) if args.record else None
+    progress, bar = _progress(args.episodes * args.epochs, "collect")
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+        if isinstance(record, EpochRecord):
+            progress.update(bar, advance=1, info=f"episode {record.episode} epoch {record.epoch} "
+                            f"acc {record.val_accuracy:.1f}")  # fmt: skip
+
+    with progress:
+        builder, metadata = collect(config, args.epsilon, args.features, sink)
+    if writer is not None:
+        writer.close()
+    save_npz(output, builder, metadata)
+    counts = Counter(builder.actions)
+    print(f"wrote {len(builder)} transitions ({metadata['state_dim']} features, '{args.features}') to {output}")
+    print(f"action histogram: {_histogram(counts)}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def _train(args) -> int:
+    from training.devices import resolve_device
+    from training.policies.checkpoint import save_checkpoint
+    from training.policies.iql import IQLConfig, train_offline
+    from training.policies.offline_data import OfflineDataset
+
+    output = _writable(args.output, "output")
+    try:
+        device = resolve_device(args.device)
+        dataset = OfflineDataset.from_npz(args.data)
+        config = IQLConfig(tau=args.tau, beta=args.beta, lr=args.lr, batch_size=args.batch_size, hidden=args.hidden)
+    except ValueError as exc:
+        fail(str(exc))
+    n = len(dataset.actions)
+    print(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
+    progress, bar = _progress(args.steps, "train")
+    every = max(args.steps // 10, 1)
+    log: list[str] = []
+
+    def report(step: int, losses: dict) -> None:
+        if step % every == 0 or step == args.steps:
+            progress.update(bar, completed=step, info=f"L_V {losses['loss_v']:.4f} L_Q {losses['loss_q']:.4f}")
+            log.append(f"step {step:>6}: " + " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+
+    try:
+        with progress:
+            result = train_offline(dataset, args.steps, config, seed=args.seed, progress=report, device=device)
+    except ValueError as exc:
+        fail(str(exc))
+    for line in log:
+        print(line)
+    counts = result.action_counts
+    print(f"action histogram, data: {_histogram(counts['data'])}")
+    print(f"action histogram, IQL:  {_histogram(counts['iql'])}")
+    print(f"action histogram, BC:   {_histogram(counts['bc'])}")
+    print(f"agreement with the data: IQL {100.0 * result.agreement['iql']:.1f}%, "
+          f"BC {100.0 * result.agreement['bc']:.1f}%")
+    metadata = dict(dataset.metadata)
+    metadata.update({"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)})
+    save_checkpoint(output, result.iql, result.normalizer, result.feature_set, metadata)
+    print(f"wrote {output}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def load_model_lanes(paths: list[str], device: str):
+    """Lanes for the models, named after their files; one sentence and exit 2 on a bad file."""
+    from training.comparison import Lane
+    from training.policies.checkpoint import IQLPolicy, ModelLoadError
+    from training.records import LaneInfo
+
+    if len(paths) > 2:
+        fail(f"at most two --model files, got {len(paths)}")
+    lanes = []
+    used = {"heuristic"}
+    for path in paths:
+        try:
+            policy = IQLPolicy(path, device=device)
+        except ModelLoadError as exc:
+            fail(str(exc))
+        name = Path(path).stem or "iql"
+        while name in used:
+            name += "'"
+        used.add(name)
+        policy.name = name
+        lanes.append(Lane(name, policy, LaneInfo(name, "iql", str(path), policy.state_dim, policy.telemetry_type,
+                                                 tuple(policy.feature_names))))  # fmt: skip
+    return lanes
+
+
+def _compare(args) -> int:
+    from training.comparison import Lane, run
+    from training.recordio import RecordWriter
+    from training.records import EpochRecord
+
+    config = _run_config(args, args.mode)
+    report_path = _writable(args.report, "report") if args.report else None
+    lanes = [Lane.heuristic()] + load_model_lanes(args.model, config.env.device)
+    writer = RecordWriter(_writable(args.record, "record")) if args.record else None
+    training_lanes = 1 if args.mode == "shadow" else len(lanes)
+    progress, bar = _progress(args.episodes * args.epochs * training_lanes, "compare")
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+        if isinstance(record, EpochRecord):
+            progress.update(bar, advance=1, info=f"ep {record.episode} {record.lane} epoch {record.epoch} "
+                            f"acc {record.val_accuracy:.1f}")  # fmt: skip
+        elif writer is not None and getattr(record, "event", "") == "episode_finished":
+            writer.flush()
+
+    try:
+        with progress:
+            result = run(config, lanes, sink)
+    finally:
+        if writer is not None:
+            writer.close()
+    for lane in result.lanes:
+        accs = ", ".join(f"{a:.1f}" for a in result.accuracies(lane))
+        print(f"{lane:>12}: final accuracy per episode [{accs}]; actions {result.action_counts(lane)}")
+    for paired in result.paired:
+        print(paired.summary())
+    rate = result.agreement_rate()
+    if rate is not None:
+        print(f"agreement with the heuristic on the same states: {100 * rate:.1f}%")
+    if report_path is not None:
+        report = {
+            "run_id": result.run_id, "mode": result.mode, "episodes": len(result.episodes),
+            "epochs": args.epochs, "preset": args.preset, "seed": args.seed,
+            "lanes": {lane: {"final_accuracy": result.accuracies(lane), "actions": result.action_counts(lane)}
+                      for lane in result.lanes},
+            "paired": [p.to_dict() for p in result.paired], "agreement_rate": rate,
+            "models": [str(m) for m in args.model],
+        }  # fmt: skip
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {report_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
