@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+
+from training.records.views import PairedResult
 
 # The plan's threshold: a lane "wins" an episode when it beats the other by more than this.
 TIE_THRESHOLD = 0.5
+
+__all__ = ["PairedResult", "TIE_THRESHOLD", "paired_result", "sign_test_p", "t_critical"]
 
 # Two-sided 95 % critical values of Student's t by degrees of freedom.
 _T975 = {
@@ -35,41 +38,6 @@ def sign_test_p(wins: int, losses: int) -> float:
     k = min(wins, losses)
     tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2.0 * tail)
-
-
-@dataclass(frozen=True)
-class PairedResult:
-    """A lane against the reference lane over paired episodes (same seed each pair)."""
-
-    lane: str
-    reference: str
-    episodes: int
-    mean_difference: float  # accuracy points, lane minus reference
-    ci_low: float | None  # 95 % CI of the mean difference; None with fewer than 2 pairs
-    ci_high: float | None
-    wins: int
-    ties: int
-    losses: int
-    sign_test_p: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> PairedResult:
-        return cls(**d)
-
-    def summary(self) -> str:
-        ci = (
-            f" [95% CI {self.ci_low:+.2f}, {self.ci_high:+.2f}]"
-            if self.ci_low is not None and self.ci_high is not None
-            else " [CI needs 2+ episodes]"
-        )
-        return (
-            f"{self.lane} vs {self.reference}: {self.mean_difference:+.2f} points{ci}, "
-            f"W/T/L {self.wins}/{self.ties}/{self.losses}, sign test p={self.sign_test_p:.3f} "
-            f"over {self.episodes} episode(s)"
-        )
 
 
 def paired_result(lane: str, reference: str, lane_acc: Sequence[float], ref_acc: Sequence[float],
