@@ -155,15 +155,15 @@ class _Control:
 
 
 def _decision_record(lane: str, epoch: int, policy: Policy, decision: Decision, mask: Sequence[bool],
-                     executed: bool, outcome: str, target: int | None,
-                     reference: int | None = None, shadow: tuple = ()) -> DecisionRecord:  # fmt: skip
+                     executed: bool, outcome: str, target: int | None, reference: int | None = None,
+                     shadow: tuple = (), episode: int = 0) -> DecisionRecord:  # fmt: skip
     return DecisionRecord(
         lane=lane, epoch=epoch, policy=policy.kind, action=int(decision.action),
         target_slot=target, reason=decision.reason, action_mask=tuple(bool(m) for m in mask),
         executed=executed, outcome=outcome, q_values=decision.q_values, value=decision.value,
         advantage=decision.advantage, probabilities=decision.probabilities,
         features=decision.features, z_scores=decision.z_scores, reference_action=reference,
-        shadow=shadow,
+        shadow=shadow, episode=episode,
     )  # fmt: skip
 
 
@@ -269,7 +269,7 @@ def _run_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episod
                     summary.agreements += int(ref_action == int(decision.action))
                 shadow = ()
                 if info.executing_lane is not None:
-                    shadow = _shadow_decisions(lanes, lane, decision, obs, mask, env.epoch, summary)
+                    shadow = _shadow_decisions(lanes, lane, decision, obs, mask, env.epoch, summary, episode)
                 outcome = env.apply(decision.action)
                 summary.actions[lane.name][int(decision.action)] += 1
                 if outcome.executed and decision.action is Action.CULL:
@@ -277,7 +277,7 @@ def _run_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episod
                 record = _decision_record(lane.name, env.epoch, lane.policy, decision, mask,
                                           outcome.executed, outcome.reason, outcome.slot
                                           if outcome.slot is not None else decision.target_slot,
-                                          ref_action, shadow)  # fmt: skip
+                                          ref_action, shadow, episode)  # fmt: skip
                 sink(_epoch_record(info.run_id, episode, lane.name, env, result, record))
     except StopEpoch:
         return None
@@ -290,7 +290,7 @@ def _run_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episod
 
 
 def _shadow_decisions(lanes: Sequence[Lane], executing: Lane, executed: Decision, obs, mask,
-                      epoch: int, summary: EpisodeSummary) -> tuple[DecisionRecord, ...]:  # fmt: skip
+                      epoch: int, summary: EpisodeSummary, episode: int) -> tuple[DecisionRecord, ...]:  # fmt: skip
     """Every other policy's choice on the executing lane's state, with its agreement counted."""
     records = []
     for lane in lanes:
@@ -302,5 +302,5 @@ def _shadow_decisions(lanes: Sequence[Lane], executing: Lane, executed: Decision
         summary.agreements += int(decision.action == executed.action)
         records.append(_decision_record(lane.name, epoch, lane.policy, decision, mask, False,
                                         "shadow: not executed", decision.target_slot,
-                                        reference=int(executed.action)))  # fmt: skip
+                                        reference=int(executed.action), episode=episode))  # fmt: skip
     return tuple(records)

@@ -29,6 +29,12 @@ class DecisionRecord:
     reference_action: int | None = None  # the heuristic's choice on the same state
     # Shadow mode: what the other policies chose on this same state (never executed).
     shadow: tuple[DecisionRecord, ...] = ()
+    episode: int = 0
+
+    @property
+    def key(self) -> str:
+        """Unique within a run: one decision per lane, episode and epoch."""
+        return f"{self.episode}:{self.lane}:{self.epoch}"
 
     @property
     def action_name(self) -> str:
@@ -47,7 +53,7 @@ class DecisionRecord:
             "advantage": self.advantage, "probabilities": opt_list(self.probabilities),
             "features": opt_list(self.features), "z_scores": opt_list(self.z_scores),
             "reference_action": self.reference_action,
-            "shadow": [s.to_dict() for s in self.shadow],
+            "shadow": [s.to_dict() for s in self.shadow], "episode": self.episode,
         }  # fmt: skip
 
     @classmethod
@@ -61,4 +67,5 @@ class DecisionRecord:
             features=opt_tuple(d.get("features")), z_scores=opt_tuple(d.get("z_scores")),
             reference_action=d.get("reference_action"),
             shadow=tuple(DecisionRecord.from_dict(s) for s in d.get("shadow", ())),
+            episode=int(d.get("episode", 0)),
         )  # fmt: skip

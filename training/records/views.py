@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+
+from training.records.decision import DecisionRecord
+from training.records.run import EpochRecord, RunEvent, RunInfo
+from training.records.seed import SeedRecord
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,47 @@ class InputOutlier:
     feature: str
     raw: float
     z: float
+
+
+@dataclass(frozen=True)
+class LaneView:
+    """One lane as the UI sees it: bounded history of the current episode plus derived stats."""
+
+    name: str
+    kind: str
+    model_path: str | None
+    state_dim: int | None
+    telemetry_type: str | None
+    epochs: tuple[EpochRecord, ...]  # this episode, oldest first
+    finals: tuple[float, ...]  # final accuracy of each finished episode
+    seed_history: Mapping[int, tuple[SeedRecord, ...]]  # slot index -> recent records, this episode
+    saturation: tuple[SaturationRow, ...]
+    outliers: tuple[InputOutlier, ...]  # latest decision's inputs with |z| > 3
+    pending: Mapping[int, str]  # slot -> operator command applied since the last epoch record
+
+    @property
+    def latest(self) -> EpochRecord | None:
+        return self.epochs[-1] if self.epochs else None
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """Everything the UI draws, immutable: built by ``esper_tui.store.TelemetryStore.view()``."""
+
+    version: int
+    run: RunInfo | None
+    status: str
+    lanes: tuple[LaneView, ...]
+    decisions: tuple[DecisionRecord, ...]
+    events: tuple[RunEvent, ...]
+    paired: tuple[PairedResult, ...]
+    episode: int
+    epoch: int
+    corrupt_lines: int
+    last_record_at: float | None  # store clock; the UI shows data freshness from it
+    crash: RunEvent | None
+    finished: RunEvent | None
+    source: str  # "live", "replay" or "follow"
+
+    def lane(self, name: str) -> LaneView | None:
+        return next((lane for lane in self.lanes if lane.name == name), None)

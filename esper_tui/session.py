@@ -1,0 +1,57 @@
+"""The trainer thread: runs ``training.comparison.run`` into the store, stoppable and joinable."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from esper_tui.store import TelemetryStore
+from training.actions import Command
+from training.comparison import Lane, RunConfig, run
+from training.data import ImageTask
+from training.records import RunEvent
+
+
+class TrainerThread(threading.Thread):
+    """Owns its stop event and command inbox. A crash is caught with its traceback and published
+    as a ``crashed`` event; finishing normally publishes ``finished`` (from the loop itself)."""
+
+    def __init__(self, config: RunConfig, lanes: Sequence[Lane], store: TelemetryStore,
+                 task: ImageTask | None = None, runner: Callable = run) -> None:  # fmt: skip
+        super().__init__(name="esper-trainer", daemon=True)
+        self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
+        self.lanes = list(lanes)
+        self.store = store
+        self.task = task
+        self.stop_event = threading.Event()
+        self.inbox: queue.Queue[Command] = queue.Queue()
+        self._runner = runner
+        self.error: BaseException | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+    def run(self) -> None:
+        try:
+            self._runner(self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task)
+        except Exception as exc:  # noqa: BLE001 - everything must reach the UI, not stderr
+            self.error = exc
+            self.store.add(RunEvent(run_id=self.run_id, event="crashed", message=f"{type(exc).__name__}: {exc}",
+                                    traceback=traceback.format_exc()))  # fmt: skip
+        finally:
+            self.store.flush()
+
+    def send(self, command: Command) -> None:
+        self.inbox.put(command)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Ask the loop to stop (it checks at every batch boundary) and join; True if it ended."""
+        self.stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
+        return not self.is_alive()

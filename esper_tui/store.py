@@ -1,0 +1,230 @@
+"""The shared store between the trainer thread (or a replay) and the UI.
+
+One path: every record goes through ``add()``; the UI reads ``view()``. The lock is held only to
+append and to copy bounded containers into an immutable view (no deepcopy; records are frozen),
+and the view is cached per version, so polling an unchanged store costs almost nothing.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import MappingProxyType
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from esper_tui.saturation import SaturationTracker
+from training.recordio import RecordWriter
+from training.records import (
+    DecisionRecord,
+    EpochRecord,
+    InputOutlier,
+    LaneView,
+    PairedResult,
+    Record,
+    RunEvent,
+    RunInfo,
+    StoreView,
+)
+
+EPOCH_HISTORY = 200  # epochs kept per lane (the current episode's curve)
+SEED_HISTORY = 60  # records kept per lane and slot (alpha / gradient history, detail screen)
+DECISIONS = 300  # rows of the decision table
+EVENTS = 200
+OUTLIER_Z = 3.0
+
+STATUS_WAITING, STATUS_RUNNING, STATUS_PAUSED = "WAITING", "RUNNING", "PAUSED"
+STATUS_FINISHED, STATUS_CRASHED, STATUS_STOPPED = "FINISHED", "CRASHED", "STOPPED"
+
+
+@dataclass
+class _Lane:
+    name: str
+    kind: str = "heuristic"
+    model_path: str | None = None
+    state_dim: int | None = None
+    telemetry_type: str | None = None
+    feature_names: tuple[str, ...] = ()
+    episode: int = 0
+    epochs: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
+    finals: list[float] = field(default_factory=list)
+    seeds: dict[int, deque] = field(default_factory=dict)
+    saturation: SaturationTracker | None = None
+    outliers: tuple[InputOutlier, ...] = ()
+    pending: dict[int, str] = field(default_factory=dict)
+
+
+class TelemetryStore:
+    """Lock-protected, versioned, bounded. Optionally writes every record to a JSONL file."""
+
+    def __init__(self, record_path: str | Path | None = None, source: str = "live",
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._writer = RecordWriter(record_path) if record_path is not None else None
+        self.record_path = None if record_path is None else Path(record_path)
+        self.source = source
+        self._version = 0
+        self._run: RunInfo | None = None
+        self._status = STATUS_WAITING
+        self._lanes: dict[str, _Lane] = {}
+        self._decisions: deque[DecisionRecord] = deque(maxlen=DECISIONS)
+        self._events: deque[RunEvent] = deque(maxlen=EVENTS)
+        self._paired: tuple[PairedResult, ...] = ()
+        self._episode = 0
+        self._epoch = 0
+        self._corrupt = 0
+        self._last_at: float | None = None
+        self._crash: RunEvent | None = None
+        self._finished: RunEvent | None = None
+        self._view: StoreView | None = None
+
+    # ------------------------------------------------------------------ producer side
+    def add(self, record: Record) -> None:
+        """The sink: called from the trainer thread or the replay for every record."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.write(record)
+            if isinstance(record, EpochRecord):
+                self._add_epoch(record)
+            elif isinstance(record, RunInfo):
+                self._add_run(record)
+            elif isinstance(record, RunEvent):
+                self._add_event(record)
+            self._last_at = self._clock()
+            self._version += 1
+        if isinstance(record, RunEvent) and record.event in ("episode_finished", "finished", "stopped", "crashed"):
+            self.flush()
+
+    def note_corrupt(self, count: int = 1) -> None:
+        with self._lock:
+            self._corrupt += count
+            self._version += 1
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.flush(durable=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    def _lane(self, name: str) -> _Lane:
+        lane = self._lanes.get(name)
+        if lane is None:
+            lane = self._lanes[name] = _Lane(name, saturation=SaturationTracker(name))
+        return lane
+
+    def _add_run(self, info: RunInfo) -> None:
+        self._run = info
+        self._status = STATUS_RUNNING
+        for li in info.lanes:
+            lane = self._lane(li.name)
+            lane.kind, lane.model_path = li.policy_kind, li.model_path
+            lane.state_dim, lane.telemetry_type, lane.feature_names = li.state_dim, li.telemetry_type, li.feature_names
+
+    def _add_epoch(self, record: EpochRecord) -> None:
+        lane = self._lane(record.lane)
+        if record.episode != lane.episode:
+            lane.episode = record.episode
+            lane.epochs.clear()
+            lane.seeds.clear()
+            lane.saturation.reset()
+        lane.epochs.append(record)
+        for seed in record.seeds:
+            lane.seeds.setdefault(seed.slot_index, deque(maxlen=SEED_HISTORY)).append(seed)
+        lane.saturation.add(record)
+        lane.pending.clear()  # the record now tells the truth about every slot
+        decision = record.decision
+        if decision is not None:
+            self._decisions.append(decision)
+            self._decisions.extend(decision.shadow)
+            for shadow in decision.shadow:
+                self._lane(shadow.lane).outliers = self._outliers(shadow)
+            lane.outliers = self._outliers(decision)
+        self._episode, self._epoch = record.episode, record.epoch
+        if self._status == STATUS_WAITING:
+            self._status = STATUS_RUNNING
+
+    def _outliers(self, decision: DecisionRecord) -> tuple[InputOutlier, ...]:
+        if decision.z_scores is None or decision.features is None:
+            return ()
+        names = self._lane(decision.lane).feature_names
+        out = [
+            InputOutlier(decision.lane, names[i] if i < len(names) else f"x{i}", raw, z)
+            for i, (raw, z) in enumerate(zip(decision.features, decision.z_scores, strict=False))
+            if abs(z) > OUTLIER_Z
+        ]
+        return tuple(sorted(out, key=lambda o: -abs(o.z)))
+
+    def _add_event(self, event: RunEvent) -> None:
+        self._events.append(event)
+        kind = event.event
+        if kind == "paused":
+            self._status = STATUS_PAUSED
+        elif kind in ("resumed", "started"):
+            self._status = STATUS_RUNNING
+        elif kind == "finished":
+            self._status, self._finished = STATUS_FINISHED, event
+            self._paired = self._paired_from(event) or self._paired
+        elif kind == "stopped":
+            self._status = STATUS_STOPPED
+        elif kind == "crashed":
+            self._status, self._crash = STATUS_CRASHED, event
+        elif kind == "episode_finished":
+            self._paired = self._paired_from(event)
+            for name, acc in (event.data.get("final_accuracy") or {}).items():
+                self._lane(name).finals.append(float(acc))
+        elif kind == "command_applied" and event.lane is not None and event.slot is not None:
+            command = event.data.get("type", "")
+            label = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}.get(command)
+            if label is not None:
+                self._lane(event.lane).pending[event.slot] = label
+
+    @staticmethod
+    def _paired_from(event: RunEvent) -> tuple[PairedResult, ...]:
+        return tuple(PairedResult.from_dict(p) for p in event.data.get("paired") or ())
+
+    # ------------------------------------------------------------------ consumer side
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def view(self) -> StoreView:
+        """An immutable picture of the store, rebuilt only when something new arrived."""
+        with self._lock:
+            if self._view is not None and self._view.version == self._version:
+                return self._view
+            lanes = tuple(
+                LaneView(
+                    lane.name, lane.kind, lane.model_path, lane.state_dim, lane.telemetry_type,
+                    tuple(lane.epochs), tuple(lane.finals),
+                    MappingProxyType({slot: tuple(h) for slot, h in sorted(lane.seeds.items())}),
+                    lane.saturation.rows(), lane.outliers, MappingProxyType(dict(lane.pending)),
+                )  # fmt: skip
+                for lane in self._ordered_lanes()
+            )
+            self._view = StoreView(
+                version=self._version, run=self._run, status=self._status, lanes=lanes,
+                decisions=tuple(self._decisions), events=tuple(self._events), paired=self._paired,
+                episode=self._episode, epoch=self._epoch, corrupt_lines=self._corrupt,
+                last_record_at=self._last_at, crash=self._crash, finished=self._finished,
+                source=self.source,
+            )  # fmt: skip
+            return self._view
+
+    def _ordered_lanes(self) -> list[_Lane]:
+        if self._run is None:
+            return list(self._lanes.values())
+        order = [li.name for li in self._run.lanes]
+        known = [self._lanes[n] for n in order if n in self._lanes]
+        return known + [lane for name, lane in self._lanes.items() if name not in order]
+
+    def now(self) -> float:
+        return self._clock()
