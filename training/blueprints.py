@@ -24,10 +24,10 @@ def _shrink(layer: nn.Module) -> nn.Module:
 
 
 class ConvEnhance(nn.Module):
-    """A residual 3x3 conv block that widens to twice the channels inside: extra spatial
-    capacity at this depth."""
+    """A residual 3x3 conv block that widens to eight times the channels inside: extra spatial
+    capacity at this depth (the default host's first block has only 4 channels)."""
 
-    def __init__(self, channels: int, expansion: int = 4) -> None:
+    def __init__(self, channels: int, expansion: int = 8) -> None:
         super().__init__()
         hidden = channels * expansion
         self.body = nn.Sequential(

@@ -54,7 +54,7 @@ class DataConfig:
 
 
 # Sizes of the generated presets: (train images, validation images).
-SYNTHETIC_SIZES = {"synthetic": (6000, 2000), "tiny": (480, 160)}
+SYNTHETIC_SIZES = {"synthetic": (12000, 4000), "tiny": (480, 160)}
 PRESET_BATCH_SIZES = {"synthetic": 128, "tiny": 32, "cifar10": 128}
 
 
@@ -146,7 +146,7 @@ class _ClassMotifs:
 
 
 MOTIFS_PER_CLASS = 3
-PIXEL_NOISE = 0.35
+PIXEL_NOISE = 0.2
 DISTRACTOR_AMPLITUDE = 0.8
 
 

@@ -36,14 +36,14 @@ class EnvConfig:
     seed: int = 0
     max_epochs: int = 25
     slots: int = 3
-    width: float = 0.5
+    width: float = 0.25
     host_lr: float = 4e-3
     seed_lr: float = 4e-3
     # The host's learning rate follows a half cosine from host_lr down to host_lr * floor over
     # the first host_lr_decay_epochs, then stays there: the host settles into a plateau early,
     # as a host that seeds are grown into would have. Seeds keep seed_lr.
     host_lr_floor: float = 0.1
-    host_lr_decay_epochs: int = 10
+    host_lr_decay_epochs: int = 7
     batch_size: int | None = None  # None: the preset's own
     device: str = "cpu"
     data_dir: str | None = None
