@@ -1,0 +1,15 @@
+"""One Textual widget per dashboard panel. Each takes plain records and views from
+``training.records`` and renders them; none imports torch or reaches into a model or trainer.
+The app calls each panel's ``update_view`` when the store's version changes."""
+
+from widgets.decision_table import DecisionTable
+from widgets.gradient_panel import GradientPanel
+from widgets.run_header import RunHeader
+from widgets.saturation_panel import SaturationPanel
+from widgets.scoreboard import Scoreboard
+from widgets.seed_grid import SeedCard, SeedGrid
+
+__all__ = [
+    "DecisionTable", "GradientPanel", "RunHeader", "SaturationPanel", "Scoreboard", "SeedCard",
+    "SeedGrid",
+]  # fmt: skip

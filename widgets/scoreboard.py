@@ -1,0 +1,135 @@
+"""The lane scoreboard: who is ahead now, how each lane got there this episode, what it grew,
+and the paired verdict over finished episodes.
+
+The accuracy curve has fixed bounds 0-100 (said in the header): an autoscaled curve makes a
+half-point wobble look like a breakthrough.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from training.records import LaneView, StoreView
+from widgets.glyphs import TextPanel, fmt_count, fmt_signed, sparkline, wrap
+
+CURVE_WIDTH = 30  # newest epochs of the episode drawn in the curve (at most)
+MIN_CURVE = 8
+FIXED_COLUMNS = 72  # every column but the lane name and the curve; room for 2-4 finals
+ACC_LO, ACC_HI = 0.0, 100.0
+FINALS_SHOWN = 4
+FOSSILIZED = 7
+FAILED = frozenset({8, 9, 10})  # CULLED, EMBARGOED, RESETTING: a cull happened
+NO_PAIRED = "paired result after the first finished episode"
+
+
+def reference_lane(view: StoreView) -> LaneView | None:
+    """The lane the others are measured against: the heuristic."""
+    return next((lane for lane in view.lanes if lane.kind == "heuristic"), None)
+
+
+def delta_vs(lane: LaneView, ref: LaneView) -> tuple[float, int] | None:
+    """Accuracy difference to ``ref`` at the newest epoch both lanes have recorded (lanes train
+    one after another within an epoch, so one is often a step ahead)."""
+    ref_acc = {(r.episode, r.epoch): r.val_accuracy for r in ref.epochs}
+    for record in reversed(lane.epochs):
+        at = (record.episode, record.epoch)
+        if at in ref_acc:
+            return record.val_accuracy - ref_acc[at], record.epoch
+    return None
+
+
+def seed_outcomes(lane: LaneView) -> tuple[int, int]:
+    """Seeds fossilised and culled this episode, counted once per seed id."""
+    fossilized: set[str] = set()
+    culled: set[str] = set()
+    for history in lane.seed_history.values():
+        for seed in history:
+            if seed.seed_id is None:
+                continue
+            if seed.stage == FOSSILIZED:
+                fossilized.add(seed.seed_id)
+            elif seed.stage in FAILED:
+                culled.add(seed.seed_id)
+    return len(fossilized), len(culled)
+
+
+def scoreboard_text(view: StoreView, width: int = 140) -> Text:
+    """The scoreboard; the curve narrows (down to ``MIN_CURVE``) to fit ``width``."""
+    t = Text()
+    names = [lane.name for lane in view.lanes]
+    name_w = max([len(n) for n in names] + [4])
+    curve_w = max(MIN_CURVE, min(CURVE_WIDTH, width - name_w - FIXED_COLUMNS))
+    curve_title = "curve, acc 0–100, this episode" if curve_w >= 30 else "0–100"
+    t.append(f"{'lane':<{name_w}}   acc {curve_title:<{curve_w}}"
+             f"  {'Δ vs heuristic':<14} {'fossil/cull':>11}  {'params added':>12}  finals\n",
+             style="bold dim")  # fmt: skip
+    ref = reference_lane(view)
+    for lane in view.lanes:
+        latest = lane.latest
+        t.append(f"{lane.name:<{name_w}} ", style="bold")
+        if latest is None:
+            t.append("   — " + " " * curve_w + "  waiting for the first epoch\n", style="dim")
+            continue
+        t.append(f"{latest.val_accuracy:5.1f} ")
+        curve = sparkline((r.val_accuracy for r in lane.epochs), ACC_LO, ACC_HI, width=curve_w)
+        t.append(f"{curve:<{curve_w}}", style="cyan")
+        t.append("  ")
+        if ref is None:
+            t.append(f"{'no heuristic':<14}", style="dim")
+        elif lane is ref:
+            t.append(f"{'reference':<14}", style="dim")
+        else:
+            d = delta_vs(lane, ref)
+            if d is None:
+                t.append(f"{'—':<14}", style="dim")
+            else:
+                diff, epoch = d
+                style = "green" if diff > 0 else "red" if diff < 0 else ""
+                t.append(f"{fmt_signed(diff):>6}", style=style)
+                t.append(f"{' at e' + str(epoch):<8}", style="dim")
+        fossil, cull = seed_outcomes(lane)
+        t.append(f" {f'{fossil}/{cull}':>11}  ")
+        share = latest.seed_params / latest.host_params if latest.host_params else 0.0
+        t.append(f"{fmt_count(latest.seed_params):>6} {share:>5.0%}  ")
+        if lane.finals:
+            shown = lane.finals[-FINALS_SHOWN:]
+            more = len(lane.finals) - len(shown)
+            t.append((f"+{more} · " if more else "") + " ".join(f"{f:.1f}" for f in shown))
+        else:
+            t.append("—", style="dim")
+        t.append("\n")
+    if not view.lanes:
+        t.append("no lanes yet\n", style="dim")
+    if view.paired:
+        for result in view.paired:
+            style = (
+                "green"
+                if result.mean_difference > 0
+                else "red"
+                if result.mean_difference < 0
+                else ""
+            )
+            t.append(wrap(result.summary(), width), style=style)
+            t.append("\n")
+    else:
+        t.append(NO_PAIRED, style="dim")
+    t.rstrip()
+    return t
+
+
+class Scoreboard(TextPanel):
+    """A row per lane: accuracy now, its curve, Δ vs the heuristic, seeds fossilised/culled,
+    parameters added and finished-episode finals; then the paired result lines."""
+
+    DEFAULT_CSS = """
+    Scoreboard { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    _view: StoreView | None = None
+
+    def update_view(self, view: StoreView) -> None:
+        self._view = view
+        self.refresh_text()
+
+    def build(self, width: int) -> Text:
+        return Text() if self._view is None else scoreboard_text(self._view, width)
