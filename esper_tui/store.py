@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from types import MappingProxyType
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from esper_tui.saturation import SaturationTracker
 from training.recordio import RecordWriter

@@ -279,9 +279,10 @@ class MorphogeneticEnv:
             if g.measured:
                 state.sync_telemetry(g.gradient_norm, g.gradient_health, g.has_vanishing,
                                      g.has_exploding, epoch, self.config.max_epochs)  # fmt: skip
-            else:  # stale gradient signals are kept, flagged "not measured" in the record
-                state.sync_telemetry(t.gradient_norm, t.gradient_health, t.has_vanishing,
-                                     t.has_exploding, epoch, self.config.max_epochs)  # fmt: skip
+            else:  # the last measured norm and health are kept (stale, flagged "not measured"
+                # in the record); no gradient this epoch means no vanishing/exploding event either
+                state.sync_telemetry(t.gradient_norm, t.gradient_health, False, False, epoch,
+                                     self.config.max_epochs)  # fmt: skip
 
     def _move(self, slot: SeedSlot, to: SeedStage, epoch: int, reason: str) -> None:
         try:
@@ -292,6 +293,8 @@ class MorphogeneticEnv:
             self._release_optimizer(slot, join_host=to is SeedStage.FOSSILIZED)
 
     def _release_optimizer(self, slot: SeedSlot, join_host: bool) -> None:
+        if not join_host and slot.state is not None:
+            slot.state.gradients_measured = False  # the module is gone: nothing left to measure
         opt = self.seed_optimizers.pop(slot.index, None)
         if opt is not None:
             opt.zero_grad(set_to_none=True)
