@@ -138,6 +138,7 @@ class SeedDetailScreen(ModalScreen[None]):
         super().__init__()
         self.lane, self.slot, self.view = lane, slot, view
         self._rows: set[str] = set()
+        self._seed_id: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail", classes="dialog"):
@@ -154,8 +155,11 @@ class SeedDetailScreen(ModalScreen[None]):
         self.update_view(self.view)
 
     def _history(self, view: StoreView) -> tuple[SeedRecord, ...]:
+        """The slot's records for the seed it holds now (a reused slot's earlier seed is not it)."""
         lane = view.lane(self.lane)
-        return () if lane is None else lane.seed_history.get(self.slot, ())
+        history = () if lane is None else lane.seed_history.get(self.slot, ())
+        current = history[-1].seed_id if history else None
+        return tuple(r for r in history if r.seed_id == current)
 
     def update_view(self, view: StoreView) -> None:
         self.view = view
@@ -172,15 +176,19 @@ class SeedDetailScreen(ModalScreen[None]):
         self.query_one("#detail-timeline", Static).update(self._timeline(latest))
         self.query_one("#detail-features", Static).update(self._features(latest))
         table = self.query_one("#detail-history", DataTable)
+        if latest is not None and latest.seed_id != self._seed_id:  # the slot now holds another seed
+            self._seed_id = latest.seed_id
+            table.clear()
+            self._rows.clear()
         for record in history:
-            key = f"{record.telemetry.epoch}:{record.seed_id}"
+            key = f"{record.epoch}:{record.seed_id}"
             if key in self._rows:
                 continue
             self._rows.add(key)
             t = record.telemetry
             measured = record.gradients_measured
             table.add_row(
-                str(t.epoch), record.stage_name, str(record.epochs_in_stage), f"{record.alpha:.2f}",
+                str(record.epoch), record.stage_name, str(record.epochs_in_stage), f"{record.alpha:.2f}",
                 f"{t.gradient_norm:.3g}" if measured else "—", f"{t.gradient_health:.2f}" if measured else "not measured",
                 " ".join(f for f, on in (("VAN", record.has_vanishing), ("EXP", record.has_exploding)) if on) or "·",
                 f"{t.accuracy:.1f}", f"{t.accuracy_delta:+.1f}", "yes" if measured else "no", key=key,

@@ -183,7 +183,7 @@ class TestScoreboard:
     async def test_counts_fossilised_and_culled_seeds_this_episode(self) -> None:
         text = plain(await drawn(Scoreboard(), full_view()))
         assert " 1/0 " in row_of(text, "heuristic")  # slot0 fossilised in episode 2
-        assert " 0/2 " in row_of(text, "tiny_iql")  # slot0 and slot1 culled
+        assert " 0/1 " in row_of(text, "tiny_iql")  # slot1 culled by the operator
 
     async def test_shows_the_paired_result_only_after_a_finished_episode(self) -> None:
         assert NO_PAIRED in plain(await drawn(Scoreboard(), view_until(is_paused_epoch)))

@@ -179,6 +179,8 @@ class MorphogeneticEnv:
             if batch_hook is not None:
                 batch_hook(self, b)
             measured = self._measured_groups(grads.keys)
+            for slot in model.seed_slots():
+                slot.step_alpha()  # before the forward: the first blending batch already has alpha > 0
             out = model(x)
             loss = F.cross_entropy(out, y)
             self._zero_grad()
@@ -188,8 +190,6 @@ class MorphogeneticEnv:
             for index, opt in self.seed_optimizers.items():
                 if model.slot(index).trains_seed:
                     opt.step()
-            for slot in model.seed_slots():
-                slot.step_alpha()
             with torch.no_grad():
                 lv = loss.detach().double()
                 sums += torch.stack([lv, lv * lv, (out.argmax(1) == y).sum().double()])
@@ -330,6 +330,8 @@ class MorphogeneticEnv:
             if act.is_germinate():
                 blueprint = act.get_blueprint_id()
                 slot, gate = model.germinate(blueprint, epoch, self.config.seed, self.tracker.last.val_accuracy)
+                # the plan's defaults for the gradient signals, flagged "not measured" until it trains
+                slot.state.sync_telemetry(0.0, 1.0, False, False, epoch, self.config.max_epochs)
                 self.seed_optimizers[slot.index] = torch.optim.Adam(slot.seed.parameters(), lr=self.config.seed_lr)
                 return ActionOutcome(act, True, f"germinated {blueprint} in {slot.slot_id}", slot.index, gate)
             focus = model.focus_seed()
@@ -397,10 +399,11 @@ class MorphogeneticEnv:
             if slot.state is None:
                 records.append(SeedRecord.dormant(lane, slot.slot_id, slot.index, slot.layer_id,
                                                   slot.layer_index, self.epoch, self.config.max_epochs))  # fmt: skip
-            else:
-                batches = self._gradients.get(slot.index, NOT_MEASURED).batches
-                records.append(SeedRecord.from_state(slot.state, lane=lane, slot_index=slot.index,
-                                                     layer_index=slot.layer_index, gradient_batches=batches))  # fmt: skip
+                continue
+            batches = self._gradients.get(slot.index, NOT_MEASURED).batches
+            records.append(SeedRecord.from_state(slot.state, lane=lane, slot_index=slot.index,
+                                                 layer_index=slot.layer_index, gradient_batches=batches,
+                                                 epoch=self.epoch))  # fmt: skip
         return tuple(records)
 
     def _make_diagnostics(self, stats: dict, layer_names: list[str], per_class: tuple[float, ...],

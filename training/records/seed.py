@@ -37,6 +37,7 @@ class SeedRecord:
     improvement: float  # accuracy points since the seed began to contribute
     germinated_epoch: int
     timeline: tuple[tuple[int, int, int, str], ...] = ()  # (epoch, from, to, reason)
+    epoch: int = 0  # the epoch this record closes
 
     @property
     def is_dormant(self) -> bool:
@@ -49,12 +50,12 @@ class SeedRecord:
         return cls(
             lane, slot_id, slot_index, layer_id, layer_index, None, "", int(SeedStage.DORMANT),
             "DORMANT", 0, 0.0, False, 0, telemetry, tuple(telemetry.to_features()), False, 0,
-            False, False, None, 0.0, 0,
+            False, False, None, 0.0, 0, (), epoch,
         )  # fmt: skip
 
     @classmethod
     def from_state(cls, state: Any, *, lane: str, slot_index: int, layer_index: int,
-                   gradient_batches: int) -> SeedRecord:  # fmt: skip
+                   gradient_batches: int, epoch: int = 0) -> SeedRecord:  # fmt: skip
         """Build from a ``training.seeds.SeedState`` (duck-typed: this module stays torch-free)."""
         t = state.telemetry
         telemetry = SeedTelemetry.from_dict(t.to_dict())
@@ -82,6 +83,7 @@ class SeedRecord:
             improvement=float(state.metrics.contribution),
             germinated_epoch=int(state.germinated_epoch),
             timeline=tuple((tr.epoch, tr.from_stage, tr.to_stage, tr.reason) for tr in state.transitions),
+            epoch=epoch,
         )
 
     def to_dict(self) -> dict:
@@ -96,7 +98,7 @@ class SeedRecord:
             "has_exploding": self.has_exploding,
             "gate": None if self.gate is None else self.gate.to_dict(),
             "improvement": self.improvement, "germinated_epoch": self.germinated_epoch,
-            "timeline": [list(t) for t in self.timeline],
+            "timeline": [list(t) for t in self.timeline], "epoch": self.epoch,
         }  # fmt: skip
 
     @classmethod
@@ -115,4 +117,5 @@ class SeedRecord:
             gate=None if d["gate"] is None else GateResult.from_dict(d["gate"]),
             improvement=float(d["improvement"]), germinated_epoch=int(d["germinated_epoch"]),
             timeline=tuple((int(a), int(b), int(c), str(r)) for a, b, c, r in d.get("timeline", ())),
+            epoch=int(d.get("epoch", 0)),
         )  # fmt: skip
