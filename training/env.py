@@ -8,77 +8,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch.nn import functional as F
 
 from training.actions import ACTION_DIM, Action, Command, CommandType
-from training.data import DataConfig, ImageTask, load_task
-from training.gates import GateResult, LifecycleConfig
+from training.data import ImageTask, load_task
+from training.env_config import PARAM_RENT, EnvConfig
+from training.gates import GateResult
 from training.gradients import NOT_MEASURED, EpochGradientTelemetry, GradientStats
-from training.host import MAX_SLOTS, HostCNN, MorphogeneticModel
+from training.host import HostCNN, MorphogeneticModel
 from training.lifecycle import SeedStage
 from training.records import SeedRecord
 from training.seeds import Refusal, SeedSlot
 from training.signals import Diagnostics, SignalTracker, TrainingSignals, TrainingSnapshot
 from training.telemetry import SeedTelemetry
 
-# Reward rent: accuracy points charged per epoch for added parameters equal to the host's size.
-PARAM_RENT = 0.1
-
-
-@dataclass(frozen=True)
-class EnvConfig:
-    """One run's settings. The defaults are the embedded task (DESIGN.md §9)."""
-
-    preset: str = "synthetic"
-    seed: int = 0
-    max_epochs: int = 25
-    slots: int = 3
-    width: float = 0.25
-    host_lr: float = 4e-3
-    seed_lr: float = 4e-3
-    # The host's learning rate follows a half cosine from host_lr down to host_lr * floor over
-    # the first host_lr_decay_epochs, then stays there: the host settles into a plateau early,
-    # as a host that seeds are grown into would have. Seeds keep seed_lr.
-    host_lr_floor: float = 0.1
-    host_lr_decay_epochs: int = 7
-    batch_size: int | None = None  # None: the preset's own
-    device: str = "cpu"
-    data_dir: str | None = None
-    download: bool = False
-    param_rent: float = PARAM_RENT
-    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
-
-    def __post_init__(self) -> None:
-        if self.max_epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.max_epochs}")
-        if not 1 <= self.slots <= MAX_SLOTS:
-            raise ValueError(f"slots must be between 1 and {MAX_SLOTS}, got {self.slots}")
-        if self.width <= 0:
-            raise ValueError(f"host width must be positive, got {self.width}")
-        if not 0 < self.host_lr_floor <= 1:
-            raise ValueError(f"host_lr_floor must be in (0, 1], got {self.host_lr_floor}")
-
-    def host_lr_at(self, epoch: int) -> float:
-        """The host's learning rate during ``epoch`` (1-based)."""
-        import math
-
-        progress = min((epoch - 1) / max(self.host_lr_decay_epochs, 1), 1.0)
-        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
-        return self.host_lr * (self.host_lr_floor + (1.0 - self.host_lr_floor) * cosine)
-
-    def data_config(self) -> DataConfig:
-        from pathlib import Path
-
-        return DataConfig(
-            preset=self.preset,
-            seed=self.seed,
-            data_dir=None if self.data_dir is None else Path(self.data_dir),
-            download=self.download,
-            batch_size=self.batch_size,
-        )
+__all__ = ["PARAM_RENT", "ActionOutcome", "CommandOutcome", "EnvConfig", "EpochResult", "MorphogeneticEnv", "StopEpoch"]
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ a seed into the host with straight-through isolation while it trains.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import torch
 from torch import nn
 
+from training.alpha_ramp import AlphaRamp
 from training.blueprints import build_blueprint, count_parameters
 from training.gates import GateResult, LifecycleConfig, evaluate_gate
 from training.lifecycle import (
@@ -22,6 +22,8 @@ from training.lifecycle import (
     stage_name,
 )
 from training.telemetry import SeedTelemetry
+
+__all__ = ["AlphaRamp", "InvalidTransitionError", "Refusal", "SeedMetrics", "SeedSlot", "SeedState", "StageTransition"]
 
 
 def _utc_now() -> datetime:
@@ -190,37 +192,6 @@ class SeedState:
     def keep_gate(self, result: GateResult) -> None:
         self.last_gate = result
         self.gate_history.append(result)
-
-
-class AlphaRamp:
-    """A sigmoid ramp from exactly 0 to exactly 1 over ``total_steps`` batches.
-
-    The logistic curve is rescaled so that step 0 gives 0 and the last step gives 1; past the end
-    it stays at 1. The slot drops the ramp when blending ends, so no schedule outlives BLENDING.
-    """
-
-    def __init__(self, total_steps: int, steepness: float = 8.0) -> None:
-        if total_steps < 1:
-            raise ValueError(f"an alpha ramp needs at least one step, got {total_steps}")
-        self.total_steps = total_steps
-        self.steepness = steepness
-        self.step_count = 0
-        self._lo = self._logistic(0.0)
-        self._hi = self._logistic(1.0)
-
-    def _logistic(self, u: float) -> float:
-        return 1.0 / (1.0 + math.exp(-self.steepness * (u - 0.5)))
-
-    @property
-    def value(self) -> float:
-        if self.step_count >= self.total_steps:
-            return 1.0
-        u = self.step_count / self.total_steps
-        return (self._logistic(u) - self._lo) / (self._hi - self._lo)
-
-    def step(self) -> float:
-        self.step_count = min(self.step_count + 1, self.total_steps)
-        return self.value
 
 
 class SeedSlot(nn.Module):
