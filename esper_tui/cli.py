@@ -10,11 +10,18 @@ import argparse
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
-from esper_tui.cli_common import OneLineParser, add_run_flags, fail, positive_float
+from esper_tui.cli_common import OneLineParser, UsageError, add_run_flags, positive_float
+from esper_tui.cli_common import fail as _fail
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "default_iql.pt"
 RUNS_DIR = Path("runs")
+
+
+def fail(message: str) -> NoReturn:
+    """One sentence on stderr and exit code 2."""
+    _fail(message, "esper-tui")
 
 
 def build_parser() -> OneLineParser:
@@ -85,7 +92,7 @@ def prepare(args: argparse.Namespace) -> Launch:
 
 
 def _prepare_live(args: argparse.Namespace) -> Launch:
-    from esper_tui.iql_cli import load_model_lanes
+    from esper_tui.lanes import load_model_lanes
     from esper_tui.session import TrainerThread
     from esper_tui.store import TelemetryStore
     from training.comparison import Lane, RunConfig
@@ -93,9 +100,6 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     from training.devices import resolve_device
     from training.env import EnvConfig
 
-    models = args.model or [str(DEFAULT_MODEL)]
-    if not args.model and not DEFAULT_MODEL.is_file():
-        fail(f"the bundled policy {DEFAULT_MODEL} is missing; reinstall, run 'make default-policy', or pass --model")
     try:
         device = resolve_device(args.device)
         env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
@@ -104,7 +108,13 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
         config = RunConfig(env=env, episodes=args.episodes, mode=args.mode)
     except (ValueError, DataError) as exc:
         fail(str(exc))
-    lanes = [Lane.heuristic()] + load_model_lanes(models, device)
+    models = args.model or [str(DEFAULT_MODEL)]
+    if not args.model and not DEFAULT_MODEL.is_file():
+        fail(f"the bundled policy {DEFAULT_MODEL} is missing; reinstall, run 'make default-policy', or pass --model")
+    try:
+        lanes = [Lane.heuristic()] + load_model_lanes(models, device)
+    except UsageError as exc:
+        fail(str(exc))
     record_path = None if args.no_record else _record_path(args.record)
     store = TelemetryStore(record_path)
     return Launch(store, TrainerThread(config, lanes, store), args.refresh, record_path, controls=True)

@@ -17,11 +17,11 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad flag prints one line (no usage dump) and exits 2."""
 
     def error(self, message: str) -> NoReturn:
-        fail(f"{message} (see {self.prog} --help)")
+        fail(f"{message} (see {self.prog} --help)", self.prog.split()[0])
 
 
-def fail(message: str) -> NoReturn:
-    prog = sys.argv[0].rsplit("/", 1)[-1] or "esper"
+def fail(message: str, prog: str) -> NoReturn:
+    """One sentence on stderr, exit code 2."""
     sys.stderr.write(f"{prog}: error: {message}\n")
     raise SystemExit(EXIT_USAGE)
 

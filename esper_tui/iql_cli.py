@@ -11,15 +11,23 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import NoReturn
 
 from esper_tui.cli_common import (
     OneLineParser,
+    UsageError,
     add_run_flags,
-    fail,
     positive_float,
     positive_int,
     probability,
 )
+from esper_tui.cli_common import fail as _fail
+from esper_tui.lanes import load_model_lanes
+
+
+def fail(message: str) -> NoReturn:
+    """One sentence on stderr and exit code 2."""
+    _fail(message, "esper-iql")
 
 
 def build_parser() -> OneLineParser:
@@ -208,31 +216,6 @@ def _train(args) -> int:
 # ----------------------------------------------------------------------------- compare
 
 
-def load_model_lanes(paths: list[str], device: str):
-    """Lanes for the models, named after their files; one sentence and exit 2 on a bad file."""
-    from training.comparison import Lane
-    from training.policies.checkpoint import IQLPolicy, ModelLoadError
-    from training.records import LaneInfo
-
-    if len(paths) > 2:
-        fail(f"at most two --model files, got {len(paths)}")
-    lanes = []
-    used = {"heuristic"}
-    for path in paths:
-        try:
-            policy = IQLPolicy(path, device=device)
-        except ModelLoadError as exc:
-            fail(str(exc))
-        name = Path(path).stem or "iql"
-        while name in used:
-            name += "'"
-        used.add(name)
-        policy.name = name
-        lanes.append(Lane(name, policy, LaneInfo(name, "iql", str(path), policy.state_dim, policy.telemetry_type,
-                                                 tuple(policy.feature_names))))  # fmt: skip
-    return lanes
-
-
 def _compare(args) -> int:
     from training.comparison import Lane, run
     from training.recordio import RecordWriter
@@ -240,7 +223,10 @@ def _compare(args) -> int:
 
     config = _run_config(args, args.mode)
     report_path = _writable(args.report, "report") if args.report else None
-    lanes = [Lane.heuristic()] + load_model_lanes(args.model, config.env.device)
+    try:
+        lanes = [Lane.heuristic()] + load_model_lanes(args.model, config.env.device)
+    except UsageError as exc:
+        fail(str(exc))
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
     training_lanes = 1 if args.mode == "shadow" else len(lanes)
     progress, bar = _progress(args.episodes * args.epochs * training_lanes, "compare")

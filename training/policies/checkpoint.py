@@ -196,7 +196,9 @@ def _read(path: Path, device: str | torch.device, check: _Checker) -> dict:
     if path.is_dir():
         raise check.fail("it is a directory, not a file")
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on odd pickle protocols: we judge the file ourselves
+            ckpt = torch.load(path, map_location=device, weights_only=True)
     except OSError as error:
         raise check.fail(f"it cannot be read ({error.strerror or error})") from error
     except Exception as error:  # noqa: BLE001 - every parse failure is "unusable file"

@@ -1,0 +1,32 @@
+"""The lanes of a comparison: the heuristic and one per IQL model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from esper_tui.cli_common import UsageError
+
+
+def load_model_lanes(paths: list[str], device: str):
+    """Lanes for the models, named after their files; a bad file raises UsageError (one sentence)."""
+    from training.comparison import Lane
+    from training.policies.checkpoint import IQLPolicy, ModelLoadError
+    from training.records import LaneInfo
+
+    if len(paths) > 2:
+        raise UsageError(f"at most two --model files, got {len(paths)}")
+    lanes = []
+    used = {"heuristic"}
+    for path in paths:
+        try:
+            policy = IQLPolicy(path, device=device)
+        except ModelLoadError as exc:
+            raise UsageError(str(exc)) from None
+        name = Path(path).stem or "iql"
+        while name in used:
+            name += "'"
+        used.add(name)
+        policy.name = name
+        lanes.append(Lane(name, policy, LaneInfo(name, "iql", str(path), policy.state_dim, policy.telemetry_type,
+                                                 tuple(policy.feature_names))))  # fmt: skip
+    return lanes

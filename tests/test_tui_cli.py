@@ -1,0 +1,98 @@
+"""``esper-tui``: every bad input exits 2 with one sentence, before the terminal is touched."""
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from esper_tui import cli
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MODEL = FIXTURES / "tiny_iql.pt"
+
+
+class Boom:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "corrupt.pt").write_bytes(b"\x80\x04not really a checkpoint")
+    (tmp_path / "unsafe.pt").write_bytes(pickle.dumps({"state_dim": 37, "q_network": Boom()}))
+    (tmp_path / "binary.jsonl").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "used.jsonl").write_text('{"kind":"event"}\n')
+    (tmp_path / "a_folder").mkdir()
+    return tmp_path
+
+
+CASES = [
+    (["--model", "{tmp}/missing.pt"], "does not exist"),
+    (["--model", "{tmp}/corrupt.pt"], "corrupt.pt"),
+    (["--model", "{tmp}/unsafe.pt"], "unsafe.pt"),
+    (["--model", "{tmp}/a_folder"], "a_folder"),
+    (["--model", str(MODEL), "--model", str(MODEL), "--model", str(MODEL)], "at most two"),
+    (["--preset", "cifar10"], "--data-dir"),
+    (["--preset", "cifar10", "--data-dir", "{tmp}/nowhere"], "pass --download"),
+    (["--replay", "{tmp}/missing.jsonl"], "does not exist"),
+    (["--replay", "{tmp}/a_folder"], "is a folder"),
+    (["--follow", "{tmp}/binary.jsonl"], "binary"),
+    (["--replay", str(FIXTURES / "run.jsonl"), "--model", str(MODEL)], "cannot be combined"),
+    (["--replay", str(FIXTURES / "run.jsonl"), "--follow", str(FIXTURES / "run.jsonl")], "cannot be combined"),
+    (["--epochs", "0"], "must be at least 1"),
+    (["--episodes", "-2"], "must be at least 1"),
+    (["--slots", "4"], "3 injection points"),
+    (["--slots", "x"], "not a whole number"),
+    (["--refresh", "0"], "positive number"),
+    (["--refresh", "100"], "outside 0.5-30"),
+    (["--device", "cuda:7"], "CUDA"),
+    (["--device", "gpu"], "unknown device"),
+    (["--record", "{tmp}/used.jsonl", "--model", str(MODEL)], "already exists"),
+    (["--record", "{tmp}/no/such/dir/r.jsonl", "--model", str(MODEL)], "does not exist"),
+    (["--mode", "solo"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a)[:40] for a, _ in CASES])
+def test_bad_input_exits_2_with_one_sentence(args, message, files, capsys):
+    argv = [a.replace("{tmp}", str(files)) for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing drawn: the terminal was never taken over
+    assert message in err and err.startswith("esper-tui: error: ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_unsafe_pickle_never_runs(files, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--model", str(files / "unsafe.pt")])
+    out, err = capsys.readouterr()
+    assert "this must never run" not in out + err
+
+
+def test_a_real_process_leaves_the_terminal_untouched(files):
+    result = subprocess.run([sys.executable, "-m", "esper_tui.cli", "--model", str(files / "missing.pt")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == "" and "\x1b[" not in result.stderr
+    assert result.stderr.strip().endswith("does not exist.") or "does not exist" in result.stderr
+
+
+def test_help_documents_every_flag():
+    text = cli.build_parser().format_help()
+    for flag in ("--model", "--mode", "--episodes", "--epochs", "--preset", "--data-dir", "--download",
+                 "--device", "--slots", "--seed", "--record", "--no-record", "--replay", "--follow",
+                 "--speed", "--refresh"):  # fmt: skip
+        assert flag in text
+
+
+def test_default_record_goes_to_a_new_file_in_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    launch = cli.prepare(cli.build_parser().parse_args(["--model", str(MODEL), "--preset", "tiny"]))
+    assert launch.record_path.parent == Path("runs") and launch.record_path.suffix == ".jsonl"
+    assert launch.record_path.exists() and launch.controls
+    launch.store.close()
