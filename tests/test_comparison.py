@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from training.actions import Action, Command, CommandType
-from training.comparison import Lane, RunConfig, run
+from training.comparison import Lane, RunConfig, head_to_head_comparison, live_comparison, run
 from training.data import DataConfig, load_task
 from training.env import EnvConfig
 from training.policies.base import Decision
@@ -189,3 +189,20 @@ def test_head_to_head_episodes_are_paired_by_seed(task):
     assert len(result.episodes) == 2 and result.paired[0].episodes == 2
     finished = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
     assert [e.episode for e in finished] == [1, 2] and finished[-1].data["paired"]
+
+
+MODEL = "tests/fixtures/tiny_iql.pt"
+
+
+def test_the_plans_head_to_head_returns_its_fields():
+    result = head_to_head_comparison(MODEL, n_episodes=2, max_epochs=2, preset="tiny")
+    assert len(result["heuristic_accuracies"]) == len(result["iql_accuracies"]) == 2
+    assert result["iql_wins"] + result["heuristic_wins"] + result["ties"] == 2
+    assert sum(result["iql_actions"].values()) == 4 and sum(result["heuristic_actions"].values()) == 4
+    assert 0.0 <= result["agreement_rate"] <= 1.0
+
+
+def test_the_plans_live_comparison_reports_agreement():
+    result = live_comparison(MODEL, n_episodes=1, max_epochs=3, preset="tiny")
+    assert result["decisions"] == 3 and len(result["accuracies"]) == 1
+    assert result["agreement_rate"] == result["agreements"] / 3

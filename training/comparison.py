@@ -304,3 +304,54 @@ def _shadow_decisions(lanes: Sequence[Lane], executing: Lane, executed: Decision
                                         "shadow: not executed", decision.target_slot,
                                         reference=int(executed.action), episode=episode))  # fmt: skip
     return tuple(records)
+
+
+# --------------------------------------------------------------------------- the plan's entry points
+
+
+def _model_lane(model_path: str, device: str) -> Lane:
+    from training.policies.checkpoint import IQLPolicy
+
+    policy = IQLPolicy(model_path, name="iql", device=device)
+    return Lane("iql", policy, LaneInfo("iql", "iql", str(model_path), policy.state_dim, policy.telemetry_type,
+                                        tuple(policy.feature_names)))  # fmt: skip
+
+
+def head_to_head_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",
+                            preset: str = "synthetic", seed: int = 0, slots: int = 3,
+                            sink: Sink | None = None) -> dict:  # fmt: skip
+    """The plan's head-to-head: the heuristic and the IQL model each train their own identical
+    copy of every episode. Wins need a margin of more than 0.5 points; the rest are ties."""
+    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device)
+    result = run(RunConfig(env=env, episodes=n_episodes), [Lane.heuristic(), _model_lane(model_path, device)],
+                 sink or (lambda record: None))  # fmt: skip
+    paired = result.paired[0]
+    return {
+        "heuristic_accuracies": result.accuracies("heuristic"),
+        "iql_accuracies": result.accuracies("iql"),
+        "iql_wins": paired.wins,
+        "heuristic_wins": paired.losses,
+        "ties": paired.ties,
+        "heuristic_actions": result.action_counts("heuristic"),
+        "iql_actions": result.action_counts("iql"),
+        "agreement_rate": result.agreement_rate(),
+        "paired": paired.to_dict(),
+    }
+
+
+def live_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",
+                    preset: str = "synthetic", seed: int = 0, slots: int = 3,
+                    sink: Sink | None = None) -> dict:  # fmt: skip
+    """The plan's live comparison: the heuristic controls training while the IQL model says what
+    it would do on the same state; reports how often they agree."""
+    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device)
+    config = RunConfig(env=env, episodes=n_episodes, mode="shadow", executing_lane="heuristic")
+    result = run(config, [Lane.heuristic(), _model_lane(model_path, device)], sink or (lambda record: None))
+    return {
+        "accuracies": result.accuracies("heuristic"),
+        "agreement_rate": result.agreement_rate(),
+        "agreements": sum(e.agreements for e in result.episodes),
+        "decisions": sum(e.decisions for e in result.episodes),
+        "heuristic_actions": result.action_counts("heuristic"),
+        "iql_actions": result.action_counts("iql"),
+    }

@@ -1,0 +1,118 @@
+"""Features: the plan's Task 4 and Task 6 tests with our import paths, and the 54-dim legacy set."""
+
+import warnings
+
+import pytest
+
+from training.features import (
+    BASE_FEATURE_NAMES,
+    DIAGNOSTIC_FEATURE_NAMES,
+    FeatureNormalizer,
+    feature_names,
+    feature_set_for_dim,
+    features_for,
+    obs_to_base_features,
+    snapshot_to_features,
+)
+from training.policies.checkpoint import infer_telemetry
+from training.signals import Diagnostics, TrainingSnapshot
+from training.telemetry import SeedTelemetry
+
+
+def snapshot(**extra) -> TrainingSnapshot:
+    return TrainingSnapshot(
+        epoch=5, global_step=500, train_loss=0.5, val_loss=0.6, loss_delta=-0.1, train_accuracy=80.0,
+        val_accuracy=75.0, accuracy_delta=2.0, plateau_epochs=0, best_val_accuracy=75.0, best_val_loss=0.6,
+        loss_history_5=(0.9, 0.8, 0.7, 0.6, 0.6), accuracy_history_5=(60.0, 65.0, 70.0, 73.0, 75.0),
+        has_active_seed=True, seed_stage=3, seed_epochs_in_stage=2, seed_alpha=0.0, seed_improvement=5.0,
+        available_slots=0, **extra,
+    )  # fmt: skip
+
+
+class TestComparisonTelemetry:
+    """The plan's Task 4."""
+
+    def test_snapshot_to_features_with_seed_telemetry(self):
+        seed_telemetry = SeedTelemetry(
+            seed_id="test", gradient_norm=1.5, gradient_health=0.9, has_vanishing=False, has_exploding=False,
+            accuracy=75.0, accuracy_delta=5.0, epochs_in_stage=2, stage=3, alpha=0.0, epoch=5, max_epochs=25,
+        )  # fmt: skip
+        features = snapshot_to_features(snapshot(), use_telemetry=True, seed_telemetry=seed_telemetry)
+        assert len(features) == 37
+        assert features[-10:] == seed_telemetry.to_features()
+
+    def test_snapshot_to_features_no_telemetry(self):
+        snap = TrainingSnapshot(
+            epoch=1, global_step=100, train_loss=1.0, val_loss=1.0, loss_delta=0.0, train_accuracy=50.0,
+            val_accuracy=50.0, accuracy_delta=0.0, plateau_epochs=0, best_val_accuracy=50.0,
+            best_val_loss=1.0, loss_history_5=(1.0,) * 5, accuracy_history_5=(50.0,) * 5,
+            has_active_seed=False, seed_stage=0, seed_epochs_in_stage=0, seed_alpha=0.0,
+            seed_improvement=0.0, available_slots=1,
+        )  # fmt: skip
+        assert len(snapshot_to_features(snap, use_telemetry=False)) == 27
+
+    def test_missing_telemetry_warns_and_pads_as_the_plan_says(self):
+        with pytest.warns(UserWarning, match="zero-padding"):
+            features = snapshot_to_features(snapshot(), use_telemetry=True)
+        assert features[-10:] == [0.0] * 10
+
+
+class TestLoadIQLModel:
+    """The plan's Task 6: infer the telemetry type from state_dim."""
+
+    @pytest.mark.parametrize(("dim", "expected"), [(27, (False, "none")), (37, (True, "seed")),
+                                                   (54, (True, "full")), (40, (False, "unknown"))])  # fmt: skip
+    def test_infer_telemetry_from_state_dim(self, dim, expected):
+        assert infer_telemetry(dim) == expected
+        assert feature_set_for_dim(dim) == expected[1]
+
+
+def test_base_features_follow_the_plans_field_order():
+    obs = snapshot().as_observation()
+    features = obs_to_base_features(obs | {"max_epochs": 20, "num_slots": 3})
+    assert len(features) == len(BASE_FEATURE_NAMES) == 27
+    assert features[0] == 5 / 20  # epoch scaled by the run's own length, not a constant
+    assert features[6] == 0.75  # val_accuracy / 100
+    assert features[16:21] == [0.6, 0.65, 0.7, 0.73, 0.75]  # accuracy history / 100
+
+
+def test_epoch_scale_comes_from_the_run_configuration():
+    long_run = features_for(snapshot(max_epochs=100), "none")
+    assert long_run[0] == 0.05  # a 25-epoch constant would have saturated long runs
+
+
+def test_seed_set_uses_the_focus_telemetry_or_a_dormant_slot_never_zeros():
+    telemetry = SeedTelemetry(seed_id="s", gradient_norm=4.0, stage=4, alpha=0.5, epoch=5)
+    assert features_for(snapshot(seed_telemetry=telemetry), "seed")[-10:] == telemetry.to_features()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no zero-padding fallback in a live path
+        dormant = features_for(snapshot(max_epochs=20), "seed")[-10:]
+    assert dormant[1] == 1.0 and dormant[9] == 5 / 20
+
+
+def test_full_set_is_27_real_diagnostics():
+    diag = Diagnostics(host_gradient_norm=3.0, host_gradient_health=0.9, host_vanishing_layers=1,
+                       per_class_accuracy=tuple(float(10 * i) for i in range(10)), loss_volatility=0.2,
+                       layer_gradient_norms=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 20.0))  # fmt: skip
+    features = features_for(snapshot(diagnostics=diag), "full")
+    extra = features[27:]
+    assert len(features) == 54 and len(DIAGNOSTIC_FEATURE_NAMES) == 27
+    assert extra[0] == 0.3 and extra[1] == 0.9 and extra[2] == pytest.approx(1 / 7)
+    assert extra[5:15] == [i / 10 for i in range(10)]
+    assert extra[17:24] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0]
+    assert any(extra)
+
+
+def test_every_feature_has_a_name():
+    for feature_set, dim in (("none", 27), ("seed", 37), ("full", 54)):
+        names = feature_names(feature_set)
+        assert len(names) == dim and len(set(names)) == dim
+
+
+def test_normalizer_from_data():
+    norm = FeatureNormalizer.fit([[0.0, 1.0, 5.0], [2.0, 1.0, 7.0]])
+    assert norm.mean == (1.0, 1.0, 6.0)
+    assert norm.std == (1.0, 1.0, 1.0)  # the constant feature gets std 1
+    assert norm.z_scores([3.0, 1.0, 6.0]) == [2.0, 0.0, 0.0]
+    with pytest.raises(ValueError):
+        FeatureNormalizer.fit([])
