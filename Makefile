@@ -27,13 +27,15 @@ demo: $(STAMP)
 	$(BIN)/esper-tui
 
 # The bundled policy: heuristic behaviour with 30 % random valid actions on the synthetic task
-# (data seeds 100..111), then IQL on it. Fixed seeds; about 10 minutes on 2 CPU cores.
+# (episode seeds 100..115, data seed 0), then IQL on it. Fixed seeds; about 15 minutes on 2 CPU cores.
 default-policy: $(STAMP)
 	mkdir -p build
-	$(BIN)/esper-iql collect -o build/default-policy.npz --episodes 12 --epochs 25 --epsilon 0.3 \
-		--features seed --preset synthetic --seed 100 --device cpu --record build/default-policy.jsonl
+	rm -f build/default-policy.jsonl
+	$(BIN)/esper-iql collect -o build/default-policy.npz --episodes 16 --epochs 25 --epsilon 0.3 \
+		--features seed --preset synthetic --seed 100 --data-seed 0 --device cpu \
+		--record build/default-policy.jsonl
 	$(BIN)/esper-iql train build/default-policy.npz -o esper_tui/assets/default_iql.pt \
-		--steps 20000 --hidden 128 --seed 0 --device cpu
+		--steps 10000 --hidden 128 --seed 0 --device cpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

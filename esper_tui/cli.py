@@ -103,7 +103,8 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     try:
         device = resolve_device(args.device)
         env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
-                        device=device, data_dir=args.data_dir, download=args.download)  # fmt: skip
+                        device=device, data_dir=args.data_dir, download=args.download,
+                        data_seed=args.data_seed)  # fmt: skip
         preflight(env.data_config())
         config = RunConfig(env=env, episodes=args.episodes, mode=args.mode)
     except (ValueError, DataError) as exc:

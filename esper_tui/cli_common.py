@@ -90,4 +90,6 @@ def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: i
     parser.add_argument("--slots", type=slot_count, default=3, metavar="1..3",
                         help="seed slots, one after each of the host's conv blocks (default 3)")
     parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
-                        help="seed of the data and of episode 1; episode k uses seed+k-1 (default 0)")
+                        help="seed of episode 1 (initial weights, batch order); episode k uses seed+k-1 (default 0)")
+    parser.add_argument("--data-seed", type=non_negative_int, default=0, metavar="N",
+                        help="seed of the synthetic images; the task stays fixed across --seed (default 0)")

@@ -90,7 +90,8 @@ def _run_config(args, mode: str = "head-to-head"):
     try:
         device = resolve_device(args.device)
         env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
-                        device=device, data_dir=args.data_dir, download=args.download)  # fmt: skip
+                        device=device, data_dir=args.data_dir, download=args.download,
+                        data_seed=args.data_seed)  # fmt: skip
         preflight(env.data_config())
         return RunConfig(env=env, episodes=args.episodes, mode=mode)
     except (ValueError, DataError) as exc:
@@ -103,6 +104,8 @@ def _writable(path: str, what: str) -> Path:
         fail(f"{what} {target} is a folder, not a file")
     if not target.parent.exists():
         fail(f"cannot write {what} {target}: folder {target.parent} does not exist")
+    if what == "record" and target.exists() and target.stat().st_size > 0:
+        fail(f"the record {target} already exists; choose a new file so that no run is lost")
     return target
 
 

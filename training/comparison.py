@@ -189,7 +189,7 @@ def run_info(config: RunConfig, lanes: Sequence[Lane], run_id: str) -> RunInfo:
         run_id=run_id, mode=config.mode, lanes=tuple(lane.info for lane in lanes),
         preset=env.preset, device=env.device, seed=env.seed, epochs=env.max_epochs,
         episodes=config.episodes, slots=env.slots, created_at=datetime.now(UTC).isoformat(),
-        executing_lane=executing,
+        executing_lane=executing, data_seed=env.data_seed,
     )  # fmt: skip
 
 
@@ -319,10 +319,10 @@ def _model_lane(model_path: str, device: str) -> Lane:
 
 def head_to_head_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",
                             preset: str = "synthetic", seed: int = 0, slots: int = 3,
-                            sink: Sink | None = None) -> dict:  # fmt: skip
+                            sink: Sink | None = None, data_seed: int = 0) -> dict:  # fmt: skip
     """The plan's head-to-head: the heuristic and the IQL model each train their own identical
     copy of every episode. Wins need a margin of more than 0.5 points; the rest are ties."""
-    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device)
+    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device, data_seed=data_seed)
     result = run(RunConfig(env=env, episodes=n_episodes), [Lane.heuristic(), _model_lane(model_path, device)],
                  sink or (lambda record: None))  # fmt: skip
     paired = result.paired[0]
@@ -341,10 +341,10 @@ def head_to_head_comparison(model_path: str, n_episodes: int = 5, max_epochs: in
 
 def live_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",
                     preset: str = "synthetic", seed: int = 0, slots: int = 3,
-                    sink: Sink | None = None) -> dict:  # fmt: skip
+                    sink: Sink | None = None, data_seed: int = 0) -> dict:  # fmt: skip
     """The plan's live comparison: the heuristic controls training while the IQL model says what
     it would do on the same state; reports how often they agree."""
-    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device)
+    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device, data_seed=data_seed)
     config = RunConfig(env=env, episodes=n_episodes, mode="shadow", executing_lane="heuristic")
     result = run(config, [Lane.heuristic(), _model_lane(model_path, device)], sink or (lambda record: None))
     return {

@@ -106,6 +106,7 @@ def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[
         "epochs": config.env.max_epochs,
         "episodes": config.episodes,
         "seeds": [config.episode_env(k).seed for k in range(1, config.episodes + 1)],
+        "data_seed": config.env.data_seed,
         "epsilon": epsilon,
         "behaviour": "heuristic",
         "param_rent": config.env.param_rent,

@@ -95,6 +95,7 @@ class RunInfo:
     slots: int
     created_at: str = ""
     executing_lane: str | None = None  # shadow mode: the one lane that trains
+    data_seed: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -102,7 +103,7 @@ class RunInfo:
             "lanes": [lane.to_dict() for lane in self.lanes], "preset": self.preset,
             "device": self.device, "seed": self.seed, "epochs": self.epochs,
             "episodes": self.episodes, "slots": self.slots, "created_at": self.created_at,
-            "executing_lane": self.executing_lane,
+            "executing_lane": self.executing_lane, "data_seed": self.data_seed,
         }  # fmt: skip
 
     @classmethod
@@ -113,6 +114,7 @@ class RunInfo:
             device=d["device"], seed=int(d["seed"]), epochs=int(d["epochs"]),
             episodes=int(d["episodes"]), slots=int(d["slots"]),
             created_at=d.get("created_at", ""), executing_lane=d.get("executing_lane"),
+            data_seed=int(d.get("data_seed", 0)),
         )  # fmt: skip
 
 
