@@ -1,7 +1,10 @@
 """Dashboard overhead, measured side by side in one run:
 
 1. training throughput with the store and the app running headless (polling at the default
-   4 Hz) against the trainer alone, alternating A/B runs on the same task (goal >= 0.95);
+   4 Hz) against the trainer alone, alternating A/B runs (goal >= 0.95). Each run is its own
+   child process: torch's OpenMP pool is per thread that uses it, and a process whose main thread
+   ever ran a parallel op trains ~30 % slower in a second thread, so one process cannot host both
+   fairly. Like ``esper-tui``, the dashboard child never runs torch on its main (UI) thread;
 2. responsiveness under training load: a key press until the screen shows its effect, p50/p95
    (goal p95 <= 100 ms);
 3. memory: the store's size after 1,000 / 10,000 / 100,000 records (it must stay bounded).
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import dataclasses
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -27,7 +31,6 @@ from esper_tui.app import EsperApp  # noqa: E402
 from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
 from training.comparison import Lane, RunConfig, run  # noqa: E402
-from training.data import DataConfig, load_task  # noqa: E402
 from training.env import EnvConfig  # noqa: E402
 from training.recordio import read_records  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
@@ -40,31 +43,38 @@ def throughput(records) -> float:
     return statistics.median(rates)
 
 
-def trainer_alone(config: RunConfig, task) -> float:
+def trainer_alone(config: RunConfig) -> float:
+    """What ``esper-iql compare`` does: the loop on the main thread, records to a sink."""
     records: list = []
-    run(config, [Lane.heuristic()], records.append, task=task)
+    run(config, [Lane.heuristic()], records.append)
     return throughput(records)
 
 
-def with_dashboard(config: RunConfig, task) -> float:
+def with_dashboard(config: RunConfig) -> float:
+    """What ``esper-tui`` does: the trainer thread, the store and the app polling at 4 Hz."""
     store = TelemetryStore()
-    thread = TrainerThread(config, [Lane.heuristic()], store, task=task)
+    thread = TrainerThread(config, [Lane.heuristic()], store)
     app = EsperApp(store, thread, refresh_hz=4.0)
 
     async def drive() -> None:
         async with app.run_test(headless=True, size=(140, 45)) as pilot:
             while thread.is_alive():
                 await pilot.pause(0.1)
-            await pilot.press("escape")
 
     asyncio.run(drive())
-    lane = store.view().lane("heuristic")
-    return throughput(lane.epochs)
+    return throughput(store.view().lane("heuristic").epochs)
 
 
-def responsiveness(config: RunConfig, task, presses: int) -> list[float]:
+def child(kind: str, epochs: int) -> float:
+    """Run one measurement in a fresh process and read back its samples/s."""
+    out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def responsiveness(config: RunConfig, presses: int) -> list[float]:
     store = TelemetryStore()
-    thread = TrainerThread(config, [Lane.heuristic()], store, task=task)
+    thread = TrainerThread(config, [Lane.heuristic()], store)
     app = EsperApp(store, thread, refresh_hz=4.0)
     latencies: list[float] = []
 
@@ -77,11 +87,12 @@ def responsiveness(config: RunConfig, task, presses: int) -> list[float]:
                 lane, slot = app.selected
                 target = (lane, (slot + 1) % 3)
                 start = time.perf_counter()
-                await pilot.press("l")
+                app.simulate_key("l")  # as the terminal would deliver it (pilot.press also waits for idle)
                 while not (grid.card_at(*target) is not None and grid.card_at(*target).has_class("-selected")):
-                    await asyncio.sleep(0.001)
+                    await asyncio.sleep(0.0005)
+                await asyncio.sleep(0)  # let the refresh it scheduled run
                 latencies.append(time.perf_counter() - start)
-                await pilot.pause(0.05)
+                await asyncio.sleep(0.1)
             thread.stop()
 
     asyncio.run(drive())
@@ -95,8 +106,10 @@ def store_memory(sizes: tuple[int, ...]) -> list[tuple[int, float]]:
     for size in sizes:
         tracemalloc.start()
         store = TelemetryStore()
-        for i in range(size):
-            store.add(dataclasses.replace(template, epoch=i + 1, episode=1 + i // 1000))
+        for i in range(size):  # distinct objects, as a real run makes them
+            seeds = tuple(dataclasses.replace(s, alpha=s.alpha + 1e-9 * i) for s in template.seeds)
+            decision = dataclasses.replace(template.decision, epoch=i + 1, features=tuple(template.decision.features))
+            store.add(dataclasses.replace(template, epoch=i + 1, episode=1 + i // 1000, seeds=seeds, decision=decision))
         store.view()
         current, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -107,20 +120,25 @@ def store_memory(sizes: tuple[int, ...]) -> list[tuple[int, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--child", choices=("alone", "dashboard"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    task = load_task(DataConfig())
     config = RunConfig(env=EnvConfig(max_epochs=args.epochs), episodes=1)
+    if args.child:
+        measure = {"alone": trainer_alone, "dashboard": with_dashboard}[args.child]
+        print(measure(config))
+        return
     alone, dashed = [], []
     for _ in range(args.rounds):  # A/B alternated so drift hits both
-        alone.append(trainer_alone(config, task))
-        dashed.append(with_dashboard(config, task))
+        alone.append(child("alone", args.epochs))
+        dashed.append(child("dashboard", args.epochs))
     ratio = statistics.median(dashed) / statistics.median(alone)
-    print(f"throughput with the dashboard / trainer alone: {ratio:.3f} (goal >= 0.95; "
-          f"{args.rounds} alternating rounds, median samples/s per epoch)")
-    latencies = sorted(responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), task, args.presses))
+    print(f"throughput with the dashboard / trainer alone: {ratio:.3f} (goal >= 0.95; {args.rounds} "
+          f"alternating rounds, median samples/s per epoch: {statistics.median(dashed):.0f} vs "
+          f"{statistics.median(alone):.0f})")
+    latencies = sorted(responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), args.presses))
     p50 = latencies[len(latencies) // 2] * 1000
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] * 1000
     print(f"key press -> screen under training load: p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal p95 <= 100 ms, "

@@ -152,7 +152,7 @@ class TestRunHeader:
         line = line_with(header_text(with_lane(view, 0, epochs=epochs), None).plain, "heuristic:")
         assert "3.0k samples/s" in line and "2.0k" not in line
 
-    @pytest.mark.parametrize(("age", "shown"), [(None, "data —"), (2.14, "data 2.1 s old")])
+    @pytest.mark.parametrize(("age", "shown"), [(None, "data —"), (0.4, "data < 1 s old"), (2.14, "data 2 s old")])
     def test_shows_data_freshness_and_no_clock(self, age: float | None, shown: str) -> None:
         assert shown in header_text(full_view(), age).plain
 

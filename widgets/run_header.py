@@ -75,7 +75,8 @@ def header_text(view: StoreView, age: float | None, width: int = 140) -> Text:
         t.append("data —", style="dim")
     else:
         stale = view.status == "RUNNING" and age > STALE_AFTER_S
-        t.append(f"data {age:.1f} s old", style="bold yellow" if stale else "dim")
+        # whole seconds: the header then redraws at most once a second between records
+        t.append("data < 1 s old" if age < 1 else f"data {age:.0f} s old", style="bold yellow" if stale else "dim")
     if view.source != "live":
         t.append(f" · {view.source}", style="bold")
     if view.corrupt_lines > 0:
