@@ -53,7 +53,7 @@ class EpochResult:
     val_accuracy: float
     reward: float
     wall_seconds: float
-    samples_per_second: float
+    samples_per_second: float  # per second of training and validation; operator pauses excluded
     gradients: dict[int, GradientStats]
     done: bool
 
@@ -122,9 +122,12 @@ class MorphogeneticEnv:
         grads = EpochGradientTelemetry(groups, dev, expected_batches=self.task.batches_per_epoch)
         sums = torch.zeros(3, dtype=torch.float64, device=dev)  # loss, loss², correct
         batches = count = 0
+        held = 0.0  # time spent in the hook (operator pause included): not training time
         for b, (x, y) in enumerate(self.task.train_batches(epoch, self.config.seed)):
             if batch_hook is not None:
+                hook_start = time.perf_counter()
                 batch_hook(self, b)
+                held += time.perf_counter() - hook_start
             measured = self._measured_groups(grads.keys)
             for slot in model.seed_slots():
                 slot.step_alpha()  # before the forward: the first blending batch already has alpha > 0
@@ -157,9 +160,10 @@ class MorphogeneticEnv:
         rent = self.config.param_rent * self.model.seed_param_count() / self._host_params
         self.reward = (val_acc - prev_acc if prev_acc is not None else 0.0) - rent
         wall = time.perf_counter() - start
+        busy = wall - held
         return EpochResult(
             epoch, train_loss, val_loss, train_acc, val_acc, self.reward, wall,
-            count / wall if wall > 0 else 0.0, dict(self._gradients), self.done,
+            count / busy if busy > 0 else 0.0, dict(self._gradients), self.done,
         )  # fmt: skip
 
     def _measured_groups(self, keys: list) -> tuple[bool, ...]:

@@ -116,12 +116,13 @@ def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: st
         lines += [head, second, _alpha_text(record, history, 6, 6), _gate_text(record, 24)]
     else:
         first = _stage_text(record, pipeline=True)
+        # The badge leads the second line (the pipeline fills the first); the stage name then
+        # gives way to it, since the pipeline marks the stage anyway.
         if badge:
-            first.append("  ")
-            first.append_text(badge)
-        info = Text(
-            f"{record.blueprint_id} · {record.stage_name} · {record.epochs_in_stage} ep in stage"
-        )
+            info = badge + Text(" ")
+            info.append(f"{record.blueprint_id} · {record.epochs_in_stage} ep")
+        else:
+            info = Text(f"{record.blueprint_id} · {record.stage_name} · {record.epochs_in_stage} ep")
         lines += [
             first,
             info,
