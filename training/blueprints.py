@@ -24,12 +24,13 @@ def _shrink(layer: nn.Module) -> nn.Module:
 
 
 class ConvEnhance(nn.Module):
-    """A residual 3x3 conv block that widens to eight times the channels inside: extra spatial
-    capacity at this depth (the default host's first block has only 4 channels)."""
+    """A residual 3x3 conv block that widens inside to at least 32 channels: extra spatial
+    capacity at this depth (the default host's first block has only 4 channels), without
+    dwarfing a narrow host at its deeper, wider blocks."""
 
-    def __init__(self, channels: int, expansion: int = 8) -> None:
+    def __init__(self, channels: int, min_hidden: int = 32) -> None:
         super().__init__()
-        hidden = channels * expansion
+        hidden = max(min_hidden, 2 * channels)
         self.body = nn.Sequential(
             nn.Conv2d(channels, hidden, 3, padding=1, bias=False),
             nn.BatchNorm2d(hidden, track_running_stats=False),

@@ -55,8 +55,8 @@ def header_text(view: StoreView, age: float | None, width: int = 140) -> Text:
         mode = run.mode
         if run.executing_lane:
             mode += f" (executes {run.executing_lane})"
-        if narrow:
-            t.append(f" · {mode} · {run.preset} · {run.device} · {run.run_id}")
+        if narrow:  # the run id moves to the third line
+            t.append(f" · {mode} · {run.preset} · {run.device}")
         else:
             t.append(f" · {mode} · preset {run.preset} · {run.device} · run {run.run_id}")
     t.append("\n")
@@ -64,7 +64,10 @@ def header_text(view: StoreView, age: float | None, width: int = 140) -> Text:
         if i:
             t.append(" │ " if narrow else "  │  ", style="dim")
         t.append(lane.name, style="bold")
-        t.append(f": {lane_policy_text(lane)}")
+        policy = lane_policy_text(lane)
+        if narrow and lane.kind == "iql":
+            policy = policy.replace(" in · ", "/").replace(" · ", " ")
+        t.append(f": {policy}")
         latest = lane.latest
         rate = "—" if latest is None else fmt_count(latest.samples_per_second)
         t.append(f" {rate}/s" if narrow else f" · {rate} samples/s", style="dim")
@@ -77,6 +80,8 @@ def header_text(view: StoreView, age: float | None, width: int = 140) -> Text:
         stale = view.status == "RUNNING" and age > STALE_AFTER_S
         # whole seconds: the header then redraws at most once a second between records
         t.append("data < 1 s old" if age < 1 else f"data {age:.0f} s old", style="bold yellow" if stale else "dim")
+    if narrow and view.run is not None:
+        t.append(f" · run {view.run.run_id}", style="dim")
     if view.source != "live":
         t.append(f" · {view.source}", style="bold")
     if view.corrupt_lines > 0:
