@@ -12,7 +12,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from esper_tui.cli_common import OneLineParser, UsageError, add_run_flags, positive_float
+from esper_tui.cli_common import (
+    OneLineParser,
+    UsageError,
+    add_run_flags,
+    positive_float,
+    run_config_from_args,
+)
 from esper_tui.cli_common import fail as _fail
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "default_iql.pt"
@@ -95,25 +101,17 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     from esper_tui.lanes import load_model_lanes
     from esper_tui.session import TrainerThread
     from esper_tui.store import TelemetryStore
-    from training.comparison import Lane, RunConfig
-    from training.data import DataError, preflight
-    from training.devices import resolve_device
-    from training.env import EnvConfig
+    from training.comparison import Lane
 
     try:
-        device = resolve_device(args.device)
-        env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
-                        device=device, data_dir=args.data_dir, download=args.download,
-                        data_seed=args.data_seed)  # fmt: skip
-        preflight(env.data_config())
-        config = RunConfig(env=env, episodes=args.episodes, mode=args.mode)
-    except (ValueError, DataError) as exc:
+        config = run_config_from_args(args, args.mode)
+    except UsageError as exc:
         fail(str(exc))
     models = args.model or [str(DEFAULT_MODEL)]
     if not args.model and not DEFAULT_MODEL.is_file():
         fail(f"the bundled policy {DEFAULT_MODEL} is missing; reinstall, run 'make default-policy', or pass --model")
     try:
-        lanes = [Lane.heuristic()] + load_model_lanes(models, device)
+        lanes = [Lane.heuristic()] + load_model_lanes(models, config.env.device)
     except UsageError as exc:
         fail(str(exc))
     record_path = None if args.no_record else _record_path(args.record)

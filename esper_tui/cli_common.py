@@ -93,3 +93,21 @@ def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: i
                         help="seed of episode 1 (initial weights, batch order); episode k uses seed+k-1 (default 0)")
     parser.add_argument("--data-seed", type=non_negative_int, default=0, metavar="N",
                         help="seed of the synthetic images; the task stays fixed across --seed (default 0)")
+
+
+def run_config_from_args(args: argparse.Namespace, mode: str):
+    """The ``RunConfig`` the run flags describe, with its device resolved and its data checked
+    (CIFAR-10 present) before any work; a problem raises ``UsageError`` with one sentence."""
+    from training.comparison import RunConfig
+    from training.data import DataError, preflight
+    from training.devices import resolve_device
+    from training.env import EnvConfig
+
+    try:
+        env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
+                        device=resolve_device(args.device), data_dir=args.data_dir,
+                        download=args.download, data_seed=args.data_seed)  # fmt: skip
+        preflight(env.data_config())
+        return RunConfig(env=env, episodes=args.episodes, mode=mode)
+    except (ValueError, DataError) as exc:
+        raise UsageError(str(exc)) from None

@@ -20,6 +20,7 @@ from esper_tui.cli_common import (
     positive_float,
     positive_int,
     probability,
+    run_config_from_args,
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.lanes import load_model_lanes
@@ -82,19 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_config(args, mode: str = "head-to-head"):
-    from training.comparison import RunConfig
-    from training.data import DataError, preflight
-    from training.devices import resolve_device
-    from training.env import EnvConfig
-
     try:
-        device = resolve_device(args.device)
-        env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
-                        device=device, data_dir=args.data_dir, download=args.download,
-                        data_seed=args.data_seed)  # fmt: skip
-        preflight(env.data_config())
-        return RunConfig(env=env, episodes=args.episodes, mode=mode)
-    except (ValueError, DataError) as exc:
+        return run_config_from_args(args, mode)
+    except UsageError as exc:
         fail(str(exc))
 
 
