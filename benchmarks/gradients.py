@@ -1,7 +1,10 @@
 """Gradient telemetry cost, measured side by side in one run.
 
 Per batch, for 1, 10 and 50 live seeds:
-  vectorised  our per-batch path: EpochGradientTelemetry.accumulate (one _foreach_norm)
+  vectorised  the trainer's per-batch path: EpochGradientTelemetry.accumulate with the gradients
+              bound to one bucketed buffer (CPU: one vector_norm per bucket; on CUDA binding is a
+              no-op and this is the fused _foreach_norm)
+  foreach     the same without binding: one _foreach_norm call over the separate gradients
   loop        the plan's original: a Python loop over parameters with .norm().item()
   floor       one vector_norm over a single flat tensor of the same number of values
 and the collection overhead as a share of one training step of the default host with three
@@ -59,10 +62,13 @@ def seed_rows(device: torch.device, channels: int, sync) -> list[str]:
         groups = make_seeds(count, channels, device)
         params = [p for ps in groups.values() for p in ps]
         flat = torch.cat([p.grad.flatten() for p in params])
+        foreach = EpochGradientTelemetry(groups, device, expected_batches=1 << 14)
         telemetry = EpochGradientTelemetry(groups, device, expected_batches=1 << 14)
+        telemetry.bind()  # the gradients become views of one buffer, as in the trainer
         times = interleaved(
             {
                 "vectorised": telemetry.accumulate,
+                "foreach": foreach.accumulate,
                 "loop": lambda params=params: loop_with_item(params),
                 "floor": lambda flat=flat: torch.linalg.vector_norm(flat),
             },
@@ -71,6 +77,7 @@ def seed_rows(device: torch.device, channels: int, sync) -> list[str]:
         lines.append(
             f"{count:>5} seeds  {len(params):>4} tensors {flat.numel():>9,} values   "
             f"loop/vectorised {times['loop'] / times['vectorised']:5.2f}x   "
+            f"foreach/vectorised {times['foreach'] / times['vectorised']:5.2f}x   "
             f"vectorised/floor {times['vectorised'] / times['floor']:5.2f}x"
         )
     return lines
@@ -89,10 +96,11 @@ def step_share(device: torch.device, sync) -> str:
     for name, layer in model.host.named_layers():
         groups[name] = list(layer.parameters())
     telemetry = EpochGradientTelemetry(groups, device, expected_batches=1 << 14)
+    telemetry.bind()
     x, y = next(iter(task.train_batches(1)))
 
     def step() -> None:
-        env._zero_grad()
+        env._zero_grad(telemetry)
         F.cross_entropy(model(x), y).backward()
         env.host_optimizer.step()
         for opt in env.seed_optimizers.values():

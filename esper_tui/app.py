@@ -8,6 +8,8 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from esper_tui.screens import (
@@ -67,6 +69,7 @@ class EsperApp(App[int]):
         self._crash_shown = self._finish_shown = False
         self._active_panel = 0  # index into PANELS of the focused panel
         self._lower_panel = 3  # the lower panel a compact layout shows: the last one tab reached
+        self._poll_timer: Timer | None = None
 
     # ------------------------------------------------------------------ composition
     def compose(self) -> ComposeResult:
@@ -88,7 +91,7 @@ class EsperApp(App[int]):
             self.session.start()
         self.poll()
         if not self.snapshot:
-            self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
+            self._poll_timer = self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
         self.query_one(SeedGrid).focus()
 
     def on_resize(self, event) -> None:
@@ -110,9 +113,13 @@ class EsperApp(App[int]):
 
     # ------------------------------------------------------------------ polling
     def poll(self) -> None:
+        try:
+            header = self.query_one(RunHeader)
+        except NoMatches:  # the app is shutting down and its panels are gone: nothing to draw
+            return
         view = self.store.view()
         age = None if self.snapshot or view.last_record_at is None else self.store.now() - view.last_record_at
-        self.query_one(RunHeader).update_view(view, age)
+        header.update_view(view, age)
         if view.version == self._seen_version:
             return
         self._seen_version = view.version
@@ -276,6 +283,8 @@ class EsperApp(App[int]):
 
     def action_quit_app(self) -> None:
         """Stop and join the trainer, flush the record, exit 0."""
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
         if self.session is not None:
             self.session.stop(timeout=15.0)
         self.store.flush()

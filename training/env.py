@@ -123,29 +123,33 @@ class MorphogeneticEnv:
         sums = torch.zeros(3, dtype=torch.float64, device=dev)  # loss, loss², correct
         batches = count = 0
         held = 0.0  # time spent in the hook (operator pause included): not training time
-        for b, (x, y) in enumerate(self.task.train_batches(epoch, self.config.seed)):
-            if batch_hook is not None:
-                hook_start = time.perf_counter()
-                batch_hook(self, b)
-                held += time.perf_counter() - hook_start
-            measured = self._measured_groups(grads.keys)
-            for slot in model.seed_slots():
-                slot.step_alpha()  # before the forward: the first blending batch already has alpha > 0
-            out = model(x)
-            loss = F.cross_entropy(out, y)
+        try:
+            for b, (x, y) in enumerate(self.task.train_batches(epoch, self.config.seed)):
+                if batch_hook is not None:
+                    hook_start = time.perf_counter()
+                    batch_hook(self, b)
+                    held += time.perf_counter() - hook_start
+                measured = self._measured_groups(grads.keys)
+                grads.bind(measured)  # measured gradients live in one buffer (CPU); cheap when unchanged
+                for slot in model.seed_slots():
+                    slot.step_alpha()  # before the forward: the first blending batch already has alpha > 0
+                out = model(x)
+                loss = F.cross_entropy(out, y)
+                self._zero_grad(grads)
+                loss.backward()
+                grads.accumulate(measured)
+                self.host_optimizer.step()
+                for index, opt in self.seed_optimizers.items():
+                    if model.slot(index).trains_seed:
+                        opt.step()
+                with torch.no_grad():
+                    lv = loss.detach().double()
+                    sums += torch.stack([lv, lv * lv, (out.argmax(1) == y).sum().double()])
+                batches += 1
+                count += y.shape[0]
+        finally:
+            grads.release()
             self._zero_grad()
-            loss.backward()
-            grads.accumulate(measured)
-            self.host_optimizer.step()
-            for index, opt in self.seed_optimizers.items():
-                if model.slot(index).trains_seed:
-                    opt.step()
-            with torch.no_grad():
-                lv = loss.detach().double()
-                sums += torch.stack([lv, lv * lv, (out.argmax(1) == y).sum().double()])
-            batches += 1
-            count += y.shape[0]
-        self._zero_grad()
         self.global_step += batches
         loss_sum, loss_sq, correct = sums.cpu().tolist()
         val_loss, val_acc, per_class = self._validate()
@@ -172,10 +176,22 @@ class MorphogeneticEnv:
             model.slot(k).measures_gradients if isinstance(k, int) else True for k in keys
         )
 
-    def _zero_grad(self) -> None:
-        self.host_optimizer.zero_grad(set_to_none=True)
-        for opt in self.seed_optimizers.values():
-            opt.zero_grad(set_to_none=True)
+    def _zero_grad(self, grads: EpochGradientTelemetry | None = None) -> None:
+        """Gradients to None, except those bound to ``grads``' buffer, which are zeroed in place.
+
+        A parameter that gets no gradient keeps None, so an optimizer skips it instead of
+        stepping on a zero gradient (momentum and weight decay would still move it). Only the
+        gradients of measured seeds and host layers are bound, and every one of them is in the
+        forward each batch, so zero and None never differ for them.
+        """
+        owned = grads.bound_ids if grads is not None else frozenset()
+        if owned:
+            grads.zero_grad()
+        for opt in (self.host_optimizer, *self.seed_optimizers.values()):
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    if id(p) not in owned:
+                        p.grad = None
 
     @torch.no_grad()
     def _validate(self) -> tuple[float, float, tuple[float, ...]]:

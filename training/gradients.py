@@ -5,6 +5,11 @@ measured group (each live, unpaused seed; optionally each host layer) go through
 ``torch._foreach_norm`` call. Per-group statistics accumulate in tensors on the training device;
 nothing is read back until ``materialize()`` at the end of the epoch, in one transfer.
 
+On the CPU, where ``_foreach_norm`` is a loop that pays a dispatch per tensor, the trainer
+instead *binds* the measured parameters' gradients to one bucketed buffer (``grad_buffer.py``)
+and the per-tensor norms become one ``vector_norm`` per bucket. On an accelerator
+``_foreach_norm`` is one fused kernel already, and ``bind`` does nothing.
+
 Overflow: a float32 norm overflows once the sum of squares passes ~3.4e38 (gradients near 1e19).
 On the CPU the few overflowed tensors are found and recomputed in float64 at once (there is no
 device to synchronise with); on an accelerator the norms are accumulated in float64 by the same
@@ -18,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from training.grad_buffer import GradientBuffer
 
 VANISHING_THRESHOLD = 1e-7
 EXPLODING_THRESHOLD = 100.0
@@ -126,6 +133,8 @@ class _Plan:
     counts: torch.Tensor  # tensors per group (>= 1)
     mask: torch.Tensor  # which groups this set measures
     rows: torch.Tensor  # (capacity, tensors): one row of per-tensor norms per batch
+    buffer: GradientBuffer | None = None  # CPU: params are in its bucket order
+    bound_ids: frozenset[int] | None = None
     filled: int = 0
 
 
@@ -152,26 +161,75 @@ class EpochGradientTelemetry:
         self._capacity = max(expected_batches, 1)
         self._dtype = torch.float32 if device.type == "cpu" else torch.float64
         self._plans: dict[tuple[bool, ...], _Plan] = {}
+        self._bound: _Plan | None = None
 
     def _plan(self, active: tuple[bool, ...]) -> _Plan:
         """Built once per distinct active set (it changes only when a seed is paused or culled)."""
         plan = self._plans.get(active)
         if plan is None:
             params: list[nn.Parameter] = []
-            segments: list[int] = []
+            group_of: dict[int, int] = {}
             for g, (on, group) in enumerate(zip(active, self._groups, strict=True)):
                 if on:
                     params.extend(group)
-                    segments.extend([g] * len(group))
-            seg = torch.tensor(segments, dtype=torch.long, device=self.device)
+                    group_of.update((id(p), g) for p in group)
+            buffer = None
+            if self.device.type == "cpu":
+                try:
+                    buffer = GradientBuffer(params)
+                    params = buffer.params
+                except ValueError:  # mixed dtypes: the per-tensor path serves
+                    buffer = None
+            seg = torch.tensor([group_of[id(p)] for p in params], dtype=torch.long, device=self.device)
             plan = self._plans[active] = _Plan(
                 params=params,
                 segments=seg,
                 counts=torch.bincount(seg, minlength=len(self.keys)).double().clamp_(min=1.0),
                 mask=torch.tensor(active, dtype=torch.bool, device=self.device),
                 rows=torch.empty(self._capacity, len(params), dtype=self._dtype, device=self.device),
+                buffer=buffer,
             )
         return plan
+
+    # ------------------------------------------------------------------ bound gradients (CPU)
+    def bind(self, active: tuple[bool, ...] | None = None) -> None:
+        """Give the measured parameters of ``active`` gradients that are views of one buffer.
+
+        From here until ``release()`` the owner must clear gradients with ``zero_grad()`` (and
+        set only the other parameters' gradients to None): backward accumulates into the views.
+        Binding another active set releases the previous one. A no-op off the CPU.
+        """
+        active = tuple(active) if active is not None else (True,) * len(self.keys)
+        if self.device.type != "cpu" or not any(active):
+            self.release()
+            return
+        plan = self._plan(active)
+        if plan is self._bound:
+            return
+        self.release()
+        if plan.buffer is not None:
+            plan.buffer.bind()
+            self._bound = plan
+
+    @property
+    def bound_ids(self) -> frozenset[int]:
+        """``id()`` of every parameter whose gradient is a view of the bound buffer."""
+        plan = self._bound
+        if plan is None:
+            return frozenset()
+        if plan.bound_ids is None:
+            plan.bound_ids = frozenset(id(p) for p in plan.params)
+        return plan.bound_ids
+
+    def zero_grad(self) -> None:
+        if self._bound is not None:
+            self._bound.buffer.zero_()
+
+    def release(self) -> None:
+        """Bound gradients go back to None; every later batch uses the per-tensor path."""
+        if self._bound is not None:
+            self._bound.buffer.release()
+            self._bound = None
 
     def accumulate(self, active: tuple[bool, ...] | None = None) -> None:
         """Fold this batch's gradients in. Call after backward(), before optimizer.step().
@@ -183,12 +241,16 @@ class EpochGradientTelemetry:
         if not any(active):
             return
         plan = self._plan(active)
-        grads = [p.grad for p in plan.params]
-        if any(g is None for g in grads):  # a parameter unused this batch counts as zero
-            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(plan.params, grads, strict=True)]
         if plan.filled == plan.rows.shape[0]:
             plan.rows = torch.cat([plan.rows, torch.empty_like(plan.rows)])
         row = plan.rows[plan.filled]
+        plan.filled += 1
+        if plan is self._bound:  # a few bucket kernels over the buffer the gradients live in
+            plan.buffer.norms(row)
+            return
+        grads = [p.grad for p in plan.params]
+        if any(g is None for g in grads):  # a parameter unused this batch counts as zero
+            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(plan.params, grads, strict=True)]
         if self.device.type == "cpu":
             torch.stack(torch._foreach_norm(grads, 2.0), out=row)
             overflowed = torch.isinf(row)
@@ -197,7 +259,6 @@ class EpochGradientTelemetry:
                     row[i] = torch.linalg.vector_norm(grads[i], dtype=torch.float64)
         else:
             torch.stack(torch._foreach_norm(grads, 2.0, dtype=torch.float64), out=row)
-        plan.filled += 1
 
     def materialize(self) -> dict[Hashable, GradientStats]:
         """The epoch's statistics per group, read back in one transfer."""
