@@ -13,6 +13,7 @@ import math
 import textwrap
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -107,6 +108,18 @@ def changed(current: Text | None, new: Text) -> bool:
     return current is None or current.plain != new.plain or current.spans != new.spans
 
 
+def shape(text: Text) -> tuple[int, int]:
+    """Lines and widest line in cells: all that an auto-sized, no-wrap panel's size follows."""
+    lines = text.plain.split("\n")
+    return len(lines), max(cell_len(line) for line in lines)
+
+
+def needs_layout(current: Text | None, new: Text) -> bool:
+    """A new text of the same shape repaints its panel without a layout of the whole screen
+    (the costly part of an update, and most ticks only change digits)."""
+    return current is None or shape(current) != shape(new)
+
+
 def wrap(text: str, width: int, indent: str = "  ") -> str:
     """Break a long sentence (a warning, a paired result) into lines of ``width`` cells, the
     continuation lines indented, instead of letting a no-wrap panel cut it off."""
@@ -134,8 +147,9 @@ class TextPanel(Static):
         self._ready = True
         text = self.build(self.content_size.width or self.DEFAULT_WIDTH)
         if changed(self._text, text):
+            layout = needs_layout(self._text, text)
             self._text = text
-            self.update(text)
+            self.update(text, layout=layout)
 
     def on_resize(self) -> None:
         if self._ready:

@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from training.records import SeedRecord, StoreView
-from widgets.glyphs import bar, changed, sparkline, truncate
+from widgets.glyphs import bar, changed, needs_layout, sparkline, truncate
 
 # Stage values are sparse ints (UNKNOWN 0 .. RESETTING 10); tables are indexed by value.
 DORMANT = 1
@@ -157,8 +157,9 @@ class SeedCard(Static):
         self.border_title = f"{lane} · {slot}"
         self.set_class(compact, "-compact")
         if changed(self._text, text):
+            layout = needs_layout(self._text, text)
             self._text = text
-            self.update(text)
+            self.update(text, layout=layout)
 
 
 class SeedGrid(Container):
