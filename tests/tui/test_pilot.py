@@ -213,3 +213,16 @@ async def test_q_stops_and_joins_the_trainer_and_flushes(tmp_path):
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
     assert '"event":"stopped"' in lines[-1]
     assert threading.active_count() >= 1
+
+
+async def test_a_poll_while_the_app_tears_down_draws_nothing(fake_session):
+    """The poll timer may fire once more while the panels are being removed on exit."""
+    from widgets import RunHeader
+
+    app = live_app(fake_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.query_one(RunHeader).remove()
+        await pilot.pause()
+        app.store.add(RunEvent("fixture0001", "paused", "training paused by operator"))
+        app.poll()  # no NoMatches: nothing left to draw
+        assert app.return_code is None
