@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from esper_tui.saturation import SaturationTracker
+from training.lifecycle import SeedStage, is_failure_stage
 from training.recordio import RecordWriter
 from training.records import (
     DecisionRecord,
@@ -55,6 +56,8 @@ class _Lane:
     saturation: SaturationTracker | None = None
     outliers: tuple[InputOutlier, ...] = ()
     pending: dict[int, str] = field(default_factory=dict)
+    fossilized: set[str] = field(default_factory=set)  # seed ids, this episode
+    culled: set[str] = field(default_factory=set)
 
 
 class TelemetryStore:
@@ -136,9 +139,16 @@ class TelemetryStore:
             lane.epochs.clear()
             lane.seeds.clear()
             lane.saturation.reset()
+            lane.fossilized.clear()
+            lane.culled.clear()
         lane.epochs.append(record)
         for seed in record.seeds:
             lane.seeds.setdefault(seed.slot_index, deque(maxlen=SEED_HISTORY)).append(seed)
+            if seed.seed_id is not None:
+                if seed.stage == SeedStage.FOSSILIZED:
+                    lane.fossilized.add(seed.seed_id)
+                elif is_failure_stage(seed.stage):
+                    lane.culled.add(seed.seed_id)
         lane.saturation.add(record)
         lane.pending.clear()  # the record now tells the truth about every slot
         decision = record.decision
@@ -207,6 +217,7 @@ class TelemetryStore:
                     tuple(lane.epochs), tuple(lane.finals),
                     MappingProxyType({slot: tuple(h) for slot, h in sorted(lane.seeds.items())}),
                     lane.saturation.rows(), lane.outliers, MappingProxyType(dict(lane.pending)),
+                    len(lane.fossilized), len(lane.culled),
                 )  # fmt: skip
                 for lane in self._ordered_lanes()
             )

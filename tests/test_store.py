@@ -46,6 +46,23 @@ def test_histories_are_bounded(monkeypatch):
     assert [r.telemetry.epoch for r in lane.seed_history[0]] == [18, 19, 20]
 
 
+def test_seed_outcomes_count_the_whole_episode_not_just_the_history(monkeypatch):
+    monkeypatch.setattr(store_module, "SEED_HISTORY", 3)
+    store = TelemetryStore()
+    stages = {1: 3, 2: 8, 3: 9, 4: 10, 5: 0, 6: 3, 7: 7}  # s-a culled at 2, s-b fossilised at 7
+    for n in range(1, 41):
+        stage = stages.get(n, 7 if n > 7 else 0)
+        seed_id = None if stage == 0 else ("s-a" if n <= 4 else "s-b")
+        record = dataclasses.replace(seed(epoch=n, stage=stage), seed_id=seed_id)
+        store.add(epoch(n, seeds=[record]))
+    lane = store.view().lanes[0]
+    assert len(lane.seed_history[0]) == 3  # the history forgot the cull long ago
+    assert (lane.fossilized, lane.culled) == (1, 1)
+    store.add(epoch(1, episode=2))
+    lane = store.view().lanes[0]
+    assert (lane.fossilized, lane.culled) == (0, 0)  # a new episode starts from none
+
+
 def test_decisions_and_events_are_capped(fixture_records, monkeypatch):
     monkeypatch.setattr(store_module, "DECISIONS", 7)
     monkeypatch.setattr(store_module, "EVENTS", 3)

@@ -17,8 +17,6 @@ MIN_CURVE = 8
 FIXED_COLUMNS = 72  # every column but the lane name and the curve; room for 2-4 finals
 ACC_LO, ACC_HI = 0.0, 100.0
 FINALS_SHOWN = 4
-FOSSILIZED = 7
-FAILED = frozenset({8, 9, 10})  # CULLED, EMBARGOED, RESETTING: a cull happened
 NO_PAIRED = "paired result after the first finished episode"
 
 
@@ -36,21 +34,6 @@ def delta_vs(lane: LaneView, ref: LaneView) -> tuple[float, int] | None:
         if at in ref_acc:
             return record.val_accuracy - ref_acc[at], record.epoch
     return None
-
-
-def seed_outcomes(lane: LaneView) -> tuple[int, int]:
-    """Seeds fossilised and culled this episode, counted once per seed id."""
-    fossilized: set[str] = set()
-    culled: set[str] = set()
-    for history in lane.seed_history.values():
-        for seed in history:
-            if seed.seed_id is None:
-                continue
-            if seed.stage == FOSSILIZED:
-                fossilized.add(seed.seed_id)
-            elif seed.stage in FAILED:
-                culled.add(seed.seed_id)
-    return len(fossilized), len(culled)
 
 
 def scoreboard_text(view: StoreView, width: int = 140) -> Text:
@@ -87,7 +70,7 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
                 style = "green" if diff > 0 else "red" if diff < 0 else ""
                 t.append(f"{fmt_signed(diff):>6}", style=style)
                 t.append(f"{' at e' + str(epoch):<8}", style="dim")
-        fossil, cull = seed_outcomes(lane)
+        fossil, cull = lane.fossilized, lane.culled
         t.append(f" {f'{fossil}/{cull}':>11}  ")
         share = latest.seed_params / latest.host_params if latest.host_params else 0.0
         t.append(f"{fmt_count(latest.seed_params):>6} {share:>5.0%}  ")

@@ -87,6 +87,8 @@ class LaneView:
     saturation: tuple[SaturationRow, ...]
     outliers: tuple[InputOutlier, ...]  # latest decision's inputs with |z| > 3
     pending: Mapping[int, str]  # slot -> operator command applied since the last epoch record
+    fossilized: int = 0  # seeds fossilised this episode, counted once per seed id, all of it
+    culled: int = 0  # seeds culled this episode (however long: not limited to the history)
 
     @property
     def latest(self) -> EpochRecord | None:
