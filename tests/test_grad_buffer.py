@@ -65,9 +65,38 @@ def test_backward_accumulates_into_the_buffer_and_padding_stays_zero():
     ref(x).square().sum().backward()
     for p, q in zip(m.parameters(), ref.parameters(), strict=True):
         assert torch.equal(p.grad, q.grad)
-    used = sum(p.numel() for p in m.parameters())
+    # everything in the buffer beyond the views is padding, still zero
     assert float(buffer.flat.abs().sum()) == pytest.approx(sum(float(p.grad.abs().sum()) for p in m.parameters()))
-    assert buffer.flat.numel() >= used  # the rest is padding, still zero
+
+
+def test_a_gradient_set_to_none_while_bound_is_pointed_back_at_the_buffer():
+    m = conv_seed(2)
+    x = torch.randn(3, 4, 6, 6)
+    telemetry = EpochGradientTelemetry({"seed": list(m.parameters())}, CPU)
+    telemetry.bind()
+    m.zero_grad(set_to_none=True)  # e.g. an optimizer's zero_grad, or a seed joining the host's
+    telemetry.bind()  # same active set: nothing to rebind
+    telemetry.zero_grad()
+    for _ in range(2):  # two batches: a loose gradient would accumulate across them
+        telemetry.zero_grad()
+        m(x).square().sum().backward()
+    telemetry.accumulate()
+    got = telemetry.materialize()["seed"].gradient_norm
+    assert all(p.grad is not None and p.grad.untyped_storage().data_ptr() == telemetry._bound.buffer.flat.untyped_storage().data_ptr() for p in m.parameters())  # noqa: SLF001
+    m.zero_grad(set_to_none=True)
+    m(x).square().sum().backward()
+    assert got == pytest.approx(torch.nn.utils.clip_grad_norm_(m.parameters(), float("inf")).item(), rel=1e-5)
+
+
+def test_parameters_of_another_dtype_keep_the_per_tensor_path():
+    m = nn.Linear(4, 3).double()
+    for p in m.parameters():
+        p.grad = torch.ones_like(p)
+    telemetry = EpochGradientTelemetry({"seed": list(m.parameters())}, CPU)
+    telemetry.bind()  # nothing to bind: the buffer is float32 only
+    assert telemetry.bound_ids == frozenset()
+    telemetry.accumulate()
+    assert telemetry.materialize()["seed"].gradient_norm == pytest.approx(math.sqrt(15))
 
 
 def test_overflowing_gradients_give_finite_norms_when_bound():
@@ -140,10 +169,12 @@ def _run(task, monkeypatch, bind: bool):
 
     def hook(env, b):
         if b == 3:  # gradients of the previous batch are still there
-            if env.epoch == 2:  # the third epoch trains: pause the seed halfway, rebinding
-                assert env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0)).applied
             grads = [p.grad for p in env.model.host.parameters()]
             seen.append(all(g is not None for g in grads) and len({g.untyped_storage().data_ptr() for g in grads}) == 1)
+            if env.epoch == 2:  # the third epoch trains: pause the seed halfway, rebinding
+                assert env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0)).applied
+            if env.epoch == 3:  # something clears the host's gradients with the bound set unchanged
+                env.host_optimizer.zero_grad(set_to_none=True)
 
     env.train_epoch(hook)
     env.apply(Action.GERMINATE_CONV)

@@ -98,7 +98,13 @@ class GradientBuffer:
             self.bound = False
 
     def zero_(self) -> None:
+        """Zero the buffer and point every parameter back at its view: anything that set a
+        gradient to None meanwhile (an optimizer's ``zero_grad``, a seed joining the host's
+        optimizer mid-epoch) would otherwise leave it accumulating outside the buffer."""
         self.flat.zero_()
+        for p, view in zip(self.params, self.views, strict=True):
+            if p.grad is not view:
+                p.grad = view
 
     def norms(self, out: torch.Tensor) -> None:
         """Per-tensor L2 norms into ``out`` (one value per parameter, in ``params`` order).

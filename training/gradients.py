@@ -174,12 +174,9 @@ class EpochGradientTelemetry:
                     params.extend(group)
                     group_of.update((id(p), g) for p in group)
             buffer = None
-            if self.device.type == "cpu":
-                try:
-                    buffer = GradientBuffer(params)
-                    params = buffer.params
-                except ValueError:  # mixed dtypes: the per-tensor path serves
-                    buffer = None
+            if self.device.type == "cpu" and all(p.dtype == self._dtype for p in params):
+                buffer = GradientBuffer(params)  # other dtypes keep the per-tensor path
+                params = buffer.params
             seg = torch.tensor([group_of[id(p)] for p in params], dtype=torch.long, device=self.device)
             plan = self._plans[active] = _Plan(
                 params=params,
