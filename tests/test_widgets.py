@@ -20,7 +20,7 @@ from esper_tui.store import TelemetryStore
 from training.recordio import read_records
 from training.records import EpochRecord, InputOutlier, Record, RunEvent, StoreView
 from widgets import DecisionTable, GradientPanel, RunHeader, SaturationPanel, Scoreboard
-from widgets.glyphs import ACTION_SHORT, needs_layout, sparkline
+from widgets.glyphs import ACTION_SHORT
 from widgets.gradient_panel import gradient_text
 from widgets.run_header import header_text
 from widgets.scoreboard import NO_PAIRED
@@ -120,11 +120,6 @@ class TestPackage:
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 cwd=Path(__file__).parents[1])  # fmt: skip
         assert result.returncode == 0, result.stderr
-
-    def test_sparkline_has_fixed_bounds_and_marks_missing_values(self) -> None:
-        assert sparkline([0, 50, 100, 150], 0, 100) == "▁▅██"
-        assert sparkline([40, 41, 40.5], 0, 100) == "▄▄▄"  # no autoscaling of a small wobble
-        assert sparkline([1e-6, None, float("nan"), 1e3], 1e-6, 1e3, log=True) == "▁··█"
 
 
 class TestRunHeader:
@@ -398,10 +393,3 @@ class TestDecisionTable:
         table = await drawn(DecisionTable(), dataclasses.replace(view, decisions=decisions))
         assert table.row_count == len(decisions) and row_keys(table)[-1] == f"{repeat.key}#2"
 
-
-def test_only_a_change_of_shape_asks_for_a_screen_layout():
-    old = Text("epoch 3/25  1,234 samples/s\nRUNNING")
-    assert needs_layout(None, old)
-    assert not needs_layout(old, Text("epoch 4/25  1,302 samples/s\nRUNNING"))  # digits: repaint only
-    assert needs_layout(old, Text("epoch 4/25  1,302 samples/s\nRUNNING\nstale for 9 s"))  # a line more
-    assert needs_layout(old, Text("epoch 10/25  11,302 samples/s\nRUNNING"))  # wider
