@@ -17,6 +17,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from training.records import StoreView
+
 LEVELS = "▁▂▃▄▅▆▇█"
 MISSING = "·"  # an epoch with no value (not measured, non-finite)
 FULL, EMPTY = "█", "░"
@@ -154,3 +156,19 @@ class TextPanel(Static):
     def on_resize(self) -> None:
         if self._ready:
             self.refresh_text()
+
+
+class ViewPanel(TextPanel):
+    """A text panel drawn from the whole store view by ``text_of(view, width)``."""
+
+    _view: StoreView | None = None
+
+    def update_view(self, view: StoreView) -> None:
+        self._view = view
+        self.refresh_text()
+
+    def build(self, width: int) -> Text:
+        return Text() if self._view is None else self.text_of(self._view, width)
+
+    def text_of(self, view: StoreView, width: int) -> Text:
+        raise NotImplementedError

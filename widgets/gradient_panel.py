@@ -12,7 +12,7 @@ import math
 from rich.text import Text
 
 from training.records import SeedRecord, StoreView
-from widgets.glyphs import TextPanel, fmt_num, sparkline
+from widgets.glyphs import ViewPanel, fmt_num, sparkline
 
 # The norm history is drawn on a log10 scale with fixed bounds (said in the header): a seed's
 # norm moves over decades, and the vanishing (1e-7) and exploding (100) thresholds sit near them.
@@ -107,7 +107,7 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
     return t
 
 
-class GradientPanel(TextPanel):
+class GradientPanel(ViewPanel):
     """A line per lane and slot that holds a seed."""
 
     DEFAULT_CSS = """
@@ -116,11 +116,5 @@ class GradientPanel(TextPanel):
 
     can_focus = True  # a tab stop: the app moves between panels with tab
 
-    _view: StoreView | None = None
-
-    def update_view(self, view: StoreView) -> None:
-        self._view = view
-        self.refresh_text()
-
-    def build(self, width: int) -> Text:
-        return Text() if self._view is None else gradient_text(self._view, width)
+    def text_of(self, view: StoreView, width: int) -> Text:
+        return gradient_text(view, width)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from training.records import LaneView, SaturationRow, StoreView
-from widgets.glyphs import TextPanel, fmt_num, wrap
+from widgets.glyphs import ViewPanel, fmt_num, wrap
 
 OUTLIER_Z = 3.0  # the store's threshold for InputOutlier
 OUTLIERS_SHOWN = 8
@@ -97,7 +97,7 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
     return t
 
 
-class SaturationPanel(TextPanel):
+class SaturationPanel(ViewPanel):
     """Per feature and lane: raw, normalised, clip bound and pegged share (window in the
     header), warnings in full; per IQL lane: inputs far outside its training distribution."""
 
@@ -107,11 +107,5 @@ class SaturationPanel(TextPanel):
 
     can_focus = True  # a tab stop: the app moves between panels with tab
 
-    _view: StoreView | None = None
-
-    def update_view(self, view: StoreView) -> None:
-        self._view = view
-        self.refresh_text()
-
-    def build(self, width: int) -> Text:
-        return Text() if self._view is None else saturation_text(self._view, width)
+    def text_of(self, view: StoreView, width: int) -> Text:
+        return saturation_text(view, width)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from training.records import LaneView, StoreView
-from widgets.glyphs import TextPanel, fmt_count, fmt_signed, sparkline, wrap
+from widgets.glyphs import ViewPanel, fmt_count, fmt_signed, sparkline, wrap
 
 CURVE_WIDTH = 30  # newest epochs of the episode drawn in the curve (at most)
 MIN_CURVE = 8
@@ -100,7 +100,7 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
     return t
 
 
-class Scoreboard(TextPanel):
+class Scoreboard(ViewPanel):
     """A row per lane: accuracy now, its curve, Δ vs the heuristic, seeds fossilised/culled,
     parameters added and finished-episode finals; then the paired result lines."""
 
@@ -108,11 +108,5 @@ class Scoreboard(TextPanel):
     Scoreboard { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    _view: StoreView | None = None
-
-    def update_view(self, view: StoreView) -> None:
-        self._view = view
-        self.refresh_text()
-
-    def build(self, width: int) -> Text:
-        return Text() if self._view is None else scoreboard_text(self._view, width)
+    def text_of(self, view: StoreView, width: int) -> Text:
+        return scoreboard_text(view, width)
