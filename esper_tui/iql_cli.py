@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from esper_tui.cli_common import (
     OneLineParser,
@@ -24,6 +25,10 @@ from esper_tui.cli_common import (
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.lanes import load_model_lanes
+
+if TYPE_CHECKING:
+    from training.recordio import RecordWriter
+    from training.records import EpochRecord
 
 
 def fail(message: str) -> NoReturn:
@@ -100,6 +105,22 @@ def _writable(path: str, what: str) -> Path:
     return target
 
 
+def _sink(writer: RecordWriter | None, progress, bar, describe: Callable[[EpochRecord], str]):
+    """A headless run's sink: every record to the file (flushed at each episode's end, so an
+    interrupted run keeps its finished episodes) and a progress step per epoch."""
+    from training.records import EpochRecord
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+        if isinstance(record, EpochRecord):
+            progress.update(bar, advance=1, info=describe(record))
+        elif writer is not None and getattr(record, "event", "") == "episode_finished":
+            writer.flush()
+
+    return sink
+
+
 def _progress(total: int, label: str):
     from rich.console import Console
     from rich.progress import (
@@ -133,7 +154,6 @@ def _histogram(counts: Counter | dict | tuple) -> str:
 def _collect(args) -> int:
     from training.offline import collect, save_npz
     from training.recordio import RecordWriter
-    from training.records import EpochRecord
 
     if args.epochs < 2:
         fail("collect needs at least 2 epochs per episode to form a transition")
@@ -142,17 +162,14 @@ def _collect(args) -> int:
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
     progress, bar = _progress(args.episodes * args.epochs, "collect")
 
-    def sink(record) -> None:
+    sink = _sink(writer, progress, bar,
+                 lambda r: f"episode {r.episode} epoch {r.epoch} acc {r.val_accuracy:.1f}")  # fmt: skip
+    try:
+        with progress:
+            builder, metadata = collect(config, args.epsilon, args.features, sink)
+    finally:
         if writer is not None:
-            writer.write(record)
-        if isinstance(record, EpochRecord):
-            progress.update(bar, advance=1, info=f"episode {record.episode} epoch {record.epoch} "
-                            f"acc {record.val_accuracy:.1f}")  # fmt: skip
-
-    with progress:
-        builder, metadata = collect(config, args.epsilon, args.features, sink)
-    if writer is not None:
-        writer.close()
+            writer.close()
     save_npz(output, builder, metadata)
     counts = Counter(builder.actions)
     print(f"wrote {len(builder)} transitions ({metadata['state_dim']} features, '{args.features}') to {output}")
@@ -213,7 +230,6 @@ def _train(args) -> int:
 def _compare(args) -> int:
     from training.comparison import Lane, run
     from training.recordio import RecordWriter
-    from training.records import EpochRecord
 
     config = _run_config(args, args.mode)
     report_path = _writable(args.report, "report") if args.report else None
@@ -225,14 +241,8 @@ def _compare(args) -> int:
     training_lanes = 1 if args.mode == "shadow" else len(lanes)
     progress, bar = _progress(args.episodes * args.epochs * training_lanes, "compare")
 
-    def sink(record) -> None:
-        if writer is not None:
-            writer.write(record)
-        if isinstance(record, EpochRecord):
-            progress.update(bar, advance=1, info=f"ep {record.episode} {record.lane} epoch {record.epoch} "
-                            f"acc {record.val_accuracy:.1f}")  # fmt: skip
-        elif writer is not None and getattr(record, "event", "") == "episode_finished":
-            writer.flush()
+    sink = _sink(writer, progress, bar,
+                 lambda r: f"ep {r.episode} {r.lane} epoch {r.epoch} acc {r.val_accuracy:.1f}")  # fmt: skip
 
     try:
         with progress:
