@@ -11,7 +11,6 @@ def load_model_lanes(paths: list[str], device: str):
     """Lanes for the models, named after their files; a bad file raises UsageError (one sentence)."""
     from training.comparison import Lane
     from training.policies.checkpoint import IQLPolicy, ModelLoadError
-    from training.records import LaneInfo
 
     if len(paths) > 2:
         raise UsageError(f"at most two --model files, got {len(paths)}")
@@ -27,6 +26,5 @@ def load_model_lanes(paths: list[str], device: str):
             name += "'"
         used.add(name)
         policy.name = name
-        lanes.append(Lane(name, policy, LaneInfo(name, "iql", str(path), policy.state_dim, policy.telemetry_type,
-                                                 tuple(policy.feature_names))))  # fmt: skip
+        lanes.append(Lane(name, policy, policy.lane_info()))
     return lanes

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from esper_tui.saturation import SaturationTracker
+from training.features import PLAN_RANGE_WIDTHS
 from training.lifecycle import SeedStage, is_failure_stage
 from training.recordio import RecordWriter
 from training.records import (
@@ -163,13 +164,19 @@ class TelemetryStore:
             self._status = STATUS_RUNNING
 
     def _outliers(self, decision: DecisionRecord) -> tuple[InputOutlier, ...]:
-        if decision.z_scores is None or decision.features is None:
+        if decision.features is None:
+            return ()
+        if decision.z_scores is not None:
+            scores, limit, measure = decision.z_scores, OUTLIER_Z, "z"
+        elif decision.range_excess is not None:
+            scores, limit, measure = decision.range_excess, PLAN_RANGE_WIDTHS, "range"
+        else:
             return ()
         names = self._lane(decision.lane).feature_names
         out = [
-            InputOutlier(decision.lane, names[i] if i < len(names) else f"x{i}", raw, z)
-            for i, (raw, z) in enumerate(zip(decision.features, decision.z_scores, strict=False))
-            if abs(z) > OUTLIER_Z
+            InputOutlier(decision.lane, names[i] if i < len(names) else f"x{i}", raw, z, measure)
+            for i, (raw, z) in enumerate(zip(decision.features, scores, strict=False))
+            if abs(z) > limit
         ]
         return tuple(sorted(out, key=lambda o: -abs(o.z)))
 

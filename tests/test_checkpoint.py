@@ -6,6 +6,7 @@ import math
 import pickle
 import random
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -175,6 +176,7 @@ def test_decision_carries_raw_features_and_their_z_scores(trained):
     decision = policy.decide(snapshot(4), ALL_VALID)
     assert len(decision.features) == len(decision.z_scores) == len(policy.feature_names) == 37
     assert list(decision.z_scores) == policy.normalizer.z_scores(decision.features)
+    assert decision.range_excess is None  # ours are judged by z-scores, not esper-lite's ranges
 
 
 def test_iql_policy_is_a_policy(trained):
@@ -336,3 +338,38 @@ def test_booby_trapped_checkpoint_is_refused_without_running_it(tmp_path, kind):
     with pytest.raises(ModelLoadError, match=r"evil\.pt: it asks to run .*open"):
         load_checkpoint(path)
     assert not (tmp_path / "pwned").exists()
+
+
+# --- esper-lite's own checkpoints: raw inputs, their metrics kept -----------------------------
+
+ESPER_LITE_METRICS = {
+    "agreement": 0.62, "q_improvement": 1.8,
+    "action_distribution": {"WAIT": 0.7, "GERMINATE_CONV": 0.1, "ADVANCE": 0.2},
+    "loss_history": [0.9, 0.5, 0.31], "bad": float("nan"),
+}
+
+
+def test_an_esper_lite_checkpoint_with_metrics_loads_keeps_them_and_acts_on_raw_inputs(tmp_path):
+    ckpt = plan_checkpoint(state_dim=27, hidden=8) | {"metrics": ESPER_LITE_METRICS}
+    torch.save(ckpt, tmp_path / "iql.pt")  # exactly how esper-lite's trainer saves: a plain dict
+    policy = IQLPolicy(tmp_path / "iql.pt")
+    assert policy.model_format == "plan"
+    assert policy.metrics["agreement"] == 0.62 and policy.metrics["loss_history"] == [0.9, 0.5, 0.31]
+    assert policy.metrics["bad"] is None  # kept as JSON: a NaN becomes null
+    info = policy.lane_info()
+    assert info.model_format == "plan" and info.metrics["action_distribution"]["WAIT"] == 0.7
+    decision = policy.decide(snapshot(5, telemetry=False), ALL_VALID)
+    assert decision.features[0] == 5.0  # the raw epoch, as esper-lite fed it
+    q = plan_q(ckpt, torch.tensor([decision.features]))[0]
+    assert decision.q_values == pytest.approx(q.tolist(), abs=1e-5)  # no normalisation in between
+    assert decision.z_scores is None and decision.range_excess == (0.0,) * 27
+
+
+def test_a_plan_format_input_far_beyond_esper_lites_range_is_flagged(tmp_path):
+    torch.save(plan_checkpoint(state_dim=27, hidden=8), tmp_path / "iql.pt")
+    policy = IQLPolicy(tmp_path / "iql.pt")
+    far = replace(snapshot(5, telemetry=False), epoch=450, global_step=40_000)
+    excess = policy.decide(far, ALL_VALID).range_excess
+    assert excess[0] == pytest.approx(3.5)  # epoch 450 is 3.5 widths past esper-lite's 0-100
+    assert excess[1] == 0.0  # within its step range
+

@@ -67,18 +67,17 @@ class TestLoadIQLModel:
         assert feature_set_for_dim(dim) == expected[1]
 
 
-def test_base_features_follow_the_plans_field_order():
-    obs = snapshot().as_observation()
-    features = obs_to_base_features(obs | {"max_epochs": 20, "num_slots": 3})
+def test_base_features_are_esper_lites_raw_values_in_the_plans_field_order():
+    features = obs_to_base_features(snapshot().as_observation())
     assert len(features) == len(BASE_FEATURE_NAMES) == 27
-    assert features[0] == 5 / 20  # epoch scaled by the run's own length, not a constant
-    assert features[6] == 0.75  # val_accuracy / 100
-    assert features[16:21] == [0.6, 0.65, 0.7, 0.73, 0.75]  # accuracy history / 100
+    assert features[:2] == [5.0, 500.0]  # epoch and global step as they are, not rescaled
+    assert features[6] == 75.0  # val_accuracy in percent
+    assert features[16:21] == [60.0, 65.0, 70.0, 73.0, 75.0]
+    assert features[22] == 3.0  # the stage's enum value
 
 
-def test_epoch_scale_comes_from_the_run_configuration():
-    long_run = features_for(snapshot(max_epochs=100), "none")
-    assert long_run[0] == 0.05  # a 25-epoch constant would have saturated long runs
+def test_a_long_run_is_not_rescaled_either():
+    assert features_for(snapshot(max_epochs=100), "none")[0] == 5.0
 
 
 def test_seed_set_uses_the_focus_telemetry_or_a_dormant_slot_never_zeros():
@@ -90,17 +89,26 @@ def test_seed_set_uses_the_focus_telemetry_or_a_dormant_slot_never_zeros():
     assert dormant[1] == 1.0 and dormant[9] == 5 / 20
 
 
-def test_full_set_is_27_real_diagnostics():
-    diag = Diagnostics(host_gradient_norm=3.0, host_gradient_health=0.9, host_vanishing_layers=1,
-                       per_class_accuracy=tuple(float(10 * i) for i in range(10)), loss_volatility=0.2,
-                       layer_gradient_norms=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 20.0))  # fmt: skip
+def test_full_set_is_esper_lites_27_diagnostics_from_our_measurements():
+    diag = Diagnostics(layer_weight_norms=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 20.0),
+                       layer_vanishing=(0.9,) + (0.0,) * 6, layer_exploding=(0.0,) * 6 + (0.02,),
+                       per_class_accuracy=tuple(float(10 * i) for i in range(10)), sharpness=1.5)  # fmt: skip
     features = features_for(snapshot(diagnostics=diag), "full")
     extra = features[27:]
     assert len(features) == 54 and len(DIAGNOSTIC_FEATURE_NAMES) == 27
-    assert extra[0] == 0.3 and extra[1] == 0.9 and extra[2] == pytest.approx(1 / 7)
-    assert extra[5:15] == [i / 10 for i in range(10)]
-    assert extra[17:24] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0]
-    assert any(extra)
+    assert extra[0] == pytest.approx(41 / 7)  # mean of the layer norms
+    assert extra[1] == 10.0  # their variance (~34.1), clipped to 10
+    assert extra[2:5] == [1.0, 1.0, pytest.approx(1 - 0.2 - 0.3 - 0.1)]  # one vanishing, one exploding layer
+    assert extra[5:15] == [10.0 * i for i in range(10)]  # per-class accuracy in percent
+    assert extra[15] == pytest.approx(825.0) and extra[16] == 1.5  # class variance, sharpness
+    assert extra[17:24] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 10.0]  # layer norms clipped to 10
+    assert extra[24:] == [1.0, 1.0, 1.0]  # imbalance (825 > 200), sharp (1.5 > 1), gradient issues
+
+
+def test_unmeasured_diagnostics_take_esper_lites_defaults():
+    extra = features_for(snapshot(), "full")[27:]
+    assert extra[:5] == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert extra[5:15] == [50.0] * 10 and extra[15:] == [0.0] * 12
 
 
 def test_every_feature_has_a_name():

@@ -162,7 +162,8 @@ def _decision_record(lane: str, epoch: int, policy: Policy, decision: Decision, 
         target_slot=target, reason=decision.reason, action_mask=tuple(bool(m) for m in mask),
         executed=executed, outcome=outcome, q_values=decision.q_values, value=decision.value,
         advantage=decision.advantage, probabilities=decision.probabilities,
-        features=decision.features, z_scores=decision.z_scores, reference_action=reference,
+        features=decision.features, z_scores=decision.z_scores, range_excess=decision.range_excess,
+        reference_action=reference,
         shadow=shadow, episode=episode,
     )  # fmt: skip
 
@@ -313,8 +314,7 @@ def _model_lane(model_path: str, device: str) -> Lane:
     from training.policies.checkpoint import IQLPolicy
 
     policy = IQLPolicy(model_path, name="iql", device=device)
-    return Lane("iql", policy, LaneInfo("iql", "iql", str(model_path), policy.state_dim, policy.telemetry_type,
-                                        tuple(policy.feature_names)))  # fmt: skip
+    return Lane("iql", policy, policy.lane_info())
 
 
 def head_to_head_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",

@@ -22,7 +22,14 @@ from training.host import HostCNN, MorphogeneticModel
 from training.lifecycle import SeedStage
 from training.records import SeedRecord
 from training.seeds import Refusal, SeedSlot
-from training.signals import Diagnostics, SignalTracker, TrainingSignals, TrainingSnapshot
+from training.signals import (
+    EXPLODING_GRADIENT,
+    VANISHING_GRADIENT,
+    Diagnostics,
+    SignalTracker,
+    TrainingSignals,
+    TrainingSnapshot,
+)
 from training.telemetry import SeedTelemetry
 
 __all__ = ["PARAM_RENT", "ActionOutcome", "CommandOutcome", "EnvConfig", "EpochResult", "MorphogeneticEnv", "StopEpoch"]
@@ -116,7 +123,6 @@ class MorphogeneticEnv:
         model, dev = self.model, self.device
         model.train()
         groups: dict = {s.index: list(s.seed.parameters()) for s in model.seed_slots() if s.seed is not None}
-        layer_names = [name for name, _ in model.host.named_layers()]
         for name, layer in model.host.named_layers():
             groups[name] = list(layer.parameters())
         grads = EpochGradientTelemetry(groups, dev, expected_batches=self.task.batches_per_epoch)
@@ -147,6 +153,7 @@ class MorphogeneticEnv:
                     sums += torch.stack([lv, lv * lv, (out.argmax(1) == y).sum().double()])
                 batches += 1
                 count += y.shape[0]
+            last_batch = self._last_batch_gradients()  # still in place until the zeroing below
         finally:
             grads.release()
             self._zero_grad()
@@ -154,13 +161,14 @@ class MorphogeneticEnv:
         loss_sum, loss_sq, correct = sums.cpu().tolist()
         val_loss, val_acc, per_class = self._validate()
         stats = grads.materialize()
+        sharpness = self._sharpness(epoch)
         train_loss = loss_sum / max(batches, 1)
         train_acc = 100.0 * correct / max(count, 1)
         prev_acc = self.tracker.last.val_accuracy if self.epoch > 0 else None
         self.epoch = epoch
         self._end_epoch(val_acc, {k: v for k, v in stats.items() if isinstance(k, int)})
         self.tracker.update(epoch, self.global_step, train_loss, val_loss, train_acc, val_acc)
-        self._diagnostics = self._make_diagnostics(stats, layer_names, per_class, loss_sum, loss_sq, batches)
+        self._diagnostics = Diagnostics(*last_batch, per_class_accuracy=per_class, sharpness=sharpness)
         rent = self.config.param_rent * self.model.seed_param_count() / self._host_params
         self.reward = (val_acc - prev_acc if prev_acc is not None else 0.0) - rent
         wall = time.perf_counter() - start
@@ -352,7 +360,7 @@ class MorphogeneticEnv:
         return TrainingSnapshot(
             self.epoch, self.global_step, s.train_loss, s.val_loss, s.loss_delta,
             s.train_accuracy, s.val_accuracy, s.accuracy_delta, s.plateau_epochs,
-            s.best_val_accuracy, s.best_val_loss if self.epoch else 0.0, s.loss_history_5,
+            s.best_val_accuracy, s.best_val_loss, s.loss_history_5,
             s.accuracy_history_5, *seed_fields, model.available_slots(),
             max_epochs=max_epochs, num_slots=len(model.slots),
             focus_slot=None if focus is None else focus.index,
@@ -373,25 +381,63 @@ class MorphogeneticEnv:
                                                  epoch=self.epoch))  # fmt: skip
         return tuple(records)
 
-    def _make_diagnostics(self, stats: dict, layer_names: list[str], per_class: tuple[float, ...],
-                          loss_sum: float, loss_sq: float, batches: int) -> Diagnostics:  # fmt: skip
-        layers = [stats.get(n, NOT_MEASURED) for n in layer_names]
-        host_norm = sum(g.gradient_norm**2 for g in layers) ** 0.5
-        focus = self.model.focus_seed()
-        seed_norm = self._gradients.get(focus.index, NOT_MEASURED).gradient_norm if focus else 0.0
-        mean = loss_sum / max(batches, 1)
-        var = max(loss_sq / max(batches, 1) - mean * mean, 0.0)
-        return Diagnostics(
-            host_gradient_norm=host_norm,
-            host_gradient_health=sum(g.gradient_health for g in layers) / max(len(layers), 1),
-            host_vanishing_layers=sum(g.has_vanishing for g in layers),
-            host_exploding_layers=sum(g.has_exploding for g in layers),
-            seed_gradient_norm=seed_norm,
-            per_class_accuracy=per_class,
-            loss_volatility=(var**0.5) / mean if mean > 0 else 0.0,
-            layer_gradient_norms=tuple(g.gradient_norm for g in layers),
-            nonfinite_loss=not (mean == mean and mean != float("inf")),
-        )
+    def _last_batch_gradients(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+        """esper-lite's per-layer gradient stats, of the epoch's last batch as its hooks kept them:
+        per host weight tensor, the L2 norm and the shares of entries below 1e-7 and above 1e3.
+        One transfer per epoch."""
+        grads = [layer.weight.grad for _, layer in self.model.host.named_layers()]
+        if any(g is None for g in grads):
+            return (), (), ()
+        rows = torch.stack([
+            torch.stack([torch.linalg.vector_norm(g.double()),
+                         (g.abs() < VANISHING_GRADIENT).double().mean(),
+                         (g.abs() > EXPLODING_GRADIENT).double().mean()])
+            for g in grads  # type: ignore[union-attr]
+        ]).cpu()  # fmt: skip
+        norms, vanishing, exploding = rows.T.tolist()
+        return tuple(norms), tuple(vanishing), tuple(exploding)
+
+    @torch.no_grad()
+    def _sharpness(self, epoch: int) -> float | None:
+        """esper-lite's sharpness: mean |Δ validation loss| when every weight gets Gaussian noise
+        of scale 0.01, divided by 0.01. esper-lite takes 5 samples over up to 10 validation
+        batches; we take ``sharpness_samples`` over the first ``sharpness_batches`` batches of the
+        training batch size (2 and 2 by default: the same quantity and scale, estimated with more
+        noise, for a few percent of an epoch).
+        The noise has its own generator and the weights are restored exactly, so training is
+        unchanged."""
+        cfg = self.config
+        if cfg.sharpness_samples < 1:
+            return None
+        model, scale = self.model, cfg.sharpness_scale
+        batches = [b for _, b in zip(range(cfg.sharpness_batches), self.task.val_batches(self.task.batch_size), strict=False)]
+        if not batches:
+            return None
+        params = [p for p in model.parameters()]
+        saved = [p.detach().clone() for p in params]
+        gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 100_003 + epoch)
+        model.eval()
+
+        def loss() -> torch.Tensor:
+            total = torch.zeros((), dtype=torch.float64, device=self.device)
+            for x, y in batches:
+                total += F.cross_entropy(model(x), y).double()
+            return total / len(batches)
+
+        try:
+            base = loss()
+            deltas = []
+            for _ in range(cfg.sharpness_samples):
+                for p in params:
+                    p.add_(torch.randn(p.shape, generator=gen, device=self.device, dtype=p.dtype) * scale)
+                deltas.append((loss() - base).abs())
+                for p, s in zip(params, saved, strict=True):
+                    p.copy_(s)
+        finally:
+            for p, s in zip(params, saved, strict=True):
+                p.copy_(s)
+            model.train()
+        return float(torch.stack(deltas).mean()) / scale
 
     def param_counts(self) -> tuple[int, int]:
         return self._host_params, self.model.seed_param_count()

@@ -38,6 +38,10 @@ class EnvConfig:
     data_dir: str | None = None
     download: bool = False
     param_rent: float = PARAM_RENT
+    # The legacy diagnostics' sharpness estimate (see MorphogeneticEnv._sharpness); 0 samples: off.
+    sharpness_samples: int = 2
+    sharpness_batches: int = 2
+    sharpness_scale: float = 0.01
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
 
     def __post_init__(self) -> None:

@@ -36,19 +36,22 @@ class TrainingSignals:
     accuracy_history_5: tuple[float, ...] = (0.0,) * HISTORY
 
 
+GRADIENT_LAYERS = 7  # the host's weight tensors whose gradients the legacy diagnostics report
+VANISHING_GRADIENT = 1e-7  # esper-lite's per-entry thresholds
+EXPLODING_GRADIENT = 1e3
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostics:
-    """Raw per-epoch diagnostics behind the legacy 54-dim ("full") features."""
+    """Raw per-epoch diagnostics behind the legacy 54-dim ("full") features, in esper-lite's
+    units (its ``nissa`` tracker): gradient stats of the epoch's last batch, one entry per host
+    weight tensor in module order; per-class validation accuracy in percent; sharpness."""
 
-    host_gradient_norm: float = 0.0
-    host_gradient_health: float = 1.0
-    host_vanishing_layers: int = 0
-    host_exploding_layers: int = 0
-    seed_gradient_norm: float = 0.0  # focus seed; 0 when none or not measured
-    per_class_accuracy: tuple[float, ...] = (0.0,) * 10
-    loss_volatility: float = 0.0  # std / mean of the epoch's per-batch training loss
-    layer_gradient_norms: tuple[float, ...] = (0.0,) * 7
-    nonfinite_loss: bool = False
+    layer_weight_norms: tuple[float, ...] = ()  # L2 norm of each weight gradient
+    layer_vanishing: tuple[float, ...] = ()  # share of its entries with |g| < 1e-7
+    layer_exploding: tuple[float, ...] = ()  # share of its entries with |g| > 1e3
+    per_class_accuracy: tuple[float, ...] = ()  # percent, classes 0..9
+    sharpness: float | None = None  # mean |Δ val loss| under weight noise, / noise scale
 
 
 @dataclass(frozen=True, slots=True)

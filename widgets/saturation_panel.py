@@ -17,6 +17,8 @@ from widgets.glyphs import ViewPanel, fmt_num, wrap
 OUTLIER_Z = 3.0  # the store's threshold for InputOutlier
 OUTLIERS_SHOWN = 8
 OUTLIER_TITLE = f"inputs outside the training distribution (|z| > {OUTLIER_Z:g})"
+PLAN_RANGE_WIDTHS = 1.0  # training.features.PLAN_RANGE_WIDTHS (widgets import no torch-side module)
+PLAN_TITLE = f"plan-format model, raw inputs: beyond esper-lite's range (> {PLAN_RANGE_WIDTHS:g} range-width)"
 NO_NORMALISER = "no input normalisation (reads raw signals)"
 GROUP_W = 22  # "│" + raw 7 + norm 6 + pegged 7 + " "
 
@@ -37,19 +39,20 @@ def _cell(row: SaturationRow | None) -> Text:
     return t
 
 
-def _outliers(lane: LaneView) -> Text:
+def _outliers(lane: LaneView, plan: bool) -> Text:
     t = Text(f"{lane.name}: ", style="bold")
     if lane.kind != "iql":
         t.append(NO_NORMALISER, style="dim")
         return t
-    t.append(OUTLIER_TITLE, style="bold")
+    t.append(PLAN_TITLE if plan else OUTLIER_TITLE, style="bold")
     if not lane.outliers:
         t.append("  none", style="green")
         return t
     ranked = sorted(lane.outliers, key=lambda o: -abs(o.z))
     for o in ranked[:OUTLIERS_SHOWN]:
-        t.append(f"\n  {o.feature:<24} raw {fmt_num(o.raw, 4):>9}  z ")
-        t.append(f"{o.z:+7.1f}", style="bold red" if abs(o.z) > 2 * OUTLIER_Z else "yellow")
+        label, limit = ("widths", PLAN_RANGE_WIDTHS) if o.measure == "range" else ("z", OUTLIER_Z)
+        t.append(f"\n  {o.feature:<24} raw {fmt_num(o.raw, 4):>9}  {label} ")
+        t.append(f"{o.z:+7.1f}", style="bold red" if abs(o.z) > 2 * limit else "yellow")
     if len(ranked) > OUTLIERS_SHOWN:
         t.append(f"\n  +{len(ranked) - OUTLIERS_SHOWN} more", style="dim")
     return t
@@ -90,8 +93,9 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
             t.append(f"{lane.name}: no seed features yet\n", style="dim")
     if not view.lanes:
         t.append("no lanes yet\n", style="dim")
+    plan = {li.name for li in (view.run.lanes if view.run else ()) if li.model_format == "plan"}
     for lane in view.lanes:
-        t.append_text(_outliers(lane))
+        t.append_text(_outliers(lane, lane.name in plan))
         t.append("\n")
     t.rstrip()
     return t

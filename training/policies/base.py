@@ -23,6 +23,8 @@ class Decision:
     probabilities: tuple[float, ...] | None = None  # the policy's masked action distribution
     features: tuple[float, ...] | None = None  # the input vector the policy saw
     z_scores: tuple[float, ...] | None = None  # features under the checkpoint's normalisation
+    # A plan-format model (no normaliser): how far each input lies beyond esper-lite's range.
+    range_excess: tuple[float, ...] | None = None
 
 
 @runtime_checkable

@@ -26,9 +26,11 @@ from training.features import (
     feature_names,
     feature_set_for_dim,
     features_for,
+    range_excess,
 )
 from training.policies.base import Decision, target_for
 from training.policies.iql import IQL, IQLConfig, masked_logits
+from training.records import LaneInfo
 from training.signals import TrainingSnapshot
 
 FORMAT = "esper-iql"
@@ -63,6 +65,7 @@ class LoadedModel:
     format: str  # "esper-iql" or "plan"
     path: str
     metadata: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)  # an esper-lite checkpoint's ``metrics``, kept as saved
 
     @property
     def state_dim(self) -> int:
@@ -262,6 +265,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         feature_set = feature_set_for_dim(state_dim)
         metadata = {}
 
+    metrics = plain_metrics(ckpt.get("metrics"))
     use_telemetry, telemetry_type = infer_telemetry(state_dim)
     if telemetry_type == "unknown":
         warnings.warn(f"Unknown state_dim {state_dim}, assuming no telemetry", UserWarning, stacklevel=2)
@@ -270,7 +274,41 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         getattr(iql, name).load_state_dict(weights)
     iql.sync_targets()
     return LoadedModel(iql, normalizer, feature_set, use_telemetry, telemetry_type,
-                       FORMAT if ours else "plan", str(path), metadata)  # fmt: skip
+                       FORMAT if ours else "plan", str(path), metadata, metrics)  # fmt: skip
+
+
+MAX_METRIC_ITEMS = 4096  # numbers and strings kept from a checkpoint's ``metrics``, all nesting included
+
+
+def plain_metrics(value: object) -> dict:
+    """esper-lite checkpoints carry ``metrics``: a dict of floats and lists (agreement,
+    q_improvement, action distributions). Keep what is plain data (numbers, strings, lists and
+    dicts of them; a tensor becomes its list), drop the rest, and bound the size: it is shown on
+    screen and written to records, so it must stay JSON and small."""
+    budget = [MAX_METRIC_ITEMS]
+
+    def plain(v: object, depth: int) -> object:
+        if budget[0] <= 0 or depth > 4:
+            return None
+        budget[0] -= 1
+        if isinstance(v, torch.Tensor):
+            v = v.detach().cpu().tolist() if v.numel() <= 256 else None
+        if isinstance(v, bool) or v is None:
+            return v
+        if isinstance(v, int | float):
+            return float(v) if math.isfinite(v) else None
+        if isinstance(v, str):
+            return v[:200]
+        if isinstance(v, list | tuple):
+            return [plain(x, depth + 1) for x in v[:256]]
+        if isinstance(v, dict):
+            return {str(k)[:80]: plain(x, depth + 1) for k, x in list(v.items())[:256]}
+        return None
+
+    if not isinstance(value, dict):
+        return {}
+    result = plain(value, 0)
+    return result if isinstance(result, dict) else {}
 
 
 def _metadata(value: object, check: _Checker) -> dict:
@@ -316,6 +354,13 @@ class IQLPolicy:
         self.model_path = model.path
         self.feature_names = feature_names(model.feature_set)
         self.normalizer = model.normalizer
+        self.model_format = model.format
+        self.metrics = model.metrics
+
+    def lane_info(self) -> LaneInfo:
+        """What the run's header and records say about this lane."""
+        return LaneInfo(self.name, self.kind, self.model_path, self.state_dim, self.telemetry_type,
+                        tuple(self.feature_names), self.model_format, dict(self.metrics) or None)  # fmt: skip
 
     def reset(self) -> None:
         """IQL is memoryless between decisions."""
@@ -324,9 +369,12 @@ class IQLPolicy:
         if len(action_mask) != ACTION_DIM:
             raise ValueError(f"action mask has {len(action_mask)} entries, expected {ACTION_DIM}")
         features = features_for(observation, self.feature_set)
-        z_scores = self.normalizer.z_scores(features)
+        # Ours normalise inside the policy with the stored statistics; the plan's format reads the
+        # raw vector as esper-lite fed it, and is judged against esper-lite's ranges instead.
+        plan = self.model_format != FORMAT
+        inputs = features if plan else self.normalizer.z_scores(features)
         device = self.iql.device
-        x = torch.tensor([z_scores], dtype=torch.float32, device=device)
+        x = torch.tensor([inputs], dtype=torch.float32, device=device)
         mask = torch.tensor([[bool(m) for m in action_mask]], dtype=torch.bool, device=device)
         q = self.iql.q_values(x)[0]
         value = float(self.iql.values(x)[0])
@@ -346,7 +394,8 @@ class IQLPolicy:
             advantage=q_values[action] - value,
             probabilities=probabilities,
             features=tuple(float(f) for f in features),
-            z_scores=tuple(z_scores),
+            z_scores=None if plan else tuple(inputs),
+            range_excess=tuple(range_excess(features, self.feature_set)) if plan else None,
         )
 
     def _reason(self, action: Action, scores: torch.Tensor, q: tuple[float, ...], mask: torch.Tensor) -> str:

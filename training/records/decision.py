@@ -26,6 +26,8 @@ class DecisionRecord:
     probabilities: tuple[float, ...] | None = None
     features: tuple[float, ...] | None = None
     z_scores: tuple[float, ...] | None = None
+    # Plan-format models carry no statistics: range-widths beyond esper-lite's range instead.
+    range_excess: tuple[float, ...] | None = None
     reference_action: int | None = None  # the heuristic's choice on the same state
     # Shadow mode: what the other policies chose on this same state (never executed).
     shadow: tuple[DecisionRecord, ...] = ()
@@ -52,6 +54,7 @@ class DecisionRecord:
             "outcome": self.outcome, "q_values": opt_list(self.q_values), "value": self.value,
             "advantage": self.advantage, "probabilities": opt_list(self.probabilities),
             "features": opt_list(self.features), "z_scores": opt_list(self.z_scores),
+            "range_excess": opt_list(self.range_excess),
             "reference_action": self.reference_action,
             "shadow": [s.to_dict() for s in self.shadow], "episode": self.episode,
         }  # fmt: skip
@@ -65,6 +68,7 @@ class DecisionRecord:
             outcome=d["outcome"], q_values=opt_tuple(d.get("q_values")), value=d.get("value"),
             advantage=d.get("advantage"), probabilities=opt_tuple(d.get("probabilities")),
             features=opt_tuple(d.get("features")), z_scores=opt_tuple(d.get("z_scores")),
+            range_excess=opt_tuple(d.get("range_excess")),
             reference_action=d.get("reference_action"),
             shadow=tuple(DecisionRecord.from_dict(s) for s in d.get("shadow", ())),
             episode=int(d.get("episode", 0)),

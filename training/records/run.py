@@ -68,16 +68,21 @@ class LaneInfo:
     state_dim: int | None = None
     telemetry_type: str | None = None  # none / seed / full / unknown
     feature_names: tuple[str, ...] = ()  # names of the policy's inputs, for the dashboard
+    model_format: str | None = None  # "esper-iql" (ours, normalised) or "plan" (esper-lite's, raw)
+    metrics: dict | None = None  # an esper-lite checkpoint's own training metrics, as saved
 
     def to_dict(self) -> dict:
         return {"name": self.name, "policy_kind": self.policy_kind, "model_path": self.model_path,
                 "state_dim": self.state_dim, "telemetry_type": self.telemetry_type,
-                "feature_names": list(self.feature_names)}  # fmt: skip
+                "feature_names": list(self.feature_names), "model_format": self.model_format,
+                "metrics": self.metrics}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict) -> LaneInfo:
+        metrics = d.get("metrics")
         return cls(d["name"], d["policy_kind"], d.get("model_path"), d.get("state_dim"),
-                   d.get("telemetry_type"), tuple(d.get("feature_names", ())))  # fmt: skip
+                   d.get("telemetry_type"), tuple(d.get("feature_names", ())), d.get("model_format"),
+                   metrics if isinstance(metrics, dict) else None)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -64,12 +64,15 @@ class SaturationRow:
 
 @dataclass(frozen=True)
 class InputOutlier:
-    """An IQL input far outside the distribution the checkpoint was trained on."""
+    """An IQL input far outside the distribution the checkpoint was trained on: by its z-score
+    under our checkpoint's statistics, or, for a plan-format model (no statistics), by how many
+    range-widths it lies beyond the range esper-lite's pipeline produced."""
 
     lane: str
     feature: str
     raw: float
-    z: float
+    z: float  # the z-score, or the signed range-widths when ``measure`` is "range"
+    measure: str = "z"
 
 
 @dataclass(frozen=True)
