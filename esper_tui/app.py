@@ -19,6 +19,7 @@ from esper_tui.screens import (
     HelpScreen,
     SeedDetailScreen,
 )
+from esper_tui.signals import install_app_signals
 from esper_tui.store import STATUS_PAUSED, TelemetryStore
 from training.actions import Command, CommandType
 from training.records import SeedRecord, StoreView
@@ -85,6 +86,7 @@ class EsperApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        install_app_signals(self.begin_shutdown)
         self.theme = "textual-dark"
         self._apply_size(self.size.width, self.size.height)
         if self.session is not None and not self.session.is_alive():
@@ -155,6 +157,8 @@ class EsperApp(App[int]):
                 self.notify(event.message, title="applied", timeout=3)
             elif event.event in ("paused", "resumed"):
                 self.notify(event.message, timeout=3)
+            elif event.event == "record_failed":
+                self.notify(event.message, title="record", severity="error", timeout=30)
 
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
@@ -282,11 +286,15 @@ class EsperApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_quit_app(self) -> None:
-        """Stop and join the trainer, flush the record, exit 0."""
+        self.begin_shutdown(0)
+
+    def begin_shutdown(self, return_code: int = 0) -> None:
+        """Stop and join the trainer, flush and close the record, exit with ``return_code``:
+        0 for q, 128 + the signal's number for SIGINT, SIGTERM and SIGHUP."""
         if self._poll_timer is not None:
             self._poll_timer.stop()
         if self.session is not None:
             self.session.stop(timeout=15.0)
         self.store.flush()
         self.store.close()
-        self.exit(0)
+        self.exit(return_code, return_code=return_code)

@@ -7,6 +7,8 @@ input ends with one sentence on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from esper_tui.cli_common import (
     run_config_from_args,
 )
 from esper_tui.cli_common import fail as _fail
+from esper_tui.signals import exit_code
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "default_iql.pt"
 RUNS_DIR = Path("runs")
@@ -49,6 +52,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--record", metavar="FILE", help="write every record to FILE (JSON lines; "
                         "default: a new runs/esper-<timestamp>.jsonl)")
     parser.add_argument("--no-record", action="store_true", help="do not write a record file")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --record file (never one another run is writing)")
     parser.add_argument("--replay", metavar="FILE", help="replay a recorded run instead of training")
     parser.add_argument("--follow", metavar="FILE",
                         help="watch a record file that another process is still writing "
@@ -114,31 +119,46 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
         lanes = [Lane.heuristic()] + load_model_lanes(models, config.env.device)
     except UsageError as exc:
         fail(str(exc))
-    record_path = None if args.no_record else _record_path(args.record)
-    store = TelemetryStore(record_path)
-    return Launch(store, TrainerThread(config, lanes, store), args.refresh, record_path, controls=True)
+    if args.no_record and args.record:
+        fail("--record and --no-record contradict each other; choose one")
+    writer = None if args.no_record else _record_file(args.record, args.force)
+    store = TelemetryStore(writer=writer)
+    return Launch(store, TrainerThread(config, lanes, store), args.refresh, store.record_path, controls=True)
 
 
-def _record_path(requested: str | None) -> Path:
+def _record_file(requested: str | None, force: bool):
+    """The record, created exclusively and locked (a second run on the same file is refused)."""
+    from esper_tui.record_writer import RecordFile
+    from training.safe_io import PathError
+
     if requested:
         path = Path(requested).expanduser()
     else:
-        path = RUNS_DIR / f"esper-{datetime.now().strftime('%Y%m%d-%H%M%S')}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        fail(f"--record {path} is a folder, not a file")
-    if not path.parent.is_dir():
-        fail(f"cannot write the record {path}: folder {path.parent} does not exist")
-    if path.exists() and path.stat().st_size > 0:
-        fail(f"the record {path} already exists; choose a new file so that no run is lost")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        try:
+            RUNS_DIR.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot create the folder {RUNS_DIR} for the record: {exc.strerror}; pass --record or --no-record")
+        path = RUNS_DIR / f"esper-{stamp}.jsonl"
+        n = 1
+        while path.exists() or path.is_symlink():
+            n += 1
+            path = RUNS_DIR / f"esper-{stamp}-{n}.jsonl"
     try:
-        path.touch()
-    except OSError as exc:
-        fail(f"cannot write the record {path}: {exc.strerror}")
-    return path
+        return RecordFile(path, force=force)
+    except PathError as exc:
+        fail(str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # ctrl+c while loading, before the app owns the terminal
+        sys.stderr.write("esper-tui: interrupted before the run started\n")
+        return exit_code(signal.SIGINT)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     launch = prepare(args)
     from esper_tui.app import EsperApp
@@ -146,7 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     app = EsperApp(launch.store, launch.session, refresh_hz=launch.refresh,
                    record_path=launch.record_path, controls=launch.controls)  # fmt: skip
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    error = getattr(launch.store, "record_error", None)
+    if error is not None:
+        rescued = launch.store.rescue_record()
+        where = f"the whole run was saved to {rescued} instead" if rescued else "the run could not be saved elsewhere either"
+        sys.stderr.write(f"esper-tui: {error}; {where}\n")
+        return code or 1
+    return code
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from esper_tui.cli_common import (
@@ -24,10 +23,20 @@ from esper_tui.cli_common import (
     run_config_from_args,
 )
 from esper_tui.cli_common import fail as _fail
+from esper_tui.headless import (
+    FinishedEpisodes,
+    PathError,
+    TrainingStopped,
+    loss_guard,
+    open_record,
+    output,
+    record_problem,
+)
 from esper_tui.lanes import load_model_lanes
+from esper_tui.signals import StopSignals, signal_name
 
 if TYPE_CHECKING:
-    from training.recordio import RecordWriter
+    from esper_tui.record_writer import RecordFile as RecordWriter
     from training.records import EpochRecord
 
 
@@ -46,6 +55,7 @@ def build_parser() -> OneLineParser:
     c.add_argument("--features", choices=("seed", "none", "full"), default="seed",
                    help="state features: seed (37, default), none (27) or full (54)")
     c.add_argument("--record", metavar="FILE.jsonl", help="also write the behaviour run's records (replayable)")
+    c.add_argument("--force", action="store_true", help="replace an existing output or record file")
     add_run_flags(c, episodes=4)
 
     t = sub.add_parser("train", help="train IQL and a behaviour-cloning baseline on an .npz")
@@ -59,6 +69,7 @@ def build_parser() -> OneLineParser:
     t.add_argument("--beta", type=positive_float, default=3.0, help="advantage temperature (default 3)")
     t.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     t.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", help="where to train (default auto)")
+    t.add_argument("--force", action="store_true", help="replace an existing checkpoint file")
 
     m = sub.add_parser("compare", help="headless paired comparison: the heuristic against each model")
     m.add_argument("--model", action="append", required=True, metavar="FILE.pt",
@@ -67,6 +78,7 @@ def build_parser() -> OneLineParser:
                    help="head-to-head: every lane trains its own copy; shadow: the heuristic trains and the models only choose")
     m.add_argument("--report", metavar="FILE.json", help="write the paired result and action counts as JSON")
     m.add_argument("--record", metavar="FILE.jsonl", help="write every record (replay it with esper-tui --replay)")
+    m.add_argument("--force", action="store_true", help="replace an existing report or record file")
     add_run_flags(m, episodes=3)
     return parser
 
@@ -74,14 +86,17 @@ def build_parser() -> OneLineParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "collect":
-            return _collect(args)
-        if args.command == "train":
-            return _train(args)
-        return _compare(args)
-    except KeyboardInterrupt:
-        sys.stderr.write("esper-iql: interrupted\n")
+        with StopSignals() as args.signals:  # SIGINT/SIGTERM/SIGHUP: stop at the next batch
+            if args.command == "collect":
+                return _collect(args)
+            if args.command == "train":
+                return _train(args)
+            return _compare(args)
+    except KeyboardInterrupt:  # a second signal: stop waiting
+        sys.stderr.write("esper-iql: interrupted again; stopped without waiting for the current step\n")
         return 130
+    except PathError as exc:
+        fail(str(exc))
 
 
 # ----------------------------------------------------------------------------- shared
@@ -94,15 +109,10 @@ def _run_config(args, mode: str = "head-to-head"):
         fail(str(exc))
 
 
-def _writable(path: str, what: str) -> Path:
-    target = Path(path).expanduser()
-    if target.is_dir():
-        fail(f"{what} {target} is a folder, not a file")
-    if not target.parent.exists():
-        fail(f"cannot write {what} {target}: folder {target.parent} does not exist")
-    if what == "record" and target.exists() and target.stat().st_size > 0:
-        fail(f"the record {target} already exists; choose a new file so that no run is lost")
-    return target
+def _stopped(args, message: str) -> int:
+    """One sentence for a run ended by a signal; the exit code the shell expects."""
+    sys.stderr.write(f"esper-iql: interrupted by {signal_name(args.signals.signum)}: {message}\n")
+    return args.signals.code
 
 
 def _sink(writer: RecordWriter | None, progress, bar, describe: Callable[[EpochRecord], str]):
@@ -153,27 +163,34 @@ def _histogram(counts: Counter | dict | tuple) -> str:
 
 def _collect(args) -> int:
     from training.offline import collect, save_npz
-    from training.recordio import RecordWriter
+    from training.safe_io import atomic_write
 
     if args.epochs < 2:
         fail("collect needs at least 2 epochs per episode to form a transition")
-    output = _writable(args.output, "output")
+    path = output(args.output, "output", args.force)
     config = _run_config(args)
-    writer = RecordWriter(_writable(args.record, "record")) if args.record else None
+    writer = open_record(args.record, args.force)
     progress, bar = _progress(args.episodes * args.epochs, "collect")
 
-    sink = _sink(writer, progress, bar,
-                 lambda r: f"episode {r.episode} epoch {r.epoch} acc {r.val_accuracy:.1f}")  # fmt: skip
+    sink = FinishedEpisodes(_sink(writer, progress, bar,
+                                  lambda r: f"episode {r.episode} epoch {r.epoch} acc {r.val_accuracy:.1f}"))  # fmt: skip
     try:
         with progress:
-            builder, metadata = collect(config, args.epsilon, args.features, sink)
+            builder, metadata = collect(config, args.epsilon, args.features, sink, stop_event=args.signals.stop)
     finally:
-        if writer is not None:
-            writer.close()
-    save_npz(output, builder, metadata)
+        problem = record_problem(writer)
+    if args.signals.signum is not None:
+        sink.keep(builder, metadata)
+        if len(builder) == 0:
+            return _stopped(args, "no episode had finished, so nothing was written")
+    atomic_write(path, lambda tmp: save_npz(tmp, builder, metadata), "output", args.force)
     counts = Counter(builder.actions)
-    print(f"wrote {len(builder)} transitions ({metadata['state_dim']} features, '{args.features}') to {output}")
+    print(f"wrote {len(builder)} transitions ({metadata['state_dim']} features, '{args.features}') to {path}")
     print(f"action histogram: {_histogram(counts)}")
+    if args.signals.signum is not None:
+        return _stopped(args, f"wrote the {sink.episodes} finished episode(s), {len(builder)} transitions, to {path}")
+    if problem is not None:
+        fail(problem)
     return 0
 
 
@@ -183,13 +200,14 @@ def _collect(args) -> int:
 def _train(args) -> int:
     from training.devices import resolve_device
     from training.policies.checkpoint import save_checkpoint
+    from training.policies.dataset_checks import load_training_dataset
     from training.policies.iql import IQLConfig, train_offline
-    from training.policies.offline_data import OfflineDataset
+    from training.safe_io import atomic_write
 
-    output = _writable(args.output, "output")
+    path = output(args.output, "checkpoint", args.force)
     try:
         device = resolve_device(args.device)
-        dataset = OfflineDataset.from_npz(args.data)
+        dataset = load_training_dataset(args.data)  # special files, finite sane values, metadata, width
         config = IQLConfig(tau=args.tau, beta=args.beta, lr=args.lr, batch_size=args.batch_size, hidden=args.hidden)
     except ValueError as exc:
         fail(str(exc))
@@ -198,8 +216,10 @@ def _train(args) -> int:
     progress, bar = _progress(args.steps, "train")
     every = max(args.steps // 10, 1)
     log: list[str] = []
+    guard = loss_guard(args.signals.stop, args.signals)
 
     def report(step: int, losses: dict) -> None:
+        guard(step, losses)
         if step % every == 0 or step == args.steps:
             progress.update(bar, completed=step, info=f"L_V {losses['loss_v']:.4f} L_Q {losses['loss_q']:.4f}")
             log.append(f"step {step:>6}: " + " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
@@ -209,6 +229,9 @@ def _train(args) -> int:
             result = train_offline(dataset, args.steps, config, seed=args.seed, progress=report, device=device)
     except ValueError as exc:
         fail(str(exc))
+    except TrainingStopped as exc:  # a signal, or a NaN/inf loss
+        sys.stderr.write(f"esper-iql: {exc}\n")
+        return args.signals.code or 1
     for line in log:
         print(line)
     counts = result.action_counts
@@ -219,8 +242,9 @@ def _train(args) -> int:
           f"BC {100.0 * result.agreement['bc']:.1f}%")
     metadata = dict(dataset.metadata)
     metadata.update({"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)})
-    save_checkpoint(output, result.iql, result.normalizer, result.feature_set, metadata)
-    print(f"wrote {output}")
+    atomic_write(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set, metadata),
+                 "checkpoint", args.force)  # fmt: skip
+    print(f"wrote {path}")
     return 0
 
 
@@ -229,15 +253,15 @@ def _train(args) -> int:
 
 def _compare(args) -> int:
     from training.comparison import Lane, run
-    from training.recordio import RecordWriter
+    from training.safe_io import atomic_write
 
     config = _run_config(args, args.mode)
-    report_path = _writable(args.report, "report") if args.report else None
+    report_path = output(args.report, "report", args.force) if args.report else None
     try:
         lanes = [Lane.heuristic()] + load_model_lanes(args.model, config.env.device)
     except UsageError as exc:
         fail(str(exc))
-    writer = RecordWriter(_writable(args.record, "record")) if args.record else None
+    writer = open_record(args.record, args.force)
     training_lanes = 1 if args.mode == "shadow" else len(lanes)
     progress, bar = _progress(args.episodes * args.epochs * training_lanes, "compare")
 
@@ -246,10 +270,9 @@ def _compare(args) -> int:
 
     try:
         with progress:
-            result = run(config, lanes, sink)
+            result = run(config, lanes, sink, stop_event=args.signals.stop)
     finally:
-        if writer is not None:
-            writer.close()
+        problem = record_problem(writer)
     for lane in result.lanes:
         accs = ", ".join(f"{a:.1f}" for a in result.accuracies(lane))
         print(f"{lane:>12}: final accuracy per episode [{accs}]; actions {result.action_counts(lane)}")
@@ -265,10 +288,14 @@ def _compare(args) -> int:
             "lanes": {lane: {"final_accuracy": result.accuracies(lane), "actions": result.action_counts(lane)}
                       for lane in result.lanes},
             "paired": [p.to_dict() for p in result.paired], "agreement_rate": rate,
-            "models": [str(m) for m in args.model],
+            "models": [str(m) for m in args.model], "stopped": result.stopped,
         }  # fmt: skip
-        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"), "report", args.force)
         print(f"wrote {report_path}")
+    if args.signals.signum is not None:
+        return _stopped(args, f"{len(result.episodes)} episode(s) had finished" + (f"; record {writer.path} closed" if writer else ""))
+    if problem is not None:
+        fail(problem)
     return 0
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from esper_tui.record_writer import RecordFile
 from esper_tui.saturation import SaturationTracker
 from training.features import PLAN_RANGE_WIDTHS
 from training.lifecycle import SeedStage, is_failure_stage
-from training.recordio import RecordWriter
 from training.records import (
     DecisionRecord,
     EpochRecord,
@@ -65,12 +65,16 @@ class TelemetryStore:
     """Lock-protected, versioned, bounded. Optionally writes every record to a JSONL file."""
 
     def __init__(self, record_path: str | Path | None = None, source: str = "live",
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic, writer: RecordFile | None = None) -> None:  # fmt: skip
         self._lock = threading.Lock()
         self._clock = clock
-        self._writer = RecordWriter(record_path) if record_path is not None else None
-        self.record_path = None if record_path is None else Path(record_path)
+        self._writer = writer if writer is not None or record_path is None else RecordFile(record_path)
+        self.record_path = None if self._writer is None else self._writer.path
+        self.record_error: str | None = None  # the record could not be written; the data is in memory
         self.source = source
+        self._reset()
+
+    def _reset(self) -> None:
         self._version = 0
         self._run: RunInfo | None = None
         self._status = STATUS_WAITING
@@ -90,8 +94,8 @@ class TelemetryStore:
     def add(self, record: Record) -> None:
         """The sink: called from the trainer thread or the replay for every record."""
         with self._lock:
-            if self._writer is not None:
-                self._writer.write(record)
+            if self._writer is not None and not self._writer.write(record):
+                self._record_failed()
             if isinstance(record, EpochRecord):
                 self._add_epoch(record)
             elif isinstance(record, RunInfo):
@@ -110,14 +114,44 @@ class TelemetryStore:
 
     def flush(self) -> None:
         with self._lock:
-            if self._writer is not None:
-                self._writer.flush(durable=True)
+            if self._writer is not None and not self._writer.flush(durable=True):
+                self._record_failed()
 
     def close(self) -> None:
         with self._lock:
             if self._writer is not None:
                 self._writer.close()
-                self._writer = None
+                if self._writer.failed:
+                    self._record_failed()
+
+    def reset(self, source: str | None = None) -> None:
+        """Forget everything shown so far (``--follow`` of a file truncated or rotated)."""
+        with self._lock:
+            version = self._version
+            self._reset()
+            self._version = version + 1
+            if source is not None:
+                self.source = source
+
+    def set_source(self, source: str) -> None:
+        """Where the records come from, as the header shows it (e.g. "follow · waiting for FILE")."""
+        with self._lock:
+            self.source = source
+            self._version += 1
+
+    def rescue_record(self) -> Path | None:
+        """After a failed record: every line of this run, written to a new file elsewhere."""
+        return None if self._writer is None else self._writer.rescue()
+
+    def _record_failed(self) -> None:
+        if self.record_error is not None or self._writer is None or self._writer.error is None:
+            return
+        self.record_error = self._writer.error
+        run_id = self._run.run_id if self._run is not None else ""
+        self._events.append(RunEvent(run_id=run_id, event="record_failed",
+                                     message=f"{self.record_error}; training goes on and the run is kept in memory"))  # fmt: skip
+        self.source = f"{self.source} · RECORD NOT SAVED"
+        self._version += 1
 
     def _lane(self, name: str) -> _Lane:
         lane = self._lanes.get(name)

@@ -1,0 +1,89 @@
+"""What ``esper-iql`` needs to end well: interrupted runs keep what finished, training stops on a
+non-finite loss, and records that could not be written are saved elsewhere. Plain Python; the
+CLI calls each piece in a line or two."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from esper_tui.record_writer import RecordFile
+from esper_tui.signals import signal_name
+from training.records import EpochRecord, Record, RunEvent
+from training.safe_io import PathError, check_output_file
+
+TRANSITION_LISTS = ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")
+
+
+class TrainingStopped(Exception):
+    """Training ended early; the message is one sentence and no checkpoint is written."""
+
+
+def output(path: str, what: str, force: bool) -> Path:
+    """An output path that is new (or, with ``force``, a regular file); ``PathError`` otherwise."""
+    return check_output_file(path, what, force)
+
+
+def open_record(path: str | None, force: bool) -> RecordFile | None:
+    return None if path is None else RecordFile(check_output_file(path, "record", force), force=force)
+
+
+class FinishedEpisodes:
+    """Wraps a collect sink and counts the transitions of the episodes that finished, so an
+    interrupted collect keeps exactly those (an episode of E decided epochs gives E - 1)."""
+
+    def __init__(self, sink: Callable[[Record], None]) -> None:
+        self.sink = sink
+        self.episodes = 0
+        self.transitions = 0
+        self._decided: dict[tuple[int, str], int] = {}
+
+    def __call__(self, record: Record) -> None:
+        if isinstance(record, EpochRecord) and record.decision is not None:
+            key = (record.episode, record.lane)
+            self._decided[key] = self._decided.get(key, 0) + 1
+        elif isinstance(record, RunEvent) and record.event == "episode_finished":
+            self.episodes += 1
+            self.transitions += sum(max(n - 1, 0) for (ep, _), n in self._decided.items() if ep == record.episode)
+        self.sink(record)
+
+    def keep(self, builder: object, metadata: dict) -> None:
+        """Cut ``builder`` back to the finished episodes and say so in ``metadata``."""
+        for name in TRANSITION_LISTS:
+            del getattr(builder, name)[self.transitions :]
+        metadata["episodes"] = self.episodes
+        metadata["seeds"] = list(metadata.get("seeds", []))[: self.episodes]
+        metadata["interrupted"] = True
+
+
+def loss_guard(stop: threading.Event, signals) -> Callable[[int, dict], None]:
+    """A per-step check for ``train_offline``'s progress hook: a stop signal or a NaN/inf loss
+    raises ``TrainingStopped`` at that step boundary."""
+
+    def check(step: int, losses: dict) -> None:
+        bad = sorted(name for name, value in losses.items() if not math.isfinite(float(value)))
+        if bad:
+            raise TrainingStopped(f"training stopped at step {step}: {', '.join(bad)} became NaN or infinite "
+                                  "(check the dataset's scale or lower --lr); no checkpoint was written")  # fmt: skip
+        if stop.is_set():
+            raise TrainingStopped(f"interrupted by {signal_name(signals.signum)} at step {step}; "
+                                  "no checkpoint was written")  # fmt: skip
+
+    return check
+
+
+def record_problem(writer: RecordFile | None) -> str | None:
+    """After a run: None if its record was written, else one sentence saying where it went."""
+    if writer is None:
+        return None
+    writer.close()
+    if writer.error is None:
+        return None
+    rescued = writer.rescue()
+    where = f"the whole run was saved to {rescued} instead" if rescued else "it could not be saved elsewhere either"
+    return f"{writer.error}; {where}"
+
+
+__all__ = ["FinishedEpisodes", "PathError", "TrainingStopped", "loss_guard", "open_record", "output", "record_problem"]

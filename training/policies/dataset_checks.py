@@ -1,0 +1,57 @@
+"""A dataset is checked whole before the first training step, so that ``esper-iql train`` never
+trains every step and then fails at save, or trains on values that can only give NaN losses.
+
+``OfflineDataset`` already checks shapes, dtypes, finiteness and masks; here: the file itself
+(a FIFO or device would block or never end), its size, the magnitudes, a feature width that the
+loaders and the dashboard accept, and metadata that the checkpoint can store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from training.features import FEATURE_SETS
+from training.policies.offline_data import OfflineDataset
+from training.safe_io import PathError, check_input_file
+
+MAX_DATASET_BYTES = 4 * 2**30
+MAX_MAGNITUDE = 1e6  # raw features and rewards are accuracies, losses, norms: far below this
+
+
+def validate_for_training(dataset: OfflineDataset) -> None:
+    """Raise ``ValueError`` (one sentence) for a dataset that training would choke on."""
+    if dataset.state_dim not in FEATURE_SETS.values():
+        widths = ", ".join(f"{dim} ({name})" for name, dim in FEATURE_SETS.items())
+        raise ValueError(f"its states have {dataset.state_dim} features; the policies read {widths}")
+    if dataset.feature_set not in FEATURE_SETS or FEATURE_SETS[dataset.feature_set] != dataset.state_dim:
+        raise ValueError(f"its metadata names feature set {dataset.feature_set[:40]!r}, "
+                         f"which does not have {dataset.state_dim} features")  # fmt: skip
+    for key in ("states", "next_states", "rewards"):
+        values = np.asarray(getattr(dataset, key), dtype=np.float64)
+        peak = float(np.abs(values).max()) if values.size else 0.0
+        if peak > MAX_MAGNITUDE:
+            raise ValueError(f"{key} reach {peak:.3g}, beyond the {MAX_MAGNITUDE:.0e} any real run produces")
+    try:
+        json.dumps(dataset.metadata, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(f"its metadata cannot be stored in a checkpoint ({type(error).__name__})") from None
+
+
+def load_training_dataset(path: str | os.PathLike[str]) -> OfflineDataset:
+    """Read and check a dataset; every problem is a ``ValueError`` naming the file."""
+    try:
+        checked = check_input_file(path, "offline dataset", MAX_DATASET_BYTES)
+    except PathError as error:
+        raise ValueError(str(error)) from None
+    try:
+        dataset = OfflineDataset.from_npz(checked)
+    except (RecursionError, MemoryError, OverflowError) as error:
+        raise ValueError(f"offline dataset {checked} is malformed ({type(error).__name__})") from None
+    try:
+        validate_for_training(dataset)
+    except ValueError as error:
+        raise ValueError(f"offline dataset {checked} cannot be trained on: {error}") from None
+    return dataset
