@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -24,11 +24,15 @@ from esper_tui.cli_common import (
     run_config_from_args,
 )
 from esper_tui.cli_common import fail as _fail
-from esper_tui.lanes import load_model_lanes
+from esper_tui.parallel_cli import (
+    EpisodeProgress,
+    add_parallel_flags,
+    make_backend,
+    model_lane_specs,
+)
 
 if TYPE_CHECKING:
     from training.recordio import RecordWriter
-    from training.records import EpochRecord
 
 
 def fail(message: str) -> NoReturn:
@@ -47,10 +51,14 @@ def build_parser() -> OneLineParser:
                    help="state features: seed (37, default), none (27) or full (54)")
     c.add_argument("--record", metavar="FILE.jsonl", help="also write the behaviour run's records (replayable)")
     add_run_flags(c, episodes=4)
+    add_parallel_flags(c)
 
     t = sub.add_parser("train", help="train IQL and a behaviour-cloning baseline on an .npz")
     t.add_argument("data", metavar="DATA.npz", help="transitions from esper-iql collect")
     t.add_argument("-o", "--output", required=True, metavar="FILE.pt", help="where to write the checkpoint")
+    t.add_argument("--features", choices=("seed", "none", "full"), default=None,
+                   help="which stored states to train on: none (27), seed (37) or full (54); "
+                   "default: the set the data was collected with")
     t.add_argument("--steps", type=positive_int, default=20000, help="gradient steps (default 20000)")
     t.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
     t.add_argument("--hidden", type=positive_int, default=256, help="hidden units per layer (default 256)")
@@ -62,12 +70,13 @@ def build_parser() -> OneLineParser:
 
     m = sub.add_parser("compare", help="headless paired comparison: the heuristic against each model")
     m.add_argument("--model", action="append", required=True, metavar="FILE.pt",
-                   help="an IQL checkpoint; give it twice to compare two models")
+                   help="an IQL checkpoint; repeat it to compare several models")
     m.add_argument("--mode", choices=("head-to-head", "shadow"), default="head-to-head",
                    help="head-to-head: every lane trains its own copy; shadow: the heuristic trains and the models only choose")
     m.add_argument("--report", metavar="FILE.json", help="write the paired result and action counts as JSON")
     m.add_argument("--record", metavar="FILE.jsonl", help="write every record (replay it with esper-tui --replay)")
     add_run_flags(m, episodes=3)
+    add_parallel_flags(m)
     return parser
 
 
@@ -89,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_config(args, mode: str = "head-to-head"):
     try:
-        return run_config_from_args(args, mode)
+        config = run_config_from_args(args, mode)
     except UsageError as exc:
         fail(str(exc))
+    return replace(config, run_id=getattr(args, "run_id", "") or "")
 
 
 def _writable(path: str, what: str) -> Path:
@@ -103,22 +113,6 @@ def _writable(path: str, what: str) -> Path:
     if what == "record" and target.exists() and target.stat().st_size > 0:
         fail(f"the record {target} already exists; choose a new file so that no run is lost")
     return target
-
-
-def _sink(writer: RecordWriter | None, progress, bar, describe: Callable[[EpochRecord], str]):
-    """A headless run's sink: every record to the file (flushed at each episode's end, so an
-    interrupted run keeps its finished episodes) and a progress step per epoch."""
-    from training.records import EpochRecord
-
-    def sink(record) -> None:
-        if writer is not None:
-            writer.write(record)
-        if isinstance(record, EpochRecord):
-            progress.update(bar, advance=1, info=describe(record))
-        elif writer is not None and getattr(record, "event", "") == "episode_finished":
-            writer.flush()
-
-    return sink
 
 
 def _progress(total: int, label: str):
@@ -159,22 +153,24 @@ def _collect(args) -> int:
         fail("collect needs at least 2 epochs per episode to form a transition")
     output = _writable(args.output, "output")
     config = _run_config(args)
+    backend = _backend(args)
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
-    progress, bar = _progress(args.episodes * args.epochs, "collect")
-
-    sink = _sink(writer, progress, bar,
-                 lambda r: f"episode {r.episode} epoch {r.epoch} acc {r.val_accuracy:.1f}")  # fmt: skip
     try:
-        with progress:
-            builder, metadata = collect(config, args.epsilon, args.features, sink)
+        with EpisodeProgress("collect", args.episodes) as progress:
+            transitions, metadata = collect(config, args.epsilon, args.features, _record_sink(writer),
+                                            backend=backend, progress=progress, threads=args.threads)  # fmt: skip
     finally:
         if writer is not None:
             writer.close()
-    save_npz(output, builder, metadata)
-    counts = Counter(builder.actions)
-    print(f"wrote {len(builder)} transitions ({metadata['state_dim']} features, '{args.features}') to {output}")
+    failed = metadata["failed_episodes"]
+    if len(transitions) == 0:
+        fail(f"no episode finished ({len(failed)} failed; see the record), so nothing was written")
+    save_npz(output, transitions, metadata)
+    counts = Counter(transitions.actions.tolist())
+    print(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
+          f"all of {', '.join(metadata['feature_sets'])} stored) to {output}")
     print(f"action histogram: {_histogram(counts)}")
-    return 0
+    return _failed_exit(failed)
 
 
 # ----------------------------------------------------------------------------- train
@@ -189,7 +185,7 @@ def _train(args) -> int:
     output = _writable(args.output, "output")
     try:
         device = resolve_device(args.device)
-        dataset = OfflineDataset.from_npz(args.data)
+        dataset = OfflineDataset.from_npz(args.data, args.features)
         config = IQLConfig(tau=args.tau, beta=args.beta, lr=args.lr, batch_size=args.batch_size, hidden=args.hidden)
     except ValueError as exc:
         fail(str(exc))
@@ -228,25 +224,21 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
-    from training.comparison import Lane, run
+    from training.parallel import heuristic_lane, run_episodes
     from training.recordio import RecordWriter
 
     config = _run_config(args, args.mode)
     report_path = _writable(args.report, "report") if args.report else None
     try:
-        lanes = [Lane.heuristic()] + load_model_lanes(args.model, config.env.device)
+        lanes = [heuristic_lane()] + model_lane_specs(args.model, config.env.device)
     except UsageError as exc:
         fail(str(exc))
+    backend = _backend(args)
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
-    training_lanes = 1 if args.mode == "shadow" else len(lanes)
-    progress, bar = _progress(args.episodes * args.epochs * training_lanes, "compare")
-
-    sink = _sink(writer, progress, bar,
-                 lambda r: f"ep {r.episode} {r.lane} epoch {r.epoch} acc {r.val_accuracy:.1f}")  # fmt: skip
-
     try:
-        with progress:
-            result = run(config, lanes, sink)
+        with EpisodeProgress("compare", args.episodes) as progress:
+            result = run_episodes(config, lanes, _record_sink(writer), backend, progress=progress,
+                                  threads=args.threads).result  # fmt: skip
     finally:
         if writer is not None:
             writer.close()
@@ -265,10 +257,38 @@ def _compare(args) -> int:
             "lanes": {lane: {"final_accuracy": result.accuracies(lane), "actions": result.action_counts(lane)}
                       for lane in result.lanes},
             "paired": [p.to_dict() for p in result.paired], "agreement_rate": rate,
-            "models": [str(m) for m in args.model],
+            "models": [str(m) for m in args.model], "failed_episodes": result.failed,
         }  # fmt: skip
         report_path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {report_path}")
+    return _failed_exit(result.failed)
+
+
+def _backend(args):
+    try:
+        return make_backend(args)
+    except UsageError as exc:
+        fail(str(exc))
+
+
+def _record_sink(writer: RecordWriter | None):
+    """Records to the file as the driver releases them (in episode order), flushed at each
+    episode's end so that a follower sees whole episodes and an interrupted run keeps them."""
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+            if getattr(record, "event", "") in ("episode_finished", "episode_failed"):
+                writer.flush()
+
+    return sink
+
+
+def _failed_exit(failed: list[int]) -> int:
+    if failed:
+        sys.stderr.write(f"esper-iql: {len(failed)} episode(s) failed ({', '.join(map(str, failed))}); "
+                         "their tracebacks are in the record\n")
+        return 1
     return 0
 
 

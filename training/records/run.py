@@ -120,7 +120,7 @@ class RunInfo:
 
 EVENT_KINDS = (
     "started", "paused", "resumed", "command_applied", "command_refused", "episode_finished",
-    "finished", "stopped", "crashed",
+    "finished", "stopped", "crashed", "episode_failed",
 )  # fmt: skip
 
 
