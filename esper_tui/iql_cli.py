@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
 from esper_tui.cli_common import (
@@ -24,7 +24,6 @@ from esper_tui.cli_common import (
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.headless import (
-    FinishedEpisodes,
     PathError,
     TrainingStopped,
     loss_guard,
@@ -32,12 +31,16 @@ from esper_tui.headless import (
     output,
     record_problem,
 )
-from esper_tui.lanes import load_model_lanes
+from esper_tui.parallel_cli import (
+    EpisodeProgress,
+    add_parallel_flags,
+    make_backend,
+    model_lane_specs,
+)
 from esper_tui.signals import StopSignals, signal_name
 
 if TYPE_CHECKING:
     from esper_tui.record_writer import RecordFile as RecordWriter
-    from training.records import EpochRecord
 
 
 def fail(message: str) -> NoReturn:
@@ -57,10 +60,14 @@ def build_parser() -> OneLineParser:
     c.add_argument("--record", metavar="FILE.jsonl", help="also write the behaviour run's records (replayable)")
     c.add_argument("--force", action="store_true", help="replace an existing output or record file")
     add_run_flags(c, episodes=4)
+    add_parallel_flags(c)
 
     t = sub.add_parser("train", help="train IQL and a behaviour-cloning baseline on an .npz")
     t.add_argument("data", metavar="DATA.npz", help="transitions from esper-iql collect")
     t.add_argument("-o", "--output", required=True, metavar="FILE.pt", help="where to write the checkpoint")
+    t.add_argument("--features", choices=("seed", "none", "full"), default=None,
+                   help="which stored states to train on: none (27), seed (37) or full (54); "
+                   "default: the set the data was collected with")
     t.add_argument("--steps", type=positive_int, default=20000, help="gradient steps (default 20000)")
     t.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
     t.add_argument("--hidden", type=positive_int, default=256, help="hidden units per layer (default 256)")
@@ -73,13 +80,14 @@ def build_parser() -> OneLineParser:
 
     m = sub.add_parser("compare", help="headless paired comparison: the heuristic against each model")
     m.add_argument("--model", action="append", required=True, metavar="FILE.pt",
-                   help="an IQL checkpoint; give it twice to compare two models")
+                   help="an IQL checkpoint; repeat it to compare several models")
     m.add_argument("--mode", choices=("head-to-head", "shadow"), default="head-to-head",
                    help="head-to-head: every lane trains its own copy; shadow: the heuristic trains and the models only choose")
     m.add_argument("--report", metavar="FILE.json", help="write the paired result and action counts as JSON")
     m.add_argument("--record", metavar="FILE.jsonl", help="write every record (replay it with esper-tui --replay)")
     m.add_argument("--force", action="store_true", help="replace an existing report or record file")
     add_run_flags(m, episodes=3)
+    add_parallel_flags(m)
     return parser
 
 
@@ -104,31 +112,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_config(args, mode: str = "head-to-head"):
     try:
-        return run_config_from_args(args, mode)
+        config = run_config_from_args(args, mode)
     except UsageError as exc:
         fail(str(exc))
+    return replace(config, run_id=getattr(args, "run_id", "") or "")
 
 
 def _stopped(args, message: str) -> int:
     """One sentence for a run ended by a signal; the exit code the shell expects."""
     sys.stderr.write(f"esper-iql: interrupted by {signal_name(args.signals.signum)}: {message}\n")
     return args.signals.code
-
-
-def _sink(writer: RecordWriter | None, progress, bar, describe: Callable[[EpochRecord], str]):
-    """A headless run's sink: every record to the file (flushed at each episode's end, so an
-    interrupted run keeps its finished episodes) and a progress step per epoch."""
-    from training.records import EpochRecord
-
-    def sink(record) -> None:
-        if writer is not None:
-            writer.write(record)
-        if isinstance(record, EpochRecord):
-            progress.update(bar, advance=1, info=describe(record))
-        elif writer is not None and getattr(record, "event", "") == "episode_finished":
-            writer.flush()
-
-    return sink
 
 
 def _progress(total: int, label: str):
@@ -169,29 +162,31 @@ def _collect(args) -> int:
         fail("collect needs at least 2 epochs per episode to form a transition")
     path = output(args.output, "output", args.force)
     config = _run_config(args)
+    backend = _backend(args)
     writer = open_record(args.record, args.force)
-    progress, bar = _progress(args.episodes * args.epochs, "collect")
-
-    sink = FinishedEpisodes(_sink(writer, progress, bar,
-                                  lambda r: f"episode {r.episode} epoch {r.epoch} acc {r.val_accuracy:.1f}"))  # fmt: skip
     try:
-        with progress:
-            builder, metadata = collect(config, args.epsilon, args.features, sink, stop_event=args.signals.stop)
+        with EpisodeProgress("collect", args.episodes) as progress:
+            transitions, metadata = collect(config, args.epsilon, args.features, _record_sink(writer),
+                                            stop_event=args.signals.stop, backend=backend, progress=progress,
+                                            threads=args.threads)  # fmt: skip
     finally:
         problem = record_problem(writer)
-    if args.signals.signum is not None:
-        sink.keep(builder, metadata)
-        if len(builder) == 0:
+    failed, stopped = metadata["failed_episodes"], args.signals.signum is not None
+    if len(transitions) == 0:
+        if stopped:
             return _stopped(args, "no episode had finished, so nothing was written")
-    atomic_write(path, lambda tmp: save_npz(tmp, builder, metadata), "output", args.force)
-    counts = Counter(builder.actions)
-    print(f"wrote {len(builder)} transitions ({metadata['state_dim']} features, '{args.features}') to {path}")
+        fail(f"no episode finished ({len(failed)} failed; see the record), so nothing was written")
+    atomic_write(path, lambda tmp: save_npz(tmp, transitions, metadata), "output", args.force)
+    counts = Counter(transitions.actions.tolist())
+    print(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
+          f"all of {', '.join(metadata['feature_sets'])} stored) to {path}")
     print(f"action histogram: {_histogram(counts)}")
-    if args.signals.signum is not None:
-        return _stopped(args, f"wrote the {sink.episodes} finished episode(s), {len(builder)} transitions, to {path}")
+    if stopped:
+        return _stopped(args, f"wrote the {metadata['episodes']} finished episode(s), {len(transitions)} "
+                              f"transitions, to {path}")  # fmt: skip
     if problem is not None:
         fail(problem)
-    return 0
+    return _failed_exit(failed)
 
 
 # ----------------------------------------------------------------------------- train
@@ -207,7 +202,7 @@ def _train(args) -> int:
     path = output(args.output, "checkpoint", args.force)
     try:
         device = resolve_device(args.device)
-        dataset = load_training_dataset(args.data)  # special files, finite sane values, metadata, width
+        dataset = load_training_dataset(args.data, args.features)  # special files, sane values, width
         config = IQLConfig(tau=args.tau, beta=args.beta, lr=args.lr, batch_size=args.batch_size, hidden=args.hidden)
     except ValueError as exc:
         fail(str(exc))
@@ -252,25 +247,21 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
-    from training.comparison import Lane, run
+    from training.parallel import heuristic_lane, run_episodes
     from training.safe_io import atomic_write
 
     config = _run_config(args, args.mode)
     report_path = output(args.report, "report", args.force) if args.report else None
     try:
-        lanes = [Lane.heuristic()] + load_model_lanes(args.model, config.env.device)
+        lanes = [heuristic_lane()] + model_lane_specs(args.model, config.env.device)
     except UsageError as exc:
         fail(str(exc))
+    backend = _backend(args)
     writer = open_record(args.record, args.force)
-    training_lanes = 1 if args.mode == "shadow" else len(lanes)
-    progress, bar = _progress(args.episodes * args.epochs * training_lanes, "compare")
-
-    sink = _sink(writer, progress, bar,
-                 lambda r: f"ep {r.episode} {r.lane} epoch {r.epoch} acc {r.val_accuracy:.1f}")  # fmt: skip
-
     try:
-        with progress:
-            result = run(config, lanes, sink, stop_event=args.signals.stop)
+        with EpisodeProgress("compare", args.episodes) as progress:
+            result = run_episodes(config, lanes, _record_sink(writer), backend, progress=progress,
+                                  threads=args.threads, stop_event=args.signals.stop).result  # fmt: skip
     finally:
         problem = record_problem(writer)
     for lane in result.lanes:
@@ -288,14 +279,43 @@ def _compare(args) -> int:
             "lanes": {lane: {"final_accuracy": result.accuracies(lane), "actions": result.action_counts(lane)}
                       for lane in result.lanes},
             "paired": [p.to_dict() for p in result.paired], "agreement_rate": rate,
-            "models": [str(m) for m in args.model], "stopped": result.stopped,
+            "models": [str(m) for m in args.model], "stopped": result.stopped, "failed_episodes": result.failed,
         }  # fmt: skip
         atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"), "report", args.force)
         print(f"wrote {report_path}")
     if args.signals.signum is not None:
-        return _stopped(args, f"{len(result.episodes)} episode(s) had finished" + (f"; record {writer.path} closed" if writer else ""))
+        return _stopped(args, f"{len(result.episodes)} episode(s) had finished"
+                              + (f"; record {writer.path} closed" if writer else ""))  # fmt: skip
     if problem is not None:
         fail(problem)
+    return _failed_exit(result.failed)
+
+
+def _backend(args):
+    try:
+        return make_backend(args, args.signals.stop)
+    except UsageError as exc:
+        fail(str(exc))
+
+
+def _record_sink(writer: RecordWriter | None):
+    """Records to the file as the driver releases them (in episode order), flushed at each
+    episode's end so that a follower sees whole episodes and an interrupted run keeps them."""
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+            if getattr(record, "event", "") in ("episode_finished", "episode_failed"):
+                writer.flush()
+
+    return sink
+
+
+def _failed_exit(failed: list[int]) -> int:
+    if failed:
+        sys.stderr.write(f"esper-iql: {len(failed)} episode(s) failed ({', '.join(map(str, failed))}); "
+                         "their tracebacks are in the record\n")
+        return 1
     return 0
 
 

@@ -76,7 +76,6 @@ def test_compare_writes_report_and_replayable_record(pipeline, capsys, tmp_path)
         (["compare", "--model", "m.pt", "--preset", "cifar10"], "--data-dir"),
         (["compare", "--model", "m.pt", "--preset", "cifar10", "--data-dir", "nowhere"], "--download"),
         (["compare", "--model", "m.pt", "--device", "tpu"], "unknown device"),
-        (["compare", "--model", "m.pt", "--model", "m.pt", "--model", "m.pt"], "at most two"),
         (["compare", "--model", "m.pt", "--mode", "solo"], "invalid choice"),
         (["collect", "-o", "x.npz", "--epsilon", "2"], "between 0 and 1"),
         (["collect", "-o", "x.npz", "--epochs", "1"], "at least 2 epochs"),

@@ -87,6 +87,7 @@ class ComparisonResult:
     episodes: list[EpisodeSummary] = field(default_factory=list)
     paired: list[PairedResult] = field(default_factory=list)
     stopped: bool = False
+    failed: list[int] = field(default_factory=list)  # episodes that raised (parallel runs)
 
     def accuracies(self, lane: str) -> list[float]:
         return [e.final_accuracy[lane] for e in self.episodes if lane in e.final_accuracy]
@@ -181,13 +182,14 @@ def _epoch_record(run_id: str, episode: int, lane: str, env: MorphogeneticEnv, r
     )  # fmt: skip
 
 
-def run_info(config: RunConfig, lanes: Sequence[Lane], run_id: str) -> RunInfo:
+def run_info(config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_id: str) -> RunInfo:
     env = config.env
+    infos = tuple(lane.info if isinstance(lane, Lane) else lane for lane in lanes)
     executing = None
     if config.mode == "shadow":
-        executing = config.executing_lane or lanes[0].name
+        executing = config.executing_lane or infos[0].name
     return RunInfo(
-        run_id=run_id, mode=config.mode, lanes=tuple(lane.info for lane in lanes),
+        run_id=run_id, mode=config.mode, lanes=infos,
         preset=env.preset, device=env.device, seed=env.seed, epochs=env.max_epochs,
         episodes=config.episodes, slots=env.slots, created_at=datetime.now(UTC).isoformat(),
         executing_lane=executing, data_seed=env.data_seed,
@@ -215,35 +217,71 @@ def run(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue
     sink(info)
     sink(RunEvent(run_id=run_id, event="started", message=f"{config.mode}, {len(lanes)} lane(s)"))
     task = task or load_task(config.env.data_config())
-    result = ComparisonResult(run_id, config.mode, names)
-    reference = next((lane.name for lane in lanes if lane.info.policy_kind == "heuristic"), None)
+    board = Scoreboard(config, lanes, run_id)
     for episode in range(1, config.episodes + 1):
-        summary = _run_episode(config, lanes, info, episode, task, sink, inbox, stop)
+        summary = run_lanes_episode(config, lanes, info, episode, task, sink, inbox, stop)
         if summary is None:
-            result.stopped = True
-            sink(RunEvent(run_id=run_id, event="stopped", message="stopped by operator"))
-            return result
+            board.result.stopped = True
+            sink(board.stopped_event())
+            return board.result
+        sink(board.add(summary))
+    sink(board.finished_event())
+    return board.result
+
+
+class Scoreboard:
+    """The paired result so far, one finished episode at a time, in episode order: the serial
+    loop and the parallel driver (``training.parallel``) both keep their score here."""
+
+    def __init__(self, config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_id: str) -> None:
+        infos = [lane.info if isinstance(lane, Lane) else lane for lane in lanes]
+        self.config, self.run_id = config, run_id
+        self.result = ComparisonResult(run_id, config.mode, [i.name for i in infos])
+        self.reference = next((i.name for i in infos if i.policy_kind == "heuristic"), None)
+
+    def add(self, summary: EpisodeSummary) -> RunEvent:
+        """Count a finished episode; returns its ``episode_finished`` event."""
+        result = self.result
         result.episodes.append(summary)
         paired = []
-        if reference is not None and config.mode == "head-to-head":
-            for lane in names:
-                if lane != reference:
-                    paired.append(paired_result(lane, reference, result.accuracies(lane),
-                                                result.accuracies(reference)))  # fmt: skip
+        if self.reference is not None and self.config.mode == "head-to-head":
+            for lane in result.lanes:
+                if lane != self.reference:
+                    paired.append(paired_result(lane, self.reference, result.accuracies(lane),
+                                                result.accuracies(self.reference)))  # fmt: skip
         result.paired = paired
-        sink(RunEvent(run_id=run_id, event="episode_finished", episode=episode,
-                      message=f"episode {episode}/{config.episodes} finished",
-                      data={"final_accuracy": summary.final_accuracy,
-                            "paired": [p.to_dict() for p in paired],
-                            "agreement_rate": result.agreement_rate()}))  # fmt: skip
-    sink(RunEvent(run_id=run_id, event="finished", message="; ".join(p.summary() for p in result.paired)
-                  or f"{config.episodes} episode(s) finished", data={"paired": [p.to_dict() for p in result.paired]}))  # fmt: skip
-    return result
+        episode = summary.episode
+        return RunEvent(run_id=self.run_id, event="episode_finished", episode=episode,
+                        message=f"episode {episode}/{self.config.episodes} finished",
+                        data={"final_accuracy": summary.final_accuracy,
+                              "paired": [p.to_dict() for p in paired],
+                              "agreement_rate": result.agreement_rate()})  # fmt: skip
+
+    def fail(self, episode: int, error: str) -> RunEvent:
+        """An episode that raised: kept out of the paired result, its traceback in the record."""
+        self.result.failed.append(episode)
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        return RunEvent(run_id=self.run_id, event="episode_failed", episode=episode,
+                        message=f"episode {episode} failed: {last}", traceback=error)  # fmt: skip
+
+    def stopped_event(self) -> RunEvent:
+        return RunEvent(run_id=self.run_id, event="stopped", message="stopped by operator")
+
+    def finished_event(self) -> RunEvent:
+        result = self.result
+        message = "; ".join(p.summary() for p in result.paired) or f"{self.config.episodes} episode(s) finished"
+        if result.failed:
+            message += f"; {len(result.failed)} episode(s) failed: {', '.join(map(str, result.failed))}"
+        data: dict = {"paired": [p.to_dict() for p in result.paired]}
+        if result.failed:
+            data["failed"] = list(result.failed)
+        return RunEvent(run_id=self.run_id, event="finished", message=message, data=data)
 
 
-def _run_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episode: int,
-                 task: ImageTask, sink: Sink, inbox: queue.Queue,
-                 stop: threading.Event) -> EpisodeSummary | None:  # fmt: skip
+def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episode: int,
+                      task: ImageTask, sink: Sink, inbox: queue.Queue,
+                      stop: threading.Event) -> EpisodeSummary | None:  # fmt: skip
+    """One episode of every lane, its records to ``sink``; None when ``stop`` ended it."""
     env_config = config.episode_env(episode)
     if info.executing_lane is None:
         training = list(lanes)

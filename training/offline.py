@@ -1,29 +1,37 @@
 """Offline data for IQL: heuristic behaviour with ε-random valid actions, recorded through the
-same comparison loop as everything else and turned into (s, a, r, s', done) transitions."""
+same comparison loop as everything else and turned into (s, a, r, s', done) transitions.
+
+Every transition keeps its state under all three feature sets (27 "none", 37 "seed", 54 "full"),
+so one collection feeds the whole 27/37/54 ablation. Each episode's ε-draws come from the
+episode's own seed, so an episode gives the same transitions whichever worker runs it.
+"""
 
 from __future__ import annotations
 
 import json
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from training.actions import ACTION_DIM, Action
-from training.comparison import Lane, RunConfig, run
+from training.comparison import RunConfig
 from training.features import FEATURE_SETS, feature_names, features_for
 from training.policies.base import Decision, allowed
 from training.policies.heuristic import HeuristicPolicy
-from training.records import EpochRecord, LaneInfo, Record
+from training.records import EpochRecord, Record
 from training.signals import TrainingSnapshot
+
+# The order feature sets are stored in, smallest first.
+ALL_FEATURE_SETS = tuple(sorted(FEATURE_SETS, key=FEATURE_SETS.__getitem__))
 
 
 class EpsilonHeuristic:
     """The heuristic, except that with probability ε it takes a uniformly random valid action.
-    It also records the input vector of ``feature_set`` so the transitions can be rebuilt from
-    the record stream."""
+    Its decisions carry the input vector of ``feature_set`` (for the record), and
+    ``last_features`` holds the same state under every feature set (for the transitions)."""
 
     kind = "heuristic"
 
@@ -37,13 +45,15 @@ class EpsilonHeuristic:
         self.feature_set = feature_set
         self.heuristic = HeuristicPolicy(name=name)
         self._rng = random.Random(seed)
+        self.last_features: dict[str, tuple[float, ...]] = {}
 
     def reset(self) -> None:
         self.heuristic.reset()
 
     def decide(self, observation: TrainingSnapshot, action_mask: Sequence[bool]) -> Decision:
         decision = self.heuristic.decide(observation, action_mask)
-        features = tuple(features_for(observation, self.feature_set))
+        self.last_features = {fs: tuple(features_for(observation, fs)) for fs in ALL_FEATURE_SETS}
+        features = self.last_features[self.feature_set]
         if self._rng.random() < self.epsilon:
             valid = [a for a in Action if allowed(a, action_mask)]
             action = self._rng.choice(valid)
@@ -52,55 +62,118 @@ class EpsilonHeuristic:
         return Decision(decision.action, decision.reason, decision.target_slot, features=features)
 
 
+@dataclass(frozen=True, eq=False)
+class Transitions:
+    """Transitions as arrays. ``states``/``next_states`` hold the collection's own feature set;
+    ``by_set``/``next_by_set`` hold every feature set it recorded."""
+
+    actions: np.ndarray
+    rewards: np.ndarray
+    dones: np.ndarray
+    masks: np.ndarray
+    next_masks: np.ndarray
+    feature_set: str
+    by_set: dict[str, np.ndarray] = field(default_factory=dict)
+    next_by_set: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def states(self) -> np.ndarray:
+        return self.by_set[self.feature_set]
+
+    @property
+    def next_states(self) -> np.ndarray:
+        return self.next_by_set[self.feature_set]
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Transitions], feature_set: str) -> Transitions:
+        """Episodes' transitions joined in the given (episode) order."""
+        parts = [p for p in parts if len(p)]
+        sets = ALL_FEATURE_SETS if not parts else tuple(parts[0].by_set)
+
+        def cat(arrays: list[np.ndarray], dtype, width: int | None) -> np.ndarray:
+            if arrays:
+                return np.concatenate(arrays).astype(dtype, copy=False)
+            return np.zeros((0,) if width is None else (0, width), dtype=dtype)
+
+        return cls(
+            actions=cat([p.actions for p in parts], np.int64, None),
+            rewards=cat([p.rewards for p in parts], np.float32, None),
+            dones=cat([p.dones for p in parts], np.float32, None),
+            masks=cat([p.masks for p in parts], bool, ACTION_DIM),
+            next_masks=cat([p.next_masks for p in parts], bool, ACTION_DIM),
+            feature_set=feature_set,
+            by_set={fs: cat([p.by_set[fs] for p in parts], np.float32, FEATURE_SETS[fs]) for fs in sets},
+            next_by_set={fs: cat([p.next_by_set[fs] for p in parts], np.float32, FEATURE_SETS[fs]) for fs in sets},
+        )  # fmt: skip
+
+
 @dataclass
 class TransitionBuilder:
-    """A sink that turns each lane's epoch records into transitions as they arrive."""
+    """A sink that turns each lane's epoch records into transitions as they arrive. ``add``
+    takes the state under every feature set beside the record (``EpsilonHeuristic.last_features``);
+    a plain call uses only the record's own feature vector."""
 
-    states: list[tuple[float, ...]] = field(default_factory=list)
+    feature_set: str = "seed"
     actions: list[int] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
-    next_states: list[tuple[float, ...]] = field(default_factory=list)
     dones: list[bool] = field(default_factory=list)
     masks: list[tuple[bool, ...]] = field(default_factory=list)
     next_masks: list[tuple[bool, ...]] = field(default_factory=list)
-    _last: dict[tuple[int, str], EpochRecord] = field(default_factory=dict)
+    by_set: dict[str, list[tuple[float, ...]]] = field(default_factory=dict)
+    next_by_set: dict[str, list[tuple[float, ...]]] = field(default_factory=dict)
+    _last: dict[tuple[int, str], tuple[EpochRecord, dict]] = field(default_factory=dict)
 
     def __call__(self, record: Record) -> None:
-        if not isinstance(record, EpochRecord) or record.decision is None:
+        if isinstance(record, EpochRecord) and record.decision is not None:
+            self.add(record, {self.feature_set: record.decision.features})
+
+    def add(self, record: EpochRecord, features: dict[str, tuple[float, ...]]) -> None:
+        if record.decision is None:
             return
         key = (record.episode, record.lane)
-        prev = self._last.get(key)
-        if prev is not None and prev.decision is not None:
-            self.states.append(prev.decision.features)
+        previous = self._last.get(key)
+        if previous is not None and previous[0].decision is not None:
+            prev, prev_features = previous
             self.actions.append(prev.decision.action)
             self.rewards.append(record.reward)
-            self.next_states.append(record.decision.features)
             self.dones.append(record.epoch >= record.max_epochs)
             self.masks.append(prev.decision.action_mask)
             self.next_masks.append(record.decision.action_mask)
-        self._last[key] = record
+            for fs, state in prev_features.items():
+                self.by_set.setdefault(fs, []).append(state)
+                self.next_by_set.setdefault(fs, []).append(features[fs])
+        self._last[key] = (record, features)
 
     def __len__(self) -> int:
         return len(self.actions)
 
+    def transitions(self) -> Transitions:
+        sets = tuple(self.by_set) or (self.feature_set,)
+        return Transitions(
+            actions=np.asarray(self.actions, dtype=np.int64),
+            rewards=np.asarray(self.rewards, dtype=np.float32),
+            dones=np.asarray(self.dones, dtype=np.float32),
+            masks=np.asarray(self.masks, dtype=bool).reshape(-1, ACTION_DIM),
+            next_masks=np.asarray(self.next_masks, dtype=bool).reshape(-1, ACTION_DIM),
+            feature_set=self.feature_set,
+            by_set={fs: _rows(self.by_set.get(fs, []), FEATURE_SETS[fs]) for fs in sets},
+            next_by_set={fs: _rows(self.next_by_set.get(fs, []), FEATURE_SETS[fs]) for fs in sets},
+        )  # fmt: skip
 
-def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[[Record], None] | None = None,
-            stop_event=None) -> tuple[TransitionBuilder, dict]:  # fmt: skip
-    """Run ``config.episodes`` behaviour episodes and return their transitions and metadata."""
-    policy = EpsilonHeuristic(epsilon, feature_set, seed=config.env.seed)
-    lane = Lane("behaviour", policy, LaneInfo("behaviour", "heuristic"))
-    builder = TransitionBuilder()
 
-    def both(record: Record) -> None:
-        builder(record)
-        if sink is not None:
-            sink(record)
+def _rows(rows: list, width: int) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float32).reshape(-1, width)
 
-    run(replace_mode(config), [lane], both, stop_event=stop_event)
-    metadata = {
+
+def collection_metadata(config: RunConfig, epsilon: float, feature_set: str) -> dict:
+    return {
         "feature_set": feature_set,
         "state_dim": FEATURE_SETS[feature_set],
         "feature_names": list(feature_names(feature_set)),
+        "feature_sets": list(ALL_FEATURE_SETS),
         "preset": config.env.preset,
         "slots": config.env.slots,
         "epochs": config.env.max_epochs,
@@ -111,27 +184,41 @@ def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[
         "behaviour": "heuristic",
         "param_rent": config.env.param_rent,
     }
-    return builder, metadata
 
 
-def replace_mode(config: RunConfig) -> RunConfig:
-    from dataclasses import replace
+def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[[Record], None] | None = None,
+            stop_event=None, backend=None, progress=None, threads: int = 1) -> tuple[Transitions, dict]:  # fmt: skip
+    """Run ``config.episodes`` behaviour episodes (in this process, or on ``backend``'s workers)
+    and return their transitions, in episode order, and the dataset's metadata."""
+    from training.parallel import InProcessBackend, behaviour_lane, run_episodes
 
-    return replace(config, mode="head-to-head", executing_lane=None)
+    backend = backend or InProcessBackend(stop_event=stop_event)
+    config = replace(config, mode="head-to-head", executing_lane=None)
+    outcome = run_episodes(config, [behaviour_lane(epsilon, feature_set)], sink or (lambda record: None),
+                           backend, progress=progress, threads=threads, collect=True,
+                           stop_event=stop_event)  # fmt: skip
+    metadata = collection_metadata(config, epsilon, feature_set)
+    metadata["failed_episodes"] = list(outcome.result.failed)
+    if outcome.result.stopped:  # interrupted: only the episodes that finished, and say so
+        finished = [e.episode for e in outcome.result.episodes]
+        metadata["seeds"] = [config.episode_env(k).seed for k in finished]
+        metadata["episodes"] = len(finished)
+        metadata["interrupted"] = True
+    return Transitions.concatenate(outcome.transitions, feature_set), metadata
 
 
-def save_npz(path: str | Path, builder: TransitionBuilder, metadata: dict) -> None:
-    if len(builder) == 0:
+def save_npz(path: str | Path, transitions: Transitions, metadata: dict) -> None:
+    """``states``/``next_states`` in the collection's feature set (what older readers expect),
+    and ``states_<set>``/``next_states_<set>`` for every feature set."""
+    if len(transitions) == 0:
         raise ValueError("no transitions were collected (an episode needs at least 2 epochs)")
-    dim = len(builder.states[0])
-    np.savez_compressed(
-        Path(path),
-        states=np.asarray(builder.states, dtype=np.float32).reshape(-1, dim),
-        actions=np.asarray(builder.actions, dtype=np.int64),
-        rewards=np.asarray(builder.rewards, dtype=np.float32),
-        next_states=np.asarray(builder.next_states, dtype=np.float32).reshape(-1, dim),
-        dones=np.asarray(builder.dones, dtype=np.float32),
-        masks=np.asarray(builder.masks, dtype=bool).reshape(-1, ACTION_DIM),
-        next_masks=np.asarray(builder.next_masks, dtype=bool).reshape(-1, ACTION_DIM),
-        metadata=np.asarray(json.dumps(metadata)),
-    )
+    per_set = {}
+    for fs in transitions.by_set:
+        per_set[f"states_{fs}"] = transitions.by_set[fs]
+        per_set[f"next_states_{fs}"] = transitions.next_by_set[fs]
+    with open(Path(path), "wb") as handle:
+        np.savez_compressed(
+            handle, states=transitions.states, actions=transitions.actions, rewards=transitions.rewards,
+            next_states=transitions.next_states, dones=transitions.dones, masks=transitions.masks,
+            next_masks=transitions.next_masks, metadata=np.asarray(json.dumps(metadata)), **per_set,
+        )  # fmt: skip

@@ -40,14 +40,14 @@ def validate_for_training(dataset: OfflineDataset) -> None:
         raise ValueError(f"its metadata cannot be stored in a checkpoint ({type(error).__name__})") from None
 
 
-def load_training_dataset(path: str | os.PathLike[str]) -> OfflineDataset:
+def load_training_dataset(path: str | os.PathLike[str], feature_set: str | None = None) -> OfflineDataset:
     """Read and check a dataset; every problem is a ``ValueError`` naming the file."""
     try:
         checked = check_input_file(path, "offline dataset", MAX_DATASET_BYTES)
     except PathError as error:
         raise ValueError(str(error)) from None
     try:
-        dataset = OfflineDataset.from_npz(checked)
+        dataset = OfflineDataset.from_npz(checked, feature_set)
     except (RecursionError, MemoryError, OverflowError) as error:
         raise ValueError(f"offline dataset {checked} is malformed ({type(error).__name__})") from None
     try:

@@ -4,6 +4,10 @@ Arrays: ``states`` float32 [N, D], ``actions`` int64 [N], ``rewards`` float32 [N
 ``next_states`` float32 [N, D], ``dones`` [N], ``masks`` bool [N, 7] (valid actions at s),
 ``next_masks`` bool [N, 7], and ``metadata``, a 0-d string array holding JSON. Loaded with
 ``allow_pickle=False``: nothing in the file is executed.
+
+A collection since the ablation also stores ``states_<set>``/``next_states_<set>`` for every
+feature set (none 27, seed 37, full 54); ``from_npz(path, feature_set)`` picks one. Files with
+only ``states`` still load, in the feature set they were collected with.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from training.actions import ACTION_DIM
-from training.features import feature_set_for_dim
+from training.features import FEATURE_SETS, feature_names, feature_set_for_dim
 
 ARRAY_KEYS = ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")
 
@@ -92,8 +96,9 @@ class OfflineDataset:
         return cls(**{key: np.asarray(arrays[key]) for key in ARRAY_KEYS}, metadata=metadata)
 
     @classmethod
-    def from_npz(cls, path: str | os.PathLike[str]) -> OfflineDataset:
-        """Read a dataset; a missing or malformed file raises ValueError naming it."""
+    def from_npz(cls, path: str | os.PathLike[str], feature_set: str | None = None) -> OfflineDataset:
+        """Read a dataset, in ``feature_set`` when given; a missing or malformed file, or a
+        feature set the file does not hold, raises ValueError naming it."""
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"offline dataset {path} does not exist or is not a file")
@@ -103,6 +108,8 @@ class OfflineDataset:
         except Exception as error:  # noqa: BLE001 - any parse failure means "not a dataset"
             raise ValueError(f"offline dataset {path} is not a readable .npz file ({error})") from error
         try:
+            if feature_set is not None:
+                arrays = _select_feature_set(arrays, feature_set)
             return cls.from_dict(arrays)
         except ValueError as error:
             raise ValueError(f"offline dataset {path} is malformed: {error}") from error
@@ -122,3 +129,24 @@ def _metadata_from_json(value: object) -> dict:
     if not isinstance(parsed, dict):
         raise ValueError("metadata JSON must be an object")
     return parsed
+
+
+def stored_feature_sets(arrays: Mapping[str, object]) -> tuple[str, ...]:
+    """The feature sets a dataset's arrays hold under ``states_<set>``."""
+    return tuple(fs for fs in FEATURE_SETS if f"states_{fs}" in arrays and f"next_states_{fs}" in arrays)
+
+
+def _select_feature_set(arrays: dict, feature_set: str) -> dict:
+    """``arrays`` with ``states``/``next_states`` (and the metadata) in ``feature_set``."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {feature_set!r}; choose none, seed or full")
+    metadata = arrays.get("metadata", {})
+    metadata = dict(metadata) if isinstance(metadata, dict) else _metadata_from_json(metadata)
+    if feature_set in stored_feature_sets(arrays):
+        arrays = dict(arrays, states=arrays[f"states_{feature_set}"], next_states=arrays[f"next_states_{feature_set}"])
+    elif metadata.get("feature_set") != feature_set:
+        held = ", ".join(stored_feature_sets(arrays)) or str(metadata.get("feature_set", "unknown"))
+        raise ValueError(f"it holds no '{feature_set}' states (only {held}); collect it again to train on them")
+    metadata.update(feature_set=feature_set, state_dim=FEATURE_SETS[feature_set],
+                    feature_names=list(feature_names(feature_set)))  # fmt: skip
+    return dict(arrays, metadata=metadata)

@@ -1,0 +1,110 @@
+"""The flags that spread ``esper-iql`` episodes over worker processes or a Ray cluster, the
+backend they pick, and the episode progress display."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from esper_tui.cli_common import UsageError, positive_float, positive_int
+
+RAY_MISSING = "Ray is not installed; install the cluster extra with: pip install -e '.[cluster]'"
+
+
+def add_parallel_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("parallel episodes")
+    group.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                       help="episodes run side by side in N worker processes (default 1: in this process)")
+    group.add_argument("--threads", type=positive_int, default=1, metavar="N",
+                       help="torch threads per episode (default 1); results depend on it, not on --workers")
+    group.add_argument("--ray", action="store_true", help="run episodes as tasks on a local Ray instance")
+    group.add_argument("--ray-address", metavar="ADDR",
+                       help="run episodes as tasks on an existing Ray cluster (e.g. ray://head:10001 or auto)")
+    group.add_argument("--gpus-per-episode", type=positive_float, default=None, metavar="F",
+                       help="with Ray: the GPU share each episode asks for (e.g. 0.25: four episodes per GPU)")
+    group.add_argument("--run-id", metavar="ID", default="",
+                       help="the run's id in the record (default: random); equal flags and id give equal records")
+
+
+def check_parallel_flags(args: argparse.Namespace) -> None:
+    """Flag combinations that make no sense, as one sentence (``UsageError``)."""
+    if args.ray and args.ray_address:
+        raise UsageError("give --ray (a local Ray) or --ray-address ADDR (a cluster), not both")
+    if args.gpus_per_episode is not None and not (args.ray or args.ray_address):
+        raise UsageError("--gpus-per-episode needs --ray or --ray-address")
+    if args.workers > 1 and (args.ray or args.ray_address):
+        raise UsageError("--workers is for worker processes on this machine; with Ray the cluster decides")
+
+
+def make_backend(args: argparse.Namespace, stop_event=None):
+    """The backend the flags ask for; a missing Ray raises ``UsageError`` with how to install it.
+    Worker processes on a CUDA machine share its device (an episode is small next to a GPU)."""
+    from training.parallel import InProcessBackend, ProcessBackend
+
+    check_parallel_flags(args)
+    if args.ray or args.ray_address:
+        from training.cluster import ClusterError, RayBackend
+
+        try:
+            return RayBackend(address=args.ray_address, cpus_per_episode=args.threads,
+                              gpus_per_episode=args.gpus_per_episode)  # fmt: skip
+        except ImportError:
+            raise UsageError(RAY_MISSING) from None
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
+    if args.workers == 1:
+        return InProcessBackend(stop_event=stop_event)  # the episode polls it at batch boundaries
+    return ProcessBackend(args.workers, args.threads)
+
+
+def model_lane_specs(paths: list[str], device: str) -> list:
+    """Lane specs for model files: each checked here once (one-sentence errors) and carried as
+    bytes, so that workers and cluster nodes need no copy of the file."""
+    from esper_tui.lanes import load_model_lanes
+    from training.episodes import LaneSpec
+
+    lanes = load_model_lanes(paths, device, limit=None)
+    return [LaneSpec(lane.info, model=Path(lane.info.model_path).read_bytes()) for lane in lanes]
+
+
+class EpisodeProgress:
+    """A Rich bar over episodes: done/total, running, queued, failed, ETA, and the paired
+    result so far (it updates as episodes finish, in episode order)."""
+
+    def __init__(self, label: str, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[state]}"), TimeRemainingColumn(), TextColumn("{task.fields[paired]}"),
+            console=Console(stderr=True),
+        )  # fmt: skip
+        self._task = self._progress.add_task(label, total=total, state="", paired="")
+
+    def __enter__(self) -> EpisodeProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def __call__(self, progress) -> None:
+        state = f"running {progress.running}, queued {progress.queued}"
+        if progress.failed:
+            state += f", [red]failed {progress.failed}[/red]"
+        paired = "  ".join(_short(p) for p in progress.paired)
+        self._progress.update(self._task, completed=progress.done, state=state, paired=paired)
+
+
+def _short(p) -> str:
+    ci = "" if p.ci_low is None else f" [{p.ci_low:+.2f}, {p.ci_high:+.2f}]"
+    from rich.markup import escape
+
+    return escape(f"{p.lane} {p.mean_difference:+.2f}{ci} W/T/L {p.wins}/{p.ties}/{p.losses}")

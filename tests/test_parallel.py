@@ -1,0 +1,134 @@
+"""Episodes in worker processes give exactly what a serial run gives, in the same order; a
+failing episode is recorded and the others go on; an interrupt keeps the finished episodes."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from esper_tui.iql_cli import main
+from training.comparison import RunConfig
+from training.env import EnvConfig
+from training.episodes import LaneSpec
+from training.parallel import ProcessBackend, heuristic_lane, run_episodes
+from training.recordio import read_records
+from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
+
+MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
+WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
+
+
+def _strip(value):
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in WALL_CLOCK}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def without_wall_clock(record) -> dict:
+    return _strip(json.loads(record_to_line(record)))
+
+
+def comparable_file(path: Path) -> list[dict]:
+    records, corrupt = read_records(path)
+    assert corrupt == 0
+    return [without_wall_clock(r) for r in records]
+
+
+def run_cli(args: list[str]) -> int:
+    try:
+        return main(args)
+    except SystemExit as exc:
+        return int(exc.code)
+
+
+COMPARE = ["compare", "--model", str(MODEL), "--model", str(MODEL), "--preset", "tiny", "--episodes", "3",
+           "--epochs", "3", "--device", "cpu", "--run-id", "same"]  # fmt: skip
+
+
+def test_compare_with_two_workers_equals_the_serial_compare(tmp_path):
+    for name, extra in (("serial", []), ("parallel", ["--workers", "2"])):
+        assert run_cli(COMPARE + extra + ["--record", str(tmp_path / f"{name}.jsonl"),
+                                          "--report", str(tmp_path / f"{name}.json")]) == 0  # fmt: skip
+    serial, parallel = comparable_file(tmp_path / "serial.jsonl"), comparable_file(tmp_path / "parallel.jsonl")
+    assert serial == parallel
+    assert (tmp_path / "serial.json").read_text() == (tmp_path / "parallel.json").read_text()
+    episodes = [r["episode"] for r in serial if r["kind"] == "epoch"]
+    assert episodes == sorted(episodes) and set(episodes) == {1, 2, 3}  # in episode order
+    assert len(json.loads((tmp_path / "serial.json").read_text())["lanes"]) == 3  # three lanes, no limit
+
+
+def test_collect_with_two_workers_equals_the_serial_collect(tmp_path):
+    base = ["collect", "--preset", "tiny", "--episodes", "3", "--epochs", "3", "--epsilon", "0.5",
+            "--device", "cpu", "--seed", "4", "--run-id", "same"]  # fmt: skip
+    for name, extra in (("serial", []), ("parallel", ["--workers", "2"])):
+        assert run_cli(base + extra + ["-o", str(tmp_path / f"{name}.npz"), "--record", str(tmp_path / f"{name}.jsonl")]) == 0
+    assert comparable_file(tmp_path / "serial.jsonl") == comparable_file(tmp_path / "parallel.jsonl")
+    with np.load(tmp_path / "serial.npz") as a, np.load(tmp_path / "parallel.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            assert np.array_equal(a[key], b[key]), key
+        assert a["states_none"].shape == (6, 27) and a["states_full"].shape == (6, 54)
+        assert np.array_equal(a["states"], a["states_seed"])
+
+
+def tiny_config(episodes: int = 3, epochs: int = 2) -> RunConfig:
+    return RunConfig(env=EnvConfig(preset="tiny", max_epochs=epochs, seed=3), episodes=episodes, run_id="t")
+
+
+class FaultyBackend(ProcessBackend):
+    """Real worker processes; episode 2 gets a model file that is not a checkpoint."""
+
+    def submit(self, task):
+        if task.episode == 2:
+            broken = LaneSpec(LaneInfo("broken", "iql", "broken.pt"), model=b"not a checkpoint")
+            task = type(task)(task.info, task.config, task.lanes[:1] + (broken,), task.episode, task.threads)
+        return super().submit(task)
+
+
+def test_a_failing_episode_is_recorded_with_its_traceback_and_the_others_go_on():
+    records = []
+    run = run_episodes(tiny_config(), [heuristic_lane()], records.append, FaultyBackend(2))
+    assert run.result.failed == [2]
+    assert [e.episode for e in run.result.episodes] == [1, 3]
+    failed = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_failed"]
+    assert len(failed) == 1 and failed[0].episode == 2 and "Traceback" in failed[0].traceback
+    assert "episode 2 failed" in failed[0].message
+    assert records[-1].event == "finished" and records[-1].data["failed"] == [2]
+
+
+class DyingBackend(ProcessBackend):
+    """Episode 2's worker process dies outright (as under the OOM killer)."""
+
+    def submit(self, task):
+        if task.episode == 2:
+            import os
+
+            return self._executor.submit(os._exit, 9)
+        return super().submit(task)
+
+
+def test_a_worker_that_dies_fails_only_its_episode():
+    run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, DyingBackend(1))
+    assert run.result.failed == [2]
+    assert [e.episode for e in run.result.episodes] == [1, 3]
+
+
+def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
+    records, workers = [], []
+    backend = ProcessBackend(2)
+
+    def progress(state):
+        workers.extend(backend._executor._processes.values())
+        if state.done >= 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_episodes(tiny_config(episodes=4, epochs=4), [heuristic_lane()], records.append, backend, progress)
+    finished = [r.episode for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
+    assert finished and finished[0] == 1
+    assert isinstance(records[0], RunInfo) and records[-1].event == "stopped"
+    assert 4 not in {r.episode for r in records if isinstance(r, EpochRecord)}  # never started
+    assert workers and not any(p.is_alive() for p in workers)
