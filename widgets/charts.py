@@ -30,6 +30,8 @@ from textual.widgets import Static
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import AxisFormatter, NumericAxisFormatter
 
+from training.records import EpochRecord, SeedRecord
+
 # (this episode, finished episodes) per lane, in lane order; finished is the same hue, darker.
 LANE_COLOURS = (
     ("#4aa3ff", "#2a5680"), ("#ff9f1c", "#80551a"), ("#3ecf6e", "#236a3b"),
@@ -92,6 +94,25 @@ class ChartData:
     @property
     def has_epochs(self) -> bool:
         return any(lane.epochs for lane in self.lanes)
+
+
+def lane_curves(name: str, epochs: Sequence[EpochRecord],
+                finished: Sequence[Sequence[float]] = ()) -> LaneCurves:  # fmt: skip
+    """A lane's curves from this episode's epoch records (oldest first) and the validation
+    accuracy curves of its finished episodes."""
+    return LaneCurves(name, tuple(r.epoch for r in epochs), tuple(r.val_accuracy for r in epochs),
+                      tuple(r.val_loss for r in epochs), tuple(tuple(c) for c in finished))  # fmt: skip
+
+
+def focus_series(label: str, history: Sequence[SeedRecord]) -> FocusSeries:
+    """The focus seed's series from its slot's records this episode (oldest first), only those
+    of the seed now in the slot (a slot can hold several in an episode). The norm is None
+    wherever the record says gradients were not measured."""
+    current = history[-1].seed_id if history else None
+    mine = [r for r in history if r.seed_id == current]
+    return FocusSeries(label, tuple(r.epoch for r in mine), tuple(r.alpha for r in mine),
+                       tuple(r.telemetry.gradient_norm if r.gradients_measured else None
+                             for r in mine))  # fmt: skip
 
 
 def segments(xs: Sequence[float], ys: Sequence[float | None]) -> list[tuple[list[float], list[float]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from esper_tui.charts import ChartsScreen
+from tests.tui.conftest import RUN, store_from
 from widgets.charts import (
     EMPTY_MESSAGE,
     NO_FOCUS,
@@ -19,7 +21,9 @@ from widgets.charts import (
     LaneCharts,
     LaneCurves,
     Log10Formatter,
+    focus_series,
     gaps_caption,
+    lane_curves,
     segments,
 )
 
@@ -236,3 +240,26 @@ def test_series_of_different_lengths_are_refused():
         LaneCurves("heuristic", (1, 2), (10.0, 20.0), (2.3,))
     with pytest.raises(ValueError, match="alpha"):
         FocusSeries("seed", (1,), (), (1.0,))
+
+
+def test_built_from_the_store_view_of_the_recorded_run():
+    view = store_from(RUN, upto=(1, "tiny_iql", 5)).view()
+    iql = next(lane for lane in view.lanes if lane.name == "tiny_iql")
+    curves = lane_curves(iql.name, iql.epochs, finished=[(10.0, 20.0)])
+    assert curves.epochs == (1, 2, 3, 4, 5)
+    assert curves.val_accuracy == tuple(r.val_accuracy for r in iql.epochs)
+    assert curves.finished == ((10.0, 20.0),)
+    history = iql.seed_history[0]  # one seed, germinated in epoch 1, measured from epoch 2
+    series = focus_series(f"{iql.name} · slot0", history)
+    mine = [r for r in history if r.seed_id == history[-1].seed_id]
+    assert series.epochs == tuple(r.epoch for r in mine) and series.alpha == tuple(r.alpha for r in mine)
+    assert [norm is None for norm in series.gradient_norm] == [not r.gradients_measured for r in mine]
+    assert None in series.gradient_norm and any(n is not None for n in series.gradient_norm)
+
+
+def test_focus_series_keeps_only_the_seed_now_in_the_slot():
+    view = store_from(RUN, upto=(1, "tiny_iql", 5)).view()
+    history = next(lane for lane in view.lanes if lane.name == "tiny_iql").seed_history[0]
+    earlier = tuple(dataclasses.replace(r, seed_id="slot0-s0") for r in history[:2])
+    series = focus_series("tiny_iql · slot0", earlier + history[2:])
+    assert series.epochs == (3, 4, 5)
