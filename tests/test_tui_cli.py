@@ -79,7 +79,8 @@ def test_a_real_process_leaves_the_terminal_untouched(files):
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2
     assert result.stdout == "" and "\x1b[" not in result.stderr
-    assert result.stderr.strip().endswith("does not exist.") or "does not exist" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing.pt" in lines[0] and lines[0].endswith("does not exist.")
 
 
 def test_help_documents_every_flag():
