@@ -198,12 +198,14 @@ class FeatureNormalizer:
 
     @classmethod
     def fit(cls, rows: Sequence[Sequence[float]]) -> FeatureNormalizer:
-        if not rows:
+        """Population mean and std per feature of ``rows`` ([N, D]: a numpy array or rows)."""
+        import numpy as np
+
+        states = np.asarray(rows, dtype=np.float64)
+        if states.ndim != 2 or states.shape[0] == 0:
             raise ValueError("cannot fit a normalizer on no data")
-        n, dim = len(rows), len(rows[0])
-        mean = [sum(r[i] for r in rows) / n for i in range(dim)]
-        std = [math.sqrt(sum((r[i] - mean[i]) ** 2 for r in rows) / n) for i in range(dim)]
-        return cls(tuple(mean), tuple(s if s > 1e-6 else 1.0 for s in std))
+        std = states.std(0)
+        return cls(tuple(states.mean(0).tolist()), tuple(np.where(std > 1e-6, std, 1.0).tolist()))
 
     @property
     def dim(self) -> int:
