@@ -285,6 +285,7 @@ class FeatureNormalizer:
 
     @classmethod
     def fit(cls, rows: Sequence[Sequence[float]] | np.ndarray) -> FeatureNormalizer:
+        """Population mean and std per feature of ``rows`` ([N, D]: a numpy array or rows)."""
         states = np.asarray(rows, dtype=np.float64)
         if states.ndim != 2 or states.shape[0] == 0:
             raise ValueError("cannot fit a normalizer on no data")
