@@ -17,10 +17,11 @@ from esper_tui.cli_common import (
     OneLineParser,
     UsageError,
     add_run_flags,
-    positive_float,
-    positive_int,
+    bounded_float,
+    bounded_int,
     probability,
     run_config_from_args,
+    seed_number,
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.headless import (
@@ -61,13 +62,13 @@ def build_parser() -> OneLineParser:
     t = sub.add_parser("train", help="train IQL and a behaviour-cloning baseline on an .npz")
     t.add_argument("data", metavar="DATA.npz", help="transitions from esper-iql collect")
     t.add_argument("-o", "--output", required=True, metavar="FILE.pt", help="where to write the checkpoint")
-    t.add_argument("--steps", type=positive_int, default=20000, help="gradient steps (default 20000)")
-    t.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
-    t.add_argument("--hidden", type=positive_int, default=256, help="hidden units per layer (default 256)")
-    t.add_argument("--lr", type=positive_float, default=3e-4, help="learning rate (default 3e-4)")
+    t.add_argument("--steps", type=bounded_int(1, 10**8), default=20000, help="gradient steps (default 20000)")
+    t.add_argument("--batch-size", type=bounded_int(1, 2**16), default=256, help="batch size (default 256)")
+    t.add_argument("--hidden", type=bounded_int(1, 8192), default=256, help="hidden units per layer (default 256)")
+    t.add_argument("--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)")
     t.add_argument("--tau", type=probability, default=0.7, help="expectile (default 0.7)")
-    t.add_argument("--beta", type=positive_float, default=3.0, help="advantage temperature (default 3)")
-    t.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    t.add_argument("--beta", type=bounded_float(1e-6, 1000.0), default=3.0, help="advantage temperature (default 3)")
+    t.add_argument("--seed", type=seed_number, default=0, help="training seed (default 0)")
     t.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", help="where to train (default auto)")
     t.add_argument("--force", action="store_true", help="replace an existing checkpoint file")
 

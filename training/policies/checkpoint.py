@@ -29,6 +29,7 @@ from training.features import (
 )
 from training.policies.base import Decision, target_for
 from training.policies.iql import IQL, IQLConfig, masked_logits
+from training.policies.model_file import ModelFileProblem, check_model_file
 from training.signals import TrainingSnapshot
 
 FORMAT = "esper-iql"
@@ -215,6 +216,10 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     """Load our format or the plan's, validating every key, shape and weight first."""
     path = Path(path)
     check = _Checker(path)
+    try:  # a regular file under the size cap whose zip CRCs check, before torch reads it
+        check_model_file(path)
+    except ModelFileProblem as problem:
+        raise check.fail(str(problem)) from None
     ckpt = _read(path, device, check)
     ours = ckpt.get("format") == FORMAT
     required = PLAN_KEYS + (OUR_KEYS if ours else ())
