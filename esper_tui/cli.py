@@ -94,11 +94,11 @@ def prepare(args: argparse.Namespace) -> Launch:
         from esper_tui.replay import RecordFeeder, ReplayError, check_readable
 
         try:
-            path = check_readable(source)
+            path = check_readable(source, follow=bool(args.follow))
         except ReplayError as exc:
             fail(str(exc))
         store = TelemetryStore(source="follow" if args.follow else "replay")
-        feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow))
+        feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow), linger=True)
         return Launch(store, feeder, args.refresh, None, controls=False)
     return _prepare_live(args)
 
