@@ -50,7 +50,7 @@ class EsperApp(App[int]):
         Binding("s", "screenshot", "Screenshot"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
-        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, store: TelemetryStore, session=None, refresh_hz: float = 4.0,
@@ -86,7 +86,7 @@ class EsperApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        install_app_signals(self.begin_shutdown)
+        install_app_signals(self)
         self.theme = "textual-dark"
         self._apply_size(self.size.width, self.size.height)
         if self.session is not None and not self.session.is_alive():
@@ -287,6 +287,10 @@ class EsperApp(App[int]):
 
     def action_quit_app(self) -> None:
         self.begin_shutdown(0)
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: like q, with the exit code of SIGINT (130), as the shell expects."""
+        self.begin_shutdown(130)
 
     def begin_shutdown(self, return_code: int = 0) -> None:
         """Stop and join the trainer, flush and close the record, exit with ``return_code``:
