@@ -190,8 +190,9 @@ def _collect(args) -> int:
     print(f"action histogram: {_histogram(counts)}")
     if args.signals.signum is not None:
         return _stopped(args, f"wrote the {sink.episodes} finished episode(s), {len(builder)} transitions, to {path}")
-    if problem is not None:
-        fail(problem)
+    if problem is not None:  # the run finished but its record did not: say so, exit 1
+        sys.stderr.write(f"esper-iql: {problem}\n")
+        return 1
     return 0
 
 
@@ -295,8 +296,9 @@ def _compare(args) -> int:
         print(f"wrote {report_path}")
     if args.signals.signum is not None:
         return _stopped(args, f"{len(result.episodes)} episode(s) had finished" + (f"; record {writer.path} closed" if writer else ""))
-    if problem is not None:
-        fail(problem)
+    if problem is not None:  # the run finished but its record did not: say so, exit 1
+        sys.stderr.write(f"esper-iql: {problem}\n")
+        return 1
     return 0
 
 
