@@ -167,6 +167,9 @@ def check_event_data(data: Any) -> None:
             raise RecordError("paired must be a list of at most 8 results")
         for item in paired:
             PairedResult.from_dict(conform(PairedResult, item))
+    for key in ("type", "command_id"):  # command events
+        if key in data:
+            _check(key, str, data[key])
     rate = data.get("agreement_rate")
     if rate is not None:
         _real("agreement_rate", rate)
