@@ -17,7 +17,7 @@ from training.records import RecordError, RunEvent, record_from_line, record_to_
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LINES = (FIXTURES / "run.jsonl").read_text().splitlines() + (FIXTURES / "crashed.jsonl").read_text().splitlines()
 COMMAND = RunEvent("fixture0001", "command_applied", "cull: done", lane="heuristic", episode=1, epoch=3, slot=0,
-                   data={"command_id": "c1", "type": "cull"})  # fmt: skip
+                   data={"command_id": 7, "type": "cull"})  # fmt: skip
 SAMPLES = {json.loads(line)["kind"] + ":" + json.loads(line).get("event", ""): json.loads(line)
            for line in [*LINES, record_to_line(COMMAND)]}  # fmt: skip
 MODEL = (FIXTURES / "tiny_iql.pt").read_bytes()

@@ -167,9 +167,8 @@ def check_event_data(data: Any) -> None:
             raise RecordError("paired must be a list of at most 8 results")
         for item in paired:
             PairedResult.from_dict(conform(PairedResult, item))
-    for key in ("type", "command_id"):  # command events
-        if key in data:
-            _check(key, str, data[key])
+    if "type" in data:  # command events: which command (its id is not read)
+        _check("type", str, data["type"])
     rate = data.get("agreement_rate")
     if rate is not None:
         _real("agreement_rate", rate)
