@@ -244,8 +244,11 @@ def _train(args) -> int:
           f"BC {100.0 * result.agreement['bc']:.1f}%")
     metadata = dict(dataset.metadata)
     metadata.update({"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)})
-    atomic_write(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set, metadata),
-                 "checkpoint", args.force)  # fmt: skip
+    try:
+        atomic_write(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set, metadata),
+                     "checkpoint", args.force)  # fmt: skip
+    except ValueError as exc:  # PathError included: a full disk, the folder gone
+        fail(str(exc))
     print(f"wrote {path}")
     return 0
 
