@@ -112,6 +112,7 @@ class RecordFile:
         try:
             self._check_still_there()
             self._file.write(line)
+            self._file.flush()  # whole lines to the OS: a SIGKILL loses at most the line being made
         except OSError as error:
             self._fail(error)
             return False

@@ -56,6 +56,20 @@ def test_tui_signal_stops_flushes_restores_the_terminal_and_exits_by_convention(
     assert_stopped_and_replayable(record)
 
 
+def test_tui_killed_outright_leaves_every_finished_line_replayable(tmp_path):
+    record = tmp_path / "run.jsonl"
+    seen = []
+
+    def two_epochs(_: bytes) -> bool:
+        seen.append(epochs_in(record))
+        return seen[-1] >= 2
+
+    result = run_in_pty(TUI + ["--record", str(record)], env(), two_epochs, signal.SIGKILL)
+    assert result.code == -signal.SIGKILL
+    records, corrupt = read_records(record)
+    assert corrupt == 0 and sum(isinstance(r, EpochRecord) for r in records) >= seen[-1]
+
+
 def test_tui_ctrl_c_key_exits_130_with_the_record_closed(tmp_path):
     record = tmp_path / "run.jsonl"
     result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, b"\x03")
