@@ -23,6 +23,7 @@ from esper_tui.signals import install_app_signals
 from esper_tui.store import STATUS_PAUSED, TelemetryStore
 from training.actions import Command, CommandType
 from training.records import SeedRecord, StoreView
+from training.safe_io import new_path
 from widgets import DecisionTable, GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
@@ -276,7 +277,8 @@ class EsperApp(App[int]):
         folder = self.record_path.parent if self.record_path is not None else Path.cwd()
         stem = self.record_path.stem if self.record_path is not None else "esper"
         try:
-            path = self.save_screenshot(path=str(folder), filename=f"{stem}-{self.view.version}.svg")
+            target = new_path(folder, f"{stem}-{self.view.version}", ".svg")  # never over an earlier file
+            path = self.save_screenshot(path=str(folder), filename=target.name)
         except OSError as exc:
             self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
             return

@@ -58,6 +58,17 @@ def check_readable(path: str | Path, follow: bool = False) -> Path:
     return p
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """Open for reading without blocking on a FIFO (O_NONBLOCK), and only a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(f"{path} is {kind_of(mode)}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 class RecordFeeder(threading.Thread):
     """Reads ``path`` into ``store``. ``speed`` is epoch records per second (0: as fast as
     possible). With ``follow`` it keeps tailing the file for new lines until stopped."""
@@ -141,7 +152,7 @@ class RecordFeeder(threading.Thread):
         announced = False
         while not self.stop_event.is_set():
             try:
-                handle = open(self.path, "rb")  # noqa: SIM115 - closed by _run
+                handle = open_regular(self.path)
             except FileNotFoundError:
                 if not self.follow:
                     raise
@@ -150,9 +161,6 @@ class RecordFeeder(threading.Thread):
                     announced = True
                 self.stop_event.wait(self.poll)
                 continue
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                handle.close()
-                raise OSError(f"{self.path} is no longer a regular file")
             if announced:
                 self.store.set_source("follow")
             return handle
@@ -221,9 +229,9 @@ class RecordFeeder(threading.Thread):
         else:
             return None
         try:
-            fresh = open(self.path, "rb")  # noqa: SIM115 - handed back to _feed_file
+            fresh = open_regular(self.path)
         except OSError:
-            return None
+            return None  # gone again, or not a regular file: keep reading what we have
         self.store.reset(source=f"follow · {self.path.name} {reason}: showing its new run")
         return fresh
 

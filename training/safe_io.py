@@ -100,6 +100,15 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
     return p
 
 
+def new_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem-2``, ``stem-3``... : the first name nothing uses yet."""
+    candidate, n = folder / f"{stem}{suffix}", 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate
+
+
 def atomic_write(path: Path, write: Callable[[Path], None], what: str, force: bool = False) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path`` (same suffix, so numpy and torch
     keep the name), fsync it, then move it onto ``path``: without ``force`` only onto a new path

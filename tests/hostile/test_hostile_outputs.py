@@ -116,3 +116,21 @@ def test_the_loss_guard_names_the_losses_that_went_bad():
         guard(1, {"loss_q": 1.0})
         with pytest.raises(TrainingStopped, match=r"step 7: loss_q, loss_v became NaN"):
             guard(7, {"loss_q": float("inf"), "loss_v": float("nan"), "loss_pi": 0.5})
+
+
+async def test_a_second_screenshot_never_replaces_the_first(tmp_path):
+    from esper_tui.app import EsperApp
+
+    store = TelemetryStore(tmp_path / "run.jsonl")
+    for record in RECORDS[:5]:
+        store.add(record)
+    app = EsperApp(store, None, record_path=tmp_path / "run.jsonl", controls=False, snapshot=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        first = next(tmp_path.glob("*.svg"))
+        first.write_text("an earlier screenshot")
+        await pilot.press("s")
+        await pilot.pause()
+    assert first.read_text() == "an earlier screenshot" and len(list(tmp_path.glob("*.svg"))) == 2
+    store.close()

@@ -4,6 +4,7 @@ one reaches the UI as an exception. Follow survives a missing, truncated or repl
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,27 @@ def test_replay_controls_pause_speed_and_episode_jumps(tmp_path):
 def test_a_record_from_a_real_run_reads_back_whole(tmp_path):
     records = [record_from_line(line) for line in LINES]
     assert sum(isinstance(r, EpochRecord) for r in records) == 40
+
+
+def test_follow_never_blocks_on_a_fifo_put_where_the_file_was(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_text(RUN_LINE + "\n" + EPOCH_LINE + "\n")
+    store = TelemetryStore(source="follow")
+    feeder = _follow(path, store)
+    try:
+        assert wait_for(lambda: _epochs(store) == 1)
+        path.unlink()
+        os.mkfifo(path)
+        time.sleep(0.2)  # several polls meet the FIFO
+        assert feeder.is_alive() and store.view().crash is None
+    finally:
+        assert feeder.stop()
+
+
+def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened(tmp_path):
+    path = tmp_path / "later.jsonl"
+    os.mkfifo(path)
+    store = TelemetryStore(source="follow")
+    feeder = _follow(path, store)
+    feeder.join(2)
+    assert not feeder.is_alive() and "not a regular file" in store.view().crash.message
