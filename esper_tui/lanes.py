@@ -25,6 +25,8 @@ def load_model_lanes(paths: list[str], device: str):
                 policy = IQLPolicy(path, device=device)
         except ModelLoadError as exc:
             raise UsageError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - whatever a file provokes, the user gets one sentence
+            raise UsageError(f"cannot load IQL model {path}: it is malformed ({type(exc).__name__}).") from None
         name = Path(path).stem or "iql"
         while name in used:
             name += "'"

@@ -194,3 +194,10 @@ def test_esper_iql_refuses_in_one_sentence(case, hostile, capsys):
     assert expected in one_sentence(iql_cli.main, argv, capsys)
     assert not Path("new.pt").exists() and not Path("new.npz").exists()
     assert [p.name for p in Path(".").glob(".*") if p.is_file()] == []  # no temporary file left behind
+
+
+def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(hostile, capsys):
+    checkpoint = torch.load(MODEL, weights_only=True)
+    checkpoint["metadata"] = "[" * 100_000 + "]" * 100_000
+    torch.save(checkpoint, "deep.pt")
+    assert "metadata" in one_sentence(cli.main, ["--model", "deep.pt"], capsys)

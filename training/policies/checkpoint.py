@@ -283,7 +283,7 @@ def _metadata(value: object, check: _Checker) -> dict:
         return value
     try:
         parsed = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting too: one sentence, never a traceback
         parsed = None
     if not isinstance(parsed, dict):
         raise check.fail("metadata is neither a dict nor a JSON object string")
