@@ -157,6 +157,15 @@ def nan_metadata(path: str) -> str:
     return path
 
 
+def complex_states(path: str) -> str:
+    dataset(path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["states"] = arrays["states"].astype(np.complex64)
+    np.savez(path, **arrays)
+    return path
+
+
 IQL_CASES = {
     "collect-output-existing": (["collect", "-o", "kept.npz"], "already exists"),
     "collect-output-fifo": (["collect", "-o", "fifo"], "FIFO"),
@@ -171,6 +180,7 @@ IQL_CASES = {
     "train-width-5": (["train", "{width5}", "-o", "new.pt"], "5 features"),
     "train-huge-values": (["train", "{huge}", "-o", "new.pt"], "beyond"),
     "train-nan-metadata": (["train", "{nanmeta}", "-o", "new.pt"], "metadata"),
+    "train-complex-states": (["train", "{complex}", "-o", "new.pt"], "malformed"),
     "train-lr-huge": (["train", "{good}", "-o", "new.pt", "--lr", "1e30"], "outside"),
     "train-seed-negative": (["train", "{good}", "-o", "new.pt", "--seed", "-5"], "outside"),
     "train-steps-huge": (["train", "{good}", "-o", "new.pt", "--steps", str(10**12)], "outside"),
@@ -188,6 +198,7 @@ def test_esper_iql_refuses_in_one_sentence(case, hostile, capsys):
         "{width5}": lambda: dataset("w5.npz", metadata={}, dim=5),
         "{huge}": lambda: dataset("huge.npz", rewards=np.full(32, 1e9, np.float32)),
         "{nanmeta}": lambda: nan_metadata("nanmeta.npz"),
+        "{complex}": lambda: complex_states("complex.npz"),
     }
     argv, expected = IQL_CASES[case]
     argv = [files[a]() if a in files else a for a in argv]
