@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "train":
                 return _train(args)
             return _compare(args)
+    except BrokenPipeError:  # stdout closed early (| head): the outputs are written, say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:  # a second signal: stop waiting
         sys.stderr.write("esper-iql: interrupted again; stopped without waiting for the current step\n")
         return 130

@@ -134,3 +134,25 @@ async def test_a_second_screenshot_never_replaces_the_first(tmp_path):
         await pilot.pause()
     assert first.read_text() == "an earlier screenshot" and len(list(tmp_path.glob("*.svg"))) == 2
     store.close()
+
+
+def test_a_record_that_hits_a_file_size_limit_midway_ends_in_one_sentence_and_exit_1(tmp_path):
+    """RLIMIT_FSIZE makes writes past 40 kB fail as a full disk would (EFBIG instead of ENOSPC)."""
+    import resource
+    import signal
+    import subprocess
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    argv = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(ROOT / "tests/fixtures/tiny_iql.pt"),
+            "--preset", "tiny", "--episodes", "1", "--epochs", "8", "--device", "cpu", "--record", "r.jsonl"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TMPDIR=str(tmp_path))
+    result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, preexec_fn=limited)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("esper-iql")]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(lines) == 1 and "can no longer be written (File too large)" in lines[0]
+    assert "tiny_iql vs heuristic" in result.stdout  # the comparison itself ran to its end
+    assert read_records(tmp_path / "r.jsonl")[0]  # what fit is still a readable record
+    assert list(tmp_path.glob("r-rescued-*")) == []  # no half rescue left behind
