@@ -159,7 +159,7 @@ class EsperApp(App[int]):
             elif event.event in ("paused", "resumed"):
                 self.notify(event.message, timeout=3)
             elif event.event == "record_failed":
-                self.notify(event.message, title="record", severity="error", timeout=30)
+                self.notify(event.message, title="record", severity="error", timeout=30, markup=False)
 
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
@@ -282,7 +282,7 @@ class EsperApp(App[int]):
         except OSError as exc:
             self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
             return
-        self.notify(f"saved {path}", title="screenshot", timeout=5)
+        self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
