@@ -23,6 +23,7 @@ from esper_tui.signals import install_app_signals
 from esper_tui.store import STATUS_PAUSED, TelemetryStore
 from training.actions import Command, CommandType
 from training.records import SeedRecord, StoreView
+from training.safe_io import new_path
 from widgets import DecisionTable, GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
@@ -50,7 +51,7 @@ class EsperApp(App[int]):
         Binding("s", "screenshot", "Screenshot"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_app", "Quit"),
-        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, store: TelemetryStore, session=None, refresh_hz: float = 4.0,
@@ -86,7 +87,7 @@ class EsperApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        install_app_signals(self.begin_shutdown)
+        install_app_signals(self)
         self.theme = "textual-dark"
         self._apply_size(self.size.width, self.size.height)
         if self.session is not None and not self.session.is_alive():
@@ -158,7 +159,7 @@ class EsperApp(App[int]):
             elif event.event in ("paused", "resumed"):
                 self.notify(event.message, timeout=3)
             elif event.event == "record_failed":
-                self.notify(event.message, title="record", severity="error", timeout=30)
+                self.notify(event.message, title="record", severity="error", timeout=30, markup=False)
 
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
@@ -276,17 +277,22 @@ class EsperApp(App[int]):
         folder = self.record_path.parent if self.record_path is not None else Path.cwd()
         stem = self.record_path.stem if self.record_path is not None else "esper"
         try:
-            path = self.save_screenshot(path=str(folder), filename=f"{stem}-{self.view.version}.svg")
+            target = new_path(folder, f"{stem}-{self.view.version}", ".svg")  # never over an earlier file
+            path = self.save_screenshot(path=str(folder), filename=target.name)
         except OSError as exc:
             self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
             return
-        self.notify(f"saved {path}", title="screenshot", timeout=5)
+        self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     def action_quit_app(self) -> None:
         self.begin_shutdown(0)
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: like q, with the exit code of SIGINT (130), as the shell expects."""
+        self.begin_shutdown(130)
 
     def begin_shutdown(self, return_code: int = 0) -> None:
         """Stop and join the trainer, flush and close the record, exit with ``return_code``:

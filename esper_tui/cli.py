@@ -18,6 +18,7 @@ from esper_tui.cli_common import (
     OneLineParser,
     UsageError,
     add_run_flags,
+    bounded_float,
     positive_float,
     run_config_from_args,
 )
@@ -58,8 +59,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--follow", metavar="FILE",
                         help="watch a record file that another process is still writing "
                         "(e.g. esper-iql compare --record FILE)")
-    parser.add_argument("--speed", type=positive_float, default=4.0, metavar="EPOCHS_PER_S",
-                        help="replay speed in epoch records per second (default 4)")
+    parser.add_argument("--speed", type=bounded_float(0.01, 10_000.0), default=4.0, metavar="EPOCHS_PER_S",
+                        help="replay speed in epoch records per second, 0.01-10000 (default 4)")
     parser.add_argument("--refresh", type=positive_float, default=4.0, metavar="HZ",
                         help="screen refresh rate, 0.5-30 Hz (default 4)")
     return parser
@@ -93,11 +94,11 @@ def prepare(args: argparse.Namespace) -> Launch:
         from esper_tui.replay import RecordFeeder, ReplayError, check_readable
 
         try:
-            path = check_readable(source)
+            path = check_readable(source, follow=bool(args.follow))
         except ReplayError as exc:
             fail(str(exc))
         store = TelemetryStore(source="follow" if args.follow else "replay")
-        feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow))
+        feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow), linger=True)
         return Launch(store, feeder, args.refresh, None, controls=False)
     return _prepare_live(args)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 EXIT_USAGE = 2
@@ -47,6 +48,38 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**32 - 1  # numpy's limit; torch takes more
+
+
+def bounded_int(low: int, high: int, what: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (counts get sane upper bounds)."""
+
+    def parse(text: str) -> int:
+        value = _whole_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}-{high}{what}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def bounded_float(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a positive number no larger than ``high``."""
+
+    def parse(text: str) -> float:
+        value = positive_float(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value:g} is outside {low:g}-{high:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+seed_number = bounded_int(0, MAX_SEED, " (seeds must fit 32 bits)")
+
+
 def slot_count(text: str) -> int:
     value = positive_int(text)
     if value > 3:
@@ -77,9 +110,9 @@ def positive_float(text: str) -> float:
 
 def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: int = 1) -> None:
     """The flags that describe a training run, shared by every command that trains."""
-    parser.add_argument("--episodes", type=positive_int, default=episodes, metavar="N",
+    parser.add_argument("--episodes", type=bounded_int(1, 100_000), default=episodes, metavar="N",
                         help=f"episodes to run; each pairs every lane on one seed (default {episodes})")
-    parser.add_argument("--epochs", type=positive_int, default=epochs, metavar="N",
+    parser.add_argument("--epochs", type=bounded_int(1, 100_000), default=epochs, metavar="N",
                         help=f"epochs per episode (default {epochs})")
     parser.add_argument("--preset", choices=("synthetic", "tiny", "cifar10"), default="synthetic",
                         help="image task: synthetic (default, generated in memory), tiny (a few "
@@ -91,10 +124,33 @@ def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: i
                         help="where to train (default auto: CUDA when present)")
     parser.add_argument("--slots", type=slot_count, default=3, metavar="1..3",
                         help="seed slots, one after each of the host's conv blocks (default 3)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N",
+    parser.add_argument("--seed", type=seed_number, default=0, metavar="N",
                         help="seed of episode 1 (initial weights, batch order); episode k uses seed+k-1 (default 0)")
-    parser.add_argument("--data-seed", type=non_negative_int, default=0, metavar="N",
+    parser.add_argument("--data-seed", type=seed_number, default=0, metavar="N",
                         help="seed of the synthetic images; the task stays fixed across --seed (default 0)")
+
+
+CIFAR_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
+               "test_batch", "batches.meta")  # fmt: skip
+
+
+def check_data_dir(args: argparse.Namespace) -> None:
+    """``--data-dir`` and the CIFAR-10 files in it are a folder and regular files (a FIFO there
+    would block the loader forever); ``UsageError`` otherwise."""
+    from training.safe_io import PathError, check_input_dir, check_input_file
+
+    if args.data_dir is None or args.preset != "cifar10":
+        return
+    try:
+        folder = check_input_dir(args.data_dir, "--data-dir", must_exist=False)
+        batches = folder / "cifar-10-batches-py"
+        if batches.exists() or batches.is_symlink():
+            check_input_dir(batches, "the CIFAR-10 folder")
+            for name in CIFAR_FILES:
+                if (batches / name).exists() or (batches / name).is_symlink():
+                    check_input_file(batches / name, "CIFAR-10 file")
+    except PathError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_config_from_args(args: argparse.Namespace, mode: str):
@@ -105,6 +161,9 @@ def run_config_from_args(args: argparse.Namespace, mode: str):
     from training.devices import resolve_device
     from training.env import EnvConfig
 
+    check_data_dir(args)
+    if args.seed + args.episodes - 1 > MAX_SEED:
+        raise UsageError(f"--seed {args.seed} with {args.episodes} episodes runs past {MAX_SEED}, the largest seed")
     try:
         env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
                         device=resolve_device(args.device), data_dir=args.data_dir,

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -17,10 +18,11 @@ from esper_tui.cli_common import (
     OneLineParser,
     UsageError,
     add_run_flags,
-    positive_float,
-    positive_int,
+    bounded_float,
+    bounded_int,
     probability,
     run_config_from_args,
+    seed_number,
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.headless import (
@@ -68,13 +70,13 @@ def build_parser() -> OneLineParser:
     t.add_argument("--features", choices=("seed", "none", "full"), default=None,
                    help="which stored states to train on: none (27), seed (37) or full (54); "
                    "default: the set the data was collected with")
-    t.add_argument("--steps", type=positive_int, default=20000, help="gradient steps (default 20000)")
-    t.add_argument("--batch-size", type=positive_int, default=256, help="batch size (default 256)")
-    t.add_argument("--hidden", type=positive_int, default=256, help="hidden units per layer (default 256)")
-    t.add_argument("--lr", type=positive_float, default=3e-4, help="learning rate (default 3e-4)")
+    t.add_argument("--steps", type=bounded_int(1, 10**8), default=20000, help="gradient steps (default 20000)")
+    t.add_argument("--batch-size", type=bounded_int(1, 2**16), default=256, help="batch size (default 256)")
+    t.add_argument("--hidden", type=bounded_int(1, 8192), default=256, help="hidden units per layer (default 256)")
+    t.add_argument("--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)")
     t.add_argument("--tau", type=probability, default=0.7, help="expectile (default 0.7)")
-    t.add_argument("--beta", type=positive_float, default=3.0, help="advantage temperature (default 3)")
-    t.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    t.add_argument("--beta", type=bounded_float(1e-6, 1000.0), default=3.0, help="advantage temperature (default 3)")
+    t.add_argument("--seed", type=seed_number, default=0, help="training seed (default 0)")
     t.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", help="where to train (default auto)")
     t.add_argument("--force", action="store_true", help="replace an existing checkpoint file")
 
@@ -100,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "train":
                 return _train(args)
             return _compare(args)
+    except BrokenPipeError:  # stdout closed early (| head): the outputs are written, say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:  # a second signal: stop waiting
         sys.stderr.write("esper-iql: interrupted again; stopped without waiting for the current step\n")
         return 130
@@ -184,8 +189,9 @@ def _collect(args) -> int:
     if stopped:
         return _stopped(args, f"wrote the {metadata['episodes']} finished episode(s), {len(transitions)} "
                               f"transitions, to {path}")  # fmt: skip
-    if problem is not None:
-        fail(problem)
+    if problem is not None:  # the run finished but its record did not: say so, exit 1
+        sys.stderr.write(f"esper-iql: {problem}\n")
+        return 1
     return _failed_exit(failed)
 
 
@@ -237,8 +243,11 @@ def _train(args) -> int:
           f"BC {100.0 * result.agreement['bc']:.1f}%")
     metadata = dict(dataset.metadata)
     metadata.update({"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)})
-    atomic_write(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set, metadata),
-                 "checkpoint", args.force)  # fmt: skip
+    try:
+        atomic_write(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set, metadata),
+                     "checkpoint", args.force)  # fmt: skip
+    except ValueError as exc:  # PathError included: a full disk, the folder gone
+        fail(str(exc))
     print(f"wrote {path}")
     return 0
 
@@ -286,8 +295,9 @@ def _compare(args) -> int:
     if args.signals.signum is not None:
         return _stopped(args, f"{len(result.episodes)} episode(s) had finished"
                               + (f"; record {writer.path} closed" if writer else ""))  # fmt: skip
-    if problem is not None:
-        fail(problem)
+    if problem is not None:  # the run finished but its record did not: say so, exit 1
+        sys.stderr.write(f"esper-iql: {problem}\n")
+        return 1
     return _failed_exit(result.failed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from esper_tui.cli_common import UsageError
@@ -20,9 +21,13 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
     used = {"heuristic"}
     for path in paths:
         try:
-            policy = IQLPolicy(path, device=device)
+            with warnings.catch_warnings():  # e.g. "unknown state_dim": the refusal below says it in one sentence
+                warnings.simplefilter("ignore")
+                policy = IQLPolicy(path, device=device)
         except ModelLoadError as exc:
             raise UsageError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - whatever a file provokes, the user gets one sentence
+            raise UsageError(f"cannot load IQL model {path}: it is malformed ({type(exc).__name__}).") from None
         name = Path(path).stem or "iql"
         while name in used:
             name += "'"

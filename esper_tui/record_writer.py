@@ -112,6 +112,7 @@ class RecordFile:
         try:
             self._check_still_there()
             self._file.write(line)
+            self._file.flush()  # whole lines to the OS: a SIGKILL loses at most the line being made
         except OSError as error:
             self._fail(error)
             return False
@@ -148,11 +149,15 @@ class RecordFile:
         target = Path(folder) if folder is not None else Path(tempfile.gettempdir())
         try:
             fd, name = tempfile.mkstemp(prefix=f"{self.path.stem}-rescued-", suffix=".jsonl", dir=target)
+        except OSError:
+            return None
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.writelines(self.lines)
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError:
+            Path(name).unlink(missing_ok=True)  # a partial rescue would only mislead
             return None
         return Path(name)
 

@@ -1,30 +1,56 @@
 """Feed a record file into the store: a finished file at a chosen speed (replay), or a file that
-another process is still writing (follow). Corrupt lines are skipped and counted."""
+another process is still writing (follow). Every line is hostile input: corrupt, overlong or
+malformed lines are skipped and counted, and nothing a line holds can stop the feeder.
+
+Follow behaves like ``tail -F``: a file not there yet is waited for, and a file truncated or
+replaced (rotated) starts a fresh view of the new run. The header says which, through the
+store's ``source``. If the feeder dies anyway, a ``crashed`` event says so on screen.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import time
+import traceback
 from pathlib import Path
+from typing import BinaryIO
 
 from esper_tui.store import TelemetryStore
-from training.records import EpochRecord, RecordError, record_from_line
+from training.records import MAX_LINE, EpochRecord, RecordError, RunEvent, record_from_line
+from training.safe_io import kind_of
+
+MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
+CHUNK = 65536
 
 
 class ReplayError(Exception):
     """A record file that cannot be replayed; one sentence."""
 
 
-def check_readable(path: str | Path) -> Path:
-    """Fail early, before the UI starts, on a file that is not there or not readable."""
+def check_readable(path: str | Path, follow: bool = False) -> Path:
+    """Fail early, before the UI starts, on a file that is missing (unless followed), not a
+    regular file (a FIFO would block the reader forever), unreadable or binary."""
     p = Path(path).expanduser()
-    if not p.exists():
-        raise ReplayError(f"record file {p} does not exist")
-    if p.is_dir():
-        raise ReplayError(f"record file {p} is a folder, not a file")
     try:
-        with open(p, "rb") as f:
-            head = f.read(4096)
+        st = p.stat()
+    except FileNotFoundError:
+        if follow and p.parent.is_dir():
+            return p  # followed like tail -F: waited for
+        raise ReplayError(f"record file {p} does not exist") from None
+    except OSError as exc:
+        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ReplayError(f"record file {p} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ReplayError(f"record file {p} is {kind_of(st.st_mode)}, not a regular file")
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            head = os.read(fd, 4096)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
     if head and b"\0" in head:
@@ -32,56 +58,207 @@ def check_readable(path: str | Path) -> Path:
     return p
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """Open for reading without blocking on a FIFO (O_NONBLOCK), and only a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(f"{path} is {kind_of(mode)}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 class RecordFeeder(threading.Thread):
     """Reads ``path`` into ``store``. ``speed`` is epoch records per second (0: as fast as
     possible). With ``follow`` it keeps tailing the file for new lines until stopped."""
 
     def __init__(self, path: str | Path, store: TelemetryStore, speed: float = 4.0,
-                 follow: bool = False, poll: float = 0.25) -> None:  # fmt: skip
+                 follow: bool = False, poll: float = 0.25, linger: bool = False) -> None:  # fmt: skip
         super().__init__(name="esper-replay", daemon=True)
         self.path = Path(path)
         self.store = store
         self.speed = speed
         self.follow = follow
         self.poll = poll
+        self.linger = linger  # replay: stay at the end, so that jump_episode can go back
         self.stop_event = threading.Event()
         self.lines_read = 0
+        self._resume = threading.Event()
+        self._resume.set()
+        self._lock = threading.Lock()
+        self._episode = 0
+        self._fast_until: int | None = None  # feed without pauses until this episode starts
+        self._restart = False
 
+    # ------------------------------------------------------------------ controls (UI thread)
+    @property
+    def mode(self) -> str:
+        return "follow" if self.follow else "replay"
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume feeding; True when now paused."""
+        if self._resume.is_set():
+            self._resume.clear()
+            return True
+        self._resume.set()
+        return False
+
+    def change_speed(self, factor: float) -> float:
+        """Multiply the replay speed (epochs per second) by ``factor``; the new speed."""
+        with self._lock:
+            if factor > 0 and factor == factor:
+                self.speed = min(max(self.speed * factor, MIN_SPEED), MAX_SPEED)
+            return self.speed
+
+    def jump_episode(self, delta: int) -> None:
+        """Replay: skip to the next episode (+1) or go back to the previous one (-1), which
+        replays the file from its start without pauses up to that episode."""
+        if self.follow or delta == 0:
+            return
+        with self._lock:
+            target = max(self._episode + delta, 1)
+            self._fast_until = target
+            self._restart = delta < 0
+        self._resume.set()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        self.stop_event.set()
+        self._resume.set()
+        if self.is_alive():
+            self.join(timeout)
+        return not self.is_alive()
+
+    # ------------------------------------------------------------------ the feeder thread
     def run(self) -> None:
-        pending = ""
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            while not self.stop_event.is_set():
-                chunk = f.readline()
-                if not chunk:
-                    if not self.follow:
-                        if pending.strip():
-                            self._feed(pending)
+        try:
+            self._run()
+        except Exception as exc:  # noqa: BLE001 - the screen must say the feeder died
+            self.store.add(RunEvent(run_id="", event="crashed",
+                                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
+                                    traceback=traceback.format_exc()[-8000:]))  # fmt: skip
+
+    def _run(self) -> None:
+        handle = self._open()
+        if handle is None:
+            return
+        try:
+            self._feed_file(handle)
+        finally:
+            handle.close()
+
+    def _open(self) -> BinaryIO | None:
+        """The file, waited for when followed and not there yet."""
+        announced = False
+        while not self.stop_event.is_set():
+            try:
+                handle = open_regular(self.path)
+            except FileNotFoundError:
+                if not self.follow:
+                    raise
+                if not announced:
+                    self.store.set_source(f"follow · waiting for {self.path.name}")
+                    announced = True
+                self.stop_event.wait(self.poll)
+                continue
+            if announced:
+                self.store.set_source("follow")
+            return handle
+        return None
+
+    def _feed_file(self, handle: BinaryIO) -> None:
+        pending = b""
+        overlong = False
+        while not self.stop_event.is_set():
+            self._resume.wait()
+            if self._take_restart():
+                handle.seek(0)
+                pending, overlong = b"", False
+                self.store.reset()
+            chunk = handle.read(CHUNK) if not self.stop_event.is_set() else b""
+            if not chunk:
+                if not self.follow:
+                    if pending.strip() and not overlong:
+                        self._feed(pending)
+                    pending = b""
+                    if not self.linger:
                         return
-                    self.stop_event.wait(self.poll)
+                    while not self.stop_event.is_set() and not self._restart:
+                        self.stop_event.wait(self.poll)
                     continue
-                pending += chunk
-                if not pending.endswith("\n"):
-                    continue  # a line still being written; wait for its end
-                line, pending = pending, ""
+                replaced = self._rotated(handle)
+                if replaced is not None:
+                    handle.close()
+                    handle = replaced  # noqa: PLW2901
+                    pending, overlong = b"", False
+                    continue
+                self.stop_event.wait(self.poll)
+                continue
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if overlong:  # the tail of a line already counted as corrupt
+                    overlong = False
+                    continue
                 if line.strip():
                     self._feed(line)
+                if self.stop_event.is_set() or self._restart:
+                    break
+            if len(pending) > MAX_LINE:  # no end in sight: count it once, drop it unparsed
+                if not overlong:
+                    self.store.note_corrupt()
+                overlong, pending = True, b""
 
-    def _feed(self, line: str) -> None:
+    def _take_restart(self) -> bool:
+        with self._lock:
+            restart, self._restart = self._restart, False
+            return restart
+
+    def _rotated(self, handle: BinaryIO) -> BinaryIO | None:
+        """Follow: a new handle if the file was replaced (another inode) or truncated (shorter
+        than what was read), after saying so and clearing the view; else None."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None  # removed: wait for it to come back
+        mine = os.fstat(handle.fileno())
+        if (st.st_dev, st.st_ino) != (mine.st_dev, mine.st_ino):
+            reason = "was replaced"
+        elif st.st_size < handle.tell():
+            reason = "was truncated"
+        else:
+            return None
+        try:
+            fresh = open_regular(self.path)
+        except OSError:
+            return None  # gone again, or not a regular file: keep reading what we have
+        self.store.reset(source=f"follow · {self.path.name} {reason}: showing its new run")
+        return fresh
+
+    def _feed(self, line: bytes) -> None:
         self.lines_read += 1
         try:
             record = record_from_line(line)
         except RecordError:
             self.store.note_corrupt()
             return
-        self.store.add(record)
-        if isinstance(record, EpochRecord) and self.speed > 0 and not self.follow:
-            self.stop_event.wait(1.0 / self.speed)
+        try:
+            self.store.add(record)
+        except Exception:  # noqa: BLE001 - a record the store cannot take is a corrupt line
+            self.store.note_corrupt()
+            return
+        if isinstance(record, EpochRecord):
+            self._pace(record.episode)
 
-    def stop(self, timeout: float = 5.0) -> bool:
-        self.stop_event.set()
-        if self.is_alive():
-            self.join(timeout)
-        return not self.is_alive()
+    def _pace(self, episode: int) -> None:
+        with self._lock:
+            self._episode = episode
+            if self._fast_until is not None and episode >= self._fast_until:
+                self._fast_until = None
+            fast = self._fast_until is not None
+            speed = self.speed
+        if speed > 0 and not self.follow and not fast:
+            self.stop_event.wait(1.0 / speed)
 
 
 def replay_all(path: str | Path, store: TelemetryStore) -> None:

@@ -10,12 +10,14 @@ abort the process). So every command installs these handlers before its work sta
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
-from collections.abc import Callable
+import time
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_S = 5.0
 
 
 def exit_code(signum: int) -> int:
@@ -58,14 +60,31 @@ class StopSignals:
         self._previous.clear()
 
 
-def install_app_signals(begin_shutdown: Callable[[int], object]) -> bool:
+def install_app_signals(app) -> bool:
     """For the TUI, called on the app's event loop: each stop signal calls
-    ``begin_shutdown(code)`` on that loop, exactly like ``q``. False where the loop cannot
-    take signal handlers (not the main thread)."""
+    ``app.begin_shutdown(code)`` on that loop, exactly like ``q``, and arms a last resort.
+    False where the loop cannot take signal handlers (not the main thread)."""
     loop = asyncio.get_running_loop()
+
+    def on_signal(code: int) -> None:
+        threading.Thread(target=_last_resort, args=(app, code), name="esper-exit", daemon=True).start()
+        app.begin_shutdown(code)
+
     try:
         for sig in STOP_SIGNALS:
-            loop.add_signal_handler(sig, begin_shutdown, exit_code(sig))
+            loop.add_signal_handler(sig, on_signal, exit_code(sig))
     except (RuntimeError, ValueError):
         return False
     return True
+
+
+def _last_resort(app, code: int, grace: float = GRACE_S) -> None:
+    """After a hangup the terminal is gone, and Textual's output thread can wait forever to
+    restore it. Once the trainer has stopped and the record is closed, nothing can be lost:
+    if the app has still not exited ``grace`` seconds later, leave without it."""
+    session = getattr(app, "session", None)
+    if session is not None and session.is_alive():
+        session.join(60.0)
+    app.store.close()  # idempotent: the shutdown path closes it too
+    time.sleep(grace)
+    os._exit(code)

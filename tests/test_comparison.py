@@ -172,8 +172,8 @@ def test_paired_statistics():
     result = paired_result("iql", "heuristic", [71.0, 72.0, 75.0, 70.2], [70.0, 70.0, 74.0, 70.0])
     assert result.mean_difference == pytest.approx(1.05)
     assert (result.wins, result.ties, result.losses) == (3, 1, 0)
-    # Differences 1.0, 2.0, 1.0, 0.2: sample sd sqrt(1.63 / 3); t(0.975, df=3) = 3.182.
-    half = 3.182 * math.sqrt(1.63 / 3) / math.sqrt(4)
+    # Differences 1.0, 2.0, 1.0, 0.2: sample sd sqrt(1.63 / 3); t(0.975, df=3) = 3.1824463.
+    half = 3.1824463 * math.sqrt(1.63 / 3) / math.sqrt(4)
     assert (result.ci_low, result.ci_high) == pytest.approx((1.05 - half, 1.05 + half))
     assert result.sign_test_p == pytest.approx(0.25)
     single = paired_result("iql", "heuristic", [71.0], [70.0])

@@ -71,7 +71,7 @@ def test_compare_writes_report_and_replayable_record(pipeline, capsys, tmp_path)
     ("args", "message"),
     [
         (["compare", "--model", "missing.pt"], "missing.pt"),
-        (["compare", "--model", "m.pt", "--epochs", "0"], "must be at least 1"),
+        (["compare", "--model", "m.pt", "--epochs", "0"], "outside 1-"),
         (["compare", "--model", "m.pt", "--slots", "4"], "3 injection points"),
         (["compare", "--model", "m.pt", "--preset", "cifar10"], "--data-dir"),
         (["compare", "--model", "m.pt", "--preset", "cifar10", "--data-dir", "nowhere"], "--download"),

@@ -25,6 +25,8 @@ def kind_of(mode: int) -> str:
     """What a non-regular file is, in words."""
     if stat.S_ISDIR(mode):
         return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
     if stat.S_ISFIFO(mode):
         return "a FIFO (named pipe)"
     if stat.S_ISSOCK(mode):
@@ -96,6 +98,15 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PathError(f"cannot write {what} {p}: permission denied in folder {parent}")
     return p
+
+
+def new_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem-2``, ``stem-3``... : the first name nothing uses yet."""
+    candidate, n = folder / f"{stem}{suffix}", 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate
 
 
 def atomic_write(path: Path, write: Callable[[Path], None], what: str, force: bool = False) -> None:

@@ -24,9 +24,10 @@ class PtyResult:
 
 
 def run_in_pty(argv: list[str], env: dict[str, str], until: Callable[[bytes], bool],
-               send: int | bytes, timeout: float = 60.0, cols: int = 120, rows: int = 40) -> PtyResult:  # fmt: skip
+               send: int | bytes | None, timeout: float = 60.0, cols: int = 120, rows: int = 40) -> PtyResult:  # fmt: skip
     """Start ``argv`` on a new pty; once ``until(screen so far)`` is true, send a signal (an int)
-    or keys (bytes); read until the process exits. Kills it (code None) after ``timeout``."""
+    or keys (bytes), or hang up (None: the terminal closes, as when its window is closed); read
+    until the process exits. Kills it (code None) after ``timeout``."""
     pid, fd = pty.fork()
     if pid == 0:  # child
         try:
@@ -49,11 +50,15 @@ def run_in_pty(argv: list[str], env: dict[str, str], until: Callable[[bytes], bo
                 chunk = b""
             screen += chunk
         if not sent and until(screen):
+            sent = True
+            if send is None:
+                os.close(fd)
+                _, raw = os.waitpid(pid, 0) if _wait(pid, deadline) else (pid, None)
+                return PtyResult(None if raw is None else os.waitstatus_to_exitcode(raw), screen)
             if isinstance(send, int):
                 os.kill(pid, send)
             else:
                 os.write(fd, send)
-            sent = True
         done, raw = os.waitpid(pid, os.WNOHANG)
         if done:
             status = raw
@@ -76,6 +81,17 @@ def run_in_pty(argv: list[str], env: dict[str, str], until: Callable[[bytes], bo
         return PtyResult(None, screen)
     os.close(fd)
     return PtyResult(os.waitstatus_to_exitcode(status), screen)
+
+
+def _wait(pid: int, deadline: float) -> bool:
+    """True once ``pid`` can be reaped; kills it at ``deadline``."""
+    while time.monotonic() < deadline:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return False
 
 
 if __name__ == "__main__":  # by hand: python tests/hostile/ptyrun.py TERM esper-tui --preset tiny ...

@@ -98,8 +98,8 @@ async def test_pausing_a_seed_freezes_its_parameters(tmp_path, monkeypatch):
     assert not thread.is_alive()
 
 
-@pytest.mark.parametrize("quit_key", ["q", "ctrl+c"])
-async def test_quitting_leaves_a_complete_replayable_record(tmp_path, quit_key):
+@pytest.mark.parametrize(("quit_key", "code"), [("q", 0), ("ctrl+c", 130)])
+async def test_quitting_leaves_a_complete_replayable_record(tmp_path, quit_key, code):
     path = tmp_path / "run.jsonl"
     store = TelemetryStore(path)
     config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=30), episodes=2)
@@ -108,7 +108,7 @@ async def test_quitting_leaves_a_complete_replayable_record(tmp_path, quit_key):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(epochs(store, "tiny_iql")) >= 2)
         await pilot.press(quit_key)
-    assert not thread.is_alive() and app.return_code == 0
+    assert not thread.is_alive() and app.return_code == code
     records, corrupt = read_records(path)
     assert corrupt == 0
     assert isinstance(records[0], RunInfo)

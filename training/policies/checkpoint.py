@@ -30,6 +30,7 @@ from training.features import (
 )
 from training.policies.base import Decision, target_for
 from training.policies.iql import IQL, IQLConfig, masked_logits
+from training.policies.model_file import ModelFileProblem, check_model_file
 from training.records import LaneInfo
 from training.signals import TrainingSnapshot
 
@@ -218,6 +219,10 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     """Load our format or the plan's, validating every key, shape and weight first."""
     path = Path(path)
     check = _Checker(path)
+    try:  # a regular file under the size cap whose zip CRCs check, before torch reads it
+        check_model_file(path)
+    except ModelFileProblem as problem:
+        raise check.fail(str(problem)) from None
     ckpt = _read(path, device, check)
     ours = ckpt.get("format") == FORMAT
     required = PLAN_KEYS + (OUR_KEYS if ours else ())
@@ -316,7 +321,7 @@ def _metadata(value: object, check: _Checker) -> dict:
         return value
     try:
         parsed = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting too: one sentence, never a traceback
         parsed = None
     if not isinstance(parsed, dict):
         raise check.fail("metadata is neither a dict nor a JSON object string")

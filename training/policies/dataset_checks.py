@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -29,6 +30,9 @@ def validate_for_training(dataset: OfflineDataset) -> None:
     if dataset.feature_set not in FEATURE_SETS or FEATURE_SETS[dataset.feature_set] != dataset.state_dim:
         raise ValueError(f"its metadata names feature set {dataset.feature_set[:40]!r}, "
                          f"which does not have {dataset.state_dim} features")  # fmt: skip
+    for key in ("states", "next_states", "rewards", "dones"):
+        if np.iscomplexobj(getattr(dataset, key)):
+            raise ValueError(f"{key} holds complex numbers")
     for key in ("states", "next_states", "rewards"):
         values = np.asarray(getattr(dataset, key), dtype=np.float64)
         peak = float(np.abs(values).max()) if values.size else 0.0
@@ -47,8 +51,10 @@ def load_training_dataset(path: str | os.PathLike[str], feature_set: str | None 
     except PathError as error:
         raise ValueError(str(error)) from None
     try:
-        dataset = OfflineDataset.from_npz(checked, feature_set)
-    except (RecursionError, MemoryError, OverflowError) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. complex values cast to real: refuse, never print
+            dataset = OfflineDataset.from_npz(checked, feature_set)
+    except (RecursionError, MemoryError, OverflowError, Warning) as error:
         raise ValueError(f"offline dataset {checked} is malformed ({type(error).__name__})") from None
     try:
         validate_for_training(dataset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from training.records.base import ACTION_NAMES, opt_list, opt_tuple
+from training.records.fields import conform
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class DecisionRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> DecisionRecord:
+        d = conform(cls, d, nested=("shadow",))
         return cls(
             lane=d["lane"], epoch=int(d["epoch"]), policy=d["policy"], action=int(d["action"]),
             target_slot=d["target_slot"], reason=d["reason"],

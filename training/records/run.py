@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from training.records.base import SCHEMA_VERSION, RecordError
 from training.records.decision import DecisionRecord
+from training.records.fields import check_event_data, conform
 from training.records.seed import SeedRecord
 
 
@@ -46,6 +47,7 @@ class EpochRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> EpochRecord:
+        d = conform(cls, d, nested=("seeds", "decision"))
         return cls(
             run_id=d["run_id"], episode=int(d["episode"]), lane=d["lane"], epoch=int(d["epoch"]),
             max_epochs=int(d["max_epochs"]), train_loss=float(d["train_loss"]),
@@ -79,6 +81,7 @@ class LaneInfo:
 
     @classmethod
     def from_dict(cls, d: dict) -> LaneInfo:
+        d = conform(cls, d)
         metrics = d.get("metrics")
         return cls(d["name"], d["policy_kind"], d.get("model_path"), d.get("state_dim"),
                    d.get("telemetry_type"), tuple(d.get("feature_names", ())), d.get("model_format"),
@@ -113,6 +116,7 @@ class RunInfo:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunInfo:
+        d = conform(cls, d, nested=("lanes",))
         return cls(
             run_id=d["run_id"], mode=d["mode"],
             lanes=tuple(LaneInfo.from_dict(x) for x in d["lanes"]), preset=d["preset"],
@@ -156,6 +160,8 @@ class RunEvent:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunEvent:
+        d = conform(cls, d)
+        check_event_data(d.get("data") or {})
         return cls(
             run_id=d["run_id"], event=d["event"], message=d.get("message", ""),
             lane=d.get("lane"), episode=d.get("episode"), epoch=d.get("epoch"),

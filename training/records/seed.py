@@ -7,6 +7,7 @@ from typing import Any
 
 from training.gates import GateResult
 from training.lifecycle import SeedStage, stage_name
+from training.records.fields import conform
 from training.telemetry import SeedTelemetry
 
 
@@ -103,6 +104,10 @@ class SeedRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> SeedRecord:
+        d = conform(cls, d, nested=("telemetry", "gate"))
+        conform(SeedTelemetry, d["telemetry"])
+        if d["gate"] is not None:
+            conform(GateResult, d["gate"])
         return cls(
             lane=d["lane"], slot_id=d["slot_id"], slot_index=int(d["slot_index"]),
             layer_id=d["layer_id"], layer_index=int(d["layer_index"]), seed_id=d["seed_id"],

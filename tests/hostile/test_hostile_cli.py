@@ -1,0 +1,214 @@
+"""The hostile matrix across both CLIs: special files, existing outputs, locked records, model
+files, datasets and numbers. Each case: exit code 2, exactly one line on stderr, no traceback,
+nothing lost (an existing file is left byte for byte), nothing executed, nothing blocks."""
+
+import os
+import pickle
+import signal
+import socket
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from esper_tui import cli, iql_cli
+from esper_tui.record_writer import RecordFile
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MODEL = FIXTURES / "tiny_iql.pt"
+KEPT = b'{"kind":"event","note":"an earlier run that must survive"}\n'
+
+
+class Marker:
+    """Unpickling this would create the file ``executed``: proof that something ran."""
+
+    def __reduce__(self):
+        return (open, ("executed", "w"))
+
+
+@pytest.fixture(autouse=True)
+def no_hang():
+    """Anything that blocks (a FIFO opened for reading) fails the test instead of hanging it."""
+
+    def hung(signum, frame):
+        raise TimeoutError("blocked")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("fifo")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind("sock")
+    Path("folder").mkdir()
+    Path("kept.jsonl").write_bytes(KEPT)
+    Path("kept.npz").write_bytes(KEPT)
+    Path("kept.pt").write_bytes(KEPT)
+    Path("kept.json").write_bytes(KEPT)
+    os.symlink("kept.jsonl", "link.jsonl")
+    torch.save({"state_dim": 37, "q_network": Marker()}, "unsafe.pt")
+    Path("unsafe_raw.pt").write_bytes(pickle.dumps({"state_dim": 37, "q_network": Marker()}))
+    data = bytearray(MODEL.read_bytes())
+    member = zipfile.ZipFile(MODEL).infolist()[4]  # a tensor's bytes, stored uncompressed
+    data[member.header_offset + 300] ^= 0x01
+    Path("bad_crc.pt").write_bytes(bytes(data))
+    with open("huge.pt", "wb") as f:  # sparse: no disk used
+        f.truncate(2**30 + 1)
+    cifar = Path("cifar/cifar-10-batches-py")
+    cifar.mkdir(parents=True)
+    os.mkfifo(cifar / "data_batch_1")
+    yield tmp_path
+    server.close()
+    assert not Path("executed").exists()
+    for name in ("kept.jsonl", "kept.npz", "kept.pt", "kept.json"):
+        assert Path(name).read_bytes() == KEPT, f"{name} was changed"
+
+
+def one_sentence(main, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert caught.value.code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+TUI = ["--preset", "tiny", "--model", str(MODEL)]
+TUI_CASES = {
+    "model-fifo": (["--model", "fifo"], "FIFO"),
+    "model-socket": (["--model", "sock"], "socket"),
+    "model-device": (["--model", "/dev/zero"], "device"),
+    "model-folder": (["--model", "folder"], "directory"),
+    "model-raw-pickle-executes": (["--model", "unsafe_raw.pt"], "not a torch checkpoint"),
+    "model-over-1-GiB": (["--model", "huge.pt"], "MiB"),
+    "model-bad-crc": (["--model", "bad_crc.pt"], "CRC"),
+    "model-executes-on-unpickling": (["--model", "unsafe.pt"], "refused without running it"),
+    "replay-fifo": (["--replay", "fifo"], "FIFO"),
+    "follow-fifo": (["--follow", "fifo"], "FIFO"),
+    "replay-socket": (["--replay", "sock"], "socket"),
+    "replay-device": (["--replay", "/dev/zero"], "device"),
+    "follow-in-missing-folder": (["--follow", "nowhere/run.jsonl"], "does not exist"),
+    "record-existing": (TUI + ["--record", "kept.jsonl"], "already exists"),
+    "record-symlink": (TUI + ["--record", "link.jsonl", "--force"], "symbolic link"),
+    "record-fifo": (TUI + ["--record", "fifo"], "FIFO"),
+    "record-device": (TUI + ["--record", "/dev/null"], "device"),
+    "record-folder": (TUI + ["--record", "folder"], "folder"),
+    "record-and-no-record": (TUI + ["--record", "new.jsonl", "--no-record"], "contradict"),
+    "data-dir-fifo": (["--preset", "cifar10", "--data-dir", "fifo"], "FIFO"),
+    "cifar-batch-fifo": (["--preset", "cifar10", "--data-dir", "cifar"], "FIFO"),
+    "seed-past-32-bits": (["--seed", str(2**32)], "32 bits"),
+    "seed-negative": (["--seed", "-1"], "outside"),
+    "seed-plus-episodes-past-32-bits": (TUI + ["--seed", str(2**32 - 1), "--episodes", "2"], "largest seed"),
+    "epochs-a-billion": (["--epochs", "1000000000"], "outside"),
+    "speed-nan": (["--speed", "nan"], "positive number"),
+    "speed-inf": (["--speed", "inf"], "positive number"),
+    "speed-huge": (["--speed", "1e300"], "outside"),
+    "refresh-nan": (["--refresh", "nan"], "positive number"),
+    "slots-zero": (["--slots", "0"], "at least 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TUI_CASES))
+def test_esper_tui_refuses_in_one_sentence(case, hostile, capsys):
+    argv, expected = TUI_CASES[case]
+    assert expected in one_sentence(cli.main, argv, capsys)
+
+
+def test_a_second_run_on_a_record_in_use_is_refused_naming_the_holder(hostile, capsys):
+    with RecordFile(hostile / "busy.jsonl"):
+        err = one_sentence(cli.main, TUI + ["--record", "busy.jsonl", "--force"], capsys)
+    assert f"being written by process {os.getpid()}" in err
+
+
+def test_force_replaces_a_finished_record_but_never_a_special_file(hostile, capsys):
+    launch = cli.prepare(cli.build_parser().parse_args(TUI + ["--record", "kept.jsonl", "--force"]))
+    launch.store.close()
+    assert Path("kept.jsonl").read_bytes() == b""
+    Path("kept.jsonl").write_bytes(KEPT)
+    assert "device" in one_sentence(cli.main, TUI + ["--record", "/dev/null", "--force"], capsys)
+
+
+def dataset(path: str, states=None, rewards=None, metadata=None, n: int = 32, dim: int = 37) -> str:
+    from training.policies.offline_data import OfflineDataset
+
+    rng = np.random.default_rng(0)
+    masks = np.ones((n, 7), dtype=bool)
+    s = rng.normal(size=(n, dim)).astype(np.float32) if states is None else states
+    r = rng.normal(size=n).astype(np.float32) if rewards is None else rewards
+    OfflineDataset(s, rng.integers(0, 7, n), r, s, np.zeros(n, np.float32), masks, masks,
+                   metadata if metadata is not None else {"feature_set": "seed"}).to_npz(path)  # fmt: skip
+    return path
+
+
+def nan_metadata(path: str) -> str:
+    dataset(path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["metadata"] = np.asarray('{"feature_set": "seed", "x": NaN}')
+    np.savez(path, **arrays)
+    return path
+
+
+def complex_states(path: str) -> str:
+    dataset(path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["states"] = arrays["states"].astype(np.complex64)
+    np.savez(path, **arrays)
+    return path
+
+
+IQL_CASES = {
+    "collect-output-existing": (["collect", "-o", "kept.npz"], "already exists"),
+    "collect-output-fifo": (["collect", "-o", "fifo"], "FIFO"),
+    "collect-output-device": (["collect", "-o", "/dev/null", "--force"], "device"),
+    "collect-output-folder": (["collect", "-o", "folder"], "folder"),
+    "collect-record-existing": (["collect", "-o", "new.npz", "--record", "kept.jsonl"], "already exists"),
+    "train-data-fifo": (["train", "fifo", "-o", "new.pt"], "FIFO"),
+    "train-data-device": (["train", "/dev/zero", "-o", "new.pt"], "device"),
+    "train-data-folder": (["train", "folder", "-o", "new.pt"], "folder"),
+    "train-output-existing": (["train", "{good}", "-o", "kept.pt"], "already exists"),
+    "train-output-device": (["train", "{good}", "-o", "/dev/null", "--force"], "device"),
+    "train-width-5": (["train", "{width5}", "-o", "new.pt"], "5 features"),
+    "train-huge-values": (["train", "{huge}", "-o", "new.pt"], "beyond"),
+    "train-nan-metadata": (["train", "{nanmeta}", "-o", "new.pt"], "metadata"),
+    "train-complex-states": (["train", "{complex}", "-o", "new.pt"], "malformed"),
+    "train-lr-huge": (["train", "{good}", "-o", "new.pt", "--lr", "1e30"], "outside"),
+    "train-seed-negative": (["train", "{good}", "-o", "new.pt", "--seed", "-5"], "outside"),
+    "train-steps-huge": (["train", "{good}", "-o", "new.pt", "--steps", str(10**12)], "outside"),
+    "compare-report-existing": (["compare", "--model", str(MODEL), "--report", "kept.json"], "already exists"),
+    "compare-model-fifo": (["compare", "--model", "fifo"], "FIFO"),
+    "compare-model-executes": (["compare", "--model", "unsafe.pt"], "refused without running it"),
+    "compare-record-fifo": (["compare", "--model", str(MODEL), "--preset", "tiny", "--record", "fifo"], "FIFO"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IQL_CASES))
+def test_esper_iql_refuses_in_one_sentence(case, hostile, capsys):
+    files = {
+        "{good}": lambda: dataset("good.npz"),
+        "{width5}": lambda: dataset("w5.npz", metadata={}, dim=5),
+        "{huge}": lambda: dataset("huge.npz", rewards=np.full(32, 1e9, np.float32)),
+        "{nanmeta}": lambda: nan_metadata("nanmeta.npz"),
+        "{complex}": lambda: complex_states("complex.npz"),
+    }
+    argv, expected = IQL_CASES[case]
+    argv = [files[a]() if a in files else a for a in argv]
+    assert expected in one_sentence(iql_cli.main, argv, capsys)
+    assert not Path("new.pt").exists() and not Path("new.npz").exists()
+    assert [p.name for p in Path(".").glob(".*") if p.is_file()] == []  # no temporary file left behind
+
+
+def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(hostile, capsys):
+    checkpoint = torch.load(MODEL, weights_only=True)
+    checkpoint["metadata"] = "[" * 100_000 + "]" * 100_000
+    torch.save(checkpoint, "deep.pt")
+    assert "metadata" in one_sentence(cli.main, ["--model", "deep.pt"], capsys)

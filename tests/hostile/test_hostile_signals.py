@@ -1,0 +1,162 @@
+"""SIGINT, SIGTERM, SIGHUP and ctrl+c end every command cleanly: the real CLIs in subprocesses
+(the TUI in a pseudo-terminal), checked by their exit code, their record and the terminal."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ptyrun import ALT_SCREEN_OFF, MOUSE_OFF, run_in_pty
+
+from training.recordio import read_records
+from training.records import EpochRecord, RunEvent, RunInfo
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "tests" / "fixtures" / "tiny_iql.pt"
+CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TERM="xterm-256color")
+    e.pop("TEXTUAL", None)
+    return e
+
+
+def epochs_in(path: Path) -> int:
+    try:
+        return path.read_text().count('"kind":"epoch"')
+    except OSError:
+        return 0
+
+
+def assert_stopped_and_replayable(path: Path) -> list:
+    records, corrupt = read_records(path)
+    assert corrupt == 0
+    assert isinstance(records[0], RunInfo) and any(isinstance(r, EpochRecord) for r in records)
+    assert isinstance(records[-1], RunEvent) and records[-1].event == "stopped"
+    return records
+
+
+TUI = [sys.executable, "-m", "esper_tui.cli", "--preset", "tiny", "--epochs", "40", "--episodes", "1",
+       "--model", str(MODEL), "--refresh", "10"]  # fmt: skip
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_tui_signal_stops_flushes_restores_the_terminal_and_exits_by_convention(tmp_path, sig):
+    record = tmp_path / "run.jsonl"
+    result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, sig)
+    assert result.code == CODES[sig]
+    assert ALT_SCREEN_OFF in result.screen and MOUSE_OFF in result.screen
+    assert b"Traceback" not in result.screen and b"terminate called" not in result.screen
+    assert_stopped_and_replayable(record)
+
+
+def test_tui_killed_outright_leaves_every_finished_line_replayable(tmp_path):
+    record = tmp_path / "run.jsonl"
+    seen = []
+
+    def two_epochs(_: bytes) -> bool:
+        seen.append(epochs_in(record))
+        return seen[-1] >= 2
+
+    result = run_in_pty(TUI + ["--record", str(record)], env(), two_epochs, signal.SIGKILL)
+    assert result.code == -signal.SIGKILL
+    records, corrupt = read_records(record)
+    assert corrupt == 0 and sum(isinstance(r, EpochRecord) for r in records) >= seen[-1]
+
+
+def test_tui_ctrl_c_key_exits_130_with_the_record_closed(tmp_path):
+    record = tmp_path / "run.jsonl"
+    result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, b"\x03")
+    assert result.code == 130 and ALT_SCREEN_OFF in result.screen
+    assert_stopped_and_replayable(record)
+
+
+def test_tui_whose_terminal_closes_gets_sighup_and_keeps_its_record(tmp_path):
+    record = tmp_path / "run.jsonl"
+    result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, None)
+    assert result.code == 129
+    assert_stopped_and_replayable(record)
+
+
+def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:
+    from training.policies.offline_data import OfflineDataset
+
+    rng = np.random.default_rng(0)
+    masks = np.ones((n, 7), dtype=bool)
+    OfflineDataset(rng.normal(size=(n, dim)).astype(np.float32), rng.integers(0, 7, n), rng.normal(size=n),
+                   rng.normal(size=(n, dim)).astype(np.float32), np.zeros(n, np.float32), masks, masks,
+                   {"feature_set": "seed"}).to_npz(path)  # fmt: skip
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_headless_command_stops_at_the_next_boundary_on_each_signal(sig):
+    from esper_tui.signals import StopSignals
+
+    with StopSignals() as signals:
+        os.kill(os.getpid(), sig)
+        assert signals.stop.wait(5) and signals.code == CODES[sig]
+        with pytest.raises(KeyboardInterrupt):  # a second signal stops waiting
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def iql(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "esper_tui.iql_cli", *args], cwd=cwd, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def signal_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 60.0) -> tuple[int, str, str]:
+    deadline = time.monotonic() + timeout
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+def last_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err
+    return lines[-1]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP], ids=lambda s: s.name)
+def test_interrupted_collect_writes_its_finished_episodes_and_says_how_many(tmp_path, sig):
+    record = tmp_path / "c.jsonl"
+    proc = iql(["collect", "-o", "d.npz", "--preset", "tiny", "--episodes", "30", "--epochs", "3",
+                "--device", "cpu", "--record", str(record)], tmp_path)  # fmt: skip
+    code, _, err = signal_when(proc, lambda: '"episode_finished"' in (record.read_text() if record.exists() else ""), sig)
+    assert code == CODES[sig]
+    records = assert_stopped_and_replayable(record)
+    finished = sum(isinstance(r, RunEvent) and r.event == "episode_finished" for r in records)
+    assert f"wrote the {finished} finished episode(s), {2 * finished} transitions" in last_line(err)
+    data = np.load(tmp_path / "d.npz", allow_pickle=False)
+    assert data["states"].shape == (2 * finished, 37) and data["dones"].sum() == finished
+    assert json.loads(str(data["metadata"]))["episodes"] == finished
+
+
+def test_interrupted_train_writes_no_checkpoint(tmp_path):
+    write_dataset(tmp_path / "d.npz")
+    proc = iql(["train", "d.npz", "-o", "m.pt", "--steps", "100000000", "--hidden", "8", "--batch-size", "4",
+                "--device", "cpu"], tmp_path)  # fmt: skip
+    code, out, err = signal_when(proc, lambda: False, signal.SIGTERM, timeout=4.0)
+    assert code == 143
+    assert "interrupted by SIGTERM at step" in last_line(err) and "no checkpoint" in last_line(err)
+    assert not (tmp_path / "m.pt").exists() and list(tmp_path.glob(".m.pt*")) == []
+
+
+def test_interrupted_compare_closes_its_record_and_writes_the_report(tmp_path):
+    record = tmp_path / "r.jsonl"
+    proc = iql(["compare", "--model", str(MODEL), "--preset", "tiny", "--episodes", "20", "--epochs", "3",
+                "--device", "cpu", "--record", str(record), "--report", "rep.json"], tmp_path)  # fmt: skip
+    code, _, err = signal_when(proc, lambda: epochs_in(record) >= 1, signal.SIGTERM)
+    assert code == 143 and "interrupted by SIGTERM" in last_line(err)
+    assert_stopped_and_replayable(record)
+    assert json.loads((tmp_path / "rep.json").read_text())["stopped"] is True
