@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 from esper_tui.app import EsperApp
 from esper_tui.store import TelemetryStore
 from training.recordio import read_records
-from training.records import EpochRecord
+from training.records import EpochRecord, RunInfo
+
+SECOND = "iql[beta=3]"  # a second model lane; its name holds markup brackets on purpose
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RUN = FIXTURES / "run.jsonl"
@@ -25,6 +28,28 @@ def store_from(path: Path, upto: tuple[int, str, int] | None = None) -> Telemetr
     assert corrupt == 0
     for record in records:
         store.add(record)
+        if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
+            break
+    return store
+
+
+def _as_second_lane(record: EpochRecord) -> EpochRecord:
+    seeds = tuple(dataclasses.replace(s, lane=SECOND) for s in record.seeds)
+    decision = record.decision and dataclasses.replace(record.decision, lane=SECOND)
+    return dataclasses.replace(record, lane=SECOND, seeds=seeds, decision=decision)
+
+
+def two_model_store(upto: tuple[int, str, int] | None = None) -> TelemetryStore:
+    """The fixture run with the IQL lane's records repeated as a second model, ``SECOND``."""
+    store = TelemetryStore(source="replay")
+    for record in read_records(RUN)[0]:
+        if isinstance(record, RunInfo):
+            iql = next(lane for lane in record.lanes if lane.policy_kind == "iql")
+            second = dataclasses.replace(iql, name=SECOND, model_path=f"models/{SECOND}.pt")
+            record = dataclasses.replace(record, lanes=(*record.lanes, second))
+        store.add(record)
+        if isinstance(record, EpochRecord) and record.lane == "tiny_iql":
+            store.add(_as_second_lane(record))
         if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
             break
     return store
@@ -60,9 +85,11 @@ class FakeSession:
         return out
 
 
-def snapshot_app(path: Path = RUN, upto=None, session=None, tmp: Path | None = None) -> EsperApp:
-    return EsperApp(store_from(path, upto), session=session, snapshot=True, record_path=None if tmp is None
-                    else tmp / "run.jsonl")  # fmt: skip
+def snapshot_app(path: Path = RUN, upto=None, session=None, tmp: Path | None = None,
+                 store: TelemetryStore | None = None) -> EsperApp:  # fmt: skip
+    """No poll timer (refresh 0) and no clock: the screen depends on the records only."""
+    return EsperApp(store or store_from(path, upto), session=session, refresh_hz=0, clock=None,
+                    record_path=None if tmp is None else tmp / "run.jsonl")  # fmt: skip
 
 
 @pytest.fixture

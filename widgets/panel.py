@@ -1,0 +1,130 @@
+"""Titled dashboard panels. A panel's title says what it is, marks focus with ``▶`` (not only
+by colour) and carries the panel's state: a scroll hint, following or paused, the filter.
+
+``ScrollPanel`` holds one text panel and scrolls it when it does not fit; ``DecisionPanel``
+holds the decision table and the details line for the row under the cursor.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from widgets.decision_table import DecisionFilter, DecisionTable, q_vector_text
+from widgets.glyphs import fit
+from widgets.model import StoreView
+
+FOCUS_MARK = "▶ "
+
+
+def panel_title(title: str, focused: bool, state: Text | None = None) -> Text:
+    t = Text(FOCUS_MARK if focused else "", style="bold reverse")
+    t.append(title, style="bold")
+    if state:
+        t.append(" · ", style="dim")
+        t.append_text(state)
+    return t
+
+
+class Titled(Widget):
+    """A widget whose border title shows its name, focus and ``panel_state()``."""
+
+    PANEL_TITLE = ""
+
+    def panel_state(self) -> Text | None:
+        return None
+
+    def retitle(self) -> None:
+        self.border_title = panel_title(self.PANEL_TITLE, self.has_focus_within, self.panel_state())
+
+    def on_mount(self) -> None:
+        self.retitle()
+
+    def on_focus(self) -> None:
+        self.retitle()
+
+    def on_blur(self) -> None:
+        self.retitle()
+
+    def on_descendant_focus(self) -> None:
+        self.retitle()
+
+    def on_descendant_blur(self) -> None:
+        self.retitle()
+
+
+class ScrollPanel(VerticalScroll, Titled):
+    """A focusable, scrolling frame around one text panel; the title says when more is below."""
+
+    def __init__(self, child: Widget, title: str, *, id: str | None = None) -> None:
+        super().__init__(child, id=id)
+        self.PANEL_TITLE = title
+
+    def panel_state(self) -> Text | None:
+        if self.max_scroll_y > 0 and not self.is_vertical_scroll_end:
+            return Text("↓ more: tab here, ↑↓ scroll", style="bold yellow")
+        return None
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.retitle()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.retitle)
+
+
+class DecisionPanel(Vertical, Titled):
+    """The decision table, its follow state and filter in the title, and a details line: the
+    full Q vector of the row under the cursor (every action, masked ones in parentheses)."""
+
+    PANEL_TITLE = "IQL decisions"
+    ALLOW_MAXIMIZE = True
+
+    def compose(self) -> ComposeResult:
+        yield DecisionTable(id="decisions")
+        yield Static(id="decision-detail", markup=False)
+
+    @property
+    def table(self) -> DecisionTable:
+        return self.query_one(DecisionTable)
+
+    def on_mount(self) -> None:
+        self.watch(self.table, "following", self._state_changed, init=False)
+        self.watch(self.table, "row_filter", self._state_changed, init=False)
+        self.retitle()
+
+    def _state_changed(self) -> None:
+        self.retitle()
+
+    def panel_state(self) -> Text:
+        table = self.table
+        t = Text("following", style="green") if table.following else Text(
+            "following paused: End resumes", style="bold yellow")  # fmt: skip
+        wanted: DecisionFilter = table.row_filter
+        if wanted.active:
+            t.append(" · ", style="dim")
+            t.append(f"filter: {wanted.describe()} (/ changes)", style="bold cyan")
+        return t
+
+    def update_view(self, view: StoreView) -> None:
+        self.table.update_view(view)
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted, "#decisions")
+    def _row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        decision = self.table.cursor_decision
+        detail = self.query_one("#decision-detail", Static)
+        if decision is None:
+            detail.update(Text("no decisions yet" if not self.table.row_filter.active
+                               else "no decision matches the filter (/ changes it)", style="dim"))  # fmt: skip
+            return
+        t = Text(f"{decision.episode}·{decision.epoch} {decision.lane}: ", style="bold")
+        t.append_text(q_vector_text(decision))
+        detail.update(fit(t, max(self.content_size.width, 20)))
