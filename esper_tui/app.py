@@ -42,11 +42,13 @@ class EsperApp(App[int]):
         self.dashboard = DashboardScreen(store, session, refresh_hz, record_path, clock, controls)
         self._stopping = False
 
+    def get_default_screen(self) -> DashboardScreen:
+        return self.dashboard
+
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         if self.session is not None and not self.session.is_alive():
             self.session.start()
-        self.push_screen(self.dashboard)
 
     @property
     def selected(self) -> tuple[int, int]:
@@ -77,7 +79,7 @@ class EsperApp(App[int]):
         finally:
             self.store.flush()
             self.store.close()
-            self.call_from_thread(self.exit, return_code)
+            self.call_from_thread(self.exit, return_code, return_code=return_code)
 
     def exit_summary(self) -> str:
         """The one line printed after exit: where the record is and the paired result so far."""

@@ -49,6 +49,7 @@ REPLAY_ACTIONS = {"toggle_replay", "speed", "jump"}
 
 class SeedPanel(SeedGrid, Titled):
     PANEL_TITLE = "Seed lifecycle"
+    ALLOW_MAXIMIZE = True
 
 
 class DashboardScreen(Screen[None]):
@@ -335,7 +336,9 @@ class DashboardScreen(Screen[None]):
         if self.maximized is not None:
             self.minimize()
         elif self.focused is not None:
-            self.maximize(self.focused)
+            panel = next((w for w in (self.focused, *self.focused.ancestors) if w.id in PANELS), None)
+            if isinstance(panel, Widget):
+                self.maximize(panel, container=False)
 
     def action_next_panel(self) -> None:
         """Tab: the next panel. In the compact layout only that panel of the lower row shows."""

@@ -60,6 +60,8 @@ class Titled(Widget):
 class ScrollPanel(VerticalScroll, Titled):
     """A focusable, scrolling frame around one text panel; the title says when more is below."""
 
+    ALLOW_MAXIMIZE = True
+
     def __init__(self, child: Widget, title: str, *, id: str | None = None) -> None:
         super().__init__(child, id=id)
         self.PANEL_TITLE = title

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import queue
 import threading
@@ -95,3 +96,12 @@ def snapshot_app(path: Path = RUN, upto=None, session=None, tmp: Path | None = N
 @pytest.fixture
 def fake_session() -> FakeSession:
     return FakeSession()
+
+
+async def until(pilot, predicate, timeout: float = 10.0) -> None:
+    """Let the app run until ``predicate()`` holds (a generous bound: a busy machine is slow)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < end, "timed out"
+        await pilot.pause(0.02)
