@@ -90,10 +90,12 @@ class EsperApp(App[int]):
             where = f"record: {path}" if path is not None else "no record written"
         else:
             where = f"{mode}ed {path}" if path is not None else mode
+        agreement = view.agreement
+        shadow = view.run is not None and view.run.mode == "shadow"
         if view.paired:
             result = "; ".join(p.summary() for p in view.paired)
-        elif view.agreement is not None and view.agreement.rate is not None:
-            result = f"agreement {view.agreement.rate:.0%} over {view.agreement.decided} decisions"
+        elif shadow and agreement is not None and agreement.rate is not None:
+            result = f"agreement {agreement.rate:.0%} over {agreement.decided} decisions"
         else:
             result = "no paired result yet (no episode finished)"
         return f"esper-tui: {where} · {result}"

@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     app = EsperApp(launch.store, launch.session, refresh_hz=launch.refresh,
                    record_path=launch.record_path, controls=launch.controls)  # fmt: skip
     app.run()
+    summary = app.exit_summary()
+    if summary:
+        print(summary)
     return app.return_code or 0
 
 

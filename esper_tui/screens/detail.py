@@ -52,7 +52,8 @@ class SeedDetailScreen(ModalScreen[None]):
         self.view = view
         history = self._history(view)
         latest = history[-1] if history else None
-        title = Text(f"{self.lane} · slot {self.slot}", style="bold")
+        title = Text()
+        title.append(f"{self.lane} · slot {self.slot}", style="bold")
         if latest is not None and latest.seed_id is not None:
             title.append(f" · {latest.seed_id} · {latest.blueprint_id} · {latest.layer_id} · {latest.stage_name}")
             if latest.paused:

@@ -34,23 +34,23 @@ def store_from(path: Path, upto: tuple[int, str, int] | None = None) -> Telemetr
     return store
 
 
-def _as_second_lane(record: EpochRecord) -> EpochRecord:
-    seeds = tuple(dataclasses.replace(s, lane=SECOND) for s in record.seeds)
-    decision = record.decision and dataclasses.replace(record.decision, lane=SECOND)
-    return dataclasses.replace(record, lane=SECOND, seeds=seeds, decision=decision)
+def _as_lane(record: EpochRecord, name: str) -> EpochRecord:
+    seeds = tuple(dataclasses.replace(s, lane=name) for s in record.seeds)
+    decision = record.decision and dataclasses.replace(record.decision, lane=name)
+    return dataclasses.replace(record, lane=name, seeds=seeds, decision=decision)
 
 
-def two_model_store(upto: tuple[int, str, int] | None = None) -> TelemetryStore:
-    """The fixture run with the IQL lane's records repeated as a second model, ``SECOND``."""
+def two_model_store(upto: tuple[int, str, int] | None = None, second: str = SECOND) -> TelemetryStore:
+    """The fixture run with the IQL lane's records repeated as a second model lane."""
     store = TelemetryStore(source="replay")
     for record in read_records(RUN)[0]:
         if isinstance(record, RunInfo):
             iql = next(lane for lane in record.lanes if lane.policy_kind == "iql")
-            second = dataclasses.replace(iql, name=SECOND, model_path=f"models/{SECOND}.pt")
-            record = dataclasses.replace(record, lanes=(*record.lanes, second))
+            lane = dataclasses.replace(iql, name=second, model_path=f"models/{second}.pt")
+            record = dataclasses.replace(record, lanes=(*record.lanes, lane))
         store.add(record)
         if isinstance(record, EpochRecord) and record.lane == "tiny_iql":
-            store.add(_as_second_lane(record))
+            store.add(_as_lane(record, second))
         if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
             break
     return store
