@@ -38,11 +38,13 @@ from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.model import RunStatus, StoreView
 from widgets.panel import DecisionPanel, ScrollPanel, Titled
 from widgets.run_header import SourceState, record_time
+from widgets.seed_grid import grid_lanes
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 COMPACT_WIDTH, COMPACT_HEIGHT = 110, 36
 WIDE_WIDTH, WIDE_HEIGHT = 150, 46
 PANELS = ("seed-grid", "gradients", "saturation", "decision-panel")
+DECISIONS_MIN = 8  # rule, column labels, five rows and the details line
 TRAINING_ACTIONS = {"toggle_training", "pause_seed", "cull_seed"}
 REPLAY_ACTIONS = {"toggle_replay", "speed", "jump"}
 
@@ -141,6 +143,22 @@ class DashboardScreen(Screen[None]):
             )
         self.query_one(SeedGrid).set_lines(4 if wide else 1 if compact else 2)
         self._show_panel(self._active_panel, focus=False)
+        self.call_after_refresh(self._fit_health)
+
+    def _fit_health(self) -> None:
+        """The health row takes what the decision table's five rows leave (it scrolls beyond)."""
+        try:
+            health = self.query_one("#health")
+            parts = [self.query_one(f"#{name}") for name in ("run-header", "scoreboard", "seed-grid")]
+        except NoMatches:  # shutting down
+            return
+        if self.has_class("-compact") or self.has_class("-too-small"):
+            health.styles.max_height = None
+            return
+        used = sum(part.outer_size.height for part in parts)
+        room = self.size.height - used - 1 - DECISIONS_MIN  # 1: the footer
+        if health.styles.max_height is None or health.styles.max_height.value != max(room, 6):
+            health.styles.max_height = max(room, 6)
 
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:
@@ -183,6 +201,7 @@ class DashboardScreen(Screen[None]):
                     screen.update_view(view)
         for panel in self.query(ScrollPanel):
             panel.retitle()
+        self.call_after_refresh(self._fit_health)
         self._announce_events(view)
         if view.crash is not None and not self._crash_shown:
             self._crash_shown = True
@@ -209,7 +228,7 @@ class DashboardScreen(Screen[None]):
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
         slots = self.view.run.slots if self.view.run is not None else 3
-        return max(len(self.view.lanes), 1), max(slots, 1)
+        return max(len(grid_lanes(self.view)), 1), max(slots, 1)
 
     def _clamp(self, selected: tuple[int, int]) -> tuple[int, int]:
         lanes, slots = self._shape()
@@ -217,9 +236,10 @@ class DashboardScreen(Screen[None]):
 
     def selected_seed(self) -> tuple[str | None, int, SeedRecord | None]:
         lane_index, slot = self.selected
-        if lane_index >= len(self.view.lanes):
+        lanes = grid_lanes(self.view)
+        if lane_index >= len(lanes):
             return None, slot, None
-        lane = self.view.lanes[lane_index]
+        lane = lanes[lane_index]
         history = lane.seed_history.get(slot, ())
         return lane.name, slot, history[-1] if history else None
 

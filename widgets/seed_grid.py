@@ -15,7 +15,7 @@ from textual.widgets import Static
 from training.lifecycle import SeedStage, is_failure_stage, stage_name
 from training.records import SeedRecord
 from widgets.glyphs import bar, changed, needs_layout, sparkline, truncate
-from widgets.model import StoreView
+from widgets.model import LaneView, StoreView
 
 # Stage values are sparse ints (UNKNOWN 0 .. RESETTING 10); tables are keyed by stage.
 PIPELINE: tuple[tuple[SeedStage, str], ...] = (
@@ -31,6 +31,11 @@ PENDING = {  # operator command applied since the last epoch record -> badge, st
     "culled": ("CULLED", "bold white on red"),
 }
 PAUSED_STYLE = PENDING["paused"][1]
+
+
+def grid_lanes(view: StoreView) -> tuple[LaneView, ...]:
+    """The lanes that grow seeds: all of them, except those that only advise (shadow mode)."""
+    return tuple(lane for lane in view.lanes if not lane.advising)
 
 
 def slot_count(view: StoreView) -> int:
@@ -244,10 +249,11 @@ class SeedGrid(Container):
         if not self.is_attached:
             return  # drawn on mount
         self._drawn = drawn
-        shape = (len(view.lanes), slot_count(view))
+        lanes = grid_lanes(view)
+        shape = (len(lanes), slot_count(view))
         if shape != self._shape:
             self._rebuild(shape)
-        for li, lane in enumerate(view.lanes):
+        for li, lane in enumerate(lanes):
             for si, card in enumerate(self._cards[li]):
                 card.show(lane.name, lane.seed_history.get(si, ()), lane.pending.get(si),
                           self.lines if self.compact else False, (li, si) == selected)  # fmt: skip

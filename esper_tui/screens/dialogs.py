@@ -79,6 +79,10 @@ def finished_text(view: StoreView) -> Text:
     width = max([len(lane.name) for lane in view.lanes] + [4])
     for lane in view.lanes:
         t.append(f"  {lane.name:<{width}} ", style="bold")
+        if lane.advising and lane.agreement.rate is not None:
+            t.append(f"advised only: agreed with the executing lane {lane.agreement.rate:.0%} "
+                     f"of {lane.agreement.decided} decisions\n")  # fmt: skip
+            continue
         finals = "  ".join(f"{a:.2f}" for a in lane.finals) or "—"
         t.append(f"final accuracy per episode: {finals}\n")
     for paired in view.paired:
