@@ -74,6 +74,7 @@ class DashboardScreen(Screen[None]):
         Binding("minus", "speed(0.5)", "Slower"),
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
+        Binding("g", "charts", "Charts"),
         Binding("m", "toggle_maximize", "Max"),
         Binding("tab", "next_panel", "Next panel"),
         Binding("s", "screenshot", "Shot"),
@@ -89,7 +90,7 @@ class DashboardScreen(Screen[None]):
         self.record_path = record_path
         self.clock = clock  # wall-clock seconds for data age; None: no age shown (snapshots)
         self.commands = source if controls and isinstance(source, CommandSource) else None
-        self.mode = source_mode(source, "live" if self.commands is not None else store.source)
+        self.mode = source_mode(source, "live" if self.commands is not None else store.source.split(" ")[0])
         self.replay_paused = False
         self.stopping = False
         self.selected = (0, 0)
@@ -215,6 +216,7 @@ class DashboardScreen(Screen[None]):
         events = view.events
         fresh = events[self._seen_events :] if len(events) >= self._seen_events else events
         self._seen_events = len(events)
+        self._announce_failures(fresh)
         if self.commands is None:
             return  # a recording's past commands are in its events, not news
         for event in fresh:
@@ -224,6 +226,11 @@ class DashboardScreen(Screen[None]):
                 self.notify(event.message, title="applied", timeout=3, markup=False)
             elif event.event in ("paused", "resumed"):
                 self.notify(event.message, timeout=3, markup=False)
+
+    def _announce_failures(self, events: tuple) -> None:
+        for event in events:
+            if event.event == "record_failed":  # the record file failed: say so whatever the source
+                self.notify(event.message, title="record", severity="error", timeout=30, markup=False)
 
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
@@ -296,7 +303,10 @@ class DashboardScreen(Screen[None]):
             self.notify("next episode" if delta > 0 else "previous episode", timeout=2)
 
     def _seed_name(self, lane: str, slot: int, record: SeedRecord | None) -> str:
-        return f"{lane} slot {slot}" + (f" ({record.seed_id})" if record is not None and record.seed_id else "")
+        """How a person names a seed: lane, slot, blueprint and stage (never the internal id)."""
+        if record is None or record.seed_id is None:
+            return f"{lane} slot {slot}"
+        return f"the {record.blueprint_id} seed in {lane} slot {slot} ({record.stage_name})"
 
     def action_pause_seed(self) -> None:
         lane, slot, record = self.selected_seed()
@@ -324,7 +334,7 @@ class DashboardScreen(Screen[None]):
             else:
                 self.notify("cull cancelled", timeout=2)
 
-        question = f"Cull {record.seed_id} ({record.blueprint_id}, {record.stage_name}) in lane {lane}, slot {slot}?"
+        question = f"Cull {self._seed_name(lane, slot, record)}?"
         self.app.push_screen(ConfirmScreen(question), answer)
 
     def action_seed_detail(self) -> None:
@@ -351,6 +361,13 @@ class DashboardScreen(Screen[None]):
                 table.row_filter = choice
 
         self.app.push_screen(FilterScreen([lane.name for lane in self.view.lanes], table.row_filter), apply)
+
+    def action_charts(self) -> None:
+        """g: validation curves per lane and the selected seed's alpha and gradient norm."""
+        from esper_tui.chart_feed import chart_provider
+        from esper_tui.charts import ChartsScreen
+
+        self.app.push_screen(ChartsScreen(chart_provider(self.store.view, lambda: self.selected)))
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:

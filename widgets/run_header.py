@@ -144,7 +144,7 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
     """The header's three lines, built from the view alone, each cut to ``width``; below
     ``NARROW`` columns the labels shorten."""
     if not isinstance(source, SourceState):
-        source = SourceState(mode=view.source if view.source != "live" else "live", age=source)
+        source = SourceState(mode=view.source.split(" ")[0], age=source)
     narrow = width < NARROW
     first = _badge(view, source)
     run = view.run
@@ -161,6 +161,9 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
         if not narrow:
             first.append(f" · run {run.run_id}", style="dim")
     third = _freshness(view, source)
+    note = view.source.partition(" · ")[2]  # what the store adds to its source, e.g. a failed record
+    if note:
+        third.append(f" · {note}", style="bold red")
     agreement = view.agreement
     if agreement is not None and agreement.rate is not None:
         third.append(" · agreement ", style="dim")
@@ -195,7 +198,7 @@ class RunHeader(TextPanel):
 
     def update_view(self, view: StoreView, source: SourceState | float | None = None) -> None:
         if not isinstance(source, SourceState):
-            source = SourceState(mode=view.source, age=source)
+            source = SourceState(mode=view.source.split(" ")[0], age=source)
         self._view, self._source = view, source
         self.refresh_text()
         status = str(view.status.value if isinstance(view.status, RunStatus) else view.status).lower()
