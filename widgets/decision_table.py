@@ -112,6 +112,20 @@ def decision_cells(decision: DecisionRecord, shadow: bool) -> tuple[Text, ...]:
             _num(decision.value), _num(decision.advantage), reference, outcome, reason)  # fmt: skip
 
 
+def reason_text(decision: DecisionRecord) -> Text:
+    """What the policy said and what became of it: the last column, in full."""
+    if not decision.executed and decision.outcome.startswith("shadow"):
+        return Text(f"advice: {decision.reason}", style="italic")
+    if decision.executed:
+        t = Text(decision.reason)
+        t.append(f" → {decision.outcome}", style="green")
+        return t
+    t = Text("REFUSED ", style="bold red")
+    t.append(decision.outcome)
+    t.append(f" ({decision.reason})", style="dim")
+    return t
+
+
 def q_vector_text(decision: DecisionRecord) -> Text:
     """Every action's Q: the chosen one reversed, masked (invalid) ones dim in parentheses."""
     t = Text("Q ", style="bold")

@@ -10,11 +10,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from widgets.decision_table import DecisionFilter, DecisionTable, q_vector_text
+from widgets.decision_table import DecisionFilter, DecisionTable, q_vector_text, reason_text
 from widgets.glyphs import fit
 from widgets.model import StoreView
 
@@ -85,7 +87,10 @@ class DecisionPanel(Vertical, Titled):
 
     PANEL_TITLE = "IQL decisions"
     ALLOW_MAXIMIZE = True
+    BINDINGS = [Binding("v", "toggle_detail", "Q/why")]
+    WIDE = 110  # narrower than this, the details line starts with the reason (its column is cut)
 
+    show_reason: reactive[bool | None] = reactive(None)  # None: by width
     def compose(self) -> ComposeResult:
         yield DecisionTable(id="decisions")
         yield Static(id="decision-detail", markup=False)
@@ -120,6 +125,20 @@ class DecisionPanel(Vertical, Titled):
     def _row_highlighted(self) -> None:
         self._show_detail()
 
+    def action_toggle_detail(self) -> None:
+        """v: the details line shows the full Q vector, or the reason and the result."""
+        self.show_reason = not self._reason_shown()
+
+    def watch_show_reason(self) -> None:
+        if self.is_mounted:
+            self._show_detail()
+
+    def on_resize(self) -> None:
+        self._show_detail()
+
+    def _reason_shown(self) -> bool:
+        return self.show_reason if self.show_reason is not None else self.size.width < self.WIDE
+
     def _show_detail(self) -> None:
         decision = self.table.cursor_decision
         detail = self.query_one("#decision-detail", Static)
@@ -128,5 +147,5 @@ class DecisionPanel(Vertical, Titled):
                                else "no decision matches the filter (/ changes it)", style="dim"))  # fmt: skip
             return
         t = Text(f"{decision.episode}·{decision.epoch} {decision.lane}: ", style="bold")
-        t.append_text(q_vector_text(decision))
+        t.append_text(reason_text(decision) if self._reason_shown() else q_vector_text(decision))
         detail.update(fit(t, max(self.content_size.width, 20)))

@@ -30,6 +30,9 @@ KEYS = (
               "row, the seed that decision acted on"),
     ("end", "decision table: follow new rows again (moving the cursor pauses following)"),
     ("/", "filter the decision table: one lane, refused only, disagreements only"),
+    ("g", "charts: validation accuracy and loss per lane over the epochs, this episode over the "
+          "finished ones; the selected seed's alpha and gradient norm"),
+    ("v", "decision details line: the full Q vector, or the reason and result in full"),
     ("tab", "next panel (in a small terminal, also which lower panel shows)"),
     ("m", "maximise the focused panel; m or escape restores it"),
     ("s", "save an SVG screenshot next to the record file"),
@@ -49,8 +52,8 @@ COLUMNS = (
     ("heur", "the heuristic's choice on the same state; ✓ agrees, ✗ disagrees"),
     ("outcome", "done, REFUSED (the environment refused it) or advice"),
     ("reason → result", "the policy's reason, then what the action did or why it was refused"),
-    ("details line", "the full Q vector of the row under the cursor; masked (invalid) actions in "
-                     "parentheses, the chosen one highlighted"),
+    ("details line", "the row under the cursor: its full Q vector (masked, invalid actions in "
+                     "parentheses, the chosen one highlighted) or, after v, its reason and result"),
 )
 POLICIES = (
     ("heuristic", "the plan's rules: germinate on a plateau, advance on improvement, cull on decline"),

@@ -104,3 +104,14 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
         await pilot.pause()
         assert shown(table)[-1].outcome == "refused: slot busy"
         assert all(not d.executed for d in shown(table))
+
+
+async def test_v_switches_the_details_line_between_q_values_and_the_reason():
+    app = snapshot_app(upto=MID_RUN)
+    async with app.run_test(size=(80, 24)) as pilot:  # narrow: the reason column is cut, so it leads
+        table = await focus_table(pilot, app)
+        decision = table.cursor_decision
+        detail = app.screen.query_one("#decision-detail")
+        assert decision.reason[:30] in str(detail.render())
+        await pilot.press("v")
+        assert "Q W " in str(detail.render()) and decision.reason[:30] not in str(detail.render())
