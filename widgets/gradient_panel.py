@@ -91,8 +91,8 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
         for _slot, history in sorted(lane.seed_history.items())
         if history and history[-1].seed_id is not None
     ]
-    short = width < 60
-    t = Text(f"norm history log {NORM_BOUNDS_TEXT} · = not measured · healthy ≥ {HEALTHY:.2f}\n"
+    short = width < 50
+    t = Text(f"norm history, log {NORM_BOUNDS_TEXT} (· not measured) · healthy ≥ {HEALTHY:.2f}\n"
              if not short else f"log {NORM_BOUNDS_TEXT}, — not measured\n", style="dim")  # fmt: skip
     if not seeds:
         t.append("no seeds yet", style="dim")
