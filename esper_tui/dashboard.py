@@ -29,7 +29,7 @@ from esper_tui.screens import (
     HelpScreen,
     SeedDetailScreen,
 )
-from esper_tui.sources import CommandSource, ReplayControls, source_mode, source_path
+from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
 from training.actions import Command, CommandType
 from training.records import SeedRecord
@@ -80,7 +80,7 @@ class DashboardScreen(Screen[None]):
         Binding("s", "screenshot", "Shot"),
     ]
 
-    def __init__(self, store: TelemetryStore, source: object | None = None, refresh_hz: float = 4.0,
+    def __init__(self, store: TelemetryStore, source: DataSource | None = None, refresh_hz: float = 4.0,
                  record_path: Path | None = None, clock: Callable[[], float] | None = None,
                  controls: bool = True) -> None:  # fmt: skip
         super().__init__()

@@ -92,7 +92,7 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
         if history and history[-1].seed_id is not None
     ]
     short = width < 50
-    t = Text(f"norm history, log {NORM_BOUNDS_TEXT} (· not measured) · healthy ≥ {HEALTHY:.2f}\n"
+    t = Text(f"norm history, log {NORM_BOUNDS_TEXT} (· unmeasured), healthy ≥ {HEALTHY:.1f}\n"
              if not short else f"log {NORM_BOUNDS_TEXT}, — not measured\n", style="dim")  # fmt: skip
     if not seeds:
         t.append("no seeds yet", style="dim")

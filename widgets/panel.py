@@ -144,8 +144,8 @@ class DecisionPanel(Vertical, Titled):
         detail = self.query_one("#decision-detail", Static)
         if decision is None:
             detail.update(Text("no decisions yet" if not self.table.row_filter.active
-                               else "no decision matches the filter (/ changes it)", style="dim"))  # fmt: skip
+                               else "no decision matches the filter (/ changes it)", style="dim"), layout=False)  # fmt: skip
             return
         t = Text(f"{decision.episode}·{decision.epoch} {decision.lane}: ", style="bold")
         t.append_text(reason_text(decision) if self._reason_shown() else q_vector_text(decision))
-        detail.update(fit(t, max(self.content_size.width, 20)))
+        detail.update(fit(t, max(self.content_size.width, 20)), layout=False)  # one fixed line
