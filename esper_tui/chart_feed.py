@@ -12,27 +12,42 @@ from collections.abc import Callable
 
 from widgets.charts import ChartData, focus_series, lane_curves
 
-from widgets.model import StoreView
+from widgets.model import LaneView, StoreView
 from widgets.seed_grid import grid_lanes
 
 
 def chart_data(view: StoreView, selected: tuple[int, int]) -> ChartData | None:
-    """``None`` before the run has lanes; otherwise every lane with epochs, and the selected
-    seed card's seed (None when that slot is empty)."""
+    """``None`` before the run has lanes; otherwise every lane with epochs, and a seed's alpha
+    and norm: the selected card's, or else the agent's focus seed (None without a live seed)."""
     if not view.lanes:
         return None
     lanes = tuple(lane_curves(lane.name, lane.epochs, [curve.val_accuracy for curve in lane.past])
                   for lane in view.lanes if lane.epochs)  # fmt: skip
     focus = None
-    growing = grid_lanes(view)
-    lane_index, slot = selected
-    if lane_index < len(growing):
-        lane = growing[lane_index]
+    for lane, slot in _candidates(view, selected):
         history = lane.seed_history.get(slot, ())
         if history and history[-1].seed_id is not None:
-            label = f"{lane.name} · slot {slot} · {history[-1].blueprint_id}"
-            focus = focus_series(label, history)
+            focus = focus_series(f"{lane.name} · slot {slot} · {history[-1].blueprint_id}", history)
+            break
     return ChartData(view.episode, lanes, focus, view.run.epochs if view.run is not None else 0)
+
+
+def _candidates(view: StoreView, selected: tuple[int, int]) -> list[tuple[LaneView, int]]:
+    """The selected card's slot; else the agent's focus seed of the selected lane, then of the
+    other lanes (the seed its ten features describe)."""
+    growing = grid_lanes(view)
+    lane_index, slot = selected
+    ordered = list(growing)
+    out: list[tuple[LaneView, int]] = []
+    if lane_index < len(growing):
+        out.append((growing[lane_index], slot))
+        ordered.insert(0, ordered.pop(lane_index))
+    for lane in ordered:
+        seed_id = lane.focus[-1].seed_id if lane.focus else None
+        for index, history in lane.seed_history.items():
+            if seed_id is not None and history and history[-1].seed_id == seed_id:
+                out.append((lane, index))
+    return out
 
 
 def chart_provider(view: Callable[[], StoreView], selected: Callable[[], tuple[int, int]]
