@@ -176,8 +176,9 @@ class DashboardScreen(Screen[None]):
         elif self.clock is not None and self.mode == "live" and view.last_record_at is not None:
             age = self.store.now() - view.last_record_at
         speed = getattr(self.source, "speed", None)
+        ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
         return SourceState(self.mode, age, self.replay_paused, speed if isinstance(speed, int | float) else None,
-                           waiting, self.stopping)  # fmt: skip
+                           waiting, self.stopping, ended)  # fmt: skip
 
     def poll(self) -> None:
         try:

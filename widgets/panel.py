@@ -106,6 +106,7 @@ class DecisionPanel(Vertical, Titled):
 
     def _state_changed(self) -> None:
         self.retitle()
+        self._show_detail()
 
     def panel_state(self) -> Text:
         table = self.table

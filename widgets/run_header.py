@@ -40,6 +40,7 @@ class SourceState:
     speed: float | None = None  # replay speed, epoch records per second
     waiting: str = ""  # follow: what it is waiting for
     stopping: bool = False  # the app is stopping the source
+    ended: bool = False  # a replay that has read its whole file
 
 
 def lane_policy_text(lane: LaneView, narrow: bool = False) -> str:
@@ -63,7 +64,8 @@ def _badge(view: StoreView, source: SourceState) -> Text:
     t = Text()
     if source.mode == "replay":
         speed = f" ×{source.speed:g}/s" if source.speed else ""
-        t.append(" ❚❚ REPLAY paused " if source.paused else f" ▶ REPLAY{speed} ", style=SOURCE_STYLE)
+        label = " ■ REPLAY ended " if source.ended else " ❚❚ REPLAY paused " if source.paused else f" ▶ REPLAY{speed} "
+        t.append(label, style=SOURCE_STYLE)
     else:
         t.append(" FOLLOW ", style=SOURCE_STYLE)
     label, style = STATUS_STYLES.get(view.status, (str(view.status), "bold"))
