@@ -16,13 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
+from esper_tui.operator import TrainerControls
 from esper_tui.screens import (
-    ConfirmScreen,
     CrashScreen,
     FilterScreen,
     FinishedScreen,
@@ -31,11 +30,10 @@ from esper_tui.screens import (
 )
 from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
-from training.actions import Command, CommandType
 from training.records import SeedRecord
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_table import DecisionFilter, DecisionTable
-from widgets.model import RunStatus, StoreView
+from widgets.model import StoreView
 from widgets.panel import DecisionPanel, ScrollPanel, Titled
 from widgets.run_header import SourceState, record_time
 from widgets.seed_grid import grid_lanes
@@ -54,7 +52,7 @@ class SeedPanel(SeedGrid, Titled):
     ALLOW_MAXIMIZE = True
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(TrainerControls):
     """Everything on one screen; the App only holds the store, the source and the exit."""
 
     BINDINGS = [
@@ -212,27 +210,6 @@ class DashboardScreen(Screen[None]):
             self._finish_shown = True
             self.app.push_screen(FinishedScreen(view))
 
-    def _announce_events(self, view: StoreView) -> None:
-        """Acknowledge what the trainer did with our commands, refusals with their reason."""
-        events = view.events
-        fresh = events[self._seen_events :] if len(events) >= self._seen_events else events
-        self._seen_events = len(events)
-        self._announce_failures(fresh)
-        if self.commands is None:
-            return  # a recording's past commands are in its events, not news
-        for event in fresh:
-            if event.event == "command_refused":
-                self.notify(event.message, title="refused", severity="warning", timeout=6, markup=False)
-            elif event.event == "command_applied":
-                self.notify(event.message, title="applied", timeout=3, markup=False)
-            elif event.event in ("paused", "resumed"):
-                self.notify(event.message, timeout=3, markup=False)
-
-    def _announce_failures(self, events: tuple) -> None:
-        for event in events:
-            if event.event == "record_failed":  # the record file failed: say so whatever the source
-                self.notify(event.message, title="record", severity="error", timeout=30, markup=False)
-
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
         slots = self.view.run.slots if self.view.run is not None else 3
@@ -271,22 +248,6 @@ class DashboardScreen(Screen[None]):
             return self.mode == "replay" and isinstance(self.source, ReplayControls)
         return True
 
-    def _send(self, command: Command, ack: str) -> None:
-        if self.commands is None:
-            self.notify("this run is a recording: there is no trainer to command", severity="warning")
-            return
-        self.commands.send(command)
-        self.notify(ack, timeout=3, markup=False)
-
-    def action_toggle_training(self) -> None:
-        status = self.view.status
-        if status is RunStatus.PAUSED:
-            self._send(Command(CommandType.RESUME_TRAINING), "resume requested")
-        elif status in (RunStatus.RUNNING, RunStatus.WAITING):
-            self._send(Command(CommandType.PAUSE_TRAINING), "pause requested: training stops at the next batch")
-        else:
-            self.notify(f"training is {status.value.lower()}", severity="warning")
-
     def action_toggle_replay(self) -> None:
         if isinstance(self.source, ReplayControls):
             self.replay_paused = self.source.toggle_pause()
@@ -302,41 +263,6 @@ class DashboardScreen(Screen[None]):
         if isinstance(self.source, ReplayControls):
             self.source.jump_episode(delta)
             self.notify("next episode" if delta > 0 else "previous episode", timeout=2)
-
-    def _seed_name(self, lane: str, slot: int, record: SeedRecord | None) -> str:
-        """How a person names a seed: lane, slot, blueprint and stage (never the internal id)."""
-        if record is None or record.seed_id is None:
-            return f"{lane} slot {slot}"
-        return f"the {record.blueprint_id} seed in {lane} slot {slot} ({record.stage_name})"
-
-    def action_pause_seed(self) -> None:
-        lane, slot, record = self.selected_seed()
-        if lane is None or record is None or record.seed_id is None:
-            self.notify(f"slot {slot} is empty: nothing to pause", severity="warning")
-            return
-        paused = record.paused
-        pending = next((v.pending.get(slot) for v in self.view.lanes if v.name == lane), None)
-        if pending in ("paused", "resumed"):
-            paused = pending == "paused"
-        kind = CommandType.RESUME_SEED if paused else CommandType.PAUSE_SEED
-        verb = "resume" if paused else "pause"
-        self._send(Command(kind, lane=lane, slot=slot), f"{verb} requested: {self._seed_name(lane, slot, record)}")
-
-    def action_cull_seed(self) -> None:
-        lane, slot, record = self.selected_seed()
-        if lane is None or record is None or record.seed_id is None:
-            self.notify(f"slot {slot} is empty: nothing to cull", severity="warning")
-            return
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._send(Command(CommandType.CULL, lane=lane, slot=slot),
-                           f"cull requested: {self._seed_name(lane, slot, record)}")  # fmt: skip
-            else:
-                self.notify("cull cancelled", timeout=2)
-
-        question = f"Cull {self._seed_name(lane, slot, record)}?"
-        self.app.push_screen(ConfirmScreen(question), answer)
 
     def action_seed_detail(self) -> None:
         lane, slot, _ = self.selected_seed()

@@ -227,3 +227,11 @@ async def test_a_poll_while_the_app_tears_down_draws_nothing(fake_session):
         app.store.add(RunEvent("fixture0001", "paused", "training paused by operator"))
         app.dashboard.poll()  # no NoMatches: nothing left to draw
         assert app.return_code is None
+
+
+def test_an_applied_command_is_announced_without_the_internal_seed_id():
+    from esper_tui.operator import applied_text
+
+    event = RunEvent("fixture0001", "command_applied", "pause_seed heuristic slot 0: paused slot0-s1",
+                     lane="heuristic", slot=0, data={"type": "pause_seed"})  # fmt: skip
+    assert applied_text(event) == "paused the seed in heuristic slot 0"
