@@ -50,7 +50,7 @@ class _Lane:
     epochs: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
     finals: list[float] = field(default_factory=list)
     seeds: dict[int, deque] = field(default_factory=dict)
-    saturation: SaturationTracker | None = None
+    saturation: SaturationTracker = field(default_factory=lambda: SaturationTracker(""))
     outliers: tuple[InputOutlier, ...] = ()
     pending: dict[int, str] = field(default_factory=dict)
     fossilized: set[str] = field(default_factory=set)  # seed ids, this episode

@@ -87,7 +87,7 @@ def decision_cells(decision: DecisionRecord, shadow: bool) -> tuple[Text, ...]:
     q = decision.q_values
     chosen = q[decision.action] if q is not None and 0 <= decision.action < len(q) else None
     best = best_valid(decision)
-    if best is None:
+    if best is None or q is None:
         best_cell = Text("—", style="dim", justify="right")
     elif best == decision.action:
         best_cell = Text("= chosen", style="dim", justify="right")

@@ -45,7 +45,7 @@ def sparkline(values: Iterable[float | None], lo: float, hi: float, *, log: bool
     span = hi - lo
     out = []
     for v in items:
-        if not _finite(v) or (log and v < 0):
+        if v is None or not math.isfinite(v) or (log and v < 0):
             out.append(MISSING)
             continue
         x = (math.log10(v) if v > 0 else lo) if log else v

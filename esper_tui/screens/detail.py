@@ -33,7 +33,7 @@ class SeedDetailScreen(ModalScreen[None]):
             with Horizontal(id="detail-top"):
                 yield Static(id="detail-timeline")
                 yield Static(id="detail-features")
-            table = DataTable(id="detail-history", cursor_type="row", zebra_stripes=True)
+            table: DataTable[str] = DataTable(id="detail-history", cursor_type="row", zebra_stripes=True)
             table.add_columns("epoch", "stage", "in stage", "alpha", "grad norm", "health", "flags",
                               "val acc", "Δ stage", "measured")  # fmt: skip
             yield table

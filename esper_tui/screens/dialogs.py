@@ -86,9 +86,9 @@ def finished_text(view: StoreView) -> Text:
         finals = "  ".join(f"{a:.2f}" for a in lane.finals) or "—"
         t.append(f"final accuracy per episode: {finals}\n")
     for paired in view.paired:
-        lane, ref = view.lane(paired.lane), view.lane(paired.reference)
-        if lane is not None and ref is not None and lane.finals and len(lane.finals) == len(ref.finals):
-            diffs = "  ".join(f"{a - b:+.2f}" for a, b in zip(lane.finals, ref.finals, strict=True))
+        ours, ref = view.lane(paired.lane), view.lane(paired.reference)
+        if ours is not None and ref is not None and ours.finals and len(ours.finals) == len(ref.finals):
+            diffs = "  ".join(f"{a - b:+.2f}" for a, b in zip(ours.finals, ref.finals, strict=True))
             t.append(f"  {paired.lane} − {paired.reference} per episode: {diffs}\n", style="dim")
     if view.paired:
         t.append("\n")
