@@ -162,7 +162,7 @@ class DashboardScreen(TrainerControls):
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:
         age, waiting = None, ""
-        if self.mode == "follow" and view.run is None:
+        if self.mode == "follow" and view.run is None and " · " not in view.source:  # else the source says
             path = source_path(self.source)
             name = str(path) if path is not None else "the record"
             exists = path is not None and path.exists()

@@ -165,7 +165,7 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
     third = _freshness(view, source)
     note = view.source.partition(" · ")[2]  # what the store adds to its source, e.g. a failed record
     if note:
-        third.append(f" · {note}", style="bold red")
+        third.append(f" · {note}", style="bold yellow" if note.startswith("waiting") else "bold red")
     agreement = view.agreement
     if agreement is not None and agreement.rate is not None:
         third.append(" · agreement ", style="dim")

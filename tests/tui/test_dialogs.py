@@ -14,7 +14,7 @@ from esper_tui.screens import (
     HelpScreen,
     SeedDetailScreen,
 )
-from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, until
+from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store, until
 from widgets.model import RunStatus
 
 MID_RUN = (1, "tiny_iql", 5)
@@ -125,3 +125,17 @@ async def test_footer_keeps_help_and_quit_at_80_columns(fake_session):
         footer = [(key.key, key.region) for key in app.screen.query("FooterKey")]
         visible = {key for key, region in footer if region.right <= 80}
         assert {"question_mark", "q"} <= visible
+
+
+async def test_a_panel_that_does_not_fit_says_so_and_scrolls_when_focused():
+    app = snapshot_app(store=two_model_store(MID_RUN))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        saturation = app.screen.query_one("#saturation")
+        assert saturation.max_scroll_y > 0 and "↓ more" in title_of(saturation)
+        await pilot.press("tab", "tab")
+        assert app.focused is saturation
+        await pilot.press("down", "down", "down", "down", "down")
+        assert saturation.scroll_y > 0
+        await pilot.press("end")
+        assert "↓ more" not in title_of(saturation)
