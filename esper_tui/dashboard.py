@@ -158,6 +158,8 @@ class DashboardScreen(TrainerControls):
         room = self.size.height - used - 1 - DECISIONS_MIN  # 1: the footer
         if health.styles.max_height is None or health.styles.max_height.value != max(room, 6):
             health.styles.max_height = max(room, 6)
+        for panel in self.query(ScrollPanel):  # their scroll hints follow the new height
+            panel.call_after_refresh(panel.retitle)
 
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:

@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from widgets.decision_table import DecisionFilter, DecisionTable, q_vector_text, reason_text
-from widgets.glyphs import fit
+from widgets.glyphs import changed, fit
 from widgets.model import StoreView
 
 FOCUS_MARK = "▶ "
@@ -40,8 +40,14 @@ class Titled(Widget):
     def panel_state(self) -> Text | None:
         return None
 
+    _title: Text | None = None
+
     def retitle(self) -> None:
-        self.border_title = panel_title(self.PANEL_TITLE, self.has_focus_within, self.panel_state())
+        """Set the title; an unchanged one is not set again (setting it repaints the panel)."""
+        title = panel_title(self.PANEL_TITLE, self.has_focus_within, self.panel_state())
+        if changed(self._title, title):
+            self._title = title
+            self.border_title = title
 
     def on_mount(self) -> None:
         self.retitle()

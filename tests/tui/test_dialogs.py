@@ -130,9 +130,9 @@ async def test_footer_keeps_help_and_quit_at_80_columns(fake_session):
 async def test_a_panel_that_does_not_fit_says_so_and_scrolls_when_focused():
     app = snapshot_app(store=two_model_store(MID_RUN))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
         saturation = app.screen.query_one("#saturation")
-        assert saturation.max_scroll_y > 0 and "↓ more" in title_of(saturation)
+        await until(pilot, lambda: "↓ more" in title_of(saturation))  # once laid out
+        assert saturation.max_scroll_y > 0
         await pilot.press("tab", "tab")
         assert app.focused is saturation
         await pilot.press("down", "down", "down", "down", "down")
