@@ -43,6 +43,7 @@ COMPACT_WIDTH, COMPACT_HEIGHT = 110, 36
 WIDE_WIDTH, WIDE_HEIGHT = 150, 46
 PANELS = ("seed-grid", "gradients", "saturation", "decision-panel")
 DECISIONS_MIN = 8  # rule, column labels, five rows and the details line
+HEALTH_ROWS = 15  # rule, saturation headings, ten features, outliers
 TRAINING_ACTIONS = {"toggle_training", "pause_seed", "cull_seed"}
 REPLAY_ACTIONS = {"toggle_replay", "speed", "jump"}
 
@@ -140,9 +141,20 @@ class DashboardScreen(TrainerControls):
                 f"Esper needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {width}×{height}.\n"
                 "Enlarge it, or press q to quit. Training goes on meanwhile."
             )
-        self.query_one(SeedGrid).set_lines(4 if wide else 1 if compact else 2)
+        self._fit_cards()
         self._show_panel(self._active_panel, focus=False)
         self.call_after_refresh(self._fit_health)
+
+    def _fit_cards(self) -> None:
+        """Framed four-line cards on a wide screen when they leave the panels below their room;
+        two lines at 120x40; one in a small terminal."""
+        height = self.app.size.height
+        lanes = max(len(grid_lanes(self.view)), 1)
+        lines = 1 if self.has_class("-compact") else 2
+        room = height - 3 - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1  # header, scoreboard, ...
+        if self.has_class("-wide") and lanes * 6 <= room:
+            lines = 4
+        self.query_one(SeedGrid).set_lines(lines)
 
     def _fit_health(self) -> None:
         """The health row takes what the decision table's five rows leave (it scrolls beyond)."""
@@ -190,8 +202,11 @@ class DashboardScreen(TrainerControls):
         if view.version == self._seen_version:
             return
         self._seen_version = view.version
+        lanes_before = len(grid_lanes(self.view))
         self.view = view
         self.selected = self._clamp(self.selected)
+        if len(grid_lanes(view)) != lanes_before:
+            self._fit_cards()
         with self.app.batch_update():
             self.query_one(Scoreboard).update_view(view)
             self.query_one(SeedGrid).update_view(view, self.selected)

@@ -15,7 +15,7 @@ def test_main_screen(snap_compare, size):
     assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size)
 
 
-@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+@pytest.mark.parametrize("size", DASHBOARD_SIZES, ids=["120x40", "80x24", "160x50"])
 def test_main_screen_two_models(snap_compare, size):
     assert snap_compare(snapshot_app(store=two_model_store(MID_RUN)), terminal_size=size)
 
