@@ -168,6 +168,9 @@ def _main(argv: list[str] | None) -> int:
                    record_path=launch.record_path, controls=launch.controls)  # fmt: skip
     app.run()
     code = app.return_code or 0
+    summary = app.exit_summary()
+    if summary:
+        print(summary)
     error = getattr(launch.store, "record_error", None)
     if error is not None:
         rescued = launch.store.rescue_record()

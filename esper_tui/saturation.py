@@ -11,13 +11,16 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
-from training.records import EpochRecord, SaturationRow, SeedRecord
+from training.lifecycle import SeedStage
+from training.records import EpochRecord, SeedRecord
 from training.telemetry import SEED_FEATURES
+from widgets.model import SaturationRow
 
 WINDOW = 20
 WARN_SHARE = 0.8
 WARN_MIN_EPOCHS = 5
-_FOCUS_STAGES = {2, 3, 4, 5, 6}  # GERMINATED .. PROBATIONARY
+_FOCUS_STAGES = frozenset({SeedStage.GERMINATED, SeedStage.TRAINING, SeedStage.BLENDING,
+                           SeedStage.SHADOWING, SeedStage.PROBATIONARY})
 
 
 def focus_record(seeds: tuple[SeedRecord, ...]) -> SeedRecord | None:

@@ -17,18 +17,18 @@ from pathlib import Path
 from types import MappingProxyType
 
 from esper_tui.record_writer import RecordFile
-from esper_tui.saturation import SaturationTracker
-from training.features import PLAN_RANGE_WIDTHS
+from esper_tui.saturation import SaturationTracker, focus_record
 from training.lifecycle import SeedStage, is_failure_stage
-from training.records import (
-    DecisionRecord,
-    EpochRecord,
+from training.records import DecisionRecord, EpochRecord, PairedResult, Record, RunEvent, RunInfo
+from widgets.model import (
+    OUTLIER_Z,
+    PLAN_RANGE_WIDTHS,
+    Agreement,
+    EpisodeCurve,
+    FocusPoint,
     InputOutlier,
     LaneView,
-    PairedResult,
-    Record,
-    RunEvent,
-    RunInfo,
+    RunStatus,
     StoreView,
 )
 
@@ -36,10 +36,7 @@ EPOCH_HISTORY = 200  # epochs kept per lane (the current episode's curve)
 SEED_HISTORY = 60  # records kept per lane and slot (alpha / gradient history, detail screen)
 DECISIONS = 300  # rows of the decision table
 EVENTS = 200
-OUTLIER_Z = 3.0
-
-STATUS_WAITING, STATUS_RUNNING, STATUS_PAUSED = "WAITING", "RUNNING", "PAUSED"
-STATUS_FINISHED, STATUS_CRASHED, STATUS_STOPPED = "FINISHED", "CRASHED", "STOPPED"
+PAST_EPISODES = 20  # finished episodes' curves kept per lane (the charts draw them)
 
 
 @dataclass
@@ -54,11 +51,34 @@ class _Lane:
     epochs: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
     finals: list[float] = field(default_factory=list)
     seeds: dict[int, deque] = field(default_factory=dict)
-    saturation: SaturationTracker | None = None
+    saturation: SaturationTracker = field(default_factory=lambda: SaturationTracker(""))
     outliers: tuple[InputOutlier, ...] = ()
     pending: dict[int, str] = field(default_factory=dict)
     fossilized: set[str] = field(default_factory=set)  # seed ids, this episode
     culled: set[str] = field(default_factory=set)
+    past: deque = field(default_factory=lambda: deque(maxlen=PAST_EPISODES))
+    focus: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
+    agreed: int = 0
+    decided: int = 0
+    agreement_episode: int = 0
+    episode_agreed: int = 0
+    episode_decided: int = 0
+    choices: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))  # advising lanes
+
+    def count_agreement(self, decision: DecisionRecord) -> None:
+        if decision.episode != self.agreement_episode:
+            self.agreement_episode, self.episode_agreed, self.episode_decided = decision.episode, 0, 0
+            self.choices.clear()
+        agrees = decision.agrees
+        if agrees is None:
+            return
+        self.agreed += agrees
+        self.decided += 1
+        self.episode_agreed += agrees
+        self.episode_decided += 1
+
+    def agreement(self) -> Agreement:
+        return Agreement(self.agreed, self.decided, self.episode_agreed, self.episode_decided)
 
 
 class TelemetryStore:
@@ -77,7 +97,7 @@ class TelemetryStore:
     def _reset(self) -> None:
         self._version = 0
         self._run: RunInfo | None = None
-        self._status = STATUS_WAITING
+        self._status = RunStatus.WAITING
         self._lanes: dict[str, _Lane] = {}
         self._decisions: deque[DecisionRecord] = deque(maxlen=DECISIONS)
         self._events: deque[RunEvent] = deque(maxlen=EVENTS)
@@ -86,6 +106,7 @@ class TelemetryStore:
         self._epoch = 0
         self._corrupt = 0
         self._last_at: float | None = None
+        self._record_seconds = 0.0
         self._crash: RunEvent | None = None
         self._finished: RunEvent | None = None
         self._view: StoreView | None = None
@@ -161,7 +182,7 @@ class TelemetryStore:
 
     def _add_run(self, info: RunInfo) -> None:
         self._run = info
-        self._status = STATUS_RUNNING
+        self._status = RunStatus.RUNNING
         for li in info.lanes:
             lane = self._lane(li.name)
             lane.kind, lane.model_path = li.policy_kind, li.model_path
@@ -170,6 +191,11 @@ class TelemetryStore:
     def _add_epoch(self, record: EpochRecord) -> None:
         lane = self._lane(record.lane)
         if record.episode != lane.episode:
+            if lane.epochs:
+                lane.past.append(EpisodeCurve(lane.episode, tuple(r.epoch for r in lane.epochs),
+                                              tuple(r.val_accuracy for r in lane.epochs),
+                                              tuple(r.val_loss for r in lane.epochs)))  # fmt: skip
+            lane.focus.clear()
             lane.episode = record.episode
             lane.epochs.clear()
             lane.seeds.clear()
@@ -177,6 +203,11 @@ class TelemetryStore:
             lane.fossilized.clear()
             lane.culled.clear()
         lane.epochs.append(record)
+        self._record_seconds += record.wall_seconds
+        focus = focus_record(record.seeds)
+        lane.focus.append(FocusPoint(record.epoch, None, 0.0, None) if focus is None else FocusPoint(
+            record.epoch, focus.seed_id, focus.alpha,
+            focus.telemetry.gradient_norm if focus.gradients_measured else None))  # fmt: skip
         for seed in record.seeds:
             lane.seeds.setdefault(seed.slot_index, deque(maxlen=SEED_HISTORY)).append(seed)
             if seed.seed_id is not None:
@@ -190,12 +221,16 @@ class TelemetryStore:
         if decision is not None:
             self._decisions.append(decision)
             self._decisions.extend(decision.shadow)
+            lane.count_agreement(decision)
             for shadow in decision.shadow:
-                self._lane(shadow.lane).outliers = self._outliers(shadow)
+                advisor = self._lane(shadow.lane)
+                advisor.outliers = self._outliers(shadow)
+                advisor.count_agreement(shadow)
+                advisor.choices.append(shadow)
             lane.outliers = self._outliers(decision)
         self._episode, self._epoch = record.episode, record.epoch
-        if self._status == STATUS_WAITING:
-            self._status = STATUS_RUNNING
+        if self._status is RunStatus.WAITING:
+            self._status = RunStatus.RUNNING
 
     def _outliers(self, decision: DecisionRecord) -> tuple[InputOutlier, ...]:
         if decision.features is None:
@@ -218,16 +253,16 @@ class TelemetryStore:
         self._events.append(event)
         kind = event.event
         if kind == "paused":
-            self._status = STATUS_PAUSED
+            self._status = RunStatus.PAUSED
         elif kind in ("resumed", "started"):
-            self._status = STATUS_RUNNING
+            self._status = RunStatus.RUNNING
         elif kind == "finished":
-            self._status, self._finished = STATUS_FINISHED, event
+            self._status, self._finished = RunStatus.FINISHED, event
             self._paired = self._paired_from(event) or self._paired
         elif kind == "stopped":
-            self._status = STATUS_STOPPED
+            self._status = RunStatus.STOPPED
         elif kind == "crashed":
-            self._status, self._crash = STATUS_CRASHED, event
+            self._status, self._crash = RunStatus.CRASHED, event
         elif kind == "episode_finished":
             self._paired = self._paired_from(event)
             for name, acc in (event.data.get("final_accuracy") or {}).items():
@@ -258,7 +293,8 @@ class TelemetryStore:
                     tuple(lane.epochs), tuple(lane.finals),
                     MappingProxyType({slot: tuple(h) for slot, h in sorted(lane.seeds.items())}),
                     lane.saturation.rows(), lane.outliers, MappingProxyType(dict(lane.pending)),
-                    len(lane.fossilized), len(lane.culled),
+                    len(lane.fossilized), len(lane.culled), tuple(lane.past), tuple(lane.focus),
+                    lane.agreement(), self._advising(lane.name), tuple(lane.choices),
                 )  # fmt: skip
                 for lane in self._ordered_lanes()
             )
@@ -267,9 +303,14 @@ class TelemetryStore:
                 decisions=tuple(self._decisions), events=tuple(self._events), paired=self._paired,
                 episode=self._episode, epoch=self._epoch, corrupt_lines=self._corrupt,
                 last_record_at=self._last_at, crash=self._crash, finished=self._finished,
-                source=self.source,
+                source=self.source, record_seconds=self._record_seconds,
             )  # fmt: skip
             return self._view
+
+    def _advising(self, name: str) -> bool:
+        """Shadow mode: every lane but the executing one only advises."""
+        run = self._run
+        return run is not None and run.executing_lane is not None and name != run.executing_lane
 
     def _ordered_lanes(self) -> list[_Lane]:
         if self._run is None:

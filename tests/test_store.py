@@ -10,7 +10,16 @@ from esper_tui.replay import RecordFeeder, ReplayError, check_readable, replay_a
 from esper_tui.saturation import SaturationTracker
 from esper_tui.store import TelemetryStore
 from training.recordio import read_records
-from training.records import EpochRecord, RunEvent, SeedRecord, record_from_line, record_to_line
+from training.records import (
+    DecisionRecord,
+    EpochRecord,
+    LaneInfo,
+    RunEvent,
+    RunInfo,
+    SeedRecord,
+    record_from_line,
+    record_to_line,
+)
 from training.telemetry import SeedTelemetry
 
 FIXTURE = "tests/fixtures/run.jsonl"
@@ -105,6 +114,53 @@ def test_new_episode_restarts_the_curve_and_keeps_finals(fixture_records):
     assert {r.episode for r in heuristic.epochs} == {2}
     assert len(heuristic.finals) == 2
     assert view.status == "FINISHED" and view.paired and view.paired[0].episodes == 2
+
+
+def test_finished_episodes_keep_their_curves_for_the_charts(fixture_records):
+    store = TelemetryStore()
+    for record in fixture_records:
+        store.add(record)
+    (past,) = store.view().lane("tiny_iql").past
+    first = [r for r in fixture_records if isinstance(r, EpochRecord) and r.lane == "tiny_iql" and r.episode == 1]
+    assert past.episode == 1 and past.val_accuracy == tuple(r.val_accuracy for r in first)
+    assert past.val_loss == tuple(r.val_loss for r in first) and past.epochs == tuple(range(1, 11))
+
+
+def test_focus_history_follows_the_agents_focus_seed_and_marks_unmeasured_epochs():
+    store = TelemetryStore()
+    store.add(epoch(1))  # no seed: the agent saw a dormant slot
+    store.add(epoch(2, seeds=[seed(gradient_norm=2.5, epoch=2)]))
+    store.add(epoch(3, seeds=[seed(epoch=3, measured=False)]))
+    focus = store.view().lanes[0].focus
+    assert [(p.epoch, p.seed_id, p.gradient_norm) for p in focus] == [(1, None, None), (2, "s0", 2.5), (3, "s0", None)]
+
+
+def decided(lane, n, action, reference, episode=1, shadow=()):
+    return DecisionRecord(lane, n, "iql", action, None, "", (True,) * 7, True, "waited",
+                          reference_action=reference, episode=episode, shadow=shadow)  # fmt: skip
+
+
+def test_agreement_is_counted_overall_and_per_episode():
+    store = TelemetryStore()
+    for n, (action, reference, episode) in enumerate([(0, 0, 1), (1, 0, 1), (0, 0, 2)], start=1):
+        store.add(dataclasses.replace(epoch(n, episode=episode), decision=decided("L", n, action, reference, episode)))
+    agreement = store.view().lanes[0].agreement
+    assert (agreement.agreed, agreement.decided) == (2, 3)
+    assert (agreement.episode_agreed, agreement.episode_decided) == (1, 1)
+    assert agreement.rate == pytest.approx(2 / 3) and agreement.episode_rate == 1.0
+
+
+def test_shadow_lanes_advise_and_their_choices_are_kept():
+    store = TelemetryStore()
+    store.add(RunInfo("r", "shadow", (LaneInfo("H", "heuristic"), LaneInfo("Q", "iql")), "tiny", "cpu", 0, 3, 1, 1,
+                      executing_lane="H"))  # fmt: skip
+    advice = decided("Q", 1, 1, 0)
+    store.add(dataclasses.replace(epoch(1, lane="H"), decision=decided("H", 1, 0, None, shadow=(advice,))))
+    view = store.view()
+    advisor = view.lane("Q")
+    assert advisor.advising and not view.lane("H").advising
+    assert advisor.choices == (advice,) and (advisor.agreement.agreed, advisor.agreement.decided) == (0, 1)
+    assert view.agreement.rate == 0.0
 
 
 def test_command_applied_shows_as_pending_until_the_next_epoch():

@@ -18,11 +18,14 @@ import esper_tui.store as store_module
 from esper_tui.replay import replay_all
 from esper_tui.store import TelemetryStore
 from training.recordio import read_records
-from training.records import EpochRecord, InputOutlier, Record, RunEvent, StoreView
+from training.records import EpochRecord, Record, RunEvent
 from widgets import DecisionTable, GradientPanel, RunHeader, SaturationPanel, Scoreboard
+from widgets.decision_table import q_vector_text
 from widgets.glyphs import ACTION_SHORT
 from widgets.gradient_panel import gradient_text
+from widgets.model import InputOutlier, StoreView
 from widgets.run_header import header_text
+from widgets.saturation_panel import GROUP_W
 from widgets.scoreboard import NO_PAIRED
 from widgets.seed_grid import SHORT, SeedCard, SeedGrid
 
@@ -149,14 +152,15 @@ class TestRunHeader:
 
     @pytest.mark.parametrize(("age", "shown"), [(None, "data —"), (0.4, "data < 1 s old"), (2.14, "data 2 s old")])
     def test_shows_data_freshness_and_no_clock(self, age: float | None, shown: str) -> None:
-        assert shown in header_text(full_view(), age).plain
+        live = dataclasses.replace(full_view(), source="live")
+        assert shown in header_text(live, age).plain
 
     async def test_counts_corrupt_lines_and_names_the_source(self, tmp_path: Path) -> None:
         lines = RUN.read_text().splitlines()
         path = tmp_path / "damaged.jsonl"
         path.write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n")
         text = plain(await drawn(RunHeader(), full_view(path), 0.5))
-        assert "1 corrupt line skipped" in text and "replay" in text
+        assert "1 corrupt line skipped" in text and "REPLAY" in text
 
 
 class TestScoreboard:
@@ -277,7 +281,7 @@ class TestSaturationPanel:
     async def test_saturation_rows_show_raw_normalised_bound_and_window(self) -> None:
         text = plain(await drawn(SaturationPanel(), view := full_view()))
         row = next(r for r in view.lanes[1].saturation if r.feature == "grad_norm")
-        assert f"{view.lanes[1].name} (last {row.window})" in text
+        assert f"{view.lanes[1].name} last {row.window}"[: GROUP_W - 2] in text
         cells = line_with(text, "grad_norm").split()
         assert cells[:2] == ["grad_norm", "≤10"] and f"{row.normalised:.3f}" in cells
 
@@ -289,13 +293,18 @@ class TestSaturationPanel:
         words = " ".join(plain(panel).split())
         assert "WARNING" in words and warning in words
 
-    async def test_outliers_sorted_by_abs_z_and_heuristic_has_no_normaliser(self) -> None:
+    async def test_outliers_sorted_by_abs_z_and_only_for_iql_lanes(self) -> None:
         lane = "tiny_iql"
         outliers = (InputOutlier(lane, "small", 1, 3.5), InputOutlier(lane, "big", 9, -8))
         text = plain(await drawn(SaturationPanel(), with_lane(full_view(), 1, outliers=outliers)))
-        assert "inputs outside the training distribution (|z| > 3)" in text
+        assert "tiny_iql out of training distribution (|z| > 3): big" in " ".join(text.split())
         assert text.index("big") < text.index("small")
-        assert "no input normalisation" in line_with(text, "heuristic:")
+        assert "heuristic out of" not in text  # the heuristic reads raw signals
+
+    async def test_shows_all_ten_features(self) -> None:
+        text = plain(await drawn(SaturationPanel(), view := full_view()))
+        assert all(row.feature in text for row in view.lanes[0].saturation)
+        assert len(view.lanes[0].saturation) == 10
 
 
 class TestDecisionTable:
@@ -306,6 +315,7 @@ class TestDecisionTable:
             table.update_view(fed(store, recs[:half]))
             await pilot.pause()
             table.move_cursor(row=3)
+            table.following = False  # as a key press or a click does
             key = table.row_key_at(3)
             for record in recs[half:]:
                 table.update_view(fed(store, [record]))
@@ -321,6 +331,7 @@ class TestDecisionTable:
             await pilot.pause()
             table.move_cursor(row=29)  # scrolls to the bottom
             table.move_cursor(row=24)  # mid-screen, no scroll
+            table.following = False
             await pilot.pause()
             key, offset = table.row_key_at(24), table.cursor_row - table.scroll_y
             assert offset > 0
@@ -364,18 +375,23 @@ class TestDecisionTable:
             assert table.cursor_row == table.row_count - 1
             assert table.row_key_at(table.cursor_row) == store.view().decisions[-1].key
 
-    async def test_row_marks_masked_q_values_and_heuristic_has_none(self) -> None:
+    async def test_row_shows_chosen_and_best_q_and_heuristic_has_none(self) -> None:
         view = full_view()
-        iql = next(d for d in view.decisions if d.q_values is not None and not all(d.action_mask))
+        iql = next(d for d in view.decisions if d.q_values is not None and d.agrees is False)
         heur = next(d for d in view.decisions if d.q_values is None)
         table = await drawn(DecisionTable(), view)
         cells = [str(c) for c in table.get_row(iql.key)]
-        masked = iql.action_mask.index(False)
-        assert cells[3 + masked] == f"({iql.q_values[masked]:+.2f})"
         assert cells[2].split()[0] == ACTION_SHORT[iql.action]
+        assert cells[3] == f"{iql.q_values[iql.action]:+.2f}"
+        assert cells[7] == f"{ACTION_SHORT[iql.reference_action]} ✗"
         heur_cells = [str(c) for c in table.get_row(heur.key)]
-        assert heur_cells[3:10] == ["—"] * 7
-        assert heur_cells[-2].startswith("executed" if heur.executed else "refused")
+        assert heur_cells[3:7] == ["—"] * 4
+        assert heur_cells[8] == ("done" if heur.executed else "REFUSED") and heur.reason in heur_cells[9]
+
+    def test_q_vector_marks_masked_actions(self) -> None:
+        iql = next(d for d in full_view().decisions if d.q_values is not None and not all(d.action_mask))
+        masked = iql.action_mask.index(False)
+        assert f"{ACTION_SHORT[masked]} ({iql.q_values[masked]:+.2f})" in q_vector_text(iql).plain
 
     async def test_shadow_decisions_get_their_own_marked_rows(self) -> None:
         parent = (view := full_view()).decisions[-1]
@@ -383,8 +399,8 @@ class TestDecisionTable:
         decisions = (*view.decisions[:-1], dataclasses.replace(parent, shadow=(shadow,)), shadow)
         table = await drawn(DecisionTable(), dataclasses.replace(view, decisions=decisions))
         assert row_keys(table)[-2:] == [parent.key, shadow.key]
-        assert "shadow" in str(table.get_row(shadow.key)[1])
-        assert "shadow" not in str(table.get_row(parent.key)[1])
+        assert "⁝" in str(table.get_row(shadow.key)[1]) and str(table.get_row(shadow.key)[8]) == "advice"
+        assert "⁝" not in str(table.get_row(parent.key)[1])
 
     async def test_a_repeated_decision_key_gets_its_own_row(self) -> None:
         first = (view := full_view()).decisions[0]

@@ -1,6 +1,7 @@
-"""One Textual widget per dashboard panel. Each takes plain records and views from
-``training.records`` and renders them; none imports torch or reaches into a model or trainer.
-The app calls each panel's ``update_view`` when the store's version changes."""
+"""One Textual widget per dashboard panel. Each takes the view models of ``widgets.model``
+(filled by the store from the records of ``training.records``) and renders them; none imports
+torch or reaches into a model or trainer. The dashboard calls each panel's ``update_view`` when
+the store's version changes."""
 
 from widgets.decision_table import DecisionTable
 from widgets.gradient_panel import GradientPanel

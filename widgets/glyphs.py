@@ -17,7 +17,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
-from training.records import StoreView
+from widgets.model import StoreView
 
 LEVELS = "▁▂▃▄▅▆▇█"
 MISSING = "·"  # an epoch with no value (not measured, non-finite)
@@ -45,7 +45,7 @@ def sparkline(values: Iterable[float | None], lo: float, hi: float, *, log: bool
     span = hi - lo
     out = []
     for v in items:
-        if not _finite(v) or (log and v < 0):
+        if v is None or not math.isfinite(v) or (log and v < 0):
             out.append(MISSING)
             continue
         x = (math.log10(v) if v > 0 else lo) if log else v
@@ -91,6 +91,14 @@ def fmt_signed(x: float | None, decimals: int = 2) -> str:
     if not math.isfinite(x):
         return fmt_num(x)
     return f"{x:+.{decimals}f}"
+
+
+def fit(text: Text, width: int) -> Text:
+    """One line cut to ``width`` cells with an ellipsis (a no-wrap line never wraps mid-item)."""
+    if cell_len(text.plain) > width:
+        text = text.copy()
+        text.truncate(max(width, 1), overflow="ellipsis")
+    return text
 
 
 def truncate(text: str, width: int) -> str:

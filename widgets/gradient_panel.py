@@ -11,8 +11,10 @@ import math
 
 from rich.text import Text
 
-from training.records import SeedRecord, StoreView
+from training.lifecycle import SeedStage, is_failure_stage
+from training.records import SeedRecord
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
+from widgets.model import StoreView
 
 # The norm history is drawn on a log10 scale with fixed bounds (said in the header): a seed's
 # norm moves over decades, and the vanishing (1e-7) and exploding (100) thresholds sit near them.
@@ -22,17 +24,17 @@ HISTORY_WIDTH = 20
 MIN_HISTORY = 6
 STAGE_W = 12  # PROBATIONARY
 HEALTHY = 0.9
-GERMINATED = 2
-FAILED = frozenset({8, 9, 10})  # CULLED, EMBARGOED, RESETTING
+FLAGS_FULL = ("VANISHING", "EXPLODING")
+FLAGS_SHORT = ("VAN", "EXP")
 
 
 def not_measured_reason(record: SeedRecord) -> str:
     """Why a seed has no gradient numbers this epoch."""
     if record.paused:
         return "paused"
-    if record.stage in FAILED:
+    if is_failure_stage(record.stage):
         return "culled"
-    if record.stage == GERMINATED:
+    if record.stage == SeedStage.GERMINATED:
         return "not trained yet"
     return "no batches this epoch"
 
@@ -43,65 +45,66 @@ def health_style(health: float) -> str:
     return "green" if health >= HEALTHY else "yellow" if health >= 0.5 else "bold red"
 
 
-def _flags(record: SeedRecord) -> Text:
+def _flags(record: SeedRecord, short: bool = False) -> Text:
+    vanishing, exploding = FLAGS_SHORT if short else FLAGS_FULL
     t = Text()
     if record.has_vanishing:
-        t.append("VANISHING", style="bold yellow")
+        t.append(vanishing, style="bold yellow")
     if record.has_exploding:
         t.append(" " if t else "")
-        t.append("EXPLODING", style="bold white on red")
+        t.append(exploding, style="bold white on red")
     return t
 
 
-def _seed_line(record: SeedRecord, history: tuple[SeedRecord, ...], name_w: int,
-               flags_w: int, hist_w: int, stage: bool) -> Text:  # fmt: skip
-    """lane, slot, stage | norm and health, or why not measured | flags | norm history (last,
-    so a narrow panel cuts the history before the health)."""
-    t = Text(f"{record.lane:<{name_w}} {record.slot_id:<6} ")
-    if stage:
-        t.append(f"{record.stage_name:<{STAGE_W}} ")
-    if record.gradients_measured:
-        norm = record.telemetry.gradient_norm
-        t.append(f"norm {fmt_num(norm):>8} ", style="" if math.isfinite(norm) else "bold red")
-        health = record.telemetry.gradient_health
-        t.append("health ")
-        t.append(f"{health:.2f}", style=health_style(health))
-    else:
-        t.append(f"{f'not measured ({not_measured_reason(record)})':<25}", style="dim")
-    if flags_w:
-        t.append(" ")
-        flags = _flags(record)
-        t.append_text(flags)
-        t.append(" " * (flags_w - len(flags.plain)))
+def _seed_line(record: SeedRecord, history: tuple[SeedRecord, ...], name_w: int, hist_w: int,
+               flags_w: int, short: bool, stage: bool) -> Text:  # fmt: skip
+    """lane·slot | norm history | latched flags | norm and health, or why not measured | stage.
+    History and flags lead, so a narrow panel cuts the stage and then the numbers first."""
+    t = Text(f"{f'{record.lane}·s{record.slot_index}':<{name_w + 3}} ")
     own = [s for s in history if s.seed_id == record.seed_id]
     norms = [s.telemetry.gradient_norm if s.gradients_measured else None for s in own]
+    t.append(f"{sparkline(norms, NORM_LO, NORM_HI, log=True, width=hist_w):<{hist_w}}", style="cyan")
     t.append(" ")
-    t.append(sparkline(norms, NORM_LO, NORM_HI, log=True, width=hist_w), style="cyan")
+    if flags_w:
+        flags = _flags(record, short)
+        t.append_text(flags)
+        t.append(" " * (flags_w - len(flags.plain) + 1))
+    if record.gradients_measured:
+        norm = record.telemetry.gradient_norm
+        t.append(f"{fmt_num(norm, 2 if short else 3):>{6 if short else 8}} ",
+                 style="" if math.isfinite(norm) else "bold red")  # fmt: skip
+        health = record.telemetry.gradient_health
+        t.append("h" if short else "health ")
+        t.append(f"{health:.2f}", style=health_style(health))
+    else:
+        reason = not_measured_reason(record)
+        t.append(f"— {reason}" if short else f"not measured ({reason})", style="dim")
+    if stage:
+        t.append(f"  {record.stage_name}", style="dim")
     return t
 
 
 def gradient_text(view: StoreView, width: int = 120) -> Text:
-    t = Text()
-    t.append(f"norm history, log {NORM_BOUNDS_TEXT}, · not measured · health green ≥ {HEALTHY:.2f}\n",
-             style="dim")  # fmt: skip
     seeds = [
         (history[-1], history)
         for lane in view.lanes
         for _slot, history in sorted(lane.seed_history.items())
         if history and history[-1].seed_id is not None
     ]
+    short = width < 50
+    t = Text(f"norm history, log {NORM_BOUNDS_TEXT} (· unmeasured), healthy ≥ {HEALTHY:.1f}\n"
+             if not short else f"log {NORM_BOUNDS_TEXT}, — not measured\n", style="dim")  # fmt: skip
     if not seeds:
         t.append("no seeds yet", style="dim")
         return t
-    name_w = max([len(lane.name) for lane in view.lanes] + [4])
-    flags_w = max(len(_flags(record).plain) for record, _ in seeds)
-    # lane, slot, norm/health (25) and the spaces between, without the stage and the history
-    fixed = name_w + 1 + 6 + 1 + 25 + (flags_w + 1 if flags_w else 0) + 1
-    stage = width - fixed - (STAGE_W + 1) >= MIN_HISTORY  # the stage is also on the seed card
-    room = width - fixed - (STAGE_W + 1 if stage else 0)
-    hist_w = max(MIN_HISTORY, min(HISTORY_WIDTH, room))
+    name_w = max(len(record.lane) for record, _ in seeds)
+    flags_w = max(len(_flags(r, short).plain) for r, _ in seeds)
+    # lane·sN and a space, flags, norm and health (~13 short, ~21) or "not measured (...)" (~30)
+    fixed = name_w + 4 + 1 + (flags_w + 1 if flags_w else 0) + (13 if short else 30)
+    hist_w = max(MIN_HISTORY, min(HISTORY_WIDTH, width - fixed))
+    stage = width - fixed - hist_w >= STAGE_W + 2
     for record, history in seeds:
-        t.append_text(_seed_line(record, history, name_w, flags_w, hist_w, stage))
+        t.append_text(_seed_line(record, history, name_w, hist_w, flags_w, short, stage))
         t.append("\n")
     t.rstrip()
     return t
@@ -113,8 +116,6 @@ class GradientPanel(ViewPanel):
     DEFAULT_CSS = """
     GradientPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
-
-    can_focus = True  # a tab stop: the app moves between panels with tab
 
     def text_of(self, view: StoreView, width: int) -> Text:
         return gradient_text(view, width)

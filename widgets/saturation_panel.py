@@ -2,7 +2,8 @@
 how often recently the raw value sat at that bound; then the IQL inputs that lie far outside the
 distribution its checkpoint was trained on.
 
-Features are rows and lanes are column groups, so two lanes fit an 80-column terminal. A feature
+Features are rows and lanes are column groups (18 cells each), so three lanes fit beside the
+gradient panel at 120 columns. A feature
 pegged at its bound tells the agent nothing (the plan's example: a gradient norm pegged at 1.0
 because the 10.0 scale is too low), so a row's warning is printed in full, not hinted at by colour.
 """
@@ -11,71 +12,70 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from training.records import LaneView, SaturationRow, StoreView
 from widgets.glyphs import ViewPanel, fmt_num, wrap
+from widgets.model import OUTLIER_Z, PLAN_RANGE_WIDTHS, LaneView, SaturationRow, StoreView
 
-OUTLIER_Z = 3.0  # the store's threshold for InputOutlier
-OUTLIERS_SHOWN = 8
-OUTLIER_TITLE = f"inputs outside the training distribution (|z| > {OUTLIER_Z:g})"
-PLAN_RANGE_WIDTHS = 1.0  # training.features.PLAN_RANGE_WIDTHS (widgets import no torch-side module)
-PLAN_TITLE = f"plan-format model, raw inputs: beyond esper-lite's range (> {PLAN_RANGE_WIDTHS:g} range-width)"
-NO_NORMALISER = "no input normalisation (reads raw signals)"
-GROUP_W = 22  # "│" + raw 7 + norm 6 + pegged 7 + " "
+OUTLIER_TITLE = f"out of training distribution (|z| > {OUTLIER_Z:g})"
+PLAN_TITLE = f"plan-format, raw inputs beyond esper-lite's range (> {PLAN_RANGE_WIDTHS:g} width)"
+GROUP_W = 18  # "│" + raw 6 + " " + norm 5 + " " + pegged 4 + " "
 
 
 def _cell(row: SaturationRow | None) -> Text:
     t = Text("│", style="dim")
     if row is None:
-        t.append(f"{'—':>7}{'':>6}{'':>7} ", style="dim")
+        t.append(f"{'—':>6}{'':>11} ", style="dim")
         return t
-    t.append(f"{fmt_num(row.raw, 3):>7}{row.normalised:>6.3f}")
+    t.append(f"{fmt_num(row.raw, 3):>6} {row.normalised:>5.3f} ")
     if row.bound == "—":
-        t.append(f"{'—':>7}", style="dim")
-        t.append(" ")
+        t.append(f"{'—':>4}", style="dim")
     else:
         style = "bold white on red" if row.warning else "yellow" if row.pegged_share > 0 else ""
-        t.append(f"{row.pegged_share:>7.0%}", style=style)
-        t.append(" ")
+        t.append(f"{row.pegged_share:>4.0%}", style=style)
+    t.append(" ")
     return t
 
 
-def _outliers(lane: LaneView, plan: bool) -> Text:
-    t = Text(f"{lane.name}: ", style="bold")
-    if lane.kind != "iql":
-        t.append(NO_NORMALISER, style="dim")
-        return t
-    t.append(PLAN_TITLE if plan else OUTLIER_TITLE, style="bold")
+def outliers_text(lane: LaneView, width: int, plan: bool = False) -> Text:
+    """An IQL lane's inputs far outside its checkpoint's training distribution, worst first; for
+    a plan-format model (no statistics), beyond the range esper-lite's pipeline produced."""
+    t = Text(f"{lane.name} ", style="bold")
+    t.append((PLAN_TITLE if plan else OUTLIER_TITLE) + ":", style="bold")
     if not lane.outliers:
-        t.append("  none", style="green")
+        t.append(" none", style="green")
         return t
-    ranked = sorted(lane.outliers, key=lambda o: -abs(o.z))
-    for o in ranked[:OUTLIERS_SHOWN]:
-        label, limit = ("widths", PLAN_RANGE_WIDTHS) if o.measure == "range" else ("z", OUTLIER_Z)
-        t.append(f"\n  {o.feature:<24} raw {fmt_num(o.raw, 4):>9}  {label} ")
-        t.append(f"{o.z:+7.1f}", style="bold red" if abs(o.z) > 2 * limit else "yellow")
-    if len(ranked) > OUTLIERS_SHOWN:
-        t.append(f"\n  +{len(ranked) - OUTLIERS_SHOWN} more", style="dim")
+    line = len(t.plain)
+    for o in sorted(lane.outliers, key=lambda o: -abs(o.z)):
+        label, limit = ("w", PLAN_RANGE_WIDTHS) if o.measure == "range" else ("z", OUTLIER_Z)
+        item = f" {o.feature} {fmt_num(o.raw, 3)} {label}{o.z:+.1f}"
+        if line + len(item) > width:
+            t.append("\n ")
+            line = 1
+        t.append(f" {o.feature} {fmt_num(o.raw, 3)} ")
+        t.append(f"{label}{o.z:+.1f}", style="bold red" if abs(o.z) > 2 * limit else "yellow")
+        line += len(item)
     return t
 
 
 def saturation_text(view: StoreView, width: int = 120) -> Text:
     t = Text()
     lanes = [lane for lane in view.lanes if lane.saturation]
+    # The panel is as wide as its table; the outlier list wraps to that width.
+    width = max(44, 21 + GROUP_W * len(lanes)) if lanes else min(width, 60)
     if lanes:
         features = [row.feature for row in lanes[0].saturation]
         bounds = {row.feature: row.bound for row in lanes[0].saturation}
         by_lane = [{row.feature: row for row in lane.saturation} for lane in lanes]
         feat_w = max(len(f) for f in features)
-        t.append("features the agent sees · pegged: recent epochs at the clip bound\n", style="dim")
         t.append(" " * (feat_w + 6))
         for lane in lanes:
             window = lane.saturation[0].window
-            t.append("│ ", style="dim")
-            t.append(f"{f'{lane.name} (last {window})':<{GROUP_W - 2}}", style="bold")
+            t.append("│", style="dim")
+            suffix = f" last {window}"
+            t.append(f" {lane.name[: GROUP_W - 2 - len(suffix)]}{suffix}".ljust(GROUP_W - 1), style="bold")
         t.append(f"\n{'feature':<{feat_w}} {'clip':>4} ", style="bold dim")
         for _ in lanes:
             t.append("│", style="dim")
-            t.append(f"{'raw':>7}{'norm':>6}{'pegged':>7} ", style="bold dim")
+            t.append(f"{'raw':>6} {'norm':>5} {'peg':>4} ", style="bold dim")
         for feature in features:
             t.append(f"\n{feature:<{feat_w}} {bounds[feature]:>4} ")
             for rows in by_lane:
@@ -89,27 +89,26 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
                              style="bold red")  # fmt: skip
         t.append("\n")
     for lane in view.lanes:
-        if not lane.saturation:
+        if not lane.saturation and not lane.advising:
             t.append(f"{lane.name}: no seed features yet\n", style="dim")
     if not view.lanes:
         t.append("no lanes yet\n", style="dim")
     plan = {li.name for li in (view.run.lanes if view.run else ()) if li.model_format == "plan"}
     for lane in view.lanes:
-        t.append_text(_outliers(lane, lane.name in plan))
-        t.append("\n")
+        if lane.kind == "iql":  # the heuristic reads raw signals: nothing to be out of range of
+            t.append_text(outliers_text(lane, width, lane.name in plan))
+            t.append("\n")
     t.rstrip()
     return t
 
 
 class SaturationPanel(ViewPanel):
-    """Per feature and lane: raw, normalised, clip bound and pegged share (window in the
-    header), warnings in full; per IQL lane: inputs far outside its training distribution."""
+    """Per feature and lane: raw, normalised and pegged share (window in the lane's heading),
+    warnings in full; per IQL lane: inputs far outside its training distribution."""
 
     DEFAULT_CSS = """
-    SaturationPanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    SaturationPanel { height: auto; width: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
-
-    can_focus = True  # a tab stop: the app moves between panels with tab
 
     def text_of(self, view: StoreView, width: int) -> Text:
         return saturation_text(view, width)

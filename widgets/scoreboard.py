@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from training.records import LaneView, StoreView
-from widgets.glyphs import ViewPanel, fmt_count, fmt_signed, sparkline, wrap
+from widgets.glyphs import ViewPanel, action_short, fmt_count, fmt_signed, sparkline, wrap
+from widgets.model import Agreement, LaneView, StoreView
 
 CURVE_WIDTH = 30  # newest epochs of the episode drawn in the curve (at most)
 MIN_CURVE = 8
-FIXED_COLUMNS = 72  # every column but the lane name and the curve; room for 2-4 finals
+FIXED_COLUMNS = 82  # every column but the lane name and the curve; room for 2-4 finals
 ACC_LO, ACC_HI = 0.0, 100.0
-FINALS_SHOWN = 4
+FINALS_SHOWN = 3
 NO_PAIRED = "paired result after the first finished episode"
 
 
@@ -44,12 +44,16 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
     curve_w = max(MIN_CURVE, min(CURVE_WIDTH, width - name_w - FIXED_COLUMNS))
     curve_title = "curve, acc 0–100, this episode" if curve_w >= 30 else "0–100"
     t.append(f"{'lane':<{name_w}}   acc {curve_title:<{curve_w}}"
-             f"  {'Δ vs heuristic':<14} {'fossil/cull':>11}  {'params added':>12}  finals\n",
-             style="bold dim")  # fmt: skip
+             f"  {'Δ vs heuristic':<14} {'agree all/ep':>12} {'fossil/cull':>11}  {'params added':>12}"
+             "  finals\n", style="bold dim")  # fmt: skip
     ref = reference_lane(view)
     for lane in view.lanes:
         latest = lane.latest
         t.append(f"{lane.name:<{name_w}} ", style="bold")
+        if lane.advising:
+            t.append_text(_advising_row(lane, curve_w))
+            t.append("\n")
+            continue
         if latest is None:
             t.append("   — " + " " * curve_w + "  waiting for the first epoch\n", style="dim")
             continue
@@ -70,6 +74,7 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
                 style = "green" if diff > 0 else "red" if diff < 0 else ""
                 t.append(f"{fmt_signed(diff):>6}", style=style)
                 t.append(f"{' at e' + str(epoch):<8}", style="dim")
+        t.append(f" {_agreement_cell(lane.agreement):>12}")
         fossil, cull = lane.fossilized, lane.culled
         t.append(f" {f'{fossil}/{cull}':>11}  ")
         share = latest.seed_params / latest.host_params if latest.host_params else 0.0
@@ -77,7 +82,7 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
         if lane.finals:
             shown = lane.finals[-FINALS_SHOWN:]
             more = len(lane.finals) - len(shown)
-            t.append((f"+{more} · " if more else "") + " ".join(f"{f:.1f}" for f in shown))
+            t.append((f"+{more} · " if more else "") + " ".join(f"{f:.2f}" for f in shown))
         else:
             t.append("—", style="dim")
         t.append("\n")
@@ -97,6 +102,30 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
     else:
         t.append(NO_PAIRED, style="dim")
     t.rstrip()
+    return t
+
+
+def _agreement_cell(agreement: Agreement) -> str:
+    rate, episode = agreement.rate, agreement.episode_rate
+    if rate is None:
+        return "—"
+    return f"{rate:.0%}/{episode:.0%}" if episode is not None else f"{rate:.0%}/—"
+
+
+def _advising_row(lane: LaneView, curve_w: int) -> Text:
+    """A lane that only advises (shadow mode): its choice per epoch (green where it agreed with
+    the executing lane), then its agreement rate."""
+    t = Text("advising ", style="italic")
+    for choice in lane.choices[-curve_w:]:
+        style = "green" if choice.agrees else "red" if choice.agrees is False else "dim"
+        t.append(action_short(choice.action)[:1], style=style)
+    if not lane.choices:
+        t.append("no advice yet", style="dim")
+    rate, episode = lane.agreement.rate, lane.agreement.episode_rate
+    if rate is not None:
+        t.append(f"  agrees {rate:.0%} overall", style="bold")
+        if episode is not None:
+            t.append(f", {episode:.0%} this episode")
     return t
 
 

@@ -12,16 +12,18 @@ from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from training.records import SeedRecord, StoreView
+from training.lifecycle import SeedStage, is_failure_stage, stage_name
+from training.records import SeedRecord
 from widgets.glyphs import bar, changed, needs_layout, sparkline, truncate
+from widgets.model import LaneView, StoreView
 
-# Stage values are sparse ints (UNKNOWN 0 .. RESETTING 10); tables are indexed by value.
-DORMANT = 1
-PIPELINE: tuple[tuple[int, str], ...] = (
-    (1, "DOR"), (2, "GER"), (3, "TRN"), (4, "BLD"), (5, "SHD"), (6, "PRB"), (7, "FOS"),
+# Stage values are sparse ints (UNKNOWN 0 .. RESETTING 10); tables are keyed by stage.
+PIPELINE: tuple[tuple[SeedStage, str], ...] = (
+    (SeedStage.DORMANT, "DOR"), (SeedStage.GERMINATED, "GER"), (SeedStage.TRAINING, "TRN"),
+    (SeedStage.BLENDING, "BLD"), (SeedStage.SHADOWING, "SHD"), (SeedStage.PROBATIONARY, "PRB"),
+    (SeedStage.FOSSILIZED, "FOS"),
 )  # fmt: skip
-SHORT = dict(PIPELINE)
-FAILED = {8: "CULLED", 9: "EMBARGOED", 10: "RESETTING"}
+SHORT: dict[int, str] = dict(PIPELINE)
 HISTORY_WIDTH = 12
 PENDING = {  # operator command applied since the last epoch record -> badge, style
     "paused": ("PAUSED", "bold black on yellow"),
@@ -29,6 +31,11 @@ PENDING = {  # operator command applied since the last epoch record -> badge, st
     "culled": ("CULLED", "bold white on red"),
 }
 PAUSED_STYLE = PENDING["paused"][1]
+
+
+def grid_lanes(view: StoreView) -> tuple[LaneView, ...]:
+    """The lanes that grow seeds: all of them, except those that only advise (shadow mode)."""
+    return tuple(lane for lane in view.lanes if not lane.advising)
 
 
 def slot_count(view: StoreView) -> int:
@@ -55,12 +62,12 @@ def _badge(record: SeedRecord | None, pending: str | None) -> Text:
 def _stage_text(record: SeedRecord, *, pipeline: bool) -> Text:
     """The pipeline with the current stage marked, or a failure stage named as such."""
     stage = record.stage
-    if stage in FAILED:
-        return Text(f"✗ {FAILED[stage]}", style="bold red")
+    if is_failure_stage(stage):
+        return Text(f"✗ {stage_name(stage)}", style="bold red")
     if stage not in SHORT:
         return Text(f"? {record.stage_name}", style="bold yellow")
     if not pipeline:
-        return Text(SHORT[stage], style="bold reverse")
+        return Text(stage_name(stage), style="bold reverse")
     t = Text()
     for i, (value, label) in enumerate(PIPELINE):
         if i:
@@ -95,40 +102,45 @@ def _alpha_text(record: SeedRecord, history: tuple[SeedRecord, ...], bar_width: 
 
 
 def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: str | None,
-              compact: bool) -> Text:  # fmt: skip
-    """A card's content; compact cards use at most ``COMPACT_LINES`` lines."""
+              compact: bool | int, selected: bool = False) -> Text:  # fmt: skip
+    """A card's content: four lines, or two when ``compact`` (1 for a single line); a compact
+    card has no border, so a ``▶`` marks the selected one."""
+    one_line = compact is not True and compact == 1
     record = history[-1] if history else None
-    lines: list[Text] = []
-    head = Text(f"{lane}·s{slot} ", style="bold") if compact else Text()
-    if record is None or record.is_dormant or record.stage == DORMANT:
-        quiet = Text("DORMANT · empty", style="dim")
-        badge = _badge(record, pending)
-        if badge:
-            quiet.append(" ")
-            quiet.append_text(badge)
-        return Text("\n").join([head, quiet]) if compact else quiet
+    head = Text()
+    if compact:
+        head.append("▶" if selected else " ", style="bold")
+        head.append(f"{lane}·s{slot} ", style="bold")
     badge = _badge(record, pending)
+    if record is None or record.is_dormant or record.stage == SeedStage.DORMANT:
+        head.append("DORMANT · empty", style="dim")
+        if badge:
+            head.append(" ")
+            head.append_text(badge)
+        return head
     if compact:
         head.append_text(_stage_text(record, pipeline=False))
-        head.append(f" {record.epochs_in_stage}ep")
-        second = badge + Text(" ") if badge else Text()
-        second.append(record.blueprint_id, style="dim")
-        lines += [head, second, _alpha_text(record, history, 6, 6), _gate_text(record, 24)]
-    else:
-        first = _stage_text(record, pipeline=True)
-        # The badge leads the second line (the pipeline fills the first); the stage name then
-        # gives way to it, since the pipeline marks the stage anyway.
+        head.append(f" {record.epochs_in_stage}ep ")
         if badge:
-            info = badge + Text(" ")
-            info.append(f"{record.blueprint_id} · {record.epochs_in_stage} ep")
-        else:
-            info = Text(f"{record.blueprint_id} · {record.stage_name} · {record.epochs_in_stage} ep")
-        lines += [
-            first,
-            info,
-            _alpha_text(record, history, 10, HISTORY_WIDTH),
-            _gate_text(record, 44),
-        ]
+            head.append_text(badge)
+            head.append(" ")
+        if one_line:
+            head.append(f"α{record.alpha:.2f} ", style="cyan")
+            gate = record.gate
+            if gate is not None:
+                head.append("✓" if gate.passed else "✗", style="bold green" if gate.passed else "bold red")
+            return head
+        head.append(record.blueprint_id, style="dim")
+        second = Text(" ")
+        second.append_text(_alpha_text(record, history, 6, 6))
+        second.append(" ")
+        second.append_text(_gate_text(record, 16))
+        return Text("\n").join([head, second])
+    # The badge leads the second line (the pipeline fills the first); the stage is named too.
+    info = badge + Text(" ") if badge else Text()
+    info.append(f"{record.blueprint_id} · {record.stage_name} · {record.epochs_in_stage} ep")
+    lines = [_stage_text(record, pipeline=True), info, _alpha_text(record, history, 10, HISTORY_WIDTH),
+             _gate_text(record, 44)]  # fmt: skip
     return Text("\n").join(lines)
 
 
@@ -139,7 +151,7 @@ class SeedCard(Static):
     SeedCard { height: auto; border: round $panel-lighten-2; padding: 0 1;
                text-wrap: nowrap; text-overflow: ellipsis; }
     SeedCard.-selected { border: heavy $accent; }
-    SeedCard.-compact { border: none; padding: 0; height: auto; max-height: 4; }
+    SeedCard.-compact { border: none; padding: 0; height: auto; max-height: 2; }
     SeedCard.-compact.-selected { background: $accent 30%; }
     """
 
@@ -150,12 +162,16 @@ class SeedCard(Static):
         self._text: Text | None = None
 
     def show(self, lane: str, history: tuple[SeedRecord, ...], pending: str | None,
-             compact: bool) -> None:  # fmt: skip
-        text = card_text(lane, self.slot_index, history, pending, compact)
+             compact: bool | int, selected: bool = False) -> None:  # fmt: skip
+        text = card_text(lane, self.slot_index, history, pending, compact, selected)
         record = history[-1] if history else None
         slot = record.slot_id if record is not None else f"slot{self.slot_index}"
-        self.border_title = f"{lane} · {slot}"
-        self.set_class(compact, "-compact")
+        title = Text(f"{lane} · {slot}")
+        if selected:
+            title = Text("▶ ", style="bold") + title
+        self.border_title = title
+        self.set_class(selected, "-selected")
+        self.set_class(bool(compact), "-compact")
         if changed(self._text, text):
             layout = needs_layout(self._text, text)
             self._text = text
@@ -166,7 +182,8 @@ class SeedGrid(Container):
     """Lanes as rows, slots as columns. The app passes the selection as (lane, slot); the card
     there gets the ``-selected`` class and no other card has it.
 
-    ``compact`` (or ``set_compact``) switches every card to at most four lines, for 80×24.
+    ``compact`` (or ``set_compact``) switches every card to two lines without a border;
+    ``set_lines(1)`` to one line (for 80×24 with three lanes).
     """
 
     DEFAULT_CSS = """
@@ -175,6 +192,7 @@ class SeedGrid(Container):
 
     can_focus = True
     compact: reactive[bool] = reactive(False)
+    lines: reactive[int] = reactive(4)
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:  # fmt: skip
@@ -183,7 +201,7 @@ class SeedGrid(Container):
         self._shape = (0, 0)
         self._view: StoreView | None = None
         self._selected = (0, 0)
-        self._drawn: tuple[StoreView, tuple[int, int], bool] | None = None
+        self._drawn: tuple[StoreView, tuple[int, int], int, bool] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -200,10 +218,19 @@ class SeedGrid(Container):
         return [card for row in self._cards for card in row]
 
     def set_compact(self, compact: bool) -> None:
-        self.compact = compact
+        self.set_lines(2 if compact else 4)
+
+    def set_lines(self, lines: int) -> None:
+        """4: bordered cards; 2 or 1: borderless cards of that many lines."""
+        self.compact = lines < 4
+        self.lines = lines
 
     def watch_compact(self, compact: bool) -> None:
-        self.set_class(compact, "-compact")
+        self.set_class(bool(compact), "-compact")
+        if self._view is not None:
+            self.update_view(self._view, self._selected)
+
+    def watch_lines(self) -> None:
         if self._view is not None:
             self.update_view(self._view, self._selected)
 
@@ -213,7 +240,7 @@ class SeedGrid(Container):
 
     def update_view(self, view: StoreView, selected: tuple[int, int]) -> None:
         selected = (selected[0], selected[1])
-        drawn = (view, selected, self.compact)
+        drawn = (view, selected, self.lines, self.compact)
         if self._drawn is not None and all(
             a is b or a == b for a, b in zip(drawn, self._drawn, strict=True)
         ):
@@ -222,14 +249,14 @@ class SeedGrid(Container):
         if not self.is_attached:
             return  # drawn on mount
         self._drawn = drawn
-        shape = (len(view.lanes), slot_count(view))
+        lanes = grid_lanes(view)
+        shape = (len(lanes), slot_count(view))
         if shape != self._shape:
             self._rebuild(shape)
-        for li, lane in enumerate(view.lanes):
+        for li, lane in enumerate(lanes):
             for si, card in enumerate(self._cards[li]):
                 card.show(lane.name, lane.seed_history.get(si, ()), lane.pending.get(si),
-                          self.compact)  # fmt: skip
-                card.set_class((li, si) == selected, "-selected")
+                          self.lines if self.compact else False, (li, si) == selected)  # fmt: skip
 
     def _rebuild(self, shape: tuple[int, int]) -> None:
         lanes, slots = shape

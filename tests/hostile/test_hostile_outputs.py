@@ -124,7 +124,7 @@ async def test_a_second_screenshot_never_replaces_the_first(tmp_path):
     store = TelemetryStore(tmp_path / "run.jsonl")
     for record in RECORDS[:5]:
         store.add(record)
-    app = EsperApp(store, None, record_path=tmp_path / "run.jsonl", controls=False, snapshot=True)
+    app = EsperApp(store, None, refresh_hz=0, record_path=tmp_path / "run.jsonl", controls=False, clock=None)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("s")
         await pilot.pause()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import queue
 import threading
 from pathlib import Path
@@ -11,7 +13,9 @@ import pytest
 from esper_tui.app import EsperApp
 from esper_tui.store import TelemetryStore
 from training.recordio import read_records
-from training.records import EpochRecord
+from training.records import EpochRecord, RunInfo
+
+SECOND = "iql[beta=3]"  # a second model lane; its name holds markup brackets on purpose
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RUN = FIXTURES / "run.jsonl"
@@ -25,6 +29,28 @@ def store_from(path: Path, upto: tuple[int, str, int] | None = None) -> Telemetr
     assert corrupt == 0
     for record in records:
         store.add(record)
+        if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
+            break
+    return store
+
+
+def _as_lane(record: EpochRecord, name: str) -> EpochRecord:
+    seeds = tuple(dataclasses.replace(s, lane=name) for s in record.seeds)
+    decision = record.decision and dataclasses.replace(record.decision, lane=name)
+    return dataclasses.replace(record, lane=name, seeds=seeds, decision=decision)
+
+
+def two_model_store(upto: tuple[int, str, int] | None = None, second: str = SECOND) -> TelemetryStore:
+    """The fixture run with the IQL lane's records repeated as a second model lane."""
+    store = TelemetryStore(source="replay")
+    for record in read_records(RUN)[0]:
+        if isinstance(record, RunInfo):
+            iql = next(lane for lane in record.lanes if lane.policy_kind == "iql")
+            lane = dataclasses.replace(iql, name=second, model_path=f"models/{second}.pt")
+            record = dataclasses.replace(record, lanes=(*record.lanes, lane))
+        store.add(record)
+        if isinstance(record, EpochRecord) and record.lane == "tiny_iql":
+            store.add(_as_lane(record, second))
         if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
             break
     return store
@@ -60,11 +86,22 @@ class FakeSession:
         return out
 
 
-def snapshot_app(path: Path = RUN, upto=None, session=None, tmp: Path | None = None) -> EsperApp:
-    return EsperApp(store_from(path, upto), session=session, snapshot=True, record_path=None if tmp is None
-                    else tmp / "run.jsonl")  # fmt: skip
+def snapshot_app(path: Path = RUN, upto=None, session=None, tmp: Path | None = None,
+                 store: TelemetryStore | None = None) -> EsperApp:  # fmt: skip
+    """No poll timer (refresh 0) and no clock: the screen depends on the records only."""
+    return EsperApp(store or store_from(path, upto), session=session, refresh_hz=0, clock=None,
+                    record_path=None if tmp is None else tmp / "run.jsonl")  # fmt: skip
 
 
 @pytest.fixture
 def fake_session() -> FakeSession:
     return FakeSession()
+
+
+async def until(pilot, predicate, timeout: float = 10.0) -> None:
+    """Let the app run until ``predicate()`` holds (a generous bound: a busy machine is slow)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < end, "timed out"
+        await pilot.pause(0.02)

@@ -19,6 +19,7 @@ from training.comparison import Lane, RunConfig
 from training.env import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, RunEvent
+from widgets.model import RunStatus
 
 SIZE = (140, 45)
 MID_RUN = (1, "tiny_iql", 5)  # the heuristic's slot-0 seed is paused here; IQL has three seeds
@@ -26,8 +27,9 @@ MID_RUN = (1, "tiny_iql", 5)  # the heuristic's slot-0 seed is paused here; IQL 
 
 def live_app(session, upto=MID_RUN, tmp=None) -> EsperApp:
     store = store_from(RUN, upto)
-    store._status = "RUNNING"  # noqa: SLF001 - a live run, as far as the keys are concerned
-    return EsperApp(store, session=session, snapshot=True, record_path=None if tmp is None else tmp / "r.jsonl")
+    store._status = RunStatus.RUNNING  # noqa: SLF001 - a live run, as far as the keys are concerned
+    return EsperApp(store, session=session, refresh_hz=0, clock=None,
+                    record_path=None if tmp is None else tmp / "r.jsonl")  # fmt: skip
 
 
 async def test_space_toggles_training(fake_session):
@@ -36,7 +38,7 @@ async def test_space_toggles_training(fake_session):
         await pilot.press("space")
         assert [c.type for c in fake_session.commands()] == [CommandType.PAUSE_TRAINING]
         app.store.add(RunEvent("fixture0001", "paused", "training paused by operator"))
-        app.poll()
+        app.dashboard.poll()
         await pilot.press("space")
         assert [c.type for c in fake_session.commands()] == [CommandType.RESUME_TRAINING]
 
@@ -113,7 +115,7 @@ async def test_seed_detail_updates_live(fake_session):
         records, _ = read_records(RUN)
         nxt = next(r for r in records if isinstance(r, EpochRecord) and (r.episode, r.lane, r.epoch) == (1, "heuristic", 4))
         app.store.add(nxt)
-        app.poll()
+        app.dashboard.poll()
         await pilot.pause()
         assert table.row_count == before + 1
 
@@ -125,7 +127,7 @@ async def test_tab_moves_to_the_next_panel(fake_session):
         await pilot.press("tab")
         assert app.focused.id == "gradients"
         await pilot.press("tab", "tab")
-        assert app.focused.id == "decisions"
+        assert app.focused.id == "decisions"  # the table inside the decision panel
         await pilot.press("tab")
         assert app.focused.id == "seed-grid"
 
@@ -134,13 +136,13 @@ async def test_compact_layout_shows_one_lower_panel_at_a_time(fake_session):
     app = live_app(fake_session)
     async with app.run_test(size=(80, 24)) as pilot:
         def shown():
-            return [p for p in ("gradients", "saturation", "decisions") if app.query_one(f"#{p}").display]
+            return [p for p in ("gradients", "saturation", "decision-panel") if app.screen.query_one(f"#{p}").display]
 
-        assert shown() == ["decisions"]
+        assert shown() == ["decision-panel"]
         await pilot.press("tab", "tab")
         assert shown() == ["saturation"]
         await pilot.press("tab", "tab")  # to the seed grid: the lower panel stays
-        assert shown() == ["decisions"] and app.focused.id == "seed-grid"
+        assert shown() == ["decision-panel"] and app.focused.id == "seed-grid"
 
 
 async def test_screenshot_is_saved_next_to_the_record(fake_session, tmp_path):
@@ -154,10 +156,9 @@ async def test_screenshot_is_saved_next_to_the_record(fake_session, tmp_path):
 
 async def test_refused_command_shows_its_reason(fake_session):
     app = live_app(fake_session)
-    app.snapshot = False  # notifications on
     async with app.run_test(size=SIZE) as pilot:
         app.store.add(RunEvent("fixture0001", "command_refused", "cull heuristic slot 0: seed s1 is FOSSILIZED and cannot be culled"))
-        app.poll()
+        app.dashboard.poll()
         await pilot.pause()
         assert any("FOSSILIZED and cannot be culled" in str(n.message) for n in app._notifications)  # noqa: SLF001
 
@@ -221,8 +222,16 @@ async def test_a_poll_while_the_app_tears_down_draws_nothing(fake_session):
 
     app = live_app(fake_session)
     async with app.run_test(size=SIZE) as pilot:
-        await app.query_one(RunHeader).remove()
+        await app.screen.query_one(RunHeader).remove()
         await pilot.pause()
         app.store.add(RunEvent("fixture0001", "paused", "training paused by operator"))
-        app.poll()  # no NoMatches: nothing left to draw
+        app.dashboard.poll()  # no NoMatches: nothing left to draw
         assert app.return_code is None
+
+
+def test_an_applied_command_is_announced_without_the_internal_seed_id():
+    from esper_tui.operator import applied_text
+
+    event = RunEvent("fixture0001", "command_applied", "pause_seed heuristic slot 0: paused slot0-s1",
+                     lane="heuristic", slot=0, data={"type": "pause_seed"})  # fmt: skip
+    assert applied_text(event) == "paused the seed in heuristic slot 0"

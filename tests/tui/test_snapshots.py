@@ -1,32 +1,46 @@
-"""SVG snapshots of the main screen and the modals, from the recorded fixture. Regenerate on
+"""SVG snapshots of the dashboard and the dialogs, from the recorded fixture. Regenerate on
 purpose with ``pytest tests/tui --snapshot-update`` and look at the report."""
 
 import pytest
 
-from tests.tui.conftest import CRASHED, snapshot_app
+from tests.tui.conftest import CRASHED, snapshot_app, two_model_store
 
-SIZES = [(140, 45), (80, 24)]
 MID_RUN = (1, "tiny_iql", 5)  # episode 1: the heuristic's seed is paused, IQL has three seeds
+DASHBOARD_SIZES = [(120, 40), (80, 24), (160, 50)]
+DIALOG_SIZES = [(120, 40), (80, 24)]
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["140x45", "80x24"])
+@pytest.mark.parametrize("size", DASHBOARD_SIZES, ids=["120x40", "80x24", "160x50"])
 def test_main_screen(snap_compare, size):
     assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["140x45", "80x24"])
+@pytest.mark.parametrize("size", DASHBOARD_SIZES, ids=["120x40", "80x24", "160x50"])
+def test_main_screen_two_models(snap_compare, size):
+    assert snap_compare(snapshot_app(store=two_model_store(MID_RUN)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
 def test_help_screen(snap_compare, size):
     assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, press=["question_mark"])
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["140x45", "80x24"])
+@pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
 def test_seed_detail(snap_compare, size):
     assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, press=["enter"])
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["140x45", "80x24"])
+@pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
 def test_crash_modal(snap_compare, size):
     assert snap_compare(snapshot_app(CRASHED), terminal_size=size)
+
+
+def test_finished_summary(snap_compare):
+    assert snap_compare(snapshot_app(), terminal_size=(120, 40))
+
+
+def test_filter_dialog(snap_compare):
+    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=(120, 40), press=["slash"])
 
 
 def test_too_small_terminal(snap_compare):

@@ -14,13 +14,13 @@ from training.records.decision import DecisionRecord
 from training.records.fields import check_depth
 from training.records.run import EVENT_KINDS, EpochRecord, LaneInfo, RunEvent, RunInfo
 from training.records.seed import SeedRecord
-from training.records.views import InputOutlier, LaneView, PairedResult, SaturationRow, StoreView
+from training.records.views import PairedResult
 
 Record = RunInfo | EpochRecord | RunEvent
 _KINDS: dict[str, Any] = {"run": RunInfo, "epoch": EpochRecord, "event": RunEvent}
 
 __all__ = [
-    "ACTION_NAMES", "EVENT_KINDS", "InputOutlier", "LaneView", "PairedResult", "SaturationRow", "StoreView", "SCHEMA_VERSION", "DecisionRecord", "EpochRecord", "LaneInfo",
+    "ACTION_NAMES", "EVENT_KINDS", "PairedResult", "SCHEMA_VERSION", "DecisionRecord", "EpochRecord", "LaneInfo",
     "Record", "RecordError", "RunEvent", "RunInfo", "SeedRecord", "record_from_dict",
     "record_from_line", "record_to_line",
 ]  # fmt: skip
