@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -21,7 +20,6 @@ from esper_tui.cli_common import (
     positive_float,
     positive_int,
     probability,
-    run_config_from_args,
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.parallel_cli import (
@@ -29,6 +27,7 @@ from esper_tui.parallel_cli import (
     add_parallel_flags,
     make_backend,
     model_lane_specs,
+    run_config,
 )
 
 if TYPE_CHECKING:
@@ -98,10 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_config(args, mode: str = "head-to-head"):
     try:
-        config = run_config_from_args(args, mode)
+        return run_config(args, mode)
     except UsageError as exc:
         fail(str(exc))
-    return replace(config, run_id=getattr(args, "run_id", "") or "")
 
 
 def _writable(path: str, what: str) -> Path:
@@ -230,7 +228,7 @@ def _compare(args) -> int:
     config = _run_config(args, args.mode)
     report_path = _writable(args.report, "report") if args.report else None
     try:
-        lanes = [heuristic_lane()] + model_lane_specs(args.model, config.env.device)
+        lanes = [heuristic_lane()] + model_lane_specs(args.model)
     except UsageError as exc:
         fail(str(exc))
     backend = _backend(args)

@@ -36,6 +36,23 @@ def check_parallel_flags(args: argparse.Namespace) -> None:
         raise UsageError("--workers is for worker processes on this machine; with Ray the cluster decides")
 
 
+def run_config(args: argparse.Namespace, mode: str):
+    """``run_config_from_args`` with the run's ``--run-id``. With ``--gpus-per-episode`` the
+    episodes run on the cluster's GPUs, which this machine may lack: ``--device auto``/``cuda``
+    then means CUDA there, unchecked here. A problem raises ``UsageError``."""
+    from dataclasses import replace
+
+    from esper_tui.cli_common import run_config_from_args
+
+    check_parallel_flags(args)
+    remote_gpus = bool(getattr(args, "gpus_per_episode", None)) and args.device in ("auto", "cuda")
+    local = argparse.Namespace(**{**vars(args), "device": "cpu"}) if remote_gpus else args
+    config = run_config_from_args(local, mode)
+    if remote_gpus:
+        config = replace(config, env=replace(config.env, device="cuda"))
+    return replace(config, run_id=getattr(args, "run_id", "") or "")
+
+
 def make_backend(args: argparse.Namespace):
     """The backend the flags ask for; a missing Ray raises ``UsageError`` with how to install it.
     Worker processes on a CUDA machine share its device (an episode is small next to a GPU)."""
@@ -57,13 +74,13 @@ def make_backend(args: argparse.Namespace):
     return ProcessBackend(args.workers, args.threads)
 
 
-def model_lane_specs(paths: list[str], device: str) -> list:
-    """Lane specs for model files: each checked here once (one-sentence errors) and carried as
-    bytes, so that workers and cluster nodes need no copy of the file."""
+def model_lane_specs(paths: list[str]) -> list:
+    """Lane specs for model files: each checked here once, on the CPU (one-sentence errors), and
+    carried as bytes, so that workers and cluster nodes need no copy of the file."""
     from esper_tui.lanes import load_model_lanes
     from training.episodes import LaneSpec
 
-    lanes = load_model_lanes(paths, device, limit=None)
+    lanes = load_model_lanes(paths, "cpu", limit=None)
     return [LaneSpec(lane.info, model=Path(lane.info.model_path).read_bytes()) for lane in lanes]
 
 

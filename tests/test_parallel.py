@@ -2,6 +2,7 @@
 failing episode is recorded and the others go on; an interrupt keeps the finished episodes."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,27 @@ def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
     assert isinstance(records[0], RunInfo) and records[-1].event == "stopped"
     assert 4 not in {r.episode for r in records if isinstance(r, EpochRecord)}  # never started
     assert workers and not any(p.is_alive() for p in workers)
+
+
+def test_without_ray_the_cli_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the cluster extra were not installed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--model", str(MODEL), "--preset", "tiny", "--ray"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "pip install -e '.[cluster]'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--ray", "--ray-address", "auto"], "not both"),
+        (["--gpus-per-episode", "0.5"], "needs --ray"),
+        (["--workers", "2", "--ray"], "the cluster decides"),
+        (["--workers", "0"], "at least 1"),
+    ],
+)
+def test_parallel_flag_mistakes_are_one_sentence(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--model", str(MODEL), "--preset", "tiny"] + flags)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1

@@ -1,0 +1,85 @@
+"""Episodes as Ray tasks: a local Ray (``--ray``) or an existing cluster (``--ray-address``).
+
+Ray is an optional extra (``pip install -e '.[cluster]'``); nothing else imports this module.
+Each episode is one task with its own resource request (``cpus_per_episode`` CPUs, or a share
+of a GPU), running the same ``run_episode`` a worker process runs, so a Ray run writes the same
+record as a serial one. Model files travel inside the task (``LaneSpec.model``); every node
+needs the same ``esper-tui`` installed and, for CIFAR-10, the data at the same ``--data-dir``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from concurrent.futures import Future
+
+from training.episodes import EpisodeOutcome, EpisodeTask, run_episode
+
+
+class ClusterError(Exception):
+    """Ray is there but the cluster cannot be used; the message is one sentence."""
+
+
+def _episode_task(task: EpisodeTask) -> EpisodeOutcome:
+    return run_episode(task)
+
+
+class RayBackend:
+    """Submits episodes as Ray tasks. Initialises Ray itself unless it is already running in
+    this process (then the caller owns it, and ``close`` leaves it up)."""
+
+    def __init__(self, address: str | None = None, cpus_per_episode: int = 1,
+                 gpus_per_episode: float | None = None, local_cpus: int | None = None) -> None:  # fmt: skip
+        import ray  # ImportError: the caller says how to install the extra
+
+        self._ray = ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            try:
+                if address:
+                    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                             logging_level=logging.ERROR)  # fmt: skip
+                else:
+                    ray.init(num_cpus=local_cpus, include_dashboard=False, log_to_driver=False,
+                             logging_level=logging.ERROR)  # fmt: skip
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                raise ClusterError(f"could not start or reach {where} ({exc})") from None
+        self._cpus = cpus_per_episode
+        self._gpus = gpus_per_episode
+        options = {"num_cpus": cpus_per_episode, "max_retries": 0}
+        if gpus_per_episode:
+            options["num_gpus"] = gpus_per_episode
+        self._remote = ray.remote(_episode_task).options(**options)
+        self._refs: list = []
+        if self.capacity < 1:
+            raise ClusterError(f"the Ray cluster has no room for one episode ({self._request()})")
+
+    def _request(self) -> str:
+        return f"{self._gpus} GPU per episode" if self._gpus else f"{self._cpus} CPU(s) per episode"
+
+    @property
+    def capacity(self) -> int:
+        """Episodes the cluster can run at once for this resource request (at least 1 once the
+        cluster has room, so that queued episodes wait in Ray rather than fail)."""
+        resources = self._ray.cluster_resources()
+        if self._gpus:
+            return int(math.floor(resources.get("GPU", 0.0) / self._gpus + 1e-9))
+        return int(resources.get("CPU", 0.0) // self._cpus)
+
+    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
+        ref = self._remote.remote(task)
+        self._refs.append(ref)
+        return ref.future()
+
+    def stop(self) -> None:
+        for ref in self._refs:
+            try:
+                self._ray.cancel(ref, force=True)
+            except Exception:  # noqa: BLE001 - a finished task cannot be cancelled; that is fine
+                pass
+
+    def close(self) -> None:
+        self._refs.clear()
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
