@@ -3,6 +3,7 @@
     esper-iql collect -o data.npz --episodes 8 --epochs 25 --epsilon 0.2 --features seed
     esper-iql train data.npz -o iql.pt --steps 20000
     esper-iql compare --model iql.pt --episodes 5 --report report.json --record run.jsonl
+    esper-iql ablate -o ablation/ --workers 2
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from esper_tui.ablate_cli import add_ablate_parser, run_ablate
 from esper_tui.cli_common import (
     OneLineParser,
     UsageError,
@@ -76,6 +78,7 @@ def build_parser() -> OneLineParser:
     m.add_argument("--record", metavar="FILE.jsonl", help="write every record (replay it with esper-tui --replay)")
     add_run_flags(m, episodes=3)
     add_parallel_flags(m)
+    add_ablate_parser(sub)
     return parser
 
 
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return _collect(args)
         if args.command == "train":
             return _train(args)
+        if args.command == "ablate":
+            return run_ablate(args, fail)
         return _compare(args)
     except KeyboardInterrupt:
         sys.stderr.write("esper-iql: interrupted\n")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 
 from training.episodes import EpisodeOutcome, EpisodeTask, run_episode
 
@@ -83,3 +85,19 @@ class RayBackend:
         self._refs.clear()
         if self._owns and self._ray.is_initialized():
             self._ray.shutdown()
+
+
+@contextmanager
+def ray_session(address: str | None = None, local_cpus: int | None = None) -> Iterator[None]:
+    """Ray up for several fan-outs in a row (``ablate``'s collection and comparison); the
+    backends made inside find it running and leave it up."""
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    RayBackend(address=address, local_cpus=local_cpus)  # starts (or reaches) Ray, with its errors
+    try:
+        yield
+    finally:
+        ray.shutdown()
