@@ -67,7 +67,7 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     writers = [RecordWriter(out / "collect.jsonl"), RecordWriter(out / "compare.jsonl")]
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
-            result = run_ablation(config, out, lambda: make_backend(args), _sink(writers[0]), _sink(writers[1]),
+            result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config()), _sink(writers[0]), _sink(writers[1]),
                                   progress)  # fmt: skip
     except (UsageError, ValueError) as exc:
         fail(str(exc))

@@ -156,10 +156,10 @@ def _collect(args) -> int:
         fail("collect needs at least 2 epochs per episode to form a transition")
     output = _writable(args.output, "output")
     config = _run_config(args)
-    backend = _backend(args)
+    backend = _backend(args, config)
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
     try:
-        with EpisodeProgress("collect", args.episodes) as progress:
+        with backend, EpisodeProgress("collect", args.episodes) as progress:
             transitions, metadata = collect(config, args.epsilon, args.features, _record_sink(writer),
                                             backend=backend, progress=progress, threads=args.threads)  # fmt: skip
     finally:
@@ -236,10 +236,10 @@ def _compare(args) -> int:
         lanes = [heuristic_lane()] + model_lane_specs(args.model)
     except UsageError as exc:
         fail(str(exc))
-    backend = _backend(args)
+    backend = _backend(args, config)
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
     try:
-        with EpisodeProgress("compare", args.episodes) as progress:
+        with backend, EpisodeProgress("compare", args.episodes) as progress:
             result = run_episodes(config, lanes, _record_sink(writer), backend, progress=progress,
                                   threads=args.threads).result  # fmt: skip
     finally:
@@ -267,9 +267,9 @@ def _compare(args) -> int:
     return _failed_exit(result.failed)
 
 
-def _backend(args):
+def _backend(args, config):
     try:
-        return make_backend(args)
+        return make_backend(args, config.env.data_config())
     except UsageError as exc:
         fail(str(exc))
 

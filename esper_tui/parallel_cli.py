@@ -53,9 +53,10 @@ def run_config(args: argparse.Namespace, mode: str):
     return replace(config, run_id=getattr(args, "run_id", "") or "")
 
 
-def make_backend(args: argparse.Namespace):
+def make_backend(args: argparse.Namespace, data=None):
     """The backend the flags ask for; a missing Ray raises ``UsageError`` with how to install it.
-    Worker processes on a CUDA machine share its device (an episode is small next to a GPU)."""
+    Worker processes on a CUDA machine share its device (an episode is small next to a GPU),
+    and build the image task ``data`` as they start."""
     from training.parallel import InProcessBackend, ProcessBackend
 
     check_parallel_flags(args)
@@ -71,7 +72,7 @@ def make_backend(args: argparse.Namespace):
             raise UsageError(str(exc)) from None
     if args.workers == 1:
         return InProcessBackend()
-    return ProcessBackend(args.workers, args.threads)
+    return ProcessBackend(args.workers, args.threads, data)
 
 
 def model_lane_specs(paths: list[str]) -> list:

@@ -91,7 +91,8 @@ class FaultyBackend(ProcessBackend):
 
 def test_a_failing_episode_is_recorded_with_its_traceback_and_the_others_go_on():
     records = []
-    run = run_episodes(tiny_config(), [heuristic_lane()], records.append, FaultyBackend(2))
+    with FaultyBackend(2) as backend:
+        run = run_episodes(tiny_config(), [heuristic_lane()], records.append, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
     failed = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_failed"]
@@ -112,21 +113,21 @@ class DyingBackend(ProcessBackend):
 
 
 def test_a_worker_that_dies_fails_only_its_episode():
-    run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, DyingBackend(1))
+    with DyingBackend(1) as backend:
+        run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
 
 
 def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
     records, workers = [], []
-    backend = ProcessBackend(2)
 
     def progress(state):
         workers.extend(backend._executor._processes.values())
         if state.done >= 1:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with ProcessBackend(2) as backend, pytest.raises(KeyboardInterrupt):
         run_episodes(tiny_config(episodes=4, epochs=4), [heuristic_lane()], records.append, backend, progress)
     finished = [r.episode for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
     assert finished and finished[0] == 1

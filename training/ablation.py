@@ -202,14 +202,16 @@ def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[]
     def stage(name: str) -> Callable:
         return lambda state: progress(name, state) if progress is not None else None
 
-    transitions, metadata = collect(config.collect, config.epsilon, BC_FEATURES, collect_sink,
-                                    backend=backend_factory(), progress=stage("collect"), threads=config.threads)  # fmt: skip
+    with backend_factory() as backend:
+        transitions, metadata = collect(config.collect, config.epsilon, BC_FEATURES, collect_sink,
+                                        backend=backend, progress=stage("collect"), threads=config.threads)  # fmt: skip
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
     data = out / "data.npz"
     save_npz(data, transitions, metadata)
     models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)))
-    run, tally = compare_all(config, models, compare_sink, backend_factory(), stage("compare"))
+    with backend_factory() as backend:
+        run, tally = compare_all(config, models, compare_sink, backend, stage("compare"))
     return AblationResult(score(run, tally), data, models, len(transitions), training, run)
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 
 from training.episodes import EpisodeOutcome, EpisodeTask, run_episode
+from training.parallel import Closing
 
 
 class ClusterError(Exception):
@@ -26,7 +27,7 @@ def _episode_task(task: EpisodeTask) -> EpisodeOutcome:
     return run_episode(task)
 
 
-class RayBackend:
+class RayBackend(Closing):
     """Submits episodes as Ray tasks. Initialises Ray itself unless it is already running in
     this process (then the caller owns it, and ``close`` leaves it up)."""
 

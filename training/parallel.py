@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from training.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, run_info
-from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec, run_episode
+from training.data import DataConfig
+from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec, cached_task, run_episode
 from training.records import LaneInfo, RunEvent
 from training.records.views import PairedResult
 
@@ -34,6 +35,8 @@ STOP_GRACE_SECONDS = 30.0
 
 
 class Backend(Protocol):
+    """Whoever makes a backend closes it (they are context managers); the driver only stops it."""
+
     capacity: int  # episodes in flight at once
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]: ...
@@ -44,7 +47,20 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class InProcessBackend:
+class Closing:
+    """``with backend:`` closes it, also on Ctrl+C."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class InProcessBackend(Closing):
     """One episode at a time in this process (``--workers 1``)."""
 
     capacity = 1
@@ -60,16 +76,13 @@ class InProcessBackend:
     def stop(self) -> None:
         self._stop.set()
 
-    def close(self) -> None:
-        """Nothing to release."""
-
 
 _worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
 
 
-def _init_worker(stop, threads: int) -> None:
+def _init_worker(stop, threads: int, data: DataConfig | None) -> None:
     """Workers leave Ctrl+C to the parent (which stops them through ``stop`` at a batch
-    boundary) and treat SIGTERM the same way."""
+    boundary) and treat SIGTERM the same way. ``data``: the image task to build up front."""
     global _worker_stop
     _worker_stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -77,28 +90,32 @@ def _init_worker(stop, threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    if data is not None:
+        cached_task(data)
 
 
 def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
     return run_episode(task, _worker_stop)
 
 
-class ProcessBackend:
+class ProcessBackend(Closing):
     """``workers`` spawned processes (torch is not fork-safe). A worker that dies outright fails
-    the episodes it was running; the pool is rebuilt for the rest."""
+    the episodes it was running; the pool is rebuilt for the rest. ``data``: each worker builds
+    that image task as it starts (otherwise in its first episode)."""
 
-    def __init__(self, workers: int, threads: int = 1) -> None:
+    def __init__(self, workers: int, threads: int = 1, data: DataConfig | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.capacity = workers
         self._threads = threads
+        self._data = data
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.capacity, mp_context=self._context, initializer=_init_worker,
-                                   initargs=(self._stop, self._threads))  # fmt: skip
+                                   initargs=(self._stop, self._threads, self._data))  # fmt: skip
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         try:
@@ -155,7 +172,8 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
     """Run every episode on ``backend``; records reach ``sink`` in episode order.
 
     Ctrl+C (KeyboardInterrupt, or SIGTERM while this runs) stops the backend, writes every
-    episode that came back, then a ``stopped`` event, and re-raises KeyboardInterrupt.
+    episode that came back, then a ``stopped`` event, and re-raises KeyboardInterrupt. The
+    backend stays open: its maker closes it.
     """
     names = [lane.name for lane in lanes]
     if not lanes or len(set(names)) != len(names):
@@ -213,8 +231,6 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
             write_ready(force=True)
             sink(board.stopped_event())
             raise
-        finally:
-            backend.close()
     sink(board.finished_event())
     return out
 

@@ -38,7 +38,8 @@ def run(backend) -> list[dict]:
     config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=2, seed=7), episodes=3, run_id="ray")
     lanes = [heuristic_lane(), LaneSpec(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes())]
     records = []
-    run_episodes(config, lanes, records.append, backend)
+    with backend:
+        run_episodes(config, lanes, records.append, backend)
     return [_strip(json.loads(record_to_line(r))) for r in records]
 
 
