@@ -158,3 +158,44 @@ def test_parallel_flag_mistakes_are_one_sentence(flags, message, capsys):
         main(["compare", "--model", str(MODEL), "--preset", "tiny"] + flags)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
+def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    record = tmp_path / "run.jsonl"
+    args = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(MODEL), "--preset", "tiny",
+            "--episodes", "8", "--epochs", "6", "--device", "cpu", "--workers", "2", "--record", str(record)]  # fmt: skip
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if record.exists() and '"episode_finished"' in record.read_text():
+            break
+        time.sleep(0.2)
+    workers = _children(process.pid)
+    os.kill(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "Traceback" not in err
+    records, corrupt = read_records(record)
+    assert corrupt == 0 and records[-1].event == "stopped"
+    assert any(isinstance(r, RunEvent) and r.event == "episode_finished" and r.episode == 1 for r in records)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphans
