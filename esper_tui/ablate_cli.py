@@ -18,7 +18,13 @@ from esper_tui.cli_common import (
     positive_int,
     probability,
 )
-from esper_tui.parallel_cli import RAY_MISSING, add_parallel_flags, make_backend, run_config
+from esper_tui.parallel_cli import (
+    RAY_MISSING,
+    add_parallel_flags,
+    make_backend,
+    record_sink,
+    run_config,
+)
 
 FILES = ("data.npz", "iql_27.pt", "iql_37.pt", "iql_54.pt", "bc.pt", "collect.jsonl", "compare.jsonl",
          "ablation.md", "ablation.json")  # fmt: skip
@@ -67,7 +73,7 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     writers = [RecordWriter(out / "collect.jsonl"), RecordWriter(out / "compare.jsonl")]
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
-            result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config()), _sink(writers[0]), _sink(writers[1]),
+            result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config()), record_sink(writers[0]), record_sink(writers[1]),
                                   progress)  # fmt: skip
     except (UsageError, ValueError) as exc:
         fail(str(exc))
@@ -109,15 +115,6 @@ def _empty_folder(path: str, fail) -> Path:
         fail(f"cannot create {out}: folder {out.parent} does not exist")
     out.mkdir(exist_ok=True)
     return out
-
-
-def _sink(writer):
-    def sink(record) -> None:
-        writer.write(record)
-        if getattr(record, "event", "") in ("episode_finished", "episode_failed"):
-            writer.flush()
-
-    return sink
 
 
 class AblationProgress:

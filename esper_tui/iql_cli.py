@@ -29,11 +29,12 @@ from esper_tui.parallel_cli import (
     add_parallel_flags,
     make_backend,
     model_lane_specs,
+    record_sink,
     run_config,
 )
 
 if TYPE_CHECKING:
-    from training.recordio import RecordWriter
+    pass
 
 
 def fail(message: str) -> NoReturn:
@@ -160,7 +161,7 @@ def _collect(args) -> int:
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
     try:
         with backend, EpisodeProgress("collect", args.episodes) as progress:
-            transitions, metadata = collect(config, args.epsilon, args.features, _record_sink(writer),
+            transitions, metadata = collect(config, args.epsilon, args.features, record_sink(writer),
                                             backend=backend, progress=progress, threads=args.threads)  # fmt: skip
     finally:
         if writer is not None:
@@ -240,7 +241,7 @@ def _compare(args) -> int:
     writer = RecordWriter(_writable(args.record, "record")) if args.record else None
     try:
         with backend, EpisodeProgress("compare", args.episodes) as progress:
-            result = run_episodes(config, lanes, _record_sink(writer), backend, progress=progress,
+            result = run_episodes(config, lanes, record_sink(writer), backend, progress=progress,
                                   threads=args.threads).result  # fmt: skip
     finally:
         if writer is not None:
@@ -272,19 +273,6 @@ def _backend(args, config):
         return make_backend(args, config.env.data_config())
     except UsageError as exc:
         fail(str(exc))
-
-
-def _record_sink(writer: RecordWriter | None):
-    """Records to the file as the driver releases them (in episode order), flushed at each
-    episode's end so that a follower sees whole episodes and an interrupted run keeps them."""
-
-    def sink(record) -> None:
-        if writer is not None:
-            writer.write(record)
-            if getattr(record, "event", "") in ("episode_finished", "episode_failed"):
-                writer.flush()
-
-    return sink
 
 
 def _failed_exit(failed: list[int]) -> int:

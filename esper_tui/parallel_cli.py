@@ -85,6 +85,21 @@ def model_lane_specs(paths: list[str]) -> list:
     return [LaneSpec(lane.info, model=Path(lane.info.model_path).read_bytes()) for lane in lanes]
 
 
+def record_sink(writer):
+    """Records to the file (``writer`` None: nowhere) as the driver releases them, in episode
+    order, flushed at every run event (the start, each episode's end, the stop), so that a
+    follower sees whole episodes and an interrupted run keeps them."""
+    from training.records import RunEvent
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+            if isinstance(record, RunEvent):
+                writer.flush()
+
+    return sink
+
+
 class EpisodeProgress:
     """A Rich bar over episodes: done/total, running, queued, failed, ETA, and the paired
     result so far (it updates as episodes finish, in episode order)."""

@@ -80,9 +80,10 @@ class InProcessBackend(Closing):
 _worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
 
 
-def _init_worker(stop, threads: int, data: DataConfig | None) -> None:
+def _init_worker(stop, threads: int, data: DataConfig | None, started) -> None:
     """Workers leave Ctrl+C to the parent (which stops them through ``stop`` at a batch
-    boundary) and treat SIGTERM the same way. ``data``: the image task to build up front."""
+    boundary) and treat SIGTERM the same way. ``data``: the image task to build up front. On a
+    machine with several GPUs, worker k makes GPU k mod n its ``cuda``."""
     global _worker_stop
     _worker_stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -90,6 +91,11 @@ def _init_worker(stop, threads: int, data: DataConfig | None) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    with started.get_lock():
+        index = started.value
+        started.value += 1
+    if torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        torch.cuda.set_device(index % torch.cuda.device_count())
     if data is not None:
         cached_task(data)
 
@@ -111,11 +117,12 @@ class ProcessBackend(Closing):
         self._data = data
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
+        self._started = self._context.Value("i", 0)
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.capacity, mp_context=self._context, initializer=_init_worker,
-                                   initargs=(self._stop, self._threads, self._data))  # fmt: skip
+                                   initargs=(self._stop, self._threads, self._data, self._started))  # fmt: skip
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         try:
@@ -133,7 +140,7 @@ class ProcessBackend(Closing):
 
     def kill(self) -> None:
         """Last resort when stopped workers do not return: end the processes."""
-        for process in list(getattr(self._executor, "_processes", {}).values()):
+        for process in list((getattr(self._executor, "_processes", None) or {}).values()):
             if process.is_alive():
                 process.kill()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -168,12 +175,13 @@ def heuristic_lane(name: str = "heuristic") -> LaneSpec:
 
 def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backend: Backend,
                  progress: Callable[[Progress], None] | None = None, threads: int = 1,
-                 collect: bool = False) -> EpisodeRun:  # fmt: skip
+                 collect: bool = False, stop: threading.Event | None = None) -> EpisodeRun:  # fmt: skip
     """Run every episode on ``backend``; records reach ``sink`` in episode order.
 
     Ctrl+C (KeyboardInterrupt, or SIGTERM while this runs) stops the backend, writes every
-    episode that came back, then a ``stopped`` event, and re-raises KeyboardInterrupt. The
-    backend stays open: its maker closes it.
+    episode that came back, then a ``stopped`` event, and re-raises KeyboardInterrupt. Setting
+    ``stop`` (e.g. from a signal handler) does the same within a second. The backend stays open:
+    its maker closes it.
     """
     names = [lane.name for lane in lanes]
     if not lanes or len(set(names)) != len(names):
@@ -222,7 +230,7 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
                     buffered[outcome.episode] = outcome
                 write_ready()
                 report()
-                if interrupted:
+                if interrupted or (stop is not None and stop.is_set()):
                     raise KeyboardInterrupt
         except KeyboardInterrupt:
             board.result.stopped = True
