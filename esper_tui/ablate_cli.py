@@ -21,6 +21,7 @@ from esper_tui.cli_common import (
 from esper_tui.parallel_cli import (
     RAY_MISSING,
     add_parallel_flags,
+    describe,
     make_backend,
     record_sink,
     run_config,
@@ -118,27 +119,21 @@ def _empty_folder(path: str, fail) -> Path:
 
 
 class AblationProgress:
-    """One Rich bar per stage: collect (episodes), train (steps of each model), compare."""
+    """One Rich bar per stage: collect (lane-epochs), train (steps of the three models), compare."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[bold]{task.description:<8}"), BarColumn(),
             TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=Console(stderr=True),
         )  # fmt: skip
         add = self._progress.add_task
         self._tasks = {
-            "collect": add("collect", total=args.collect_episodes, info=""),
+            "collect": add("collect", total=None, info=""),
             "train": add("train", total=3 * args.steps, info=""),
-            "compare": add("compare", total=args.episodes, info=""),
+            "compare": add("compare", total=None, info=""),
         }
 
     def __enter__(self) -> AblationProgress:
@@ -158,8 +153,8 @@ class AblationProgress:
             if step == total or step % max(total // 50, 1) == 0:
                 self._progress.update(task, completed=done, info=f"IQL on '{fs}' step {step}/{total}")
             return
-        info = f"running {state.running}, queued {state.queued}" + (f", failed {state.failed}" if state.failed else "")
+        info = describe(state)
         for p in state.paired:
             ci = "" if p.ci_low is None else f" [{p.ci_low:+.1f}, {p.ci_high:+.1f}]"
             info += escape(f"  {p.lane} {p.mean_difference:+.2f}{ci}")
-        self._progress.update(task, completed=state.done, info=info)
+        self._progress.update(task, total=state.epochs_total or None, completed=state.epochs_done, info=info)

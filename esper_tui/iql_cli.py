@@ -12,7 +12,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from esper_tui.ablate_cli import add_ablate_parser, run_ablate
 from esper_tui.cli_common import (
@@ -32,9 +32,6 @@ from esper_tui.parallel_cli import (
     record_sink,
     run_config,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def fail(message: str) -> NoReturn:

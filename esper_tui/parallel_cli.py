@@ -101,25 +101,18 @@ def record_sink(writer):
 
 
 class EpisodeProgress:
-    """A Rich bar over episodes: done/total, running, queued, failed, ETA, and the paired
-    result so far (it updates as episodes finish, in episode order)."""
+    """A Rich bar over the run's lane-epochs (smooth, with an ETA), with episodes done, running,
+    queued and failed, and the paired result so far (it updates as episodes finish, in order)."""
 
     def __init__(self, label: str, total: int) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[state]}"), TimeRemainingColumn(), TextColumn("{task.fields[paired]}"),
-            console=Console(stderr=True),
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"),
+            TimeRemainingColumn(), TextColumn("{task.fields[paired]}"), console=Console(stderr=True),
         )  # fmt: skip
-        self._task = self._progress.add_task(label, total=total, state="", paired="")
+        self._task = self._progress.add_task(label, total=None, state=f"0/{total} episodes", paired="")
 
     def __enter__(self) -> EpisodeProgress:
         self._progress.__enter__()
@@ -129,15 +122,18 @@ class EpisodeProgress:
         self._progress.__exit__(*exc)
 
     def __call__(self, progress) -> None:
-        state = f"running {progress.running}, queued {progress.queued}"
-        if progress.failed:
-            state += f", [red]failed {progress.failed}[/red]"
-        paired = "  ".join(_short(p) for p in progress.paired)
-        self._progress.update(self._task, completed=progress.done, state=state, paired=paired)
+        self._progress.update(self._task, total=progress.epochs_total or None, completed=progress.epochs_done,
+                              state=describe(progress), paired="  ".join(_short(p) for p in progress.paired))  # fmt: skip
+
+
+def describe(progress) -> str:
+    """"3/10 episodes, running 2, queued 5" (and failed, when any)."""
+    text = f"{progress.done}/{progress.total} episodes, running {progress.running}, queued {progress.queued}"
+    return text + (f", [red]failed {progress.failed}[/red]" if progress.failed else "")
 
 
 def _short(p) -> str:
-    ci = "" if p.ci_low is None else f" [{p.ci_low:+.2f}, {p.ci_high:+.2f}]"
     from rich.markup import escape
 
+    ci = "" if p.ci_low is None else f" [{p.ci_low:+.2f}, {p.ci_high:+.2f}]"
     return escape(f"{p.lane} {p.mean_difference:+.2f}{ci} W/T/L {p.wins}/{p.ties}/{p.losses}")

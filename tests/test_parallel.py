@@ -12,7 +12,7 @@ from esper_tui.iql_cli import main
 from training.comparison import RunConfig
 from training.env import EnvConfig
 from training.episodes import LaneSpec
-from training.parallel import ProcessBackend, heuristic_lane, run_episodes
+from training.parallel import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
 
@@ -199,3 +199,15 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
     while time.monotonic() < end and any(Path(f"/proc/{pid}").exists() for pid in workers):
         time.sleep(0.2)
     assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphans
+
+
+@pytest.mark.parametrize("backend", [InProcessBackend, lambda: ProcessBackend(2)], ids=["in-process", "workers"])
+def test_progress_counts_lane_epochs_and_episodes_to_the_end(backend):
+    states = []
+    with backend() as b:
+        run_episodes(tiny_config(episodes=3, epochs=2), [heuristic_lane(), heuristic_lane("other")],
+                     lambda r: None, b, progress=states.append)  # fmt: skip
+    epochs = [s.epochs_done for s in states]
+    assert epochs == sorted(epochs) and states[-1].epochs_total == 3 * 2 * 2
+    assert states[-1].epochs_done == 12 and states[-1].done == 3 and states[-1].queued == 0
+    assert any(s.running >= 1 for s in states) and len(states[-1].paired) == 1

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,8 +93,10 @@ def cached_task(config: DataConfig) -> ImageTask:
     return load_task(config)
 
 
-def run_episode(task: EpisodeTask, stop: threading.Event | None = None) -> EpisodeOutcome:
-    """Run one episode; an exception becomes a failed outcome carrying its traceback."""
+def run_episode(task: EpisodeTask, stop: threading.Event | None = None,
+                on_epoch: Callable[[], None] | None = None) -> EpisodeOutcome:  # fmt: skip
+    """Run one episode; an exception becomes a failed outcome carrying its traceback.
+    ``on_epoch`` is called after every lane-epoch (progress)."""
     start = time.perf_counter()
     outcome = EpisodeOutcome(task.episode)
     threads = torch.get_num_threads()
@@ -105,8 +108,11 @@ def run_episode(task: EpisodeTask, stop: threading.Event | None = None) -> Episo
 
         def sink(record: Record) -> None:
             outcome.records.append(record)
-            if builder is not None and isinstance(record, EpochRecord):
-                builder.add(record, lanes[0].policy.last_features)
+            if isinstance(record, EpochRecord):
+                if builder is not None:
+                    builder.add(record, lanes[0].policy.last_features)
+                if on_epoch is not None:
+                    on_epoch()
 
         outcome.summary = run_lanes_episode(task.config, lanes, task.info, task.episode,
                                             cached_task(env_config.data_config()), sink, queue.Queue(),

@@ -25,7 +25,7 @@ from typing import Protocol
 from training.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, run_info
 from training.data import DataConfig
 from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec, cached_task, run_episode
-from training.records import LaneInfo, RunEvent
+from training.records import EpochRecord, LaneInfo, RunEvent
 from training.records.views import PairedResult
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ class Backend(Protocol):
     capacity: int  # episodes in flight at once
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]: ...
+
+    def epochs_done(self) -> int:
+        """Lane-epochs finished so far, running episodes included where the backend can see
+        them (0 where it cannot: the driver then counts finished episodes)."""
 
     def stop(self) -> None:
         """Ask running episodes to end at their next batch boundary."""
@@ -61,16 +65,30 @@ class Closing:
 
 
 class InProcessBackend(Closing):
-    """One episode at a time in this process (``--workers 1``)."""
+    """One episode at a time in this process (``--workers 1``). ``watch`` gets a call after
+    every lane-epoch, since the driver itself waits while an episode runs here."""
 
     capacity = 1
 
     def __init__(self, stop_event: threading.Event | None = None) -> None:
         self._stop = stop_event if stop_event is not None else threading.Event()
+        self._epochs = 0
+        self._watch: Callable[[], None] | None = None
+
+    def watch(self, callback: Callable[[], None] | None) -> None:
+        self._watch = callback
+
+    def _on_epoch(self) -> None:
+        self._epochs += 1
+        if self._watch is not None:
+            self._watch()
+
+    def epochs_done(self) -> int:
+        return self._epochs
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         future: Future[EpisodeOutcome] = Future()
-        future.set_result(run_episode(task, self._stop))
+        future.set_result(run_episode(task, self._stop, self._on_epoch))
         return future
 
     def stop(self) -> None:
@@ -78,14 +96,20 @@ class InProcessBackend(Closing):
 
 
 _worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
+_worker_epochs = None  # a shared counter of lane-epochs, per worker process
 
 
-def _init_worker(stop, threads: int, data: DataConfig | None, started) -> None:
+def _count_epoch() -> None:
+    with _worker_epochs.get_lock():
+        _worker_epochs.value += 1
+
+
+def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -> None:
     """Workers leave Ctrl+C to the parent (which stops them through ``stop`` at a batch
     boundary) and treat SIGTERM the same way. ``data``: the image task to build up front. On a
     machine with several GPUs, worker k makes GPU k mod n its ``cuda``."""
-    global _worker_stop
-    _worker_stop = stop
+    global _worker_stop, _worker_epochs
+    _worker_stop, _worker_epochs = stop, epochs
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     import torch
@@ -101,7 +125,7 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started) -> None:
 
 
 def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
-    return run_episode(task, _worker_stop)
+    return run_episode(task, _worker_stop, _count_epoch)
 
 
 class ProcessBackend(Closing):
@@ -118,11 +142,12 @@ class ProcessBackend(Closing):
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._started = self._context.Value("i", 0)
+        self._epochs = self._context.Value("q", 0)
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.capacity, mp_context=self._context, initializer=_init_worker,
-                                   initargs=(self._stop, self._threads, self._data, self._started))  # fmt: skip
+                                   initargs=(self._stop, self._threads, self._data, self._started, self._epochs))  # fmt: skip
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         try:
@@ -131,6 +156,9 @@ class ProcessBackend(Closing):
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = self._start()
             return self._executor.submit(_run_in_worker, task)
+
+    def epochs_done(self) -> int:
+        return int(self._epochs.value)
 
     def stop(self) -> None:
         self._stop.set()
@@ -156,6 +184,8 @@ class Progress:
     queued: int
     failed: int
     paired: tuple[PairedResult, ...] = ()
+    epochs_done: int = 0  # lane-epochs, for a smooth bar and ETA
+    epochs_total: int = 0
 
 
 @dataclass
@@ -198,7 +228,7 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
     queued.reverse()
     pending: dict[Future, int] = {}
     buffered: dict[int, EpisodeOutcome] = {}
-    state = {"next": 1}
+    state = {"next": 1, "returned_epochs": 0, "submitting": 0}
 
     def write_ready(force: bool = False) -> None:
         """Write buffered outcomes in order; ``force`` also skips episodes that never returned."""
@@ -209,10 +239,21 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
             _write(outcome, board, sink, out)
             state["next"] += 1
 
+    training_lanes = 1 if info.executing_lane is not None else len(lanes)
+    epochs_total = config.episodes * config.env.max_epochs * training_lanes
+    start_epochs = backend.epochs_done()
+
     def report() -> None:
         if progress is not None:
-            progress(Progress(config.episodes, len(out.outcomes), len(pending), len(queued),
-                              len(board.result.failed), tuple(board.result.paired)))  # fmt: skip
+            epochs = max(backend.epochs_done() - start_epochs, state["returned_epochs"])
+            running = len(pending) + state["submitting"]  # an in-process episode runs inside submit
+            progress(Progress(config.episodes, len(out.outcomes) + len(buffered), running, len(queued),
+                              len(board.result.failed), tuple(board.result.paired), min(epochs, epochs_total),
+                              epochs_total))  # fmt: skip
+
+    watch = getattr(backend, "watch", None)
+    if watch is not None and progress is not None:
+        watch(report)
 
     with _sigterm_as_interrupt():
         try:
@@ -220,14 +261,17 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
             while queued or pending:
                 while queued and len(pending) < backend.capacity:
                     task = queued.pop()
+                    state["submitting"] = 1
                     pending[backend.submit(task)] = task.episode
+                    state["submitting"] = 0
                     report()
-                finished, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
+                finished, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
                 interrupted = False
                 for future in finished:
                     outcome = _outcome(future, pending.pop(future))
                     interrupted |= outcome.interrupted
                     buffered[outcome.episode] = outcome
+                    state["returned_epochs"] += sum(isinstance(r, EpochRecord) for r in outcome.records)
                 write_ready()
                 report()
                 if interrupted or (stop is not None and stop.is_set()):
@@ -239,6 +283,9 @@ def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backe
             write_ready(force=True)
             sink(board.stopped_event())
             raise
+        finally:
+            if watch is not None:
+                watch(None)
     sink(board.finished_event())
     return out
 
