@@ -147,6 +147,8 @@ class ProcessBackend(Closing):
         self._stop.set()
 
     def close(self) -> None:
+        """Episodes still running (the caller gave up on them) stop at a batch boundary first."""
+        self._stop.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def kill(self) -> None:

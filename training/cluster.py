@@ -80,13 +80,17 @@ class RayBackend(Closing):
         return 0
 
     def stop(self) -> None:
-        for ref in self._refs:
+        if not self._refs:
+            return
+        _, unfinished = self._ray.wait(self._refs, num_returns=len(self._refs), timeout=0)
+        for ref in unfinished:
             try:
                 self._ray.cancel(ref, force=True)
-            except Exception:  # noqa: BLE001 - a finished task cannot be cancelled; that is fine
+            except Exception:  # noqa: BLE001 - one that finished meanwhile cannot be cancelled
                 pass
 
     def close(self) -> None:
+        self.stop()  # tasks the caller gave up on do not go on holding the cluster
         self._refs.clear()
         if self._owns and self._ray.is_initialized():
             self._ray.shutdown()
