@@ -154,8 +154,9 @@ def _collect(args) -> int:
         fail("collect needs at least 2 epochs per episode to form a transition")
     output = _writable(args.output, "output")
     config = _run_config(args)
+    record = _writable(args.record, "record") if args.record else None
     backend = _backend(args, config)
-    writer = RecordWriter(_writable(args.record, "record")) if args.record else None
+    writer = RecordWriter(record) if record is not None else None
     try:
         with backend, EpisodeProgress("collect", args.episodes) as progress:
             transitions, metadata = collect(config, args.epsilon, args.features, record_sink(writer),
@@ -234,8 +235,9 @@ def _compare(args) -> int:
         lanes = [heuristic_lane()] + model_lane_specs(args.model)
     except UsageError as exc:
         fail(str(exc))
+    record = _writable(args.record, "record") if args.record else None
     backend = _backend(args, config)
-    writer = RecordWriter(_writable(args.record, "record")) if args.record else None
+    writer = RecordWriter(record) if record is not None else None
     try:
         with backend, EpisodeProgress("compare", args.episodes) as progress:
             result = run_episodes(config, lanes, record_sink(writer), backend, progress=progress,
