@@ -234,7 +234,7 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
             acc += f" ± {d['final_accuracy_sd']:.2f}"
         p = row.paired
         if p is None:
-            delta, wtl, sign = "(reference)", "—", "—"
+            delta, wtl, sign = "(reference)" if row.kind == "heuristic" else "—", "—", "—"
         else:
             ci = "" if p["ci_low"] is None else f" [{p['ci_low']:+.2f}, {p['ci_high']:+.2f}]"
             delta, wtl, sign = f"{p['mean_difference']:+.2f}{ci}", f"{p['wins']}/{p['ties']}/{p['losses']}", f"{p['sign_test_p']:.3f}"
