@@ -164,15 +164,17 @@ def _collect(args) -> int:
     finally:
         if writer is not None:
             writer.close()
-    failed = metadata["failed_episodes"]
+    errors = {int(k): v for k, v in metadata.pop("errors").items()}
     if len(transitions) == 0:
-        fail(f"no episode finished ({len(failed)} failed; see the record), so nothing was written")
+        _failed_exit(errors, args.record)
+        sys.stderr.write(f"esper-iql: no episode finished, so {output} was not written\n")
+        return 1
     save_npz(output, transitions, metadata)
     counts = Counter(transitions.actions.tolist())
     print(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
           f"all of {', '.join(metadata['feature_sets'])} stored) to {output}")
     print(f"action histogram: {_histogram(counts)}")
-    return _failed_exit(failed)
+    return _failed_exit(errors, args.record)
 
 
 # ----------------------------------------------------------------------------- train
@@ -264,7 +266,7 @@ def _compare(args) -> int:
         }  # fmt: skip
         report_path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {report_path}")
-    return _failed_exit(result.failed)
+    return _failed_exit(result.errors, args.record)
 
 
 def _backend(args, config):
@@ -274,12 +276,15 @@ def _backend(args, config):
         fail(str(exc))
 
 
-def _failed_exit(failed: list[int]) -> int:
-    if failed:
-        sys.stderr.write(f"esper-iql: {len(failed)} episode(s) failed ({', '.join(map(str, failed))}); "
-                         "their tracebacks are in the record\n")
-        return 1
-    return 0
+def _failed_exit(errors: dict[int, str], record: str | None) -> int:
+    """Exit 1 when an episode failed, naming each with the last line of its traceback."""
+    if not errors:
+        return 0
+    for episode, error in sorted(errors.items()):
+        sys.stderr.write(f"esper-iql: episode {episode} failed: {error}\n")
+    where = f"in the record {record}" if record else "in the record (give --record FILE to keep them)"
+    sys.stderr.write(f"esper-iql: {len(errors)} episode(s) failed; their full tracebacks are {where}\n")
+    return 1
 
 
 if __name__ == "__main__":

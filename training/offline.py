@@ -198,6 +198,7 @@ def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[
                                backend or in_process, progress=progress, threads=threads, collect=True)  # fmt: skip
     metadata = collection_metadata(config, epsilon, feature_set)
     metadata["failed_episodes"] = list(outcome.result.failed)
+    metadata["errors"] = {str(k): v for k, v in outcome.result.errors.items()}
     return Transitions.concatenate(outcome.transitions, feature_set), metadata
 
 
