@@ -27,6 +27,8 @@ from training.policies.offline_data import OfflineDataset
 from training.records import EpochRecord, LaneInfo, Record
 
 BC_FEATURES = "seed"
+# Each model's name and the feature set it reads: IQL on every set, BC on the seed features.
+MODEL_SETS = {f"iql_{FEATURE_SETS[fs]}": fs for fs in ALL_FEATURE_SETS} | {"bc": BC_FEATURES}
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
 
     lanes = [heuristic_lane()]
     for name, path in models.items():
-        fs = BC_FEATURES if name == "bc" else next(s for s in FEATURE_SETS if name == f"iql_{FEATURE_SETS[s]}")
+        fs = MODEL_SETS[name]
         info = LaneInfo(name, "iql", str(path), FEATURE_SETS[fs], fs)
         lanes.append(LaneSpec(info, model=path.read_bytes()))
     tally = LaneTally()
@@ -187,8 +189,7 @@ def score(run: EpisodeRun, tally: LaneTally) -> list[LaneScore]:
     rows = []
     for lane in result.lanes:
         kind = "heuristic" if lane == "heuristic" else ("bc" if lane == "bc" else "iql")
-        fs = None if kind == "heuristic" else (BC_FEATURES if kind == "bc" else
-                                               next(s for s in FEATURE_SETS if lane == f"iql_{FEATURE_SETS[s]}"))  # fmt: skip
+        fs = MODEL_SETS.get(lane)
         rows.append(LaneScore(lane, kind, fs, FEATURE_SETS.get(fs or ""), result.accuracies(lane),
                               tally.params_added(lane, episodes), tally.agreement(lane), paired.get(lane)))  # fmt: skip
     return rows
