@@ -125,6 +125,7 @@ def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
     def progress(state):
         workers.extend(backend._executor._processes.values())
         if state.done >= 1:
+            assert state.epochs_done >= 4  # the workers' shared epoch counter reached the driver
             raise KeyboardInterrupt
 
     with ProcessBackend(2) as backend, pytest.raises(KeyboardInterrupt):
@@ -201,10 +202,9 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
     assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphans
 
 
-@pytest.mark.parametrize("backend", [InProcessBackend, lambda: ProcessBackend(2)], ids=["in-process", "workers"])
-def test_progress_counts_lane_epochs_and_episodes_to_the_end(backend):
+def test_progress_counts_lane_epochs_and_episodes_to_the_end():
     states = []
-    with backend() as b:
+    with InProcessBackend() as b:
         run_episodes(tiny_config(episodes=3, epochs=2), [heuristic_lane(), heuristic_lane("other")],
                      lambda r: None, b, progress=states.append)  # fmt: skip
     epochs = [s.epochs_done for s in states]
