@@ -3,6 +3,7 @@
     esper-iql collect -o data.npz --episodes 8 --epochs 25 --epsilon 0.2 --features seed
     esper-iql train data.npz -o iql.pt --steps 20000
     esper-iql compare --model iql.pt --episodes 5 --report report.json --record run.jsonl
+    esper-iql ablate -o ablation/ --workers 2
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 import os
 import sys
 from collections import Counter
-from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
+from esper_tui.ablate_cli import add_ablate_parser, run_ablate
 from esper_tui.cli_common import (
     OneLineParser,
     UsageError,
@@ -21,7 +22,6 @@ from esper_tui.cli_common import (
     bounded_float,
     bounded_int,
     probability,
-    run_config_from_args,
     seed_number,
 )
 from esper_tui.cli_common import fail as _fail
@@ -38,11 +38,13 @@ from esper_tui.parallel_cli import (
     add_parallel_flags,
     make_backend,
     model_lane_specs,
+    record_sink,
+    run_config,
 )
 from esper_tui.signals import StopSignals, signal_name
 
 if TYPE_CHECKING:
-    from esper_tui.record_writer import RecordFile as RecordWriter
+    pass
 
 
 def fail(message: str) -> NoReturn:
@@ -90,6 +92,7 @@ def build_parser() -> OneLineParser:
     m.add_argument("--force", action="store_true", help="replace an existing report or record file")
     add_run_flags(m, episodes=3)
     add_parallel_flags(m)
+    add_ablate_parser(sub)
     return parser
 
 
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _collect(args)
             if args.command == "train":
                 return _train(args)
+            if args.command == "ablate":
+                return run_ablate(args, fail)
             return _compare(args)
     except BrokenPipeError:  # stdout closed early (| head): the outputs are written, say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -117,10 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_config(args, mode: str = "head-to-head"):
     try:
-        config = run_config_from_args(args, mode)
+        return run_config(args, mode)
     except UsageError as exc:
         fail(str(exc))
-    return replace(config, run_id=getattr(args, "run_id", "") or "")
 
 
 def _stopped(args, message: str) -> int:
@@ -167,20 +171,23 @@ def _collect(args) -> int:
         fail("collect needs at least 2 epochs per episode to form a transition")
     path = output(args.output, "output", args.force)
     config = _run_config(args)
-    backend = _backend(args)
+    backend = _backend(args, config)
     writer = open_record(args.record, args.force)
     try:
-        with EpisodeProgress("collect", args.episodes) as progress:
-            transitions, metadata = collect(config, args.epsilon, args.features, _record_sink(writer),
+        with backend, EpisodeProgress("collect", args.episodes) as progress:
+            transitions, metadata = collect(config, args.epsilon, args.features, record_sink(writer),
                                             stop_event=args.signals.stop, backend=backend, progress=progress,
                                             threads=args.threads)  # fmt: skip
     finally:
         problem = record_problem(writer)
-    failed, stopped = metadata["failed_episodes"], args.signals.signum is not None
+    errors = {int(k): v for k, v in metadata.pop("errors").items()}
+    stopped = args.signals.signum is not None
     if len(transitions) == 0:
         if stopped:
             return _stopped(args, "no episode had finished, so nothing was written")
-        fail(f"no episode finished ({len(failed)} failed; see the record), so nothing was written")
+        _failed_exit(errors, args.record)
+        sys.stderr.write(f"esper-iql: no episode finished, so {path} was not written\n")
+        return 1
     atomic_write(path, lambda tmp: save_npz(tmp, transitions, metadata), "output", args.force)
     counts = Counter(transitions.actions.tolist())
     print(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
@@ -192,7 +199,7 @@ def _collect(args) -> int:
     if problem is not None:  # the run finished but its record did not: say so, exit 1
         sys.stderr.write(f"esper-iql: {problem}\n")
         return 1
-    return _failed_exit(failed)
+    return _failed_exit(errors, args.record)
 
 
 # ----------------------------------------------------------------------------- train
@@ -262,15 +269,15 @@ def _compare(args) -> int:
     config = _run_config(args, args.mode)
     report_path = output(args.report, "report", args.force) if args.report else None
     try:
-        lanes = [heuristic_lane()] + model_lane_specs(args.model, config.env.device)
+        lanes = [heuristic_lane()] + model_lane_specs(args.model)
     except UsageError as exc:
         fail(str(exc))
-    backend = _backend(args)
+    backend = _backend(args, config)
     writer = open_record(args.record, args.force)
     try:
-        with EpisodeProgress("compare", args.episodes) as progress:
-            result = run_episodes(config, lanes, _record_sink(writer), backend, progress=progress,
-                                  threads=args.threads, stop_event=args.signals.stop).result  # fmt: skip
+        with backend, EpisodeProgress("compare", args.episodes) as progress:
+            result = run_episodes(config, lanes, record_sink(writer), backend, progress=progress,
+                                  threads=args.threads, stop=args.signals.stop).result  # fmt: skip
     finally:
         problem = record_problem(writer)
     for lane in result.lanes:
@@ -298,35 +305,25 @@ def _compare(args) -> int:
     if problem is not None:  # the run finished but its record did not: say so, exit 1
         sys.stderr.write(f"esper-iql: {problem}\n")
         return 1
-    return _failed_exit(result.failed)
+    return _failed_exit(result.errors, args.record)
 
 
-def _backend(args):
+def _backend(args, config):
     try:
-        return make_backend(args, args.signals.stop)
+        return make_backend(args, config.env.data_config(), args.signals.stop)
     except UsageError as exc:
         fail(str(exc))
 
 
-def _record_sink(writer: RecordWriter | None):
-    """Records to the file as the driver releases them (in episode order), flushed at each
-    episode's end so that a follower sees whole episodes and an interrupted run keeps them."""
-
-    def sink(record) -> None:
-        if writer is not None:
-            writer.write(record)
-            if getattr(record, "event", "") in ("episode_finished", "episode_failed"):
-                writer.flush()
-
-    return sink
-
-
-def _failed_exit(failed: list[int]) -> int:
-    if failed:
-        sys.stderr.write(f"esper-iql: {len(failed)} episode(s) failed ({', '.join(map(str, failed))}); "
-                         "their tracebacks are in the record\n")
-        return 1
-    return 0
+def _failed_exit(errors: dict[int, str], record: str | None) -> int:
+    """Exit 1 when an episode failed, naming each with the last line of its traceback."""
+    if not errors:
+        return 0
+    for episode, error in sorted(errors.items()):
+        sys.stderr.write(f"esper-iql: episode {episode} failed: {error}\n")
+    where = f"in the record {record}" if record else "in the record (give --record FILE to keep them)"
+    sys.stderr.write(f"esper-iql: {len(errors)} episode(s) failed; their full tracebacks are {where}\n")
+    return 1
 
 
 if __name__ == "__main__":

@@ -36,9 +36,27 @@ def check_parallel_flags(args: argparse.Namespace) -> None:
         raise UsageError("--workers is for worker processes on this machine; with Ray the cluster decides")
 
 
-def make_backend(args: argparse.Namespace, stop_event=None):
+def run_config(args: argparse.Namespace, mode: str):
+    """``run_config_from_args`` with the run's ``--run-id``. With ``--gpus-per-episode`` the
+    episodes run on the cluster's GPUs, which this machine may lack: ``--device auto``/``cuda``
+    then means CUDA there, unchecked here. A problem raises ``UsageError``."""
+    from dataclasses import replace
+
+    from esper_tui.cli_common import run_config_from_args
+
+    check_parallel_flags(args)
+    remote_gpus = bool(getattr(args, "gpus_per_episode", None)) and args.device in ("auto", "cuda")
+    local = argparse.Namespace(**{**vars(args), "device": "cpu"}) if remote_gpus else args
+    config = run_config_from_args(local, mode)
+    if remote_gpus:
+        config = replace(config, env=replace(config.env, device="cuda"))
+    return replace(config, run_id=getattr(args, "run_id", "") or "")
+
+
+def make_backend(args: argparse.Namespace, data=None, stop_event=None):
     """The backend the flags ask for; a missing Ray raises ``UsageError`` with how to install it.
-    Worker processes on a CUDA machine share its device (an episode is small next to a GPU)."""
+    Worker processes on a CUDA machine share its device (an episode is small next to a GPU),
+    and build the image task ``data`` as they start."""
     from training.parallel import InProcessBackend, ProcessBackend
 
     check_parallel_flags(args)
@@ -54,39 +72,47 @@ def make_backend(args: argparse.Namespace, stop_event=None):
             raise UsageError(str(exc)) from None
     if args.workers == 1:
         return InProcessBackend(stop_event=stop_event)  # the episode polls it at batch boundaries
-    return ProcessBackend(args.workers, args.threads)
+    return ProcessBackend(args.workers, args.threads, data)
 
 
-def model_lane_specs(paths: list[str], device: str) -> list:
-    """Lane specs for model files: each checked here once (one-sentence errors) and carried as
-    bytes, so that workers and cluster nodes need no copy of the file."""
+def model_lane_specs(paths: list[str]) -> list:
+    """Lane specs for model files: each checked here once, on the CPU (one-sentence errors), and
+    carried as bytes, so that workers and cluster nodes need no copy of the file."""
     from esper_tui.lanes import load_model_lanes
     from training.episodes import LaneSpec
 
-    lanes = load_model_lanes(paths, device, limit=None)
+    lanes = load_model_lanes(paths, "cpu", limit=None)
     return [LaneSpec(lane.info, model=Path(lane.info.model_path).read_bytes()) for lane in lanes]
 
 
+def record_sink(writer):
+    """Records to the file (``writer`` None: nowhere) as the driver releases them, in episode
+    order, flushed at every run event (the start, each episode's end, the stop), so that a
+    follower sees whole episodes and an interrupted run keeps them."""
+    from training.records import RunEvent
+
+    def sink(record) -> None:
+        if writer is not None:
+            writer.write(record)
+            if isinstance(record, RunEvent):
+                writer.flush()
+
+    return sink
+
+
 class EpisodeProgress:
-    """A Rich bar over episodes: done/total, running, queued, failed, ETA, and the paired
-    result so far (it updates as episodes finish, in episode order)."""
+    """A Rich bar over the run's lane-epochs (smooth, with an ETA), with episodes done, running,
+    queued and failed, and the paired result so far (it updates as episodes finish, in order)."""
 
     def __init__(self, label: str, total: int) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[state]}"), TimeRemainingColumn(), TextColumn("{task.fields[paired]}"),
-            console=Console(stderr=True),
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"),
+            TimeRemainingColumn(), TextColumn("{task.fields[paired]}"), console=Console(stderr=True),
         )  # fmt: skip
-        self._task = self._progress.add_task(label, total=total, state="", paired="")
+        self._task = self._progress.add_task(label, total=None, state=f"0/{total} episodes", paired="")
 
     def __enter__(self) -> EpisodeProgress:
         self._progress.__enter__()
@@ -96,15 +122,18 @@ class EpisodeProgress:
         self._progress.__exit__(*exc)
 
     def __call__(self, progress) -> None:
-        state = f"running {progress.running}, queued {progress.queued}"
-        if progress.failed:
-            state += f", [red]failed {progress.failed}[/red]"
-        paired = "  ".join(_short(p) for p in progress.paired)
-        self._progress.update(self._task, completed=progress.done, state=state, paired=paired)
+        self._progress.update(self._task, total=progress.epochs_total or None, completed=progress.epochs_done,
+                              state=describe(progress), paired="  ".join(_short(p) for p in progress.paired))  # fmt: skip
+
+
+def describe(progress) -> str:
+    """"3/10 episodes, running 2, queued 5" (and failed, when any)."""
+    text = f"{progress.done}/{progress.total} episodes, running {progress.running}, queued {progress.queued}"
+    return text + (f", [red]failed {progress.failed}[/red]" if progress.failed else "")
 
 
 def _short(p) -> str:
-    ci = "" if p.ci_low is None else f" [{p.ci_low:+.2f}, {p.ci_high:+.2f}]"
     from rich.markup import escape
 
+    ci = "" if p.ci_low is None else f" [{p.ci_low:+.2f}, {p.ci_high:+.2f}]"
     return escape(f"{p.lane} {p.mean_difference:+.2f}{ci} W/T/L {p.wins}/{p.ties}/{p.losses}")

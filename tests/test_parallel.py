@@ -2,6 +2,7 @@
 failing episode is recorded and the others go on; an interrupt keeps the finished episodes."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from esper_tui.iql_cli import main
 from training.comparison import RunConfig
 from training.env import EnvConfig
 from training.episodes import LaneSpec
-from training.parallel import ProcessBackend, heuristic_lane, run_episodes
+from training.parallel import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
 
@@ -90,7 +91,8 @@ class FaultyBackend(ProcessBackend):
 
 def test_a_failing_episode_is_recorded_with_its_traceback_and_the_others_go_on():
     records = []
-    run = run_episodes(tiny_config(), [heuristic_lane()], records.append, FaultyBackend(2))
+    with FaultyBackend(2) as backend:
+        run = run_episodes(tiny_config(), [heuristic_lane()], records.append, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
     failed = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_failed"]
@@ -111,24 +113,105 @@ class DyingBackend(ProcessBackend):
 
 
 def test_a_worker_that_dies_fails_only_its_episode():
-    run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, DyingBackend(1))
+    with DyingBackend(1) as backend:
+        run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
 
 
 def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
     records, workers = [], []
-    backend = ProcessBackend(2)
 
     def progress(state):
         workers.extend(backend._executor._processes.values())
         if state.done >= 1:
+            assert state.epochs_done >= 4  # the workers' shared epoch counter reached the driver
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with ProcessBackend(2) as backend, pytest.raises(KeyboardInterrupt):
         run_episodes(tiny_config(episodes=4, epochs=4), [heuristic_lane()], records.append, backend, progress)
     finished = [r.episode for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
-    assert finished and finished[0] == 1
+    # Whichever episode of the two running finished first, it is kept, and the record stays in
+    # episode order (the other's partial epochs come first, without an episode_finished).
+    assert finished and finished == sorted(finished)
+    order = [r.episode for r in records if isinstance(r, EpochRecord)]
+    assert order == sorted(order)
     assert isinstance(records[0], RunInfo) and records[-1].event == "stopped"
     assert 4 not in {r.episode for r in records if isinstance(r, EpochRecord)}  # never started
     assert workers and not any(p.is_alive() for p in workers)
+
+
+def test_without_ray_the_cli_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the cluster extra were not installed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--model", str(MODEL), "--preset", "tiny", "--ray"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "pip install -e '.[cluster]'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--ray", "--ray-address", "auto"], "not both"),
+        (["--gpus-per-episode", "0.5"], "needs --ray"),
+        (["--workers", "2", "--ray"], "the cluster decides"),
+        (["--workers", "0"], "at least 1"),
+    ],
+)
+def test_parallel_flag_mistakes_are_one_sentence(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--model", str(MODEL), "--preset", "tiny"] + flags)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
+def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    record = tmp_path / "run.jsonl"
+    args = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(MODEL), "--preset", "tiny",
+            "--episodes", "8", "--epochs", "6", "--device", "cpu", "--workers", "2", "--record", str(record)]  # fmt: skip
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if record.exists() and '"episode_finished"' in record.read_text():
+            break
+        time.sleep(0.2)
+    workers = _children(process.pid)
+    os.kill(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "Traceback" not in err
+    records, corrupt = read_records(record)
+    assert corrupt == 0 and records[-1].event == "stopped"
+    assert any(isinstance(r, RunEvent) and r.event == "episode_finished" and r.episode == 1 for r in records)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphans
+
+
+def test_progress_counts_lane_epochs_and_episodes_to_the_end():
+    states = []
+    with InProcessBackend() as b:
+        run_episodes(tiny_config(episodes=3, epochs=2), [heuristic_lane(), heuristic_lane("other")],
+                     lambda r: None, b, progress=states.append)  # fmt: skip
+    epochs = [s.epochs_done for s in states]
+    assert epochs == sorted(epochs) and states[-1].epochs_total == 3 * 2 * 2
+    assert states[-1].epochs_done == 12 and states[-1].done == 3 and states[-1].queued == 0
+    assert any(s.running >= 1 for s in states) and len(states[-1].paired) == 1

@@ -88,6 +88,7 @@ class ComparisonResult:
     paired: list[PairedResult] = field(default_factory=list)
     stopped: bool = False
     failed: list[int] = field(default_factory=list)  # episodes that raised (parallel runs)
+    errors: dict[int, str] = field(default_factory=dict)  # their tracebacks' last lines
 
     def accuracies(self, lane: str) -> list[float]:
         return [e.final_accuracy[lane] for e in self.episodes if lane in e.final_accuracy]
@@ -259,8 +260,9 @@ class Scoreboard:
 
     def fail(self, episode: int, error: str) -> RunEvent:
         """An episode that raised: kept out of the paired result, its traceback in the record."""
-        self.result.failed.append(episode)
         last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        self.result.failed.append(episode)
+        self.result.errors[episode] = last
         return RunEvent(run_id=self.run_id, event="episode_failed", episode=episode,
                         message=f"episode {episode} failed: {last}", traceback=error)  # fmt: skip
 

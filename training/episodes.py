@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import functools
 import queue
-import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
@@ -48,15 +47,13 @@ class LaneSpec:
             return Lane(name, EpsilonHeuristic(self.epsilon, self.feature_set, seed=episode_seed, name=name), self.info)
         if self.info.policy_kind == "heuristic":
             return Lane(name, HeuristicPolicy(name=name), self.info)
-        from training.policies.checkpoint import IQLPolicy
+        from training.policies.checkpoint import IQLPolicy, load_checkpoint
 
         if self.model is None:
             raise ValueError(f"lane {name!r} is a {self.info.policy_kind} lane without a model")
-        with tempfile.TemporaryDirectory(prefix="esper-episode-") as folder:
-            path = Path(folder) / "model.pt"
-            path.write_bytes(self.model)
-            policy = IQLPolicy(path, name=name, device=device)
-        return Lane(name, policy, self.info)
+        # From memory: no temporary file, so a full disk or a file-size limit cannot fail the episode.
+        loaded = load_checkpoint(self.info.model_path or name, device, data=self.model)
+        return Lane(name, IQLPolicy(loaded, name=name, device=device), self.info)
 
 
 @dataclass(frozen=True)
@@ -92,8 +89,10 @@ def cached_task(config: DataConfig) -> ImageTask:
     return load_task(config)
 
 
-def run_episode(task: EpisodeTask, stop: threading.Event | None = None) -> EpisodeOutcome:
-    """Run one episode; an exception becomes a failed outcome carrying its traceback."""
+def run_episode(task: EpisodeTask, stop: threading.Event | None = None,
+                on_epoch: Callable[[], None] | None = None) -> EpisodeOutcome:  # fmt: skip
+    """Run one episode; an exception becomes a failed outcome carrying its traceback.
+    ``on_epoch`` is called after every lane-epoch (progress)."""
     start = time.perf_counter()
     outcome = EpisodeOutcome(task.episode)
     threads = torch.get_num_threads()
@@ -105,8 +104,11 @@ def run_episode(task: EpisodeTask, stop: threading.Event | None = None) -> Episo
 
         def sink(record: Record) -> None:
             outcome.records.append(record)
-            if builder is not None and isinstance(record, EpochRecord):
-                builder.add(record, lanes[0].policy.last_features)
+            if isinstance(record, EpochRecord):
+                if builder is not None:
+                    builder.add(record, lanes[0].policy.last_features)
+                if on_epoch is not None:
+                    on_epoch()
 
         outcome.summary = run_lanes_episode(task.config, lanes, task.info, task.episode,
                                             cached_task(env_config.data_config()), sink, queue.Queue(),

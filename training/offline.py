@@ -188,15 +188,15 @@ def collection_metadata(config: RunConfig, epsilon: float, feature_set: str) -> 
 
 def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[[Record], None] | None = None,
             stop_event=None, backend=None, progress=None, threads: int = 1) -> tuple[Transitions, dict]:  # fmt: skip
-    """Run ``config.episodes`` behaviour episodes (in this process, or on ``backend``'s workers)
-    and return their transitions, in episode order, and the dataset's metadata."""
+    """Run ``config.episodes`` behaviour episodes (in this process, or on ``backend``'s workers;
+    the caller closes it) and return their transitions, in episode order, and the metadata."""
     from training.parallel import InProcessBackend, behaviour_lane, run_episodes
 
-    backend = backend or InProcessBackend(stop_event=stop_event)
     config = replace(config, mode="head-to-head", executing_lane=None)
-    outcome = run_episodes(config, [behaviour_lane(epsilon, feature_set)], sink or (lambda record: None),
-                           backend, progress=progress, threads=threads, collect=True,
-                           stop_event=stop_event)  # fmt: skip
+    with InProcessBackend(stop_event=stop_event) as in_process:
+        outcome = run_episodes(config, [behaviour_lane(epsilon, feature_set)], sink or (lambda record: None),
+                               backend or in_process, progress=progress, threads=threads, collect=True,
+                               stop=stop_event)  # fmt: skip
     metadata = collection_metadata(config, epsilon, feature_set)
     metadata["failed_episodes"] = list(outcome.result.failed)
     if outcome.result.stopped:  # interrupted: only the episodes that finished, and say so
@@ -204,6 +204,7 @@ def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[
         metadata["seeds"] = [config.episode_env(k).seed for k in finished]
         metadata["episodes"] = len(finished)
         metadata["interrupted"] = True
+    metadata["errors"] = {str(k): v for k, v in outcome.result.errors.items()}
     return Transitions.concatenate(outcome.transitions, feature_set), metadata
 
 

@@ -1,7 +1,7 @@
-"""Episodes side by side: in this process, in worker processes, or (``training.cluster``) as
-Ray tasks, with one driver that writes every record in episode order.
+"""Episodes side by side, with one driver that writes every record in episode order.
 
-A backend runs ``EpisodeTask``s and hands back futures of ``EpisodeOutcome``s. The driver keeps
+A backend (``training.backends``: this process or worker processes; ``training.cluster``: Ray
+tasks) runs ``EpisodeTask``s and hands back futures of ``EpisodeOutcome``s. The driver keeps
 at most ``backend.capacity`` episodes in flight, buffers the ones that finish early, and sends
 each episode's records to the sink, then its ``episode_finished`` event, strictly in episode
 order. A serial run and a parallel one therefore write the same file apart from wall-clock
@@ -11,115 +11,27 @@ fields: the dashboard replays and follows both alike.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import signal
 import threading
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
+from training.backends import Backend, Closing, InProcessBackend, ProcessBackend
 from training.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, run_info
-from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec, run_episode
-from training.records import LaneInfo, RunEvent
+from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec
+from training.records import EpochRecord, LaneInfo, RunEvent
 from training.records.views import PairedResult
+
+__all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress",
+           "behaviour_lane", "heuristic_lane", "run_episodes"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 # How long stopped workers get to return their partial episodes before they are killed.
 STOP_GRACE_SECONDS = 30.0
-
-
-class Backend(Protocol):
-    capacity: int  # episodes in flight at once
-
-    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]: ...
-
-    def stop(self) -> None:
-        """Ask running episodes to end at their next batch boundary."""
-
-    def close(self) -> None: ...
-
-
-class InProcessBackend:
-    """One episode at a time in this process (``--workers 1``)."""
-
-    capacity = 1
-
-    def __init__(self, stop_event: threading.Event | None = None) -> None:
-        self._stop = stop_event if stop_event is not None else threading.Event()
-
-    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
-        future: Future[EpisodeOutcome] = Future()
-        future.set_result(run_episode(task, self._stop))
-        return future
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-_worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
-
-
-def _init_worker(stop, threads: int) -> None:
-    """Workers leave Ctrl+C to the parent (which stops them through ``stop`` at a batch
-    boundary) and treat SIGTERM the same way."""
-    global _worker_stop
-    _worker_stop = stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    import torch
-
-    torch.set_num_threads(threads)
-
-
-def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
-    return run_episode(task, _worker_stop)
-
-
-class ProcessBackend:
-    """``workers`` spawned processes (torch is not fork-safe). A worker that dies outright fails
-    the episodes it was running; the pool is rebuilt for the rest."""
-
-    def __init__(self, workers: int, threads: int = 1) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.capacity = workers
-        self._threads = threads
-        self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
-        self._executor = self._start()
-
-    def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.capacity, mp_context=self._context, initializer=_init_worker,
-                                   initargs=(self._stop, self._threads))  # fmt: skip
-
-    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
-        try:
-            return self._executor.submit(_run_in_worker, task)
-        except BrokenProcessPool:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._start()
-            return self._executor.submit(_run_in_worker, task)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def kill(self) -> None:
-        """Last resort when stopped workers do not return: end the processes."""
-        for process in list(getattr(self._executor, "_processes", {}).values()):
-            if process.is_alive():
-                process.kill()
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -132,6 +44,8 @@ class Progress:
     queued: int
     failed: int
     paired: tuple[PairedResult, ...] = ()
+    epochs_done: int = 0  # lane-epochs, for a smooth bar and ETA
+    epochs_total: int = 0
 
 
 @dataclass
@@ -151,83 +65,111 @@ def heuristic_lane(name: str = "heuristic") -> LaneSpec:
 
 def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backend: Backend,
                  progress: Callable[[Progress], None] | None = None, threads: int = 1,
-                 collect: bool = False, stop_event: threading.Event | None = None) -> EpisodeRun:  # fmt: skip
+                 collect: bool = False, stop: threading.Event | None = None) -> EpisodeRun:  # fmt: skip
     """Run every episode on ``backend``; records reach ``sink`` in episode order.
 
-    ``stop_event`` (set by the CLI's signal handlers) stops the backend, writes every episode
-    that came back, then a ``stopped`` event, and returns with ``result.stopped``. A bare
-    Ctrl+C (KeyboardInterrupt, or SIGTERM while this runs, where no handler was installed) does
-    the same and then re-raises KeyboardInterrupt.
+    Ctrl+C (KeyboardInterrupt, or SIGTERM while this runs where no handler is installed) stops
+    the backend, writes every episode that came back, then a ``stopped`` event, and re-raises
+    KeyboardInterrupt. Setting ``stop`` (the CLIs' signal handlers do) does the same within a
+    second but returns, with ``result.stopped``, so the caller keeps what finished. The backend
+    stays open: its maker closes it.
     """
     names = [lane.name for lane in lanes]
     if not lanes or len(set(names)) != len(names):
         raise ValueError(f"a run needs at least one lane and unique lane names, got {names}")
-    run_id = config.run_id or uuid.uuid4().hex[:12]
-    config = replace(config, run_id=run_id)
-    infos = [lane.info for lane in lanes]
-    info = run_info(config, infos, run_id)
-    board = Scoreboard(config, infos, run_id)
-    out = EpisodeRun(board.result)
-    sink(info)
-    sink(RunEvent(run_id=run_id, event="started", message=f"{config.mode}, {len(lanes)} lane(s)"))
-    queued = [EpisodeTask(info, config, tuple(lanes), k, threads, collect) for k in range(1, config.episodes + 1)]
-    queued.reverse()
-    pending: dict[Future, int] = {}
-    buffered: dict[int, EpisodeOutcome] = {}
-    state = {"next": 1}
+    return _Driver(replace(config, run_id=config.run_id or uuid.uuid4().hex[:12]), lanes, sink, backend,
+                   progress, threads, collect).run(stop)  # fmt: skip
 
-    def write_ready(force: bool = False) -> None:
+
+class _Driver:
+    """One run: episodes out to the backend, outcomes back, records out in episode order."""
+
+    def __init__(self, config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backend: Backend,
+                 progress: Callable[[Progress], None] | None, threads: int, collect: bool) -> None:  # fmt: skip
+        self.config, self.sink, self.backend, self.progress = config, sink, backend, progress
+        infos = [lane.info for lane in lanes]
+        self.info = run_info(config, infos, config.run_id)
+        self.board = Scoreboard(config, infos, config.run_id)
+        self.out = EpisodeRun(self.board.result)
+        tasks = [EpisodeTask(self.info, config, tuple(lanes), k, threads, collect) for k in range(1, config.episodes + 1)]
+        self.queued = tasks[::-1]  # popped from the end: episode 1 first
+        self.pending: dict[Future, int] = {}
+        self.buffered: dict[int, EpisodeOutcome] = {}
+        self.next_episode = 1
+        self.returned_epochs = 0
+        self.submitting = 0  # an in-process episode runs inside submit()
+        training_lanes = 1 if self.info.executing_lane is not None else len(lanes)
+        self.epochs_total = config.episodes * config.env.max_epochs * training_lanes
+        self.start_epochs = backend.epochs_done()
+
+    def run(self, stop: threading.Event | None) -> EpisodeRun:
+        self.sink(self.info)
+        self.sink(RunEvent(run_id=self.config.run_id, event="started",
+                           message=f"{self.config.mode}, {len(self.info.lanes)} lane(s)"))  # fmt: skip
+        watch = getattr(self.backend, "watch", None)
+        if watch is not None and self.progress is not None:
+            watch(self.report)
+        with _sigterm_as_interrupt():
+            try:
+                self.report()
+                while self.queued or self.pending:
+                    self.fill()
+                    if self.collect_returned() or (stop is not None and stop.is_set()):
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                self.board.result.stopped = True
+                self.queued.clear()
+                _drain(self.backend, self.pending, self.buffered)
+                self.write_ready(force=True)
+                self.sink(self.board.stopped_event())
+                if stop is not None and stop.is_set():
+                    return self.out
+                raise
+            finally:
+                if watch is not None:
+                    watch(None)
+        self.sink(self.board.finished_event())
+        return self.out
+
+    def fill(self) -> None:
+        """Submit queued episodes while the backend has room."""
+        while self.queued and len(self.pending) < self.backend.capacity:
+            task = self.queued.pop()
+            self.submitting = 1
+            self.pending[self.backend.submit(task)] = task.episode
+            self.submitting = 0
+            self.report()
+
+    def collect_returned(self) -> bool:
+        """Buffer what came back within half a second and write what is in order; True when
+        Ctrl+C reached an episode running in this process."""
+        finished, _ = wait(list(self.pending), timeout=0.5, return_when=FIRST_COMPLETED)
+        interrupted = False
+        for future in finished:
+            outcome = _outcome(future, self.pending.pop(future))
+            interrupted |= outcome.interrupted
+            self.buffered[outcome.episode] = outcome
+            self.returned_epochs += sum(isinstance(r, EpochRecord) for r in outcome.records)
+        self.write_ready()
+        self.report()
+        return interrupted
+
+    def write_ready(self, force: bool = False) -> None:
         """Write buffered outcomes in order; ``force`` also skips episodes that never returned."""
-        while buffered and (state["next"] in buffered or force):
-            if state["next"] not in buffered:
-                state["next"] = min(buffered)
-            outcome = buffered.pop(state["next"])
-            _write(outcome, board, sink, out)
-            state["next"] += 1
+        while self.buffered and (self.next_episode in self.buffered or force):
+            if self.next_episode not in self.buffered:
+                self.next_episode = min(self.buffered)
+            _write(self.buffered.pop(self.next_episode), self.board, self.sink, self.out)
+            self.next_episode += 1
 
-    def report() -> None:
-        if progress is not None:
-            progress(Progress(config.episodes, len(out.outcomes), len(pending), len(queued),
-                              len(board.result.failed), tuple(board.result.paired)))  # fmt: skip
-
-    def stop_requested() -> bool:
-        return stop_event is not None and stop_event.is_set()
-
-    with _sigterm_as_interrupt():
-        try:
-            report()
-            while queued or pending:
-                while queued and len(pending) < backend.capacity and not stop_requested():
-                    task = queued.pop()
-                    pending[backend.submit(task)] = task.episode
-                    report()
-                finished, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
-                interrupted = False
-                for future in finished:
-                    outcome = _outcome(future, pending.pop(future))
-                    interrupted |= outcome.interrupted
-                    buffered[outcome.episode] = outcome
-                write_ready()
-                report()
-                if interrupted or stop_requested():
-                    raise _Stopped
-        except (KeyboardInterrupt, _Stopped) as stop:
-            board.result.stopped = True
-            queued.clear()
-            _drain(backend, pending, buffered)
-            write_ready(force=True)
-            sink(board.stopped_event())
-            if isinstance(stop, KeyboardInterrupt) or not stop_requested():
-                raise KeyboardInterrupt from None
-            return out
-        finally:
-            backend.close()
-    sink(board.finished_event())
-    return out
-
-
-class _Stopped(Exception):
-    """The stop event was set: end the run like Ctrl+C, but return what finished."""
+    def report(self) -> None:
+        if self.progress is None:
+            return
+        epochs = max(self.backend.epochs_done() - self.start_epochs, self.returned_epochs)
+        result = self.board.result
+        self.progress(Progress(self.config.episodes, len(self.out.outcomes) + len(self.buffered),
+                               len(self.pending) + self.submitting, len(self.queued), len(result.failed),
+                               tuple(result.paired), min(epochs, self.epochs_total), self.epochs_total))  # fmt: skip
 
 
 def _write(outcome: EpisodeOutcome, board: Scoreboard, sink: Sink, out: EpisodeRun) -> None:

@@ -30,6 +30,7 @@ class SeedDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="detail", classes="dialog"):
             yield Static(id="detail-title", markup=False)
+            yield Static(id="detail-model", markup=False)
             with Horizontal(id="detail-top"):
                 yield Static(id="detail-timeline")
                 yield Static(id="detail-features")
@@ -63,6 +64,9 @@ class SeedDetailScreen(ModalScreen[None]):
             title.append(" · DORMANT (empty)")
         title.append("   escape closes · q quits", style="dim")
         self.query_one("#detail-title", Static).update(title)
+        model = model_text(view, self.lane)
+        self.query_one("#detail-model", Static).update(model)
+        self.query_one("#detail-model", Static).display = bool(model.plain)
         self.query_one("#detail-timeline", Static).update(self._timeline(latest))
         self.query_one("#detail-features", Static).update(self._features(latest))
         table = self.query_one("#detail-history", DataTable)
@@ -120,3 +124,35 @@ class SeedDetailScreen(ModalScreen[None]):
             table.add_row(spec.name, f"{float(raw):.4g}", f"{record.features[spec.index]:.3f}",
                           spec.bound_text(), style=style)  # fmt: skip
         return table
+
+
+def model_text(view: StoreView, lane: str) -> Text:
+    """For a lane driven by an esper-lite (plan-format) checkpoint: that it reads raw inputs, and
+    the training metrics the checkpoint carried. Empty for our own format and the heuristic."""
+    info = next((li for li in (view.run.lanes if view.run else ()) if li.name == lane), None)
+    t = Text()
+    if info is None or (info.model_format != "plan" and not info.metrics):
+        return t
+    if info.model_format == "plan":
+        t.append("esper-lite (plan) checkpoint: ", style="bold")
+        t.append("raw inputs, as esper-lite fed them; greedy masked Q\n")
+    if info.metrics:
+        t.append("its training metrics: ", style="bold")
+        t.append(" · ".join(f"{key} {_metric(value)}" for key, value in list(info.metrics.items())[:12]))
+    return t
+
+
+def _metric(value: object, depth: int = 0) -> str:
+    """A checkpoint metric in a few characters: numbers to 4 digits, lists and dicts shortened."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int | float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        items = ", ".join(_metric(v, depth + 1) for v in value[:8]) if depth < 2 else "…"
+        return f"[{items}{', …' if len(value) > 8 else ''}]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{k} {_metric(v, depth + 1)}" for k, v in list(value.items())[:8]) if depth < 2 else "…"
+        return f"{{{items}{', …' if len(value) > 8 else ''}}}"
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"

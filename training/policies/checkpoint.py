@@ -8,6 +8,7 @@ ours keeps all of those and adds the twin Q, the policy, the normaliser and the 
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -194,15 +195,16 @@ class _Checker:
         return tuple(tensor.to(torch.float32).tolist())
 
 
-def _read(path: Path, device: str | torch.device, check: _Checker) -> dict:
-    if not path.exists():
+def _read(path: Path, device: str | torch.device, check: _Checker, data: bytes | None = None) -> dict:
+    if data is None and not path.exists():
         raise check.fail("the file does not exist")
-    if path.is_dir():
+    if data is None and path.is_dir():
         raise check.fail("it is a directory, not a file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on odd pickle protocols: we judge the file ourselves
-            ckpt = torch.load(path, map_location=device, weights_only=True)
+            source = path if data is None else io.BytesIO(data)
+            ckpt = torch.load(source, map_location=device, weights_only=True)
     except OSError as error:
         raise check.fail(f"it cannot be read ({error.strerror or error})") from error
     except Exception as error:  # noqa: BLE001 - every parse failure is "unusable file"
@@ -215,15 +217,20 @@ def _read(path: Path, device: str | torch.device, check: _Checker) -> dict:
     return ckpt
 
 
-def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> LoadedModel:
-    """Load our format or the plan's, validating every key, shape and weight first."""
+def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu",
+                    data: bytes | None = None) -> LoadedModel:  # fmt: skip
+    """Load our format or the plan's, validating every key, shape and weight first.
+
+    ``data``: the file's bytes, already read from ``path`` and judged there (a worker or a
+    cluster node gets them inside its task): loaded from memory, ``path`` only names them."""
     path = Path(path)
     check = _Checker(path)
-    try:  # a regular file under the size cap whose zip CRCs check, before torch reads it
-        check_model_file(path)
-    except ModelFileProblem as problem:
-        raise check.fail(str(problem)) from None
-    ckpt = _read(path, device, check)
+    if data is None:
+        try:  # a regular file under the size cap whose zip CRCs check, before torch reads it
+            check_model_file(path)
+        except ModelFileProblem as problem:
+            raise check.fail(str(problem)) from None
+    ckpt = _read(path, device, check, data)
     ours = ckpt.get("format") == FORMAT
     required = PLAN_KEYS + (OUR_KEYS if ours else ())
     missing = [key for key in required if key not in ckpt]

@@ -1,0 +1,92 @@
+"""``esper-iql ablate`` end to end on tiny settings, and the datasets that hold every feature set."""
+
+import json
+
+import numpy as np
+import pytest
+
+from esper_tui.iql_cli import main
+from training.policies.checkpoint import load_checkpoint
+from training.policies.offline_data import OfflineDataset
+from training.recordio import read_records
+from training.records import RunEvent
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def ablation(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ablation") / "run"
+    code = main(["ablate", "-o", str(out), "--preset", "tiny", "--collect-episodes", "2", "--episodes", "2",
+                 "--epochs", "3", "--steps", "40", "--hidden", "16", "--device", "cpu"])  # fmt: skip
+    assert code == 0
+    return out
+
+
+def test_ablate_writes_one_row_per_policy_with_the_paired_statistics(ablation):
+    report = json.loads((ablation / "ablation.json").read_text())
+    rows = {row["name"]: row for row in report["policies"]}
+    assert list(rows) == ["heuristic", "iql_27", "iql_37", "iql_54", "bc"]
+    assert [rows[n]["inputs"] for n in ("iql_27", "iql_37", "iql_54", "bc")] == [27, 37, 54, 37]
+    for name in ("iql_27", "iql_37", "iql_54", "bc"):
+        paired = rows[name]["paired_vs_heuristic"]
+        assert paired["episodes"] == 2 and paired["ci_low"] <= paired["mean_difference"] <= paired["ci_high"]
+        assert paired["wins"] + paired["ties"] + paired["losses"] == 2 and 0 <= paired["sign_test_p"] <= 1
+        assert 0.0 <= rows[name]["agreement_with_heuristic"] <= 1.0 and len(rows[name]["params_added"]) == 2
+    assert rows["heuristic"]["paired_vs_heuristic"] is None and len(rows["heuristic"]["final_accuracy"]) == 2
+    table = (ablation / "ablation.md").read_text()
+    assert table.count("\n| ") == 6 and "| IQL (none) | 27 |" in table and "| BC (seed) | 37 |" in table
+
+
+def test_ablate_trains_each_model_on_its_own_inputs_and_keeps_replayable_records(ablation):
+    for name, fs in (("iql_27", "none"), ("iql_37", "seed"), ("iql_54", "full"), ("bc", "seed")):
+        model = load_checkpoint(ablation / f"{name}.pt")
+        assert model.feature_set == fs
+    assert load_checkpoint(ablation / "bc.pt").metadata["policy"] == "bc"
+    records, corrupt = read_records(ablation / "compare.jsonl")
+    finished = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
+    assert corrupt == 0 and [r.episode for r in finished] == [1, 2]
+    behaviour, _ = read_records(ablation / "collect.jsonl")
+    assert behaviour[0].seed == 100  # behaviour episodes apart from the compared seeds 0, 1
+
+
+def test_train_picks_a_stored_feature_set(ablation, tmp_path, capsys):
+    code, out, _ = run_cli(["train", str(ablation / "data.npz"), "-o", str(tmp_path / "m.pt"), "--features", "none",
+                            "--steps", "5", "--hidden", "8", "--batch-size", "4", "--device", "cpu"], capsys)  # fmt: skip
+    assert code == 0 and "27 features ('none')" in out
+    assert load_checkpoint(tmp_path / "m.pt").state_dim == 27
+
+
+def test_an_old_dataset_with_only_states_still_loads_in_its_own_set(ablation, tmp_path):
+    with np.load(ablation / "data.npz") as data:
+        old = {k: data[k] for k in ("states", "actions", "rewards", "next_states", "dones", "masks",
+                                    "next_masks", "metadata")}  # fmt: skip
+    np.savez(tmp_path / "old.npz", **old)
+    assert OfflineDataset.from_npz(tmp_path / "old.npz").state_dim == 37
+    assert OfflineDataset.from_npz(tmp_path / "old.npz", "seed").state_dim == 37
+    with pytest.raises(ValueError, match="holds no 'full' states"):
+        OfflineDataset.from_npz(tmp_path / "old.npz", "full")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--collect-seed", "1", "--seed", "0", "--episodes", "3"], "overlap"),
+        (["--epochs", "1"], "at least 2 epochs"),
+    ],
+)
+def test_ablate_mistakes_are_one_sentence(args, message, tmp_path, capsys):
+    code, _, err = run_cli(["ablate", "-o", str(tmp_path / "new"), "--preset", "tiny"] + args, capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_ablate_refuses_a_folder_that_holds_files(ablation, capsys):
+    code, _, err = run_cli(["ablate", "-o", str(ablation), "--preset", "tiny"], capsys)
+    assert code == 2 and "not empty" in err

@@ -1,0 +1,159 @@
+"""Where episodes run: in this process, or in spawned worker processes (Ray tasks live in
+``training.cluster``). A backend runs ``EpisodeTask``s and hands back futures of
+``EpisodeOutcome``s; the driver in ``training.parallel`` keeps them in episode order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from training.data import DataConfig
+from training.episodes import EpisodeOutcome, EpisodeTask, cached_task, run_episode
+
+
+class Backend(Protocol):
+    """Whoever makes a backend closes it (they are context managers); the driver only stops it."""
+
+    capacity: int  # episodes in flight at once
+
+    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]: ...
+
+    def epochs_done(self) -> int:
+        """Lane-epochs finished so far, running episodes included where the backend can see
+        them (0 where it cannot: the driver then counts finished episodes)."""
+
+    def stop(self) -> None:
+        """Ask running episodes to end at their next batch boundary."""
+
+    def close(self) -> None: ...
+
+
+class Closing:
+    """``with backend:`` closes it, also on Ctrl+C."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class InProcessBackend(Closing):
+    """One episode at a time in this process (``--workers 1``). ``watch`` gets a call after
+    every lane-epoch, since the driver itself waits while an episode runs here."""
+
+    capacity = 1
+
+    def __init__(self, stop_event: threading.Event | None = None) -> None:
+        self._stop = stop_event if stop_event is not None else threading.Event()
+        self._epochs = 0
+        self._watch: Callable[[], None] | None = None
+
+    def watch(self, callback: Callable[[], None] | None) -> None:
+        self._watch = callback
+
+    def _on_epoch(self) -> None:
+        self._epochs += 1
+        if self._watch is not None:
+            self._watch()
+
+    def epochs_done(self) -> int:
+        return self._epochs
+
+    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
+        future: Future[EpisodeOutcome] = Future()
+        future.set_result(run_episode(task, self._stop, self._on_epoch))
+        return future
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+_worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
+_worker_epochs = None  # a shared counter of lane-epochs, per worker process
+
+
+def _count_epoch() -> None:
+    with _worker_epochs.get_lock():
+        _worker_epochs.value += 1
+
+
+def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -> None:
+    """Workers leave Ctrl+C to the parent (which stops them through ``stop`` at a batch
+    boundary) and treat SIGTERM the same way. ``data``: the image task to build up front. On a
+    machine with several GPUs, worker k makes GPU k mod n its ``cuda``."""
+    global _worker_stop, _worker_epochs
+    _worker_stop, _worker_epochs = stop, epochs
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    import torch
+
+    torch.set_num_threads(threads)
+    with started.get_lock():
+        index = started.value
+        started.value += 1
+    if torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        torch.cuda.set_device(index % torch.cuda.device_count())
+    if data is not None:
+        cached_task(data)
+
+
+def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
+    return run_episode(task, _worker_stop, _count_epoch)
+
+
+class ProcessBackend(Closing):
+    """``workers`` spawned processes (torch is not fork-safe). A worker that dies outright fails
+    the episodes it was running; the pool is rebuilt for the rest. ``data``: each worker builds
+    that image task as it starts (otherwise in its first episode)."""
+
+    def __init__(self, workers: int, threads: int = 1, data: DataConfig | None = None) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.capacity = workers
+        self._threads = threads
+        self._data = data
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()
+        self._started = self._context.Value("i", 0)
+        self._epochs = self._context.Value("q", 0)
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.capacity, mp_context=self._context, initializer=_init_worker,
+                                   initargs=(self._stop, self._threads, self._data, self._started, self._epochs))  # fmt: skip
+
+    def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
+        try:
+            return self._executor.submit(_run_in_worker, task)
+        except BrokenProcessPool:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._start()
+            return self._executor.submit(_run_in_worker, task)
+
+    def epochs_done(self) -> int:
+        return int(self._epochs.value)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        """Episodes still running (the caller gave up on them) stop at a batch boundary first."""
+        self._stop.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def kill(self) -> None:
+        """Last resort when stopped workers do not return: end the processes."""
+        for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.kill()
+        self._executor.shutdown(wait=False, cancel_futures=True)
