@@ -10,15 +10,22 @@ import pytest
 import torch
 
 from training.actions import ACTION_DIM, Action
+from training.features import FeatureNormalizer
 from training.policies.iql import (
     IQL,
     Batch,
     IQLConfig,
     OfflineDataset,
+    OfflineTrainer,
     advantage_weights,
     expectile_loss,
     td_target,
     train_offline,
+)
+from training.policies.subnormals import (
+    flush_denormals,
+    flushing_denormals,
+    zero_negligible_moments,
 )
 
 TINY = IQLConfig(hidden=16, batch_size=32, lr=1e-2)
@@ -173,6 +180,52 @@ def test_progress_reports_every_step_with_the_losses():
     assert {"loss_v", "loss_q", "loss_pi", "loss_bc"} <= set(seen[0][1])
 
 
+def test_a_trainer_run_in_chunks_goes_on_where_it_stopped():
+    trainer = OfflineTrainer(random_dataset(), TINY, seed=0)
+    seen = []
+    trainer.run(3, progress=lambda step, losses: seen.append(step))
+    trainer.run(2, progress=lambda step, losses: seen.append(step))
+    assert seen == [1, 2, 3, 4, 5] and len(trainer.result().history) == 5
+
+
+def test_training_flushes_denormals_and_restores_the_mode_after():
+    assert not flushing_denormals()
+    during = []
+    train_offline(random_dataset(), steps=2, config=TINY, progress=lambda step, losses: during.append(flushing_denormals()))
+    assert during == [True, True]
+    assert not flushing_denormals()
+
+
+def test_flush_denormals_keeps_a_mode_that_was_already_on():
+    torch.set_flush_denormal(True)
+    try:
+        with flush_denormals():
+            pass
+        assert flushing_denormals()
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_flushed_subnormals_read_as_zero():
+    small = torch.tensor([2e-38])  # a normal float32 (the smallest is 1.18e-38); half is subnormal
+    with flush_denormals():
+        assert (small * 0.5).item() == 0.0
+    assert 0.0 < (small * 0.5).item() < 1.1e-38
+
+
+def test_negligible_adam_moments_become_zero_and_the_rest_stay():
+    weight = torch.nn.Parameter(torch.ones(4))
+    optimizer = torch.optim.Adam([weight])
+    weight.grad = torch.ones(4)
+    optimizer.step()
+    state = optimizer.state[weight]
+    state["exp_avg"].copy_(torch.tensor([1e-31, -1e-31, 1e-29, -0.5]))
+    state["exp_avg_sq"].copy_(torch.tensor([1e-40, 1e-3, 0.0, 2e-30]))
+    zero_negligible_moments(optimizer)
+    assert state["exp_avg"].tolist() == pytest.approx([0.0, 0.0, 1e-29, -0.5], rel=1e-6)
+    assert state["exp_avg_sq"].tolist() == pytest.approx([0.0, 1e-3, 0.0, 2e-30], rel=1e-6)
+
+
 def test_training_reports_action_histograms_of_data_and_policies(mostly_wait):
     _, result = mostly_wait
     assert result.action_counts["data"][Action.WAIT] == 48
@@ -183,6 +236,15 @@ def test_normalizer_comes_from_the_data():
     data = random_dataset()
     result = train_offline(data, steps=0, config=TINY, seed=0)
     assert result.normalizer.mean == pytest.approx(data.states.mean(axis=0), abs=1e-5)
+
+
+def test_normalizer_fits_a_numpy_array_as_it_fits_rows():
+    states = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 7.0], [4.0, 1.0, 6.0]])
+    fitted = FeatureNormalizer.fit(states)
+    assert fitted == FeatureNormalizer.fit(states.tolist())
+    # population std; a constant feature gets std 1
+    assert fitted.mean == pytest.approx((2.0, 1.0, 6.0))
+    assert fitted.std == pytest.approx((math.sqrt(8 / 3), 1.0, math.sqrt(2 / 3)))
 
 
 def test_dataset_round_trips_through_npz(tmp_path):

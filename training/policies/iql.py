@@ -10,8 +10,8 @@ cloning baseline is trained on the same batches because on small datasets it can
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -22,6 +22,7 @@ from training.actions import ACTION_DIM
 from training.features import FEATURE_SETS, FeatureNormalizer, feature_set_for_dim
 from training.policies.device_data import Batch, DeviceData, fit_normalizer
 from training.policies.offline_data import OfflineDataset
+from training.policies.subnormals import flush_denormals, zero_negligible_moments
 
 __all__ = [
     "IQL", "IQLConfig", "Batch", "BehaviourCloning", "OfflineDataset", "OfflineTrainer", "TrainResult",
@@ -99,28 +100,6 @@ def make_adam(params: Iterable[Tensor], lr: float, device: torch.device) -> torc
     if device.type in ("cpu", "cuda"):
         return torch.optim.Adam(params, lr=lr, fused=True)
     return torch.optim.Adam(params, lr=lr, foreach=True)
-
-
-def flushing_denormals() -> bool:
-    """Whether this thread flushes subnormal floats to zero now (torch has no getter)."""
-    return bool((torch.tensor([1e-39]) * 1.0 == 0).all())
-
-
-@contextmanager
-def flush_denormals() -> Iterator[None]:
-    """Treat subnormal floats as zero on this thread, then restore the previous mode.
-
-    Offline data holds constant features (z = 0 after normalising) and ReLU units go dead, so
-    many gradient entries are exactly zero. Adam's first moment of such an entry decays by beta1
-    each step through the subnormal range, where every multiply costs the CPU ~100x. Values
-    below 1.2e-38 change nothing that training could see. torch sets the mode per thread:
-    intra-op worker threads started before this keep theirs (see ``benchmarks/iql.py``)."""
-    before = flushing_denormals()
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(before)
 
 
 class IQL:
@@ -311,6 +290,7 @@ class OfflineTrainer:
     """
 
     block = 100  # steps whose batch indices are drawn, and whose statistics are read, at once
+    flushes_denormals = True  # off only to measure what the flush saves (benchmarks/iql.py)
 
     def __init__(self, dataset: OfflineDataset | Mapping[str, object], config: IQLConfig | None = None,
                  seed: int = 0, device: str | torch.device = "cpu") -> None:  # fmt: skip
@@ -338,7 +318,7 @@ class OfflineTrainer:
         after each block of up to ``block`` steps (the losses are read from the device then)."""
         if steps < 0:
             raise ValueError(f"steps must be non-negative, got {steps}")
-        with flush_denormals():
+        with flush_denormals() if self.flushes_denormals else nullcontext():
             for start in range(0, steps, self.block):
                 indices = self.data.sample_indices(min(self.block, steps - start), self.config.batch_size,
                                                    self.generator)  # fmt: skip
@@ -346,6 +326,9 @@ class OfflineTrainer:
                 for index in indices:
                     batch = self.data.batch(index)
                     stats.append(torch.cat([self.iql.step(batch), self.bc.step(batch).unsqueeze(0)]))
+                if self.device.type == "cpu" and self.flushes_denormals:  # GPUs take subnormals at full speed
+                    zero_negligible_moments(self.iql.optimizer)
+                    zero_negligible_moments(self.bc.optimizer)
                 for row in torch.stack(stats).tolist():
                     self.history.append(dict(zip(TRAIN_STATS, row, strict=True)))
                     if progress is not None:
