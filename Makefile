@@ -27,24 +27,25 @@ demo: $(STAMP)
 	$(BIN)/esper-tui
 
 # The bundled policy: heuristic behaviour with 30 % random valid actions on the synthetic task
-# (64 episodes, seeds 100..163, data seed 0), then IQL on it, then its measurement against the
+# (48 episodes, seeds 100..147, data seed 0), then IQL on it, then its measurement against the
 # heuristic on 20 paired episodes (seeds 1000..1019; report in build/default-policy-report.json).
 # Fixed seeds; episodes run in $(WORKERS) worker processes, one torch thread each, so the result
-# does not depend on WORKERS. About 45 minutes on 2 CPU cores with WORKERS=2 (collect ~25, train ~3,
-# compare ~15); a 16-core machine with WORKERS=16 takes about a fifth of that.
+# does not depend on WORKERS. Measured here with WORKERS=2 on a 2-core machine shared with other
+# jobs (load 5-10): collect 94 min, train ~8 min, compare ~25 min; quiet, a lane-epoch takes ~1.2 s,
+# so collect is ~15 min and compare ~10 min. A 16-core machine with WORKERS=16 takes a fraction.
 WORKERS  ?= 2
 FEATURES ?= seed
 default-policy: $(STAMP)
 	mkdir -p build
 	rm -f build/default-policy.jsonl build/default-policy-compare.jsonl
-	$(BIN)/esper-iql collect -o build/default-policy.npz --episodes 64 --epochs 25 --epsilon 0.3 \
+	$(BIN)/esper-iql collect -o build/default-policy.npz --episodes 48 --epochs 25 --epsilon 0.3 \
 		--features seed --preset synthetic --seed 100 --data-seed 0 --device cpu \
-		--workers $(WORKERS) --run-id default-policy --record build/default-policy.jsonl
+		--workers $(WORKERS) --run-id default-policy --record build/default-policy.jsonl --force
 	$(BIN)/esper-iql train build/default-policy.npz -o esper_tui/assets/default_iql.pt --features $(FEATURES) \
-		--steps 10000 --hidden 128 --seed 0 --device cpu
+		--steps 10000 --hidden 128 --seed 0 --device cpu --force
 	$(BIN)/esper-iql compare --model esper_tui/assets/default_iql.pt --episodes 20 --epochs 25 --seed 1000 \
 		--preset synthetic --data-seed 0 --device cpu --workers $(WORKERS) --run-id default-policy-compare \
-		--report build/default-policy-report.json --record build/default-policy-compare.jsonl
+		--report build/default-policy-report.json --record build/default-policy-compare.jsonl --force
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
