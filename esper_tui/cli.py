@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from esper_tui.cli_common import (
     OneLineParser,
@@ -24,6 +24,10 @@ from esper_tui.cli_common import (
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.signals import exit_code
+
+if TYPE_CHECKING:  # imported where used, to keep --help fast
+    from esper_tui.sources import DataSource
+    from esper_tui.store import TelemetryStore
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "default_iql.pt"
 RUNS_DIR = Path("runs")
@@ -70,8 +74,8 @@ def build_parser() -> OneLineParser:
 class Launch:
     """What the app needs, everything already validated."""
 
-    store: object
-    session: object | None
+    store: TelemetryStore
+    session: DataSource | None
     refresh: float
     record_path: Path | None
     controls: bool  # False for replay/follow: there is no trainer to command

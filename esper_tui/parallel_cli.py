@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from types import TracebackType
 
 from esper_tui.cli_common import UsageError, positive_float, positive_int
 
@@ -118,8 +119,9 @@ class EpisodeProgress:
         self._progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._progress.__exit__(exc_type, exc, tb)
 
     def __call__(self, progress) -> None:
         self._progress.update(self._task, total=progress.epochs_total or None, completed=progress.epochs_done,

@@ -157,6 +157,7 @@ def _bc_in_policy_slot(result: TrainResult):
     """The BC baseline as a checkpoint that acts like BC: its network in the policy slot (the
     masked argmax acts on it); Q and V are the IQL's of the same run, shown but not acted on."""
     agent = copy.deepcopy(result.iql)
+    assert agent.policy_network is not None  # the ablation trains every IQL with its policy network
     agent.policy_network.load_state_dict(result.bc.policy_network.state_dict())
     return agent
 

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from multiprocessing.sharedctypes import Synchronized
+from typing import Protocol, Self
 
 from training.data import DataConfig
 from training.episodes import EpisodeOutcome, EpisodeTask, cached_task, run_episode
@@ -33,11 +34,15 @@ class Backend(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 class Closing:
     """``with backend:`` closes it, also on Ctrl+C."""
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -79,10 +84,11 @@ class InProcessBackend(Closing):
 
 
 _worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
-_worker_epochs = None  # a shared counter of lane-epochs, per worker process
+_worker_epochs: Synchronized[int] | None = None  # a shared counter of lane-epochs, per worker process
 
 
 def _count_epoch() -> None:
+    assert _worker_epochs is not None  # set by _init_worker before any episode runs
     with _worker_epochs.get_lock():
         _worker_epochs.value += 1
 

@@ -50,7 +50,7 @@ class RayBackend(Closing):
                 raise ClusterError(f"could not start or reach {where} ({exc})") from None
         self._cpus = cpus_per_episode
         self._gpus = gpus_per_episode
-        options = {"num_cpus": cpus_per_episode, "max_retries": 0}
+        options: dict[str, float] = {"num_cpus": cpus_per_episode, "max_retries": 0}
         if gpus_per_episode:
             options["num_gpus"] = gpus_per_episode
         self._remote = ray.remote(_episode_task).options(**options)

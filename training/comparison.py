@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from training.actions import Action, Command, CommandType
 from training.data import ImageTask, load_task
@@ -131,7 +132,7 @@ class _Control:
             self.apply(command)
 
     def apply(self, command: Command) -> None:
-        ev = dict(run_id=self.run_id, episode=self.episode, lane=command.lane, slot=command.slot)
+        ev: dict[str, Any] = dict(run_id=self.run_id, episode=self.episode, lane=command.lane, slot=command.slot)
         if command.type is CommandType.STOP:
             self.stop.set()
             return
@@ -308,7 +309,7 @@ def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, e
                 if ref_action is not None:
                     summary.decisions += 1
                     summary.agreements += int(ref_action == int(decision.action))
-                shadow = ()
+                shadow: tuple[DecisionRecord, ...] = ()
                 if info.executing_lane is not None:
                     shadow = _shadow_decisions(lanes, lane, decision, obs, mask, env.epoch, summary, episode)
                 outcome = env.apply(decision.action)

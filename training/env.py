@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch.nn import functional as F
@@ -193,7 +194,7 @@ class MorphogeneticEnv:
         forward each batch, so zero and None never differ for them.
         """
         owned = grads.bound_ids if grads is not None else frozenset()
-        if owned:
+        if owned and grads is not None:
             grads.zero_grad()
         for opt in (self.host_optimizer, *self.seed_optimizers.values()):
             for group in opt.param_groups:
@@ -288,7 +289,7 @@ class MorphogeneticEnv:
         mask[Action.WAIT] = True
         for a in (Action.GERMINATE_CONV, Action.GERMINATE_ATTENTION, Action.GERMINATE_NORM, Action.GERMINATE_DEPTHWISE):
             mask[a] = can_germinate
-        mask[Action.ADVANCE] = movable and focus.stage in (SeedStage.TRAINING, SeedStage.PROBATIONARY)
+        mask[Action.ADVANCE] = movable and focus is not None and focus.stage in (SeedStage.TRAINING, SeedStage.PROBATIONARY)
         mask[Action.CULL] = movable
         return tuple(mask)
 
@@ -302,9 +303,9 @@ class MorphogeneticEnv:
         try:
             if act is Action.WAIT:
                 return ActionOutcome(act, True, "waited")
-            if act.is_germinate():
-                blueprint = act.get_blueprint_id()
+            if (blueprint := act.get_blueprint_id()) is not None:  # a GERMINATE action
                 slot, gate = model.germinate(blueprint, epoch, self.config.seed, self.tracker.last.val_accuracy)
+                assert slot.state is not None and slot.seed is not None  # germinate fills the slot
                 # the plan's defaults for the gradient signals, flagged "not measured" until it trains
                 slot.state.sync_telemetry(0.0, 1.0, False, False, epoch, self.config.max_epochs)
                 self.seed_optimizers[slot.index] = torch.optim.Adam(slot.seed.parameters(), lr=self.config.seed_lr)
@@ -324,18 +325,20 @@ class MorphogeneticEnv:
             return ActionOutcome(act, True, f"culled {focus.slot_id}", focus.index, gate)
         except Refusal as refusal:
             focus = model.focus_seed()
-            gate = focus.state.last_gate if focus is not None and focus.state is not None else None
-            return ActionOutcome(act, False, str(refusal), None if focus is None else focus.index, gate)
+            last_gate = focus.state.last_gate if focus is not None and focus.state is not None else None
+            return ActionOutcome(act, False, str(refusal), None if focus is None else focus.index, last_gate)
 
     def apply_command(self, command: Command) -> CommandOutcome:
         """An operator command on this lane's seeds; refusals come back with a reason."""
         try:
             if command.type in (CommandType.PAUSE_SEED, CommandType.RESUME_SEED):
+                assert command.slot is not None  # Command.__post_init__: seed commands name a slot
                 slot = self.model.slot(command.slot)
                 slot.set_paused(command.type is CommandType.PAUSE_SEED)
                 verb = "paused" if command.type is CommandType.PAUSE_SEED else "resumed"
-                return CommandOutcome(command, True, f"{verb} {slot.state.seed_id}")
+                return CommandOutcome(command, True, f"{verb} {slot.state.seed_id if slot.state is not None else slot.slot_id}")
             if command.type is CommandType.CULL:
+                assert command.slot is not None  # Command.__post_init__: seed commands name a slot
                 slot = self.model.slot(command.slot)
                 seed_id = slot.state.seed_id if slot.state is not None else slot.slot_id
                 self.model.cull(slot, self.epoch, by_operator=True)
@@ -385,14 +388,16 @@ class MorphogeneticEnv:
         """esper-lite's per-layer gradient stats, of the epoch's last batch as its hooks kept them:
         per host weight tensor, the L2 norm and the shares of entries below 1e-7 and above 1e3.
         One transfer per epoch."""
-        grads = [layer.weight.grad for _, layer in self.model.host.named_layers()]
-        if any(g is None for g in grads):
+        # Module.__getattr__ is typed Tensor | Module; every named layer's weight is a Tensor
+        maybe = [cast(torch.Tensor, layer.weight).grad for _, layer in self.model.host.named_layers()]
+        grads = [g for g in maybe if g is not None]
+        if len(grads) < len(maybe):
             return (), (), ()
         rows = torch.stack([
             torch.stack([torch.linalg.vector_norm(g.double()),
                          (g.abs() < VANISHING_GRADIENT).double().mean(),
                          (g.abs() > EXPLODING_GRADIENT).double().mean()])
-            for g in grads  # type: ignore[union-attr]
+            for g in grads
         ]).cpu()  # fmt: skip
         norms, vanishing, exploding = rows.T.tolist()
         return tuple(norms), tuple(vanishing), tuple(exploding)

@@ -106,7 +106,9 @@ def run_episode(task: EpisodeTask, stop: threading.Event | None = None,
             outcome.records.append(record)
             if isinstance(record, EpochRecord):
                 if builder is not None:
-                    builder.add(record, lanes[0].policy.last_features)
+                    behaviour = lanes[0].policy
+                    assert isinstance(behaviour, EpsilonHeuristic)  # a collecting episode's first lane
+                    builder.add(record, behaviour.last_features)
                 if on_epoch is not None:
                     on_epoch()
 

@@ -18,7 +18,7 @@ single kernel, which costs nothing there because the kernel is memory bound, and
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +30,7 @@ VANISHING_THRESHOLD = 1e-7
 EXPLODING_THRESHOLD = 100.0
 
 
-def tensor_norms(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+def tensor_norms(grads: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> torch.Tensor:
     """Per-tensor L2 norms in float64, from one ``_foreach_norm`` call."""
     if grads[0].device.type != "cpu":
         return torch.stack(torch._foreach_norm(grads, 2.0, dtype=torch.float64))
@@ -219,13 +219,14 @@ class EpochGradientTelemetry:
         return plan.bound_ids
 
     def zero_grad(self) -> None:
-        if self._bound is not None:
+        if self._bound is not None and self._bound.buffer is not None:
             self._bound.buffer.zero_()
 
     def release(self) -> None:
         """Bound gradients go back to None; every later batch uses the per-tensor path."""
         if self._bound is not None:
-            self._bound.buffer.release()
+            if self._bound.buffer is not None:  # always set on a bound plan (see bind)
+                self._bound.buffer.release()
             self._bound = None
 
     def accumulate(self, active: tuple[bool, ...] | None = None) -> None:
@@ -242,12 +243,11 @@ class EpochGradientTelemetry:
             plan.rows = torch.cat([plan.rows, torch.empty_like(plan.rows)])
         row = plan.rows[plan.filled]
         plan.filled += 1
-        if plan is self._bound:  # a few bucket kernels over the buffer the gradients live in
+        if plan is self._bound and plan.buffer is not None:  # a few bucket kernels over the buffer the gradients live in
             plan.buffer.norms(row)
             return
-        grads = [p.grad for p in plan.params]
-        if any(g is None for g in grads):  # a parameter unused this batch counts as zero
-            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(plan.params, grads, strict=True)]
+        # a parameter unused this batch counts as zero
+        grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in plan.params]
         if self.device.type == "cpu":
             torch.stack(torch._foreach_norm(grads, 2.0), out=row)
             overflowed = torch.isinf(row)

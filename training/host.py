@@ -65,6 +65,7 @@ class HostCNN(nn.Module):
         """The seven host layers whose gradient norms the legacy 54-dim features report."""
         layers: list[tuple[str, nn.Module]] = []
         for i, block in enumerate(self.blocks, start=1):
+            assert isinstance(block, nn.Sequential)  # built in __init__; ModuleList yields Module
             layers.append((f"conv{i}", block[0]))
             layers.append((f"bn{i}", block[1]))
         layers.append(("head", self.head))
@@ -110,7 +111,7 @@ class MorphogeneticModel(nn.Module):
             and not is_terminal_stage(s.stage)
             and not is_failure_stage(s.stage)
         ]
-        return min(candidates, key=lambda s: s.state.germination_order, default=None)
+        return min(candidates, key=lambda s: s.state.germination_order if s.state is not None else 0, default=None)
 
     def first_dormant(self) -> SeedSlot | None:
         return next((s for s in self.seed_slots() if s.is_dormant), None)
@@ -170,7 +171,7 @@ class MorphogeneticModel(nn.Module):
     def advance(self, slot: SeedSlot, epoch: int) -> GateResult:
         """The policy's ADVANCE: TRAINING→BLENDING or PROBATIONARY→FOSSILIZED."""
         stage = slot.stage
-        if slot.is_paused:
+        if slot.state is not None and slot.state.is_paused:  # slot.is_paused, narrowed
             raise Refusal(f"seed {slot.state.seed_id} is paused by operator")
         if stage is SeedStage.TRAINING:
             return slot.move(SeedStage.BLENDING, epoch, "advanced by policy", self.lifecycle)

@@ -128,6 +128,8 @@ class TransitionBuilder:
 
     def __call__(self, record: Record) -> None:
         if isinstance(record, EpochRecord) and record.decision is not None:
+            if record.decision.features is None:  # no state to learn from; never a silent gap
+                raise ValueError(f"the decision of {record.lane!r} at epoch {record.epoch} has no features")
             self.add(record, {self.feature_set: record.decision.features})
 
     def add(self, record: EpochRecord, features: dict[str, tuple[float, ...]]) -> None:
@@ -135,12 +137,12 @@ class TransitionBuilder:
             return
         key = (record.episode, record.lane)
         previous = self._last.get(key)
-        if previous is not None and previous[0].decision is not None:
-            prev, prev_features = previous
-            self.actions.append(prev.decision.action)
+        if previous is not None and (prev_decision := previous[0].decision) is not None:
+            prev_features = previous[1]
+            self.actions.append(prev_decision.action)
             self.rewards.append(record.reward)
             self.dones.append(record.epoch >= record.max_epochs)
-            self.masks.append(prev.decision.action_mask)
+            self.masks.append(prev_decision.action_mask)
             self.next_masks.append(record.decision.action_mask)
             for fs, state in prev_features.items():
                 self.by_set.setdefault(fs, []).append(state)
@@ -221,5 +223,5 @@ def save_npz(path: str | Path, transitions: Transitions, metadata: dict) -> None
         np.savez_compressed(
             handle, states=transitions.states, actions=transitions.actions, rewards=transitions.rewards,
             next_states=transitions.next_states, dones=transitions.dones, masks=transitions.masks,
-            next_masks=transitions.next_masks, metadata=np.asarray(json.dumps(metadata)), **per_set,
+            next_masks=transitions.next_masks, metadata=np.asarray(json.dumps(metadata)), **per_set,  # type: ignore[arg-type]  # numpy stubs: **kwds could fill allow_pickle
         )  # fmt: skip

@@ -109,7 +109,7 @@ def new_path(folder: Path, stem: str, suffix: str) -> Path:
     return candidate
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], what: str, force: bool = False) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object], what: str, force: bool = False) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path`` (same suffix, so numpy and torch
     keep the name), fsync it, then move it onto ``path``: without ``force`` only onto a new path
     (a hard link, which fails if the path appeared meanwhile), with it onto a regular file.

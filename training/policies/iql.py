@@ -133,8 +133,8 @@ class IQL:
         self.optimizer = make_adam(
             [p for net in online if net is not None for p in net.parameters()], self.config.lr, self.device
         )
-        self._online_q = [*self.q_network.parameters(), *self.q2_network.parameters()]
-        self._target_q = [*self.q_target.parameters(), *self.q2_target.parameters()]
+        self._online_q: list[torch.Tensor] = [*self.q_network.parameters(), *self.q2_network.parameters()]
+        self._target_q: list[torch.Tensor] = [*self.q_target.parameters(), *self.q2_target.parameters()]
 
     @property
     def gamma(self) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import types
 import typing
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -136,6 +137,7 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
