@@ -135,9 +135,14 @@ def main() -> None:
         alone.append(child("alone", args.epochs))
         dashed.append(child("dashboard", args.epochs))
     ratio = statistics.median(dashed) / statistics.median(alone)
+    # Each round's own ratio (its two children ran back to back): the spread says how far one
+    # number can be trusted on this machine.
+    rounds = sorted(d / a for d, a in zip(dashed, alone, strict=True))
     print(f"throughput with the dashboard / trainer alone: {ratio:.3f} (goal >= 0.95; {args.rounds} "
           f"alternating rounds, median samples/s per epoch: {statistics.median(dashed):.0f} vs "
           f"{statistics.median(alone):.0f})")
+    print(f"  per round: min {rounds[0]:.3f}, median {statistics.median(rounds):.3f}, max {rounds[-1]:.3f}"
+          + (f", sd {statistics.stdev(rounds):.3f}" if len(rounds) > 1 else ""))
     latencies = sorted(responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), args.presses))
     p50 = latencies[len(latencies) // 2] * 1000
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] * 1000
