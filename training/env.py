@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 import torch
 from torch.nn import functional as F
 
 from training.actions import ACTION_DIM, Action, Command, CommandType
 from training.data import ImageTask, load_task
+from training.diagnostics import last_batch_gradients, sharpness_of
 from training.env_config import PARAM_RENT, EnvConfig
 from training.gates import GateResult
 from training.gradients import NOT_MEASURED, EpochGradientTelemetry, GradientStats
@@ -23,14 +23,7 @@ from training.host import HostCNN, MorphogeneticModel
 from training.lifecycle import SeedStage
 from training.records import SeedRecord
 from training.seeds import Refusal, SeedSlot
-from training.signals import (
-    EXPLODING_GRADIENT,
-    VANISHING_GRADIENT,
-    Diagnostics,
-    SignalTracker,
-    TrainingSignals,
-    TrainingSnapshot,
-)
+from training.signals import Diagnostics, SignalTracker, TrainingSignals, TrainingSnapshot
 from training.telemetry import SeedTelemetry
 
 __all__ = ["PARAM_RENT", "ActionOutcome", "CommandOutcome", "EnvConfig", "EpochResult", "MorphogeneticEnv", "StopEpoch"]
@@ -154,7 +147,7 @@ class MorphogeneticEnv:
                     sums += torch.stack([lv, lv * lv, (out.argmax(1) == y).sum().double()])
                 batches += 1
                 count += y.shape[0]
-            last_batch = self._last_batch_gradients()  # still in place until the zeroing below
+            last_batch = last_batch_gradients(model.host)  # still in place until the zeroing below
         finally:
             grads.release()
             self._zero_grad()
@@ -162,7 +155,7 @@ class MorphogeneticEnv:
         loss_sum, loss_sq, correct = sums.cpu().tolist()
         val_loss, val_acc, per_class = self._validate()
         stats = grads.materialize()
-        sharpness = self._sharpness(epoch)
+        sharpness = sharpness_of(model, self.task, self.config, epoch)
         train_loss = loss_sum / max(batches, 1)
         train_acc = 100.0 * correct / max(count, 1)
         prev_acc = self.tracker.last.val_accuracy if self.epoch > 0 else None
@@ -383,66 +376,6 @@ class MorphogeneticEnv:
                                                  layer_index=slot.layer_index, gradient_batches=batches,
                                                  epoch=self.epoch))  # fmt: skip
         return tuple(records)
-
-    def _last_batch_gradients(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-        """esper-lite's per-layer gradient stats, of the epoch's last batch as its hooks kept them:
-        per host weight tensor, the L2 norm and the shares of entries below 1e-7 and above 1e3.
-        One transfer per epoch."""
-        # Module.__getattr__ is typed Tensor | Module; every named layer's weight is a Tensor
-        maybe = [cast(torch.Tensor, layer.weight).grad for _, layer in self.model.host.named_layers()]
-        grads = [g for g in maybe if g is not None]
-        if len(grads) < len(maybe):
-            return (), (), ()
-        rows = torch.stack([
-            torch.stack([torch.linalg.vector_norm(g.double()),
-                         (g.abs() < VANISHING_GRADIENT).double().mean(),
-                         (g.abs() > EXPLODING_GRADIENT).double().mean()])
-            for g in grads
-        ]).cpu()  # fmt: skip
-        norms, vanishing, exploding = rows.T.tolist()
-        return tuple(norms), tuple(vanishing), tuple(exploding)
-
-    @torch.no_grad()
-    def _sharpness(self, epoch: int) -> float | None:
-        """esper-lite's sharpness: mean |Δ validation loss| when every weight gets Gaussian noise
-        of scale 0.01, divided by 0.01. esper-lite takes 5 samples over up to 10 validation
-        batches; we take ``sharpness_samples`` over the first ``sharpness_batches`` batches of the
-        training batch size (2 and 2 by default: the same quantity and scale, estimated with more
-        noise, for a few percent of an epoch).
-        The noise has its own generator and the weights are restored exactly, so training is
-        unchanged."""
-        cfg = self.config
-        if cfg.sharpness_samples < 1:
-            return None
-        model, scale = self.model, cfg.sharpness_scale
-        batches = [b for _, b in zip(range(cfg.sharpness_batches), self.task.val_batches(self.task.batch_size), strict=False)]
-        if not batches:
-            return None
-        params = [p for p in model.parameters()]
-        saved = [p.detach().clone() for p in params]
-        gen = torch.Generator(device=self.device).manual_seed(cfg.seed * 100_003 + epoch)
-        model.eval()
-
-        def loss() -> torch.Tensor:
-            total = torch.zeros((), dtype=torch.float64, device=self.device)
-            for x, y in batches:
-                total += F.cross_entropy(model(x), y).double()
-            return total / len(batches)
-
-        try:
-            base = loss()
-            deltas = []
-            for _ in range(cfg.sharpness_samples):
-                for p in params:
-                    p.add_(torch.randn(p.shape, generator=gen, device=self.device, dtype=p.dtype) * scale)
-                deltas.append((loss() - base).abs())
-                for p, s in zip(params, saved, strict=True):
-                    p.copy_(s)
-        finally:
-            for p, s in zip(params, saved, strict=True):
-                p.copy_(s)
-            model.train()
-        return float(torch.stack(deltas).mean()) / scale
 
     def param_counts(self) -> tuple[int, int]:
         return self._host_params, self.model.seed_param_count()

@@ -65,8 +65,9 @@ async def test_the_dashboard_runs_an_esper_lite_checkpoint(tmp_path):
         assert view.run.lanes[-1].metrics == METRICS
         decision = view.lane("lite").latest.decision
         assert decision.q_values is not None and decision.features[0] == 2.0
-        app.push_screen(SeedDetailScreen("lite", 0, view))  # the seed detail names the format and metrics
+        detail = SeedDetailScreen("lite", 0, view)  # the seed detail names the format and metrics
+        app.push_screen(detail)
         await pilot.pause()
-        shown = str(app.screen.query_one("#detail-model").render())
+        shown = str(detail.query_one("#detail-model").render())
         assert "esper-lite (plan) checkpoint" in shown and "agreement 0.58" in shown and "[40, 3, 2" in shown
         await pilot.press("escape", "q")
