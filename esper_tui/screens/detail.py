@@ -51,8 +51,6 @@ class SeedDetailScreen(ModalScreen[None]):
 
     def update_view(self, view: StoreView) -> None:
         self.view = view
-        if not self.is_mounted:  # a poll between push and compose: on_mount draws this view
-            return
         history = self._history(view)
         latest = history[-1] if history else None
         title = Text()
