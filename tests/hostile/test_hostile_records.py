@@ -195,3 +195,20 @@ def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened(
     feeder = _follow(path, store)
     feeder.join(2)
     assert not feeder.is_alive() and "not a regular file" in store.view().crash.message
+
+
+
+def test_a_seed_record_without_its_ten_features_is_skipped_not_indexed(tmp_path):
+    """Found by the property test: ``features: []`` reached the saturation panel's indexing."""
+    import json
+    from pathlib import Path
+
+    from training.recordio import read_records
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
+    line = next(row for row in fixture.read_text().splitlines() if '"kind":"epoch"' in row)
+    d = json.loads(line)
+    d["seeds"][0]["features"] = []
+    (tmp_path / "r.jsonl").write_text(line + "\n" + json.dumps(d) + "\n")
+    records, corrupt = read_records(tmp_path / "r.jsonl")
+    assert len(records) == 1 and corrupt == 1

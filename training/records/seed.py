@@ -7,7 +7,7 @@ from typing import Any
 
 from training.gates import GateResult
 from training.lifecycle import SeedStage, stage_name
-from training.records.fields import conform
+from training.records.fields import RecordError, conform
 from training.telemetry import SeedTelemetry
 
 
@@ -108,6 +108,8 @@ class SeedRecord:
         conform(SeedTelemetry, d["telemetry"])
         if d["gate"] is not None:
             conform(GateResult, d["gate"])
+        if len(d["features"]) != SeedTelemetry.feature_dim():  # widgets index all ten
+            raise RecordError(f"features must hold {SeedTelemetry.feature_dim()} values")
         return cls(
             lane=d["lane"], slot_id=d["slot_id"], slot_index=int(d["slot_index"]),
             layer_id=d["layer_id"], layer_index=int(d["layer_index"]), seed_id=d["seed_id"],
