@@ -12,7 +12,7 @@ from textual.binding import Binding
 
 from esper_tui.dashboard import DashboardScreen, wall_clock
 from esper_tui.signals import install_app_signals
-from esper_tui.sources import DataSource, source_path
+from esper_tui.sources import CommandSource, DataSource, source_path
 from esper_tui.store import TelemetryStore
 
 JOIN_TIMEOUT_S = 15.0
@@ -58,29 +58,31 @@ class EsperApp(App[int]):
         return self.dashboard.selected
 
     def action_quit_app(self) -> None:
-        self.begin_shutdown(0)
+        self.begin_shutdown(0, "by operator (q)")
 
     def action_interrupt(self) -> None:
         """ctrl+c: like q, with the exit code of SIGINT (130), as the shell expects."""
-        self.begin_shutdown(130)
+        self.begin_shutdown(130, "by operator (ctrl+c)")
 
-    def begin_shutdown(self, return_code: int = 0) -> None:
+    def begin_shutdown(self, return_code: int = 0, reason: str = "by operator") -> None:
         """Show "stopping…", stop and join the source on a worker thread (the UI stays live),
         flush and close the record, then exit with ``return_code``. Call it on the UI thread
         (signal handlers: ``loop.add_signal_handler`` or ``call_from_thread``). A second call
-        while stopping does nothing."""
+        while stopping does nothing. ``reason`` goes into the record's ``stopped`` event."""
         if self._stopping:
             return
         self._stopping = True
         if self.dashboard.is_attached:
             self.dashboard.show_stopping()
         self.notify("stopping… joining the trainer and flushing the record", timeout=30)
-        self.run_worker(lambda: self._stop_source(return_code), thread=True, name="shutdown",
+        self.run_worker(lambda: self._stop_source(return_code, reason), thread=True, name="shutdown",
                         exit_on_error=False)  # fmt: skip
 
-    def _stop_source(self, return_code: int) -> None:
+    def _stop_source(self, return_code: int, reason: str) -> None:
         try:
-            if self.session is not None:
+            if isinstance(self.session, CommandSource):  # the trainer: its stopped event says why
+                self.session.stop(JOIN_TIMEOUT_S, reason)
+            elif self.session is not None:
                 self.session.stop(JOIN_TIMEOUT_S)
         finally:
             self.store.flush()

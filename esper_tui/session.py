@@ -14,6 +14,7 @@ from training.actions import Command
 from training.comparison import Lane, RunConfig, run
 from training.data import ImageTask
 from training.records import RunEvent
+from training.stopping import DEFAULT_REASON, StopFlag
 
 
 class TrainerThread(threading.Thread):
@@ -27,7 +28,7 @@ class TrainerThread(threading.Thread):
         self.lanes = list(lanes)
         self.store = store
         self.task = task
-        self.stop_event = threading.Event()
+        self.stop_event = StopFlag()
         self.inbox: queue.Queue[Command] = queue.Queue()
         self._runner = runner
         self.error: BaseException | None = None
@@ -49,9 +50,10 @@ class TrainerThread(threading.Thread):
     def send(self, command: Command) -> None:
         self.inbox.put(command)
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Ask the loop to stop (it checks at every batch boundary) and join; True if it ended."""
-        self.stop_event.set()
+    def stop(self, timeout: float = 10.0, reason: str = DEFAULT_REASON) -> bool:
+        """Ask the loop to stop (it checks at every batch boundary) and join; True if it ended.
+        ``reason`` goes into the record's ``stopped`` event ("by SIGTERM")."""
+        self.stop_event.request(reason)
         if self.is_alive():
             self.join(timeout)
         return not self.is_alive()

@@ -16,6 +16,8 @@ import threading
 import time
 from types import FrameType
 
+from training.stopping import StopFlag
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_S = 5.0
 
@@ -34,7 +36,7 @@ class StopSignals:
     boundaries); a second one of any kind gives up waiting and raises ``KeyboardInterrupt``."""
 
     def __init__(self) -> None:
-        self.stop = threading.Event()
+        self.stop = StopFlag()
         self.signum: int | None = None
         self._previous: dict[int, object] = {}
 
@@ -46,7 +48,7 @@ class StopSignals:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        self.stop.set()
+        self.stop.request(f"by {signal_name(signum)}")
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
@@ -66,13 +68,14 @@ def install_app_signals(app) -> bool:
     False where the loop cannot take signal handlers (not the main thread)."""
     loop = asyncio.get_running_loop()
 
-    def on_signal(code: int) -> None:
+    def on_signal(signum: int) -> None:
+        code = exit_code(signum)
         threading.Thread(target=_last_resort, args=(app, code), name="esper-exit", daemon=True).start()
-        app.begin_shutdown(code)
+        app.begin_shutdown(code, f"by {signal_name(signum)}")
 
     try:
         for sig in STOP_SIGNALS:
-            loop.add_signal_handler(sig, on_signal, exit_code(sig))
+            loop.add_signal_handler(sig, on_signal, int(sig))
     except (RuntimeError, ValueError):
         return False
     return True

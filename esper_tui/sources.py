@@ -23,7 +23,10 @@ class DataSource(Protocol):
 
 @runtime_checkable
 class CommandSource(DataSource, Protocol):
-    """A source that takes operator commands (the trainer thread)."""
+    """A source that takes operator commands (the trainer thread). Its ``stop`` takes the
+    reason the record's ``stopped`` event gives ("by SIGTERM")."""
+
+    def stop(self, timeout: float = ..., reason: str = ...) -> bool: ...
 
     def send(self, command: Command) -> None: ...
 

@@ -145,7 +145,9 @@ class TestPausedSeed:
         slot = grow_to_blending(env)
         env.train_epoch()
         out = env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0))
-        assert out.applied, out.reason
+        assert out.applied and out.reason == "paused the seed in slot0", out.reason
+        again = env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0))
+        assert not again.applied and again.reason == "the seed in slot0 is already paused"  # no internal seed id
         params = [p.detach().clone() for p in slot.seed.parameters()]
         alpha, in_stage = slot.alpha, slot.state.metrics.epochs_in_current_stage
         env.train_epoch()
@@ -157,7 +159,7 @@ class TestPausedSeed:
         assert not record.has_vanishing  # not measured is never "vanishing"
         for action in (Action.ADVANCE, Action.CULL):
             refused = env.apply(action)
-            assert not refused.executed and "paused by operator" in refused.reason
+            assert not refused.executed and refused.reason == "the seed in slot0 is paused by operator"
 
     def test_resume_undoes_the_pause(self, tiny_task):
         env = make_env(tiny_task)

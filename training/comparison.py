@@ -30,6 +30,7 @@ from training.records import (
     RunInfo,
 )
 from training.stats import PairedResult, paired_result
+from training.stopping import DEFAULT_REASON, stop_reason
 
 MODES = ("head-to-head", "shadow")
 Sink = Callable[[Record], None]
@@ -224,7 +225,7 @@ def run(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue
         summary = run_lanes_episode(config, lanes, info, episode, task, sink, inbox, stop)
         if summary is None:
             board.result.stopped = True
-            sink(board.stopped_event())
+            sink(board.stopped_event(stop_reason(stop)))
             return board.result
         sink(board.add(summary))
     sink(board.finished_event())
@@ -267,8 +268,9 @@ class Scoreboard:
         return RunEvent(run_id=self.run_id, event="episode_failed", episode=episode,
                         message=f"episode {episode} failed: {last}", traceback=error)  # fmt: skip
 
-    def stopped_event(self) -> RunEvent:
-        return RunEvent(run_id=self.run_id, event="stopped", message="stopped by operator")
+    def stopped_event(self, reason: str = DEFAULT_REASON) -> RunEvent:
+        """``reason``: who stopped the run ("by operator", "by SIGTERM")."""
+        return RunEvent(run_id=self.run_id, event="stopped", message=f"stopped {reason}")
 
     def finished_event(self) -> RunEvent:
         result = self.result

@@ -329,14 +329,13 @@ class MorphogeneticEnv:
                 slot = self.model.slot(command.slot)
                 slot.set_paused(command.type is CommandType.PAUSE_SEED)
                 verb = "paused" if command.type is CommandType.PAUSE_SEED else "resumed"
-                return CommandOutcome(command, True, f"{verb} {slot.state.seed_id if slot.state is not None else slot.slot_id}")
+                return CommandOutcome(command, True, f"{verb} the seed in {slot.slot_id}")
             if command.type is CommandType.CULL:
                 assert command.slot is not None  # Command.__post_init__: seed commands name a slot
                 slot = self.model.slot(command.slot)
-                seed_id = slot.state.seed_id if slot.state is not None else slot.slot_id
                 self.model.cull(slot, self.epoch, by_operator=True)
                 self._release_optimizer(slot, join_host=False)
-                return CommandOutcome(command, True, f"culled {seed_id}")
+                return CommandOutcome(command, True, f"culled the seed in {slot.slot_id}")
         except Refusal as refusal:
             return CommandOutcome(command, False, str(refusal))
         return CommandOutcome(command, False, f"{command.type.value} is not a seed command")

@@ -172,7 +172,7 @@ class MorphogeneticModel(nn.Module):
         """The policy's ADVANCE: TRAINING→BLENDING or PROBATIONARY→FOSSILIZED."""
         stage = slot.stage
         if slot.state is not None and slot.state.is_paused:  # slot.is_paused, narrowed
-            raise Refusal(f"seed {slot.state.seed_id} is paused by operator")
+            raise Refusal(f"the seed in {slot.slot_id} is paused by operator")
         if stage is SeedStage.TRAINING:
             return slot.move(SeedStage.BLENDING, epoch, "advanced by policy", self.lifecycle)
         if stage is SeedStage.PROBATIONARY:
@@ -187,8 +187,8 @@ class MorphogeneticModel(nn.Module):
         if slot.state is None:
             raise Refusal(f"{slot.slot_id} is empty (DORMANT)")
         if slot.stage is SeedStage.FOSSILIZED:
-            raise Refusal(f"seed {slot.state.seed_id} is FOSSILIZED and cannot be culled")
+            raise Refusal(f"the seed in {slot.slot_id} is FOSSILIZED and cannot be culled")
         if slot.is_paused and not by_operator:
-            raise Refusal(f"seed {slot.state.seed_id} is paused by operator")
+            raise Refusal(f"the seed in {slot.slot_id} is paused by operator")
         who = "operator" if by_operator else "policy"
         return slot.move(SeedStage.CULLED, epoch, f"culled by {who}", self.lifecycle)

@@ -24,6 +24,7 @@ from training.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, r
 from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec
 from training.records import EpochRecord, LaneInfo, RunEvent
 from training.records.views import PairedResult
+from training.stopping import stop_reason
 
 __all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress",
            "behaviour_lane", "heuristic_lane", "run_episodes"]  # fmt: skip
@@ -121,7 +122,7 @@ class _Driver:
                 self.queued.clear()
                 _drain(self.backend, self.pending, self.buffered)
                 self.write_ready(force=True)
-                self.sink(self.board.stopped_event())
+                self.sink(self.board.stopped_event(stop_reason(stop) if stop is not None and stop.is_set() else "by interrupt"))
                 if stop is not None and stop.is_set():
                     return self.out
                 raise

@@ -357,9 +357,9 @@ class SeedSlot(nn.Module):
         if self.seed is None or not is_live_stage(state.stage):
             raise Refusal(f"{self.slot_id} holds no live seed to {'pause' if paused else 'resume'}")
         if is_terminal_stage(state.stage):
-            raise Refusal(f"seed {state.seed_id} is FOSSILIZED; it is part of the host")
+            raise Refusal(f"the seed in {self.slot_id} is FOSSILIZED; it is part of the host")
         if state.is_paused == paused:
-            raise Refusal(f"seed {state.seed_id} is already {'paused' if paused else 'running'}")
+            raise Refusal(f"the seed in {self.slot_id} is already {'paused' if paused else 'running'}")
         state.is_paused = paused
         for p in self.seed.parameters():
             p.requires_grad_(not paused)

@@ -34,11 +34,13 @@ def epochs_in(path: Path) -> int:
         return 0
 
 
-def assert_stopped_and_replayable(path: Path) -> list:
+def assert_stopped_and_replayable(path: Path, why: str) -> list:
+    """``why``: who the record's last event says stopped the run ("SIGTERM")."""
     records, corrupt = read_records(path)
     assert corrupt == 0
     assert isinstance(records[0], RunInfo) and any(isinstance(r, EpochRecord) for r in records)
     assert isinstance(records[-1], RunEvent) and records[-1].event == "stopped"
+    assert records[-1].message == f"stopped by {why}"
     return records
 
 
@@ -53,7 +55,7 @@ def test_tui_signal_stops_flushes_restores_the_terminal_and_exits_by_convention(
     assert result.code == CODES[sig]
     assert ALT_SCREEN_OFF in result.screen and MOUSE_OFF in result.screen
     assert b"Traceback" not in result.screen and b"terminate called" not in result.screen
-    assert_stopped_and_replayable(record)
+    assert_stopped_and_replayable(record, sig.name)
 
 
 def test_tui_killed_outright_leaves_every_finished_line_replayable(tmp_path):
@@ -74,14 +76,14 @@ def test_tui_ctrl_c_key_exits_130_with_the_record_closed(tmp_path):
     record = tmp_path / "run.jsonl"
     result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, b"\x03")
     assert result.code == 130 and ALT_SCREEN_OFF in result.screen
-    assert_stopped_and_replayable(record)
+    assert_stopped_and_replayable(record, "operator (ctrl+c)")
 
 
 def test_tui_whose_terminal_closes_gets_sighup_and_keeps_its_record(tmp_path):
     record = tmp_path / "run.jsonl"
     result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, None)
     assert result.code == 129
-    assert_stopped_and_replayable(record)
+    assert_stopped_and_replayable(record, "SIGHUP")
 
 
 def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:
@@ -134,7 +136,7 @@ def test_interrupted_collect_writes_its_finished_episodes_and_says_how_many(tmp_
                 "--device", "cpu", "--record", str(record)], tmp_path)  # fmt: skip
     code, _, err = signal_when(proc, lambda: '"episode_finished"' in (record.read_text() if record.exists() else ""), sig)
     assert code == CODES[sig]
-    records = assert_stopped_and_replayable(record)
+    records = assert_stopped_and_replayable(record, sig.name)
     finished = sum(isinstance(r, RunEvent) and r.event == "episode_finished" for r in records)
     assert f"wrote the {finished} finished episode(s), {2 * finished} transitions" in last_line(err)
     data = np.load(tmp_path / "d.npz", allow_pickle=False)
@@ -158,5 +160,5 @@ def test_interrupted_compare_closes_its_record_and_writes_the_report(tmp_path):
                 "--device", "cpu", "--record", str(record), "--report", "rep.json"], tmp_path)  # fmt: skip
     code, _, err = signal_when(proc, lambda: epochs_in(record) >= 1, signal.SIGTERM)
     assert code == 143 and "interrupted by SIGTERM" in last_line(err)
-    assert_stopped_and_replayable(record)
+    assert_stopped_and_replayable(record, "SIGTERM")
     assert json.loads((tmp_path / "rep.json").read_text())["stopped"] is True

@@ -62,6 +62,7 @@ class FakeSession:
     def __init__(self) -> None:
         self.inbox: queue.Queue = queue.Queue()
         self.started = self.stopped = False
+        self.stop_reason = ""
         self._alive = threading.Event()
 
     def is_alive(self) -> bool:
@@ -74,8 +75,9 @@ class FakeSession:
     def send(self, command) -> None:
         self.inbox.put(command)
 
-    def stop(self, timeout: float = 10.0) -> bool:
+    def stop(self, timeout: float = 10.0, reason: str = "by operator") -> bool:
         self.stopped = True
+        self.stop_reason = reason
         self._alive.clear()
         return True
 

@@ -19,6 +19,7 @@ from training.comparison import Lane, RunConfig
 from training.env import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, RunEvent
+from training.stopping import stop_reason
 from widgets.model import RunStatus
 
 SIZE = (140, 45)
@@ -198,7 +199,7 @@ def _until_stopped(config, lanes, sink, inbox, stop_event, task):
     sink(RunEvent(config.run_id, "started", "waiting"))
     while not stop_event.is_set():
         time.sleep(0.01)
-    sink(RunEvent(config.run_id, "stopped", "stopped by operator"))
+    sink(RunEvent(config.run_id, "stopped", f"stopped {stop_reason(stop_event)}"))
 
 
 async def test_q_stops_and_joins_the_trainer_and_flushes(tmp_path):
@@ -212,7 +213,7 @@ async def test_q_stops_and_joins_the_trainer_and_flushes(tmp_path):
     assert not thread.is_alive()
     assert app.return_code == 0
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
-    assert '"event":"stopped"' in lines[-1]
+    assert '"event":"stopped"' in lines[-1] and '"stopped by operator (q)"' in lines[-1]
     assert not any(t.name == thread.name for t in threading.enumerate())  # joined, not left running
 
 
