@@ -96,6 +96,7 @@ class DashboardScreen(TrainerControls):
         self.selected = (0, 0)
         self.view: StoreView = store.view()
         self._seen_version = -1
+        self._seen_generation = 0
         self._seen_events = 0
         self._crash_shown = self._finish_shown = False
         self._active_panel = 0  # index into PANELS of the focused panel
@@ -203,6 +204,8 @@ class DashboardScreen(TrainerControls):
         if view.version == self._seen_version:
             return
         self._seen_version = view.version
+        if view.generation != self._seen_generation:
+            self._forget_old_run(view.generation)
         lanes_before = len(grid_lanes(self.view))
         self.view = view
         self.selected = self._clamp(self.selected)
@@ -227,6 +230,14 @@ class DashboardScreen(TrainerControls):
         elif view.finished is not None and not self._finish_shown and self.mode != "follow":
             self._finish_shown = True
             self.app.push_screen(FinishedScreen(view))
+
+    def _forget_old_run(self, generation: int) -> None:
+        """The followed file now holds another run: close the old run's crash or finished
+        dialog (it describes a run no longer shown) so that the new run's own can appear."""
+        self._seen_generation = generation
+        self._crash_shown = self._finish_shown = False
+        while isinstance(self.app.screen, CrashScreen | FinishedScreen):
+            self.app.pop_screen()
 
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:

@@ -92,6 +92,7 @@ class TelemetryStore:
         self.record_path = None if self._writer is None else self._writer.path
         self.record_error: str | None = None  # the record could not be written; the data is in memory
         self.source = source
+        self._generation = 0  # resets so far; the dashboard drops the old run's dialogs on a change
         self._reset()
 
     def _reset(self) -> None:
@@ -151,6 +152,7 @@ class TelemetryStore:
             version = self._version
             self._reset()
             self._version = version + 1
+            self._generation += 1
             if source is not None:
                 self.source = source
 
@@ -303,7 +305,7 @@ class TelemetryStore:
                 decisions=tuple(self._decisions), events=tuple(self._events), paired=self._paired,
                 episode=self._episode, epoch=self._epoch, corrupt_lines=self._corrupt,
                 last_record_at=self._last_at, crash=self._crash, finished=self._finished,
-                source=self.source, record_seconds=self._record_seconds,
+                source=self.source, record_seconds=self._record_seconds, generation=self._generation,
             )  # fmt: skip
             return self._view
 

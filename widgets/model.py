@@ -153,6 +153,7 @@ class StoreView:
     finished: RunEvent | None
     source: str  # "live", "replay" or "follow"
     record_seconds: float = 0.0  # training time the records account for (sum of epoch wall times)
+    generation: int = 0  # how many times the store was reset (a followed file replaced): a new run
 
     def lane(self, name: str) -> LaneView | None:
         return next((lane for lane in self.lanes if lane.name == name), None)

@@ -6,8 +6,10 @@ import pytest
 from rich.text import Text
 
 from esper_tui.app import EsperApp
+from esper_tui.screens import CrashScreen
 from esper_tui.store import TelemetryStore
-from tests.tui.conftest import RUN, snapshot_app, store_from, two_model_store
+from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store
+from training.recordio import read_records
 from widgets import RunHeader, Scoreboard, SeedGrid
 
 SIZE = (120, 40)
@@ -82,6 +84,27 @@ async def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path):
         (tmp_path / "later.jsonl").touch()
         app.dashboard.poll()
         assert "waiting for the first record in" in header(app)
+
+
+async def test_a_followed_file_replaced_by_a_new_run_drops_the_old_runs_crash_dialog():
+    class Follower(FakeReplay):
+        mode = "follow"
+
+    store = store_from(CRASHED)
+    store.source = "follow"
+    app = EsperApp(store, Follower(CRASHED), refresh_hz=0, clock=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, CrashScreen)
+        store.reset(source="follow · crashed.jsonl was replaced: showing its new run")  # what the follower does
+        app.dashboard.poll()
+        await pilot.pause()
+        assert app.screen is app.dashboard and "was replaced" in header(app)
+        for record in read_records(CRASHED)[0]:  # the new run crashes too: its own dialog shows
+            store.add(record)
+        app.dashboard.poll()
+        await pilot.pause()
+        assert isinstance(app.screen, CrashScreen)
 
 
 def test_follow_data_age_is_the_records_own_time():
