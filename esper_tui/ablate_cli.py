@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -52,9 +53,9 @@ def add_ablate_parser(sub) -> None:
 
 
 def run_ablate(args: argparse.Namespace, fail) -> int:
-    from training.ablation import AblationConfig, markdown, run_ablation
+    from esper_tui.headless import open_record
+    from training.ablation import AblationConfig, AblationStopped, markdown, run_ablation
     from training.policies.iql import IQLConfig
-    from training.recordio import RecordWriter
 
     if args.epochs < 2:
         fail("ablate needs at least 2 epochs per episode to form a transition")
@@ -72,22 +73,47 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     config = AblationConfig(collect=collect, compare=compare, epsilon=args.epsilon, steps=args.steps, iql=iql,
                             train_seed=args.train_seed, threads=args.threads,
                             train_device="cpu" if args.gpus_per_episode else compare.env.device)  # fmt: skip
-    writers = [RecordWriter(out / "collect.jsonl"), RecordWriter(out / "compare.jsonl")]
+    writers = [open_record(str(out / "collect.jsonl"), False), open_record(str(out / "compare.jsonl"), False)]
+    stop = args.signals.stop
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
-            result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config()), record_sink(writers[0]), record_sink(writers[1]),
-                                  progress)  # fmt: skip
+            result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config(), stop),
+                                  record_sink(writers[0]), record_sink(writers[1]), progress, stop)  # fmt: skip
+    except AblationStopped as stopped:
+        _record_problems(writers)
+        return _interrupted(args, str(stopped))
     except (UsageError, ValueError) as exc:
+        _record_problems(writers)
         fail(str(exc))
-    finally:
-        for writer in writers:
-            writer.close()
+    _record_problems(writers)
     table = markdown(result, config)
     (out / "ablation.md").write_text(table)
     (out / "ablation.json").write_text(json.dumps(result.to_dict(config), indent=2) + "\n")
     print(table)
     print(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
+    if result.comparison.result.stopped:
+        done = len(result.comparison.result.episodes)
+        return _interrupted(args, f"during the comparison; the table covers the {done} paired episode(s) that finished")
     return 1 if result.comparison.result.failed else 0
+
+
+def _record_problems(writers) -> None:
+    """Close the records; a record that could not be written says where its lines went."""
+    from esper_tui.headless import record_problem
+
+    for writer in writers:
+        problem = record_problem(writer)
+        if problem is not None:
+            sys.stderr.write(f"esper-iql: {problem}\n")
+
+
+def _interrupted(args: argparse.Namespace, what: str) -> int:
+    from esper_tui.signals import signal_name
+
+    signum = args.signals.signum
+    who = signal_name(signum) if signum is not None else "a stop request"
+    sys.stderr.write(f"esper-iql: ablation interrupted by {who} {what}\n")
+    return args.signals.code or 130
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import statistics
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -117,21 +118,28 @@ class AblationResult:
             "train": {"steps": config.steps, "hidden": config.iql.hidden, "tau": config.iql.tau,
                       "beta": config.iql.beta, "seed": config.train_seed, "per_model": self.training},
             "compare": {"episodes": config.compare.episodes, "first_seed": env.seed,
-                        "finished": len(self.comparison.result.episodes), "failed": self.comparison.result.failed},
+                        "finished": len(self.comparison.result.episodes), "failed": self.comparison.result.failed,
+                        "stopped": self.comparison.result.stopped},
             "models": {name: str(path) for name, path in self.models.items()},
             "policies": [row.to_dict() for row in self.rows],
         }  # fmt: skip
 
 
 def train_all(data: Path, out: Path, config: AblationConfig,
-              progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, Path], dict[str, dict]]:  # fmt: skip
-    """IQL on every stored feature set and BC on the seed set; checkpoints into ``out``."""
+              progress: Callable[[str, int, int], None] | None = None,
+              stop: threading.Event | None = None) -> tuple[dict[str, Path], dict[str, dict]]:  # fmt: skip
+    """IQL on every stored feature set and BC on the seed set; checkpoints into ``out``. A set
+    ``stop`` raises ``AblationStopped`` at the next step, keeping the models already written."""
     models: dict[str, Path] = {}
     summaries: dict[str, dict] = {}
     for fs in ALL_FEATURE_SETS:
         dataset = OfflineDataset.from_npz(data, fs)
 
         def report(step: int, losses: dict, fs: str = fs) -> None:
+            if stop is not None and stop.is_set():
+                kept = ", ".join(path.name for path in models.values())
+                raise AblationStopped(f"while training IQL on the '{fs}' features at step {step}; kept {data}"
+                                      + (f" and {kept}" if kept else "") + "; nothing was compared")  # fmt: skip
             if progress is not None:
                 progress(fs, step, config.steps)
 
@@ -163,7 +171,8 @@ def _bc_in_policy_slot(result: TrainResult):
 
 
 def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, backend: Backend,
-                progress: Callable[[Progress], None] | None = None) -> tuple[EpisodeRun, LaneTally]:  # fmt: skip
+                progress: Callable[[Progress], None] | None = None,
+                stop: threading.Event | None = None) -> tuple[EpisodeRun, LaneTally]:  # fmt: skip
     """Every model and the heuristic on the same paired episodes."""
     from training.episodes import LaneSpec
 
@@ -179,7 +188,7 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
         sink(record)
 
     run = run_episodes(replace(config.compare, mode="head-to-head"), lanes, both, backend,
-                       progress=progress, threads=config.threads)  # fmt: skip
+                       progress=progress, threads=config.threads, stop=stop)  # fmt: skip
     return run, tally
 
 
@@ -196,24 +205,41 @@ def score(run: EpisodeRun, tally: LaneTally) -> list[LaneScore]:
     return rows
 
 
+class AblationStopped(Exception):
+    """A stop request ended the ablation before its comparison; the message says what was kept."""
+
+
 def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[], Backend],
                  collect_sink: Sink, compare_sink: Sink,
-                 progress: Callable[[str, object], None] | None = None) -> AblationResult:  # fmt: skip
+                 progress: Callable[[str, object], None] | None = None,
+                 stop: threading.Event | None = None) -> AblationResult:  # fmt: skip
     """Collect once, train every model, compare them all; files go into the folder ``out``.
-    ``backend_factory`` gives a fresh backend for each fan-out (collection, comparison)."""
+    ``backend_factory`` gives a fresh backend for each fan-out (collection, comparison).
+
+    ``stop`` (a signal) ends it at the next batch or training step and keeps what is finished:
+    during the collection, the finished episodes in ``data.npz``; during training, the data and
+    the models already trained (both raise ``AblationStopped``); during the comparison, the
+    paired episodes that finished, whose report comes back with ``comparison.result.stopped``."""
     def stage(name: str) -> Callable:
         return lambda state: progress(name, state) if progress is not None else None
 
     with backend_factory() as backend:
         transitions, metadata = collect(config.collect, config.epsilon, BC_FEATURES, collect_sink,
-                                        backend=backend, progress=stage("collect"), threads=config.threads)  # fmt: skip
+                                        stop_event=stop, backend=backend, progress=stage("collect"),
+                                        threads=config.threads)  # fmt: skip
+    data = out / "data.npz"
+    if metadata.get("interrupted"):
+        if len(transitions) == 0:
+            raise AblationStopped("during the collection, before any behaviour episode finished; nothing was kept")
+        save_npz(data, transitions, metadata)
+        raise AblationStopped(f"during the collection; kept its {metadata['episodes']} finished behaviour "
+                              f"episode(s) in {data}; no model was trained")  # fmt: skip
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
-    data = out / "data.npz"
     save_npz(data, transitions, metadata)
-    models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)))
+    models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop)
     with backend_factory() as backend:
-        run, tally = compare_all(config, models, compare_sink, backend, stage("compare"))
+        run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)
     return AblationResult(score(run, tally), data, models, len(transitions), training, run)
 
 
@@ -225,6 +251,8 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
         f"Ablation on `{env.preset}`, {env.max_epochs} epochs, {n} paired episode(s) (seeds {env.seed}.."
         f"{env.seed + config.compare.episodes - 1}); behaviour data: {config.collect.episodes} episodes, "
         f"ε = {config.epsilon}, {result.transitions} transitions; IQL/BC {config.steps} steps, hidden {config.iql.hidden}.",
+        *([f"**Interrupted:** {n} of {config.compare.episodes} paired episodes finished."]
+          if result.comparison.result.stopped else []),
         "",
         "| policy | inputs | final acc (mean ± sd) | Δ vs heuristic [95% CI] | W/T/L | sign p | agreement | params added |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
