@@ -32,8 +32,10 @@ demo: $(STAMP)
 # heuristic on 20 paired episodes (seeds 1000..1019; report in build/default-policy-report.json).
 # Fixed seeds; episodes run in $(WORKERS) worker processes, one torch thread each, so the result
 # does not depend on WORKERS. Measured here with WORKERS=2 on a 2-core machine shared with other
-# jobs (load 5-10): collect 94 min, train ~8 min, compare ~25 min; quiet, a lane-epoch takes ~1.2 s,
-# so collect is ~15 min and compare ~10 min. A 16-core machine with WORKERS=16 takes a fraction.
+# jobs (load 5-10): collect 94 min, train ~8 min, compare ~25 min. On the same machine quiet,
+# 16 such behaviour episodes took 10.3 min (esper-iql ablate, 2026-12-06), so collect takes about
+# 31 min; from the same run, train should take ~1 min and compare ~20 min (estimates, not timed).
+# A 16-core machine with WORKERS=16 takes a fraction.
 WORKERS  ?= 2
 FEATURES ?= seed
 default-policy: $(STAMP)
