@@ -75,12 +75,22 @@ class ScrollPanel(VerticalScroll, Titled):
         self.PANEL_TITLE = title
 
     def panel_state(self) -> Text | None:
-        if self.max_scroll_y > 0 and not self.is_vertical_scroll_end:
+        below = self.max_scroll_y > 0 and not self.is_vertical_scroll_end
+        beside = self.max_scroll_x > 0 and not self.is_horizontal_scroll_end
+        if below and beside:
+            return Text("↓→ more: tab here, ↑↓←→ scroll", style="bold yellow")
+        if below:
             return Text("↓ more: tab here, ↑↓ scroll", style="bold yellow")
+        if beside:
+            return Text("→ more: tab here, ←→ scroll", style="bold yellow")
         return None
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self.retitle()
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
         self.retitle()
 
     def on_resize(self, event: events.Resize) -> None:

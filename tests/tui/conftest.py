@@ -42,15 +42,22 @@ def _as_lane(record: EpochRecord, name: str) -> EpochRecord:
 
 def two_model_store(upto: tuple[int, str, int] | None = None, second: str = SECOND) -> TelemetryStore:
     """The fixture run with the IQL lane's records repeated as a second model lane."""
+    return extra_lane_store((second,), upto)
+
+
+def extra_lane_store(names: tuple[str, ...], upto: tuple[int, str, int] | None = None) -> TelemetryStore:
+    """The fixture run with the IQL lane's records repeated as one more model lane per name
+    (a replayed ablation has five lanes)."""
     store = TelemetryStore(source="replay")
     for record in read_records(RUN)[0]:
         if isinstance(record, RunInfo):
             iql = next(lane for lane in record.lanes if lane.policy_kind == "iql")
-            lane = dataclasses.replace(iql, name=second, model_path=f"models/{second}.pt")
-            record = dataclasses.replace(record, lanes=(*record.lanes, lane))
+            more = tuple(dataclasses.replace(iql, name=name, model_path=f"models/{name}.pt") for name in names)
+            record = dataclasses.replace(record, lanes=(*record.lanes, *more))
         store.add(record)
         if isinstance(record, EpochRecord) and record.lane == "tiny_iql":
-            store.add(_as_lane(record, second))
+            for name in names:
+                store.add(_as_lane(record, name))
         if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
             break
     return store

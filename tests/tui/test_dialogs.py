@@ -14,7 +14,15 @@ from esper_tui.screens import (
     HelpScreen,
     SeedDetailScreen,
 )
-from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store, until
+from tests.tui.conftest import (
+    CRASHED,
+    RUN,
+    extra_lane_store,
+    snapshot_app,
+    store_from,
+    two_model_store,
+    until,
+)
 from widgets.model import RunStatus
 
 MID_RUN = (1, "tiny_iql", 5)
@@ -140,3 +148,17 @@ async def test_a_panel_that_does_not_fit_says_so_and_scrolls_when_focused():
         assert saturation.scroll_y > 0
         await pilot.press("end")
         assert "↓ more" not in title_of(saturation)
+
+
+async def test_a_replayed_ablation_keeps_gradient_health_and_scrolls_saturation_sideways():
+    """Five lanes at 120x40: the saturation panel would need ~115 columns; it stops at 70 %
+    of the width and scrolls sideways, so the gradient panel keeps its history and flags."""
+    app = snapshot_app(store=extra_lane_store(("iql_27", "iql_54", "bc"), MID_RUN))
+    async with app.run_test(size=SIZE) as pilot:
+        saturation, gradients = app.screen.query_one("#saturation"), app.screen.query_one("#gradients")
+        await until(pilot, lambda: "→ more" in title_of(saturation))  # once laid out
+        assert gradients.size.width >= 30 and saturation.max_scroll_x > 0
+        await pilot.press("tab", "tab")
+        assert app.focused is saturation
+        await pilot.press("right", "right", "right")
+        assert saturation.scroll_x > 0
