@@ -108,9 +108,14 @@ async def test_m_maximises_the_focused_panel_and_restores_it(fake_session):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("tab", "tab")  # the saturation panel
         await pilot.press("m")
-        assert app.screen.maximized is app.screen.query_one("#saturation")
+        saturation = app.screen.query_one("#saturation")
+        assert app.screen.maximized is saturation
+        await pilot.pause()
+        assert saturation.outer_size == (SIZE[0], SIZE[1] - 1)  # the whole screen but the footer
         await pilot.press("m")
         assert app.screen.maximized is None
+        await pilot.pause()
+        assert saturation.outer_size.width < SIZE[0] - 10  # back beside gradient health
 
 
 async def test_panels_have_titles_and_focus_shows_as_a_marker(fake_session):
