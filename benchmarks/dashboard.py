@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 from esper_tui.app import EsperApp  # noqa: E402
 from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
-from training.comparison import Lane, RunConfig, run  # noqa: E402
-from training.env import EnvConfig  # noqa: E402
+from training.env.environment import EnvConfig  # noqa: E402
 from training.recordio import read_records  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
+from training.runs.comparison import Lane, RunConfig, run  # noqa: E402
 from widgets import SeedGrid  # noqa: E402
 
 

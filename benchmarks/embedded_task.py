@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.actions import Action  # noqa: E402
-from training.data import DataConfig, load_task  # noqa: E402
-from training.env import EnvConfig, MorphogeneticEnv  # noqa: E402
-from training.lifecycle import SeedStage  # noqa: E402
+from training.env.actions import Action  # noqa: E402
+from training.env.data import DataConfig, load_task  # noqa: E402
+from training.env.environment import EnvConfig, MorphogeneticEnv  # noqa: E402
+from training.seeds.lifecycle import SeedStage  # noqa: E402
 
 
 def episode(env: MorphogeneticEnv, grow: bool) -> tuple[int | None, float, list[float]]:

@@ -1,7 +1,7 @@
 """Episodes per minute: ``--workers 1``, ``--workers 2`` and a local Ray at 2 CPUs, side by side.
 
 Each candidate runs the same behaviour episodes (the heuristic with ε-random actions, one torch
-thread per episode, as ``esper-iql collect`` runs them) through ``training.parallel``'s driver.
+thread per episode, as ``esper-iql collect`` runs them) through ``training.runs.driver``'s driver.
 Throughput is measured once the backend is up: the worker processes (or Ray's workers) are
 started and have built the image task in a warm-up round, which is timed apart as start-up.
 Candidates alternate round by round so that drift in the machine's load hits them alike.
@@ -25,16 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.comparison import RunConfig  # noqa: E402
-from training.env import EnvConfig  # noqa: E402
-from training.episodes import cached_task  # noqa: E402
-from training.parallel import (  # noqa: E402
+from training.env.environment import EnvConfig  # noqa: E402
+from training.runs.comparison import RunConfig  # noqa: E402
+from training.runs.driver import (  # noqa: E402
     Backend,
     InProcessBackend,
     ProcessBackend,
     behaviour_lane,
     run_episodes,
 )
+from training.runs.episodes import cached_task  # noqa: E402
 
 LANES = [behaviour_lane(0.3, "seed")]
 
@@ -96,7 +96,7 @@ def main() -> int:
         if use_ray:
             import ray
 
-            from training.cluster import RayBackend
+            from training.runs.cluster import RayBackend
 
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
             backends["ray"] = RayBackend(cpus_per_episode=1)

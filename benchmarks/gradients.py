@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _timing import interleaved  # noqa: E402
 
-from training.actions import Action  # noqa: E402
-from training.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
-from training.data import DataConfig, load_task  # noqa: E402
-from training.env import EnvConfig, MorphogeneticEnv  # noqa: E402
-from training.gradients import EpochGradientTelemetry  # noqa: E402
+from training.env.actions import Action  # noqa: E402
+from training.env.data import DataConfig, load_task  # noqa: E402
+from training.env.environment import EnvConfig, MorphogeneticEnv  # noqa: E402
+from training.seeds.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
+from training.seeds.gradients import EpochGradientTelemetry  # noqa: E402
 
 
 def loop_with_item(params: list[torch.nn.Parameter]) -> float:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from _timing import interleaved  # noqa: E402
 
-from training.actions import ACTION_DIM  # noqa: E402
+from training.env.actions import ACTION_DIM  # noqa: E402
 from training.policies.iql import IQL, Batch, BehaviourCloning, IQLConfig, OfflineTrainer  # noqa: E402
 from training.policies.offline_data import OfflineDataset  # noqa: E402
 
@@ -66,9 +66,9 @@ def collected_dataset(episodes: int, epochs: int) -> OfflineDataset:
     37 'seed' features), written once to build/bench/ and read from there afterwards."""
     path = ROOT / "build" / "bench" / f"iql_collected_tiny_{episodes}x{epochs}.npz"
     if not path.is_file():
-        from training.comparison import RunConfig
-        from training.env_config import EnvConfig
-        from training.offline import collect, save_npz
+        from training.env.config import EnvConfig
+        from training.runs.collect import collect, save_npz
+        from training.runs.comparison import RunConfig
 
         print(f"collecting {episodes} episodes x {epochs} epochs (tiny preset) into {path} ...", flush=True)
         config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=epochs, seed=0), episodes=episodes)

@@ -56,8 +56,8 @@ def add_ablate_parser(sub) -> None:
 
 def run_ablate(args: argparse.Namespace, fail) -> int:
     from esper_tui.headless import open_record
-    from training.ablation import AblationConfig, AblationStopped, markdown, run_ablation
     from training.policies.iql import IQLConfig
+    from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
 
     if args.epochs < 2:
         fail("ablate needs at least 2 epochs per episode to form a transition")
@@ -123,7 +123,7 @@ def _cluster(args: argparse.Namespace, fail) -> Iterator[None]:
     """One Ray for the collection and the comparison (when asked for)."""
     stack = ExitStack()
     if args.ray or args.ray_address:
-        from training.cluster import ClusterError, ray_session
+        from training.runs.cluster import ClusterError, ray_session
 
         try:
             stack.enter_context(ray_session(args.ray_address))

@@ -111,7 +111,7 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     from esper_tui.lanes import load_model_lanes
     from esper_tui.session import TrainerThread
     from esper_tui.store import TelemetryStore
-    from training.comparison import Lane
+    from training.runs.comparison import Lane
 
     try:
         config = run_config_from_args(args, args.mode)
@@ -134,7 +134,7 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
 def _record_file(requested: str | None, force: bool):
     """The record, created exclusively and locked (a second run on the same file is refused)."""
     from esper_tui.record_writer import RecordFile
-    from training.safe_io import PathError
+    from training.util.safe_io import PathError
 
     if requested:
         path = Path(requested).expanduser()

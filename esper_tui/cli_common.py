@@ -137,7 +137,7 @@ CIFAR_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "
 def check_data_dir(args: argparse.Namespace) -> None:
     """``--data-dir`` and the CIFAR-10 files in it are a folder and regular files (a FIFO there
     would block the loader forever); ``UsageError`` otherwise."""
-    from training.safe_io import PathError, check_input_dir, check_input_file
+    from training.util.safe_io import PathError, check_input_dir, check_input_file
 
     if args.data_dir is None or args.preset != "cifar10":
         return
@@ -156,10 +156,10 @@ def check_data_dir(args: argparse.Namespace) -> None:
 def run_config_from_args(args: argparse.Namespace, mode: str):
     """The ``RunConfig`` the run flags describe, with its device resolved and its data checked
     (CIFAR-10 present) before any work; a problem raises ``UsageError`` with one sentence."""
-    from training.comparison import RunConfig
-    from training.data import DataError, preflight
-    from training.devices import resolve_device
-    from training.env import EnvConfig
+    from training.env.data import DataError, preflight
+    from training.env.environment import EnvConfig
+    from training.runs.comparison import RunConfig
+    from training.util.devices import resolve_device
 
     check_data_dir(args)
     if args.seed + args.episodes - 1 > MAX_SEED:

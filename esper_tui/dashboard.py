@@ -31,7 +31,7 @@ from esper_tui.screens import (
 from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
 from training.records import SeedRecord
-from training.safe_io import new_path
+from training.util.safe_io import new_path
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.model import StoreView

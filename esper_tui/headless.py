@@ -12,7 +12,7 @@ from pathlib import Path
 from esper_tui.record_writer import RecordFile
 from esper_tui.signals import signal_name
 from training.records import EpochRecord, Record, RunEvent
-from training.safe_io import PathError, check_output_file
+from training.util.safe_io import PathError, check_output_file
 
 TRANSITION_LISTS = ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")
 

@@ -152,7 +152,7 @@ def _progress(total: int, label: str):
 
 def _histogram(counts: Counter | dict | tuple) -> str:
     """Share of each action, e.g. "WAIT 70%, GERMINATE_CONV 5%, ..."."""
-    from training.actions import Action
+    from training.env.actions import Action
 
     if isinstance(counts, tuple | list):
         counts = dict(enumerate(counts))
@@ -164,8 +164,8 @@ def _histogram(counts: Counter | dict | tuple) -> str:
 
 
 def _collect(args) -> int:
-    from training.offline import collect, save_npz
-    from training.safe_io import atomic_write
+    from training.runs.collect import collect, save_npz
+    from training.util.safe_io import atomic_write
 
     if args.epochs < 2:
         fail("collect needs at least 2 epochs per episode to form a transition")
@@ -206,11 +206,11 @@ def _collect(args) -> int:
 
 
 def _train(args) -> int:
-    from training.devices import resolve_device
     from training.policies.checkpoint import save_checkpoint
     from training.policies.dataset_checks import load_training_dataset
     from training.policies.iql import IQLConfig, train_offline
-    from training.safe_io import atomic_write
+    from training.util.devices import resolve_device
+    from training.util.safe_io import atomic_write
 
     path = output(args.output, "checkpoint", args.force)
     try:
@@ -263,8 +263,8 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
-    from training.parallel import heuristic_lane, run_episodes
-    from training.safe_io import atomic_write
+    from training.runs.driver import heuristic_lane, run_episodes
+    from training.util.safe_io import atomic_write
 
     config = _run_config(args, args.mode)
     report_path = output(args.report, "report", args.force) if args.report else None

@@ -11,8 +11,8 @@ from esper_tui.cli_common import UsageError
 def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
     """Lanes for the models, named after their files; a bad file raises UsageError (one sentence).
     The dashboard has room for two model lanes beside the heuristic; headless runs pass no limit."""
-    from training.comparison import Lane
     from training.policies.checkpoint import IQLPolicy, ModelLoadError
+    from training.runs.comparison import Lane
 
     if limit is not None and len(paths) > limit:  # the message names two: the dashboard's limit
         raise UsageError(f"at most two --model files, got {len(paths)}: the dashboard has room for two model "

@@ -9,7 +9,7 @@ from textual.screen import Screen
 
 from esper_tui.screens import ConfirmScreen
 from esper_tui.sources import CommandSource
-from training.actions import Command, CommandType
+from training.env.actions import Command, CommandType
 from training.records import RunEvent, SeedRecord
 from widgets.model import RunStatus, StoreView
 

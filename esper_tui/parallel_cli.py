@@ -58,11 +58,11 @@ def make_backend(args: argparse.Namespace, data=None, stop_event=None):
     """The backend the flags ask for; a missing Ray raises ``UsageError`` with how to install it.
     Worker processes on a CUDA machine share its device (an episode is small next to a GPU),
     and build the image task ``data`` as they start."""
-    from training.parallel import InProcessBackend, ProcessBackend
+    from training.runs.driver import InProcessBackend, ProcessBackend
 
     check_parallel_flags(args)
     if args.ray or args.ray_address:
-        from training.cluster import ClusterError, RayBackend
+        from training.runs.cluster import ClusterError, RayBackend
 
         try:
             return RayBackend(address=args.ray_address, cpus_per_episode=args.threads,
@@ -80,7 +80,7 @@ def model_lane_specs(paths: list[str]) -> list:
     """Lane specs for model files: each checked here once, on the CPU (one-sentence errors), and
     carried as bytes, so that workers and cluster nodes need no copy of the file."""
     from esper_tui.lanes import load_model_lanes
-    from training.episodes import LaneSpec
+    from training.runs.episodes import LaneSpec
 
     lanes = load_model_lanes(paths, "cpu", limit=None)
     return [LaneSpec(lane.info, model=Path(lane.info.model_path).read_bytes()) for lane in lanes]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from training.records import Record, record_to_line
-from training.safe_io import PathError, kind_of
+from training.util.safe_io import PathError, kind_of
 
 KEEP_BYTES = 256 * 2**20  # lines kept in memory for a rescue; past this only the first ones
 

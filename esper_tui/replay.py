@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from esper_tui.store import TelemetryStore
 from training.records import MAX_LINE, EpochRecord, RecordError, RunEvent, record_from_line
-from training.safe_io import kind_of
+from training.util.safe_io import kind_of
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
 CHUNK = 65536

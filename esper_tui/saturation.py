@@ -11,9 +11,9 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
-from training.lifecycle import SeedStage
 from training.records import EpochRecord, SeedRecord
-from training.telemetry import SEED_FEATURES
+from training.seeds.lifecycle import SeedStage
+from training.seeds.telemetry import SEED_FEATURES
 from widgets.model import SaturationRow
 
 WINDOW = 20

@@ -1,4 +1,4 @@
-"""The trainer thread: runs ``training.comparison.run`` into the store, stoppable and joinable."""
+"""The trainer thread: runs ``training.runs.comparison.run`` into the store, stoppable and joinable."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from esper_tui.store import TelemetryStore
-from training.actions import Command
-from training.comparison import Lane, RunConfig, run
-from training.data import ImageTask
+from training.env.actions import Command
+from training.env.data import ImageTask
 from training.records import RunEvent
-from training.stopping import DEFAULT_REASON, StopFlag
+from training.runs.comparison import Lane, RunConfig, run
+from training.util.stopping import DEFAULT_REASON, StopFlag
 
 
 class TrainerThread(threading.Thread):

@@ -16,7 +16,7 @@ import threading
 import time
 from types import FrameType
 
-from training.stopping import StopFlag
+from training.util.stopping import StopFlag
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_S = 5.0

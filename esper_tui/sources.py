@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from training.actions import Command
+from training.env.actions import Command
 
 
 @runtime_checkable

@@ -18,8 +18,8 @@ from types import MappingProxyType
 
 from esper_tui.record_writer import RecordFile
 from esper_tui.saturation import SaturationTracker, focus_record
-from training.lifecycle import SeedStage, is_failure_stage
 from training.records import DecisionRecord, EpochRecord, PairedResult, Record, RunEvent, RunInfo
+from training.seeds.lifecycle import SeedStage, is_failure_stage
 from widgets.model import (
     OUTLIER_Z,
     PLAN_RANGE_WIDTHS,

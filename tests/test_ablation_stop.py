@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.ablation import AblationConfig, AblationStopped, markdown, run_ablation
-from training.comparison import RunConfig
-from training.env import EnvConfig
-from training.parallel import InProcessBackend
+from training.env.environment import EnvConfig
 from training.policies.iql import IQLConfig
 from training.records import RunEvent
+from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
+from training.runs.comparison import RunConfig
+from training.runs.driver import InProcessBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 

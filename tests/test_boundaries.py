@@ -36,7 +36,7 @@ def import_everything(package: str) -> dict:
 
 def test_training_loads_no_ui():
     report = import_everything("training")
-    assert "training.comparison" in report["modules"] and "training.policies.iql" in report["modules"]
+    assert "training.runs.comparison" in report["modules"] and "training.policies.iql" in report["modules"]
     assert "torch" in report["loaded"]  # the probe sees what the imports pulled in
     ui = {"textual", "rich", "widgets", "esper_tui"} & set(report["loaded"])
     assert ui == set(), f"importing training loads {sorted(ui)}"

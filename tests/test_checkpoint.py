@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.actions import ACTION_DIM, Action
-from training.features import FeatureNormalizer
+from training.env.actions import ACTION_DIM, Action
+from training.env.features import FeatureNormalizer
+from training.env.signals import TrainingSnapshot
 from training.policies.base import Policy
 from training.policies.checkpoint import (
     IQLPolicy,
@@ -24,8 +25,7 @@ from training.policies.checkpoint import (
     save_checkpoint,
 )
 from training.policies.iql import IQL, IQLConfig, OfflineDataset, train_offline
-from training.signals import TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 ALL_VALID = (True,) * ACTION_DIM
 

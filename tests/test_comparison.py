@@ -6,15 +6,15 @@ import threading
 
 import pytest
 
-from training.actions import Action, Command, CommandType
-from training.comparison import Lane, RunConfig, head_to_head_comparison, live_comparison, run
-from training.data import DataConfig, load_task
-from training.env import EnvConfig
+from training.env.actions import Action, Command, CommandType
+from training.env.data import DataConfig, load_task
+from training.env.environment import EnvConfig
 from training.policies.base import Decision
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
 from training.recordio import RecordWriter, read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.stats import paired_result, sign_test_p
+from training.runs.comparison import Lane, RunConfig, head_to_head_comparison, live_comparison, run
+from training.runs.stats import paired_result, sign_test_p
 
 EPOCHS = 8
 EAGER = HeuristicPolicyConfig(min_epochs_before_germinate=1, plateau_epochs_to_germinate=0,

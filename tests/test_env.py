@@ -6,10 +6,10 @@ import sys
 import pytest
 import torch
 
-from training.actions import Action, Command, CommandType
-from training.data import DataConfig, load_task
-from training.env import EnvConfig, MorphogeneticEnv
-from training.lifecycle import SeedStage
+from training.env.actions import Action, Command, CommandType
+from training.env.data import DataConfig, load_task
+from training.env.environment import EnvConfig, MorphogeneticEnv
+from training.seeds.lifecycle import SeedStage
 
 
 @pytest.fixture(scope="module")

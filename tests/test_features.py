@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from training.features import (
+from training.env.features import (
     BASE_FEATURE_NAMES,
     DIAGNOSTIC_FEATURE_NAMES,
     FeatureNormalizer,
@@ -14,9 +14,9 @@ from training.features import (
     obs_to_base_features,
     snapshot_to_features,
 )
+from training.env.signals import Diagnostics, TrainingSnapshot
 from training.policies.checkpoint import infer_telemetry
-from training.signals import Diagnostics, TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 
 def snapshot(**extra) -> TrainingSnapshot:

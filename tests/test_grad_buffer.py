@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from training.actions import Action, Command, CommandType
-from training.data import DataConfig, load_task
-from training.env import EnvConfig, MorphogeneticEnv
-from training.grad_buffer import CALL_COST_VALUES, GradientBuffer, plan_buckets
-from training.gradients import EpochGradientTelemetry
+from training.env.actions import Action, Command, CommandType
+from training.env.data import DataConfig, load_task
+from training.env.environment import EnvConfig, MorphogeneticEnv
+from training.seeds.grad_buffer import CALL_COST_VALUES, GradientBuffer, plan_buckets
+from training.seeds.gradients import EpochGradientTelemetry
 
 CPU = torch.device("cpu")
 

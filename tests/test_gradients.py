@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from training.gradients import EpochGradientTelemetry, SeedGradientCollector, tensor_norms
+from training.seeds.gradients import EpochGradientTelemetry, SeedGradientCollector, tensor_norms
 
 CPU = torch.device("cpu")
 

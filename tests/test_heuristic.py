@@ -2,11 +2,11 @@
 
 import pytest
 
-from training.actions import Action
-from training.lifecycle import SeedStage
+from training.env.actions import Action
+from training.env.signals import TrainingSnapshot
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
-from training.signals import TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.lifecycle import SeedStage
+from training.seeds.telemetry import SeedTelemetry
 
 ALL = (True,) * 7
 

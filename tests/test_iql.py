@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.actions import ACTION_DIM, Action
-from training.features import FeatureNormalizer
+from training.env.actions import ACTION_DIM, Action
+from training.env.features import FeatureNormalizer
 from training.policies.iql import (
     IQL,
     Batch,

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from esper_tui.iql_cli import main
-from training.comparison import RunConfig
-from training.env import EnvConfig
-from training.episodes import LaneSpec
-from training.parallel import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
+from training.env.environment import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
+from training.runs.comparison import RunConfig
+from training.runs.driver import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
+from training.runs.episodes import LaneSpec
 
 MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
 WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from training.blueprints import BLUEPRINTS, build_blueprint
-from training.gates import LifecycleConfig
-from training.host import HostCNN, MorphogeneticModel
-from training.lifecycle import SeedStage
-from training.seeds import AlphaRamp, Refusal, SeedSlot
+from training.seeds.blueprints import BLUEPRINTS, build_blueprint
+from training.seeds.gates import LifecycleConfig
+from training.seeds.host import HostCNN, MorphogeneticModel
+from training.seeds.lifecycle import SeedStage
+from training.seeds.slot import AlphaRamp, Refusal, SeedSlot
 
 CPU = torch.device("cpu")
 

@@ -5,7 +5,13 @@ from itertools import pairwise
 
 import pytest
 
-from training.stats import paired_result, regularized_beta, sign_test_p, t_critical, t_two_sided_p
+from training.runs.stats import (
+    paired_result,
+    regularized_beta,
+    sign_test_p,
+    t_critical,
+    t_two_sided_p,
+)
 
 # t_{0.975, df}, by mpmath two ways (inverting betainc, and integrating the t density), 12 digits.
 KNOWN_T975 = {

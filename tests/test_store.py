@@ -20,7 +20,7 @@ from training.records import (
     record_from_line,
     record_to_line,
 )
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 FIXTURE = "tests/fixtures/run.jsonl"
 

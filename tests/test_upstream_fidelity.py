@@ -15,8 +15,8 @@ import random
 import numpy as np
 import pytest
 
-from training.features import diagnostic_features, obs_to_base_features
-from training.signals import Diagnostics, TrainingSnapshot
+from training.env.features import diagnostic_features, obs_to_base_features
+from training.env.signals import Diagnostics, TrainingSnapshot
 
 # ----------------------------------------------------------------------------- esper-lite's formulas
 

@@ -11,8 +11,8 @@ import math
 
 from rich.text import Text
 
-from training.lifecycle import SeedStage, is_failure_stage
 from training.records import SeedRecord
+from training.seeds.lifecycle import SeedStage, is_failure_stage
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
 from widgets.model import StoreView
 

@@ -21,7 +21,7 @@ from training.records import (
 
 OUTLIER_Z = 3.0  # an IQL input this many standard deviations from its training mean is an outlier
 # A plan-format input (no statistics) this many range-widths beyond esper-lite's own range is one;
-# the value of training.features.PLAN_RANGE_WIDTHS (widgets import nothing from the core's features).
+# the value of training.env.features.PLAN_RANGE_WIDTHS (widgets import nothing from the core's features).
 PLAN_RANGE_WIDTHS = 1.0
 
 

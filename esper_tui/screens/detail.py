@@ -10,9 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from training.lifecycle import stage_name
 from training.records import SeedRecord
-from training.telemetry import SEED_FEATURES
+from training.seeds.lifecycle import stage_name
+from training.seeds.telemetry import SEED_FEATURES
 from widgets.model import StoreView
 
 

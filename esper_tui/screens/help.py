@@ -11,9 +11,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from training.lifecycle import SeedStage
 from training.records import ACTION_NAMES
-from training.telemetry import SEED_FEATURES
+from training.seeds.lifecycle import SeedStage
+from training.seeds.telemetry import SEED_FEATURES
 from widgets.glyphs import ACTION_SHORT
 from widgets.model import OUTLIER_Z
 

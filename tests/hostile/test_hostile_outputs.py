@@ -18,7 +18,7 @@ from esper_tui.signals import StopSignals
 from esper_tui.store import TelemetryStore
 from training.recordio import read_records
 from training.records import record_from_line
-from training.safe_io import PathError, atomic_write
+from training.util.safe_io import PathError, atomic_write
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
 RECORDS = [record_from_line(line) for line in FIXTURE.read_text().splitlines()]

@@ -14,11 +14,11 @@ from esper_tui.lanes import load_model_lanes
 from esper_tui.screens.detail import model_text
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
-from training.actions import ACTION_DIM
-from training.comparison import Lane, RunConfig
-from training.env import EnvConfig
+from training.env.actions import ACTION_DIM
+from training.env.environment import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, RunInfo
+from training.runs.comparison import Lane, RunConfig
 
 METRICS = {"agreement": 0.58, "q_improvement": 2.4, "action_counts": [40, 3, 2, 1, 0, 5, 9]}
 

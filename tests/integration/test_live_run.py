@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 import torch
 
-import training.comparison as comparison
+import training.runs.comparison as comparison
 from esper_tui.app import EsperApp
 from esper_tui.replay import replay_all
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
-from training.comparison import Lane, RunConfig
-from training.env import EnvConfig, MorphogeneticEnv
+from training.env.environment import EnvConfig, MorphogeneticEnv
 from training.policies.checkpoint import IQLPolicy
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
+from training.runs.comparison import Lane, RunConfig
 from widgets import Scoreboard
 
 MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_iql.pt"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from training.comparison import RunConfig
-from training.env import EnvConfig
-from training.episodes import LaneSpec
-from training.parallel import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
+from training.env.environment import EnvConfig
 from training.records import LaneInfo, record_to_line
+from training.runs.comparison import RunConfig
+from training.runs.driver import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
+from training.runs.episodes import LaneSpec
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.cluster
@@ -44,7 +44,7 @@ def run(backend) -> list[dict]:
 
 
 def test_a_local_ray_run_equals_the_serial_and_the_worker_runs(local_ray):
-    from training.cluster import RayBackend
+    from training.runs.cluster import RayBackend
 
     backend = RayBackend(cpus_per_episode=1)
     assert backend.capacity == 2

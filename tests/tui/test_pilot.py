@@ -14,12 +14,12 @@ from esper_tui.screens import (
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
 from tests.tui.conftest import RUN, store_from
-from training.actions import CommandType
-from training.comparison import Lane, RunConfig
-from training.env import EnvConfig
+from training.env.actions import CommandType
+from training.env.environment import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, RunEvent
-from training.stopping import stop_reason
+from training.runs.comparison import Lane, RunConfig
+from training.util.stopping import stop_reason
 from widgets.model import RunStatus
 
 SIZE = (140, 45)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from training.actions import ACTION_DIM, Action
-from training.features import (
+from training.env.actions import ACTION_DIM, Action
+from training.env.features import (
     FEATURE_SETS,
     FeatureNormalizer,
     feature_names,
@@ -29,12 +29,12 @@ from training.features import (
     features_for,
     range_excess,
 )
+from training.env.signals import TrainingSnapshot
 from training.policies.base import Decision, target_for
 from training.policies.iql import IQL, IQLConfig, masked_logits
 from training.policies.metrics import plain_metrics
 from training.policies.model_file import ModelFileProblem, check_model_file
 from training.records import LaneInfo
-from training.signals import TrainingSnapshot
 
 FORMAT = "esper-iql"
 FORMAT_VERSION = 1

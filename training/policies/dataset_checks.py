@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
-from training.features import FEATURE_SETS
+from training.env.features import FEATURE_SETS
 from training.policies.offline_data import OfflineDataset
-from training.safe_io import PathError, check_input_file
+from training.util.safe_io import PathError, check_input_file
 
 MAX_DATASET_BYTES = 4 * 2**30
 MAX_MAGNITUDE = 1e6  # raw features and rewards are accuracies, losses, norms: far below this

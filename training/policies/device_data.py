@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from training.features import FeatureNormalizer
+from training.env.features import FeatureNormalizer
 from training.policies.offline_data import OfflineDataset
 
 

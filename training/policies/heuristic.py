@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from training.actions import BLUEPRINT_IDS, Action
-from training.lifecycle import SeedStage
+from training.env.actions import BLUEPRINT_IDS, Action
+from training.env.signals import TrainingSnapshot
 from training.policies.base import Decision, allowed, target_for
-from training.signals import TrainingSnapshot
+from training.seeds.lifecycle import SeedStage
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from training.actions import ACTION_DIM
-from training.features import FEATURE_SETS, FeatureNormalizer, feature_set_for_dim
+from training.env.actions import ACTION_DIM
+from training.env.features import FEATURE_SETS, FeatureNormalizer, feature_set_for_dim
 from training.policies.device_data import Batch, DeviceData, fit_normalizer
 from training.policies.offline_data import OfflineDataset
 from training.policies.subnormals import flush_denormals, zero_negligible_moments

@@ -13,7 +13,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from training.safe_io import kind_of
+from training.util.safe_io import kind_of
 
 MAX_MODEL_BYTES = 2**30  # 1 GiB; our checkpoints are tens of kB, the plan's a few MB
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.actions import ACTION_DIM
-from training.features import FEATURE_SETS, feature_names, feature_set_for_dim
+from training.env.actions import ACTION_DIM
+from training.env.features import FEATURE_SETS, feature_names, feature_set_for_dim
 
 ARRAY_KEYS = ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")
 

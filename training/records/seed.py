@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from training.gates import GateResult
-from training.lifecycle import SeedStage, stage_name
 from training.records.fields import RecordError, conform
-from training.telemetry import SeedTelemetry
+from training.seeds.gates import GateResult
+from training.seeds.lifecycle import SeedStage, stage_name
+from training.seeds.telemetry import SeedTelemetry
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class SeedRecord:
     @classmethod
     def from_state(cls, state: Any, *, lane: str, slot_index: int, layer_index: int,
                    gradient_batches: int, epoch: int = 0) -> SeedRecord:  # fmt: skip
-        """Build from a ``training.seeds.SeedState`` (duck-typed: this module stays torch-free)."""
+        """Build from a ``training.seeds.slot.SeedState`` (duck-typed: this module stays torch-free)."""
         t = state.telemetry
         telemetry = SeedTelemetry.from_dict(t.to_dict())
         return cls(

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from training.actions import Action, Command, CommandType
-from training.data import ImageTask, load_task
-from training.env import EnvConfig, MorphogeneticEnv, StopEpoch
+from training.env.actions import Action, Command, CommandType
+from training.env.data import ImageTask, load_task
+from training.env.environment import EnvConfig, MorphogeneticEnv, StopEpoch
 from training.policies.base import Decision, Policy
 from training.policies.heuristic import HeuristicPolicy
 from training.records import (
@@ -29,8 +29,8 @@ from training.records import (
     RunEvent,
     RunInfo,
 )
-from training.stats import PairedResult, paired_result
-from training.stopping import DEFAULT_REASON, stop_reason
+from training.runs.stats import PairedResult, paired_result
+from training.util.stopping import DEFAULT_REASON, stop_reason
 
 MODES = ("head-to-head", "shadow")
 Sink = Callable[[Record], None]
@@ -234,7 +234,7 @@ def run(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue
 
 class Scoreboard:
     """The paired result so far, one finished episode at a time, in episode order: the serial
-    loop and the parallel driver (``training.parallel``) both keep their score here."""
+    loop and the parallel driver (``training.runs.driver``) both keep their score here."""
 
     def __init__(self, config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_id: str) -> None:
         infos = [lane.info if isinstance(lane, Lane) else lane for lane in lanes]

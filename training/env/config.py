@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.data import DataConfig
-from training.gates import LifecycleConfig
-from training.host import MAX_SLOTS
+from training.env.data import DataConfig
+from training.seeds.gates import LifecycleConfig
+from training.seeds.host import MAX_SLOTS
 
 # Reward rent: accuracy points charged per epoch for added parameters equal to the host's size.
 PARAM_RENT = 0.1

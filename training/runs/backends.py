@@ -1,6 +1,6 @@
 """Where episodes run: in this process, or in spawned worker processes (Ray tasks live in
-``training.cluster``). A backend runs ``EpisodeTask``s and hands back futures of
-``EpisodeOutcome``s; the driver in ``training.parallel`` keeps them in episode order.
+``training.runs.cluster``). A backend runs ``EpisodeTask``s and hands back futures of
+``EpisodeOutcome``s; the driver in ``training.runs.driver`` keeps them in episode order.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.sharedctypes import Synchronized
 from typing import Protocol, Self
 
-from training.data import DataConfig
-from training.episodes import EpisodeOutcome, EpisodeTask, cached_task, run_episode
+from training.env.data import DataConfig
+from training.runs.episodes import EpisodeOutcome, EpisodeTask, cached_task, run_episode
 
 
 class Backend(Protocol):

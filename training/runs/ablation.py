@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from training.comparison import RunConfig, Sink
-from training.features import FEATURE_SETS
-from training.offline import ALL_FEATURE_SETS, collect, save_npz
-from training.parallel import Backend, EpisodeRun, Progress, heuristic_lane, run_episodes
+from training.runs.comparison import RunConfig, Sink
+from training.env.features import FEATURE_SETS
+from training.runs.collect import ALL_FEATURE_SETS, collect, save_npz
+from training.runs.driver import Backend, EpisodeRun, Progress, heuristic_lane, run_episodes
 from training.policies.checkpoint import save_checkpoint
 from training.policies.iql import IQLConfig, TrainResult, train_offline
 from training.policies.offline_data import OfflineDataset
@@ -174,7 +174,7 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
                 progress: Callable[[Progress], None] | None = None,
                 stop: threading.Event | None = None) -> tuple[EpisodeRun, LaneTally]:  # fmt: skip
     """Every model and the heuristic on the same paired episodes."""
-    from training.episodes import LaneSpec
+    from training.runs.episodes import LaneSpec
 
     lanes = [heuristic_lane()]
     for name, path in models.items():

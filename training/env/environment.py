@@ -13,18 +13,18 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from training.actions import ACTION_DIM, Action, Command, CommandType
-from training.data import ImageTask, load_task
-from training.diagnostics import last_batch_gradients, sharpness_of
-from training.env_config import PARAM_RENT, EnvConfig
-from training.gates import GateResult
-from training.gradients import NOT_MEASURED, EpochGradientTelemetry, GradientStats
-from training.host import HostCNN, MorphogeneticModel
-from training.lifecycle import SeedStage
+from training.env.actions import ACTION_DIM, Action, Command, CommandType
+from training.env.config import PARAM_RENT, EnvConfig
+from training.env.data import ImageTask, load_task
+from training.env.diagnostics import last_batch_gradients, sharpness_of
+from training.env.signals import Diagnostics, SignalTracker, TrainingSignals, TrainingSnapshot
 from training.records import SeedRecord
-from training.seeds import Refusal, SeedSlot
-from training.signals import Diagnostics, SignalTracker, TrainingSignals, TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.gates import GateResult
+from training.seeds.gradients import NOT_MEASURED, EpochGradientTelemetry, GradientStats
+from training.seeds.host import HostCNN, MorphogeneticModel
+from training.seeds.lifecycle import SeedStage
+from training.seeds.slot import Refusal, SeedSlot
+from training.seeds.telemetry import SeedTelemetry
 
 __all__ = ["PARAM_RENT", "ActionOutcome", "CommandOutcome", "EnvConfig", "EpochResult", "MorphogeneticEnv", "StopEpoch"]
 

@@ -8,10 +8,10 @@ from typing import cast
 import torch
 from torch.nn import functional as F
 
-from training.data import ImageTask
-from training.env_config import EnvConfig
-from training.host import HostCNN, MorphogeneticModel
-from training.signals import EXPLODING_GRADIENT, VANISHING_GRADIENT
+from training.env.config import EnvConfig
+from training.env.data import ImageTask
+from training.env.signals import EXPLODING_GRADIENT, VANISHING_GRADIENT
+from training.seeds.host import HostCNN, MorphogeneticModel
 
 Stats = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from training.comparison import EpisodeSummary, Lane, RunConfig, run_lanes_episode
-from training.data import DataConfig, ImageTask, load_task
-from training.offline import EpsilonHeuristic, TransitionBuilder, Transitions
+from training.runs.comparison import EpisodeSummary, Lane, RunConfig, run_lanes_episode
+from training.env.data import DataConfig, ImageTask, load_task
+from training.runs.collect import EpsilonHeuristic, TransitionBuilder, Transitions
 from training.policies.heuristic import HeuristicPolicy
 from training.records import EpochRecord, LaneInfo, Record, RunInfo
 

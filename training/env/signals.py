@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 HISTORY = 5
 # An epoch "improves" when validation accuracy beats the best so far by at least this much.

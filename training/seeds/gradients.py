@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from training.grad_buffer import GradientBuffer
+from training.seeds.grad_buffer import GradientBuffer
 
 VANISHING_THRESHOLD = 1e-7
 EXPLODING_THRESHOLD = 100.0

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from training.gates import GateResult, LifecycleConfig
-from training.lifecycle import SeedStage, is_failure_stage, is_terminal_stage, stage_name
-from training.seeds import Refusal, SeedSlot
-from training.telemetry import LayerRegistry
+from training.seeds.gates import GateResult, LifecycleConfig
+from training.seeds.lifecycle import SeedStage, is_failure_stage, is_terminal_stage, stage_name
+from training.seeds.slot import Refusal, SeedSlot
+from training.seeds.telemetry import LayerRegistry
 
 MAX_SLOTS = 3
 BASE_CHANNELS = 16

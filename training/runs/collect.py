@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from training.actions import ACTION_DIM, Action
-from training.comparison import RunConfig
-from training.features import FEATURE_SETS, feature_names, features_for
+from training.env.actions import ACTION_DIM, Action
+from training.runs.comparison import RunConfig
+from training.env.features import FEATURE_SETS, feature_names, features_for
 from training.policies.base import Decision, allowed
 from training.policies.heuristic import HeuristicPolicy
 from training.records import EpochRecord, Record
-from training.signals import TrainingSnapshot
+from training.env.signals import TrainingSnapshot
 
 # The order feature sets are stored in, smallest first.
 ALL_FEATURE_SETS = tuple(sorted(FEATURE_SETS, key=FEATURE_SETS.__getitem__))
@@ -192,7 +192,7 @@ def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[
             stop_event=None, backend=None, progress=None, threads: int = 1) -> tuple[Transitions, dict]:  # fmt: skip
     """Run ``config.episodes`` behaviour episodes (in this process, or on ``backend``'s workers;
     the caller closes it) and return their transitions, in episode order, and the metadata."""
-    from training.parallel import InProcessBackend, behaviour_lane, run_episodes
+    from training.runs.driver import InProcessBackend, behaviour_lane, run_episodes
 
     config = replace(config, mode="head-to-head", executing_lane=None)
     with InProcessBackend(stop_event=stop_event) as in_process:

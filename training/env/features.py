@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.signals import GRADIENT_LAYERS, Diagnostics, TrainingSnapshot
-from training.telemetry import SEED_FEATURES, SeedTelemetry
+from training.env.signals import GRADIENT_LAYERS, Diagnostics, TrainingSnapshot
+from training.seeds.telemetry import SEED_FEATURES, SeedTelemetry
 
 
 def safe(v: object, default: float = 0.0, max_val: float = 100.0) -> float:

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 
-from training.backends import Closing
-from training.episodes import EpisodeOutcome, EpisodeTask, run_episode
+from training.runs.backends import Closing
+from training.runs.episodes import EpisodeOutcome, EpisodeTask, run_episode
 
 
 class ClusterError(Exception):

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from training.lifecycle import SeedStage, is_valid_transition, stage_name
+from training.seeds.lifecycle import SeedStage, is_valid_transition, stage_name
 
 if TYPE_CHECKING:
-    from training.seeds import SeedState
+    from training.seeds.slot import SeedState
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import torch
 from torch import nn
 
-from training.alpha_ramp import AlphaRamp
-from training.blueprints import build_blueprint, count_parameters
-from training.gates import GateResult, LifecycleConfig, evaluate_gate
-from training.lifecycle import (
+from training.seeds.alpha_ramp import AlphaRamp
+from training.seeds.blueprints import build_blueprint, count_parameters
+from training.seeds.gates import GateResult, LifecycleConfig, evaluate_gate
+from training.seeds.lifecycle import (
     SeedStage,
     is_failure_stage,
     is_live_stage,
@@ -21,7 +21,7 @@ from training.lifecycle import (
     is_valid_transition,
     stage_name,
 )
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 __all__ = ["AlphaRamp", "InvalidTransitionError", "Refusal", "SeedMetrics", "SeedSlot", "SeedState", "StageTransition"]
 

@@ -1,6 +1,6 @@
 """Episodes side by side, with one driver that writes every record in episode order.
 
-A backend (``training.backends``: this process or worker processes; ``training.cluster``: Ray
+A backend (``training.runs.backends``: this process or worker processes; ``training.runs.cluster``: Ray
 tasks) runs ``EpisodeTask``s and hands back futures of ``EpisodeOutcome``s. The driver keeps
 at most ``backend.capacity`` episodes in flight, buffers the ones that finish early, and sends
 each episode's records to the sink, then its ``episode_finished`` event, strictly in episode
@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 
-from training.backends import Backend, Closing, InProcessBackend, ProcessBackend
-from training.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, run_info
-from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec
+from training.runs.backends import Backend, Closing, InProcessBackend, ProcessBackend
+from training.runs.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, run_info
+from training.runs.episodes import EpisodeOutcome, EpisodeTask, LaneSpec
 from training.records import EpochRecord, LaneInfo, RunEvent
 from training.records.views import PairedResult
-from training.stopping import stop_reason
+from training.util.stopping import stop_reason
 
 __all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress",
            "behaviour_lane", "heuristic_lane", "run_episodes"]  # fmt: skip
