@@ -11,8 +11,8 @@ from textual.app import App
 from textual.binding import Binding
 
 from esper_tui.dashboard import DashboardScreen, wall_clock
-from esper_tui.signals import install_app_signals
 from esper_tui.sources import CommandSource, DataSource, source_path
+from esper_tui.stop_signals import install_app_signals
 from esper_tui.store import TelemetryStore
 
 JOIN_TIMEOUT_S = 15.0

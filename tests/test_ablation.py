@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from esper_tui.iql_cli import main
+from esper_tui.cli.iql import main
 from training.policies.checkpoint import load_checkpoint
 from training.policies.offline_data import OfflineDataset
 from training.recordio import read_records

@@ -87,7 +87,7 @@ def test_a_stop_during_the_comparison_reports_the_paired_episodes_that_finished(
 
 def test_sigterm_interrupts_the_ablate_command_with_one_sentence(tmp_path):
     out = tmp_path / "abl"
-    proc = subprocess.Popen([sys.executable, "-m", "esper_tui.iql_cli", "ablate", "-o", str(out), "--preset", "tiny",
+    proc = subprocess.Popen([sys.executable, "-m", "esper_tui.cli.iql", "ablate", "-o", str(out), "--preset", "tiny",
                              "--collect-episodes", "30", "--epochs", "3", "--device", "cpu"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     record = out / "collect.jsonl"

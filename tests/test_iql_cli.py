@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from esper_tui.iql_cli import main
+from esper_tui.cli.iql import main
 from training.recordio import read_records
 from training.records import EpochRecord, RunInfo
 
@@ -95,5 +95,5 @@ def test_bad_input_exits_2_with_one_sentence(args, message, pipeline, capsys, mo
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "esper_tui.iql_cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "esper_tui.cli.iql", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "collect" in result.stdout and "compare" in result.stdout

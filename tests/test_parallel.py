@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esper_tui.iql_cli import main
+from esper_tui.cli.iql import main
 from training.env.environment import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
@@ -185,7 +185,7 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
     import time
 
     record = tmp_path / "run.jsonl"
-    args = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(MODEL), "--preset", "tiny",
+    args = [sys.executable, "-m", "esper_tui.cli.iql", "compare", "--model", str(MODEL), "--preset", "tiny",
             "--episodes", "8", "--epochs", "6", "--device", "cpu", "--workers", "2", "--record", str(record)]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240

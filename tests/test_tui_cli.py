@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from esper_tui import cli
+from esper_tui.cli import tui as cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL = FIXTURES / "tiny_iql.pt"

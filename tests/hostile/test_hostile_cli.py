@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from esper_tui import cli, iql_cli
+from esper_tui.cli import iql as iql_cli
+from esper_tui.cli import tui as cli
 from esper_tui.record_writer import RecordFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from ptyrun import ALT_SCREEN_OFF, run_in_pty
 
-from esper_tui import iql_cli
-from esper_tui.headless import TrainingStopped, loss_guard
+from esper_tui.cli import iql as iql_cli
+from esper_tui.cli.headless import TrainingStopped, loss_guard
 from esper_tui.record_writer import RecordFile
 from esper_tui.replay import replay_all
-from esper_tui.signals import StopSignals
+from esper_tui.stop_signals import StopSignals
 from esper_tui.store import TelemetryStore
 from training.recordio import read_records
 from training.records import record_from_line
@@ -146,7 +146,7 @@ def test_a_record_that_hits_a_file_size_limit_midway_ends_in_one_sentence_and_ex
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
 
-    argv = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(ROOT / "tests/fixtures/tiny_iql.pt"),
+    argv = [sys.executable, "-m", "esper_tui.cli.iql", "compare", "--model", str(ROOT / "tests/fixtures/tiny_iql.pt"),
             "--preset", "tiny", "--episodes", "1", "--epochs", "8", "--device", "cpu", "--record", "r.jsonl"]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TMPDIR=str(tmp_path))
     result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, preexec_fn=limited)

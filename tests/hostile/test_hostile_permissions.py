@@ -42,8 +42,8 @@ CASES = {
     "replay": (["esper_tui.cli", "--replay", "{p}/locked.jsonl"], "locked.jsonl"),
     "record-in-read-only-folder": (["esper_tui.cli", "--record", "{p}/readonly/r.jsonl", "--preset", "tiny",
                                     "--model", str(ROOT / "tests/fixtures/tiny_iql.pt")], "readonly/r.jsonl"),  # fmt: skip
-    "compare-model": (["esper_tui.iql_cli", "compare", "--model", "{p}/locked.pt"], "locked.pt"),
-    "collect-output-in-read-only-folder": (["esper_tui.iql_cli", "collect", "-o", "{p}/readonly/d.npz"], "readonly/d.npz"),
+    "compare-model": (["esper_tui.cli.iql", "compare", "--model", "{p}/locked.pt"], "locked.pt"),
+    "collect-output-in-read-only-folder": (["esper_tui.cli.iql", "collect", "-o", "{p}/readonly/d.npz"], "readonly/d.npz"),
 }
 
 

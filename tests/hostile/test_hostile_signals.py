@@ -98,7 +98,7 @@ def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_headless_command_stops_at_the_next_boundary_on_each_signal(sig):
-    from esper_tui.signals import StopSignals
+    from esper_tui.stop_signals import StopSignals
 
     with StopSignals() as signals:
         os.kill(os.getpid(), sig)
@@ -110,7 +110,7 @@ def test_a_headless_command_stops_at_the_next_boundary_on_each_signal(sig):
 
 
 def iql(args: list[str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "esper_tui.iql_cli", *args], cwd=cwd, env=env(),
+    return subprocess.Popen([sys.executable, "-m", "esper_tui.cli.iql", *args], cwd=cwd, env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 

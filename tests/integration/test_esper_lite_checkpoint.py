@@ -9,8 +9,8 @@ import json
 import torch
 
 from esper_tui.app import EsperApp
-from esper_tui.iql_cli import main as iql_main
-from esper_tui.lanes import load_model_lanes
+from esper_tui.cli.iql import main as iql_main
+from esper_tui.cli.lanes import load_model_lanes
 from esper_tui.screens.detail import model_text
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore

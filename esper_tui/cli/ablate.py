@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from esper_tui.cli_common import (
+from esper_tui.cli.common import (
     UsageError,
     add_run_flags,
     non_negative_int,
@@ -20,7 +20,7 @@ from esper_tui.cli_common import (
     positive_int,
     probability,
 )
-from esper_tui.parallel_cli import (
+from esper_tui.cli.parallel import (
     RAY_MISSING,
     add_parallel_flags,
     describe,
@@ -55,7 +55,7 @@ def add_ablate_parser(sub) -> None:
 
 
 def run_ablate(args: argparse.Namespace, fail) -> int:
-    from esper_tui.headless import open_record
+    from esper_tui.cli.headless import open_record
     from training.policies.iql import IQLConfig
     from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
 
@@ -101,7 +101,7 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
 
 def _record_problems(writers) -> None:
     """Close the records; a record that could not be written says where its lines went."""
-    from esper_tui.headless import record_problem
+    from esper_tui.cli.headless import record_problem
 
     for writer in writers:
         problem = record_problem(writer)
@@ -110,7 +110,7 @@ def _record_problems(writers) -> None:
 
 
 def _interrupted(args: argparse.Namespace, what: str) -> int:
-    from esper_tui.signals import signal_name
+    from esper_tui.stop_signals import signal_name
 
     signum = args.signals.signum
     who = signal_name(signum) if signum is not None else "a stop request"

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from types import TracebackType
 
-from esper_tui.cli_common import UsageError, positive_float, positive_int
+from esper_tui.cli.common import UsageError, positive_float, positive_int
 
 RAY_MISSING = "Ray is not installed; install the cluster extra with: pip install -e '.[cluster]'"
 
@@ -43,7 +43,7 @@ def run_config(args: argparse.Namespace, mode: str):
     then means CUDA there, unchecked here. A problem raises ``UsageError``."""
     from dataclasses import replace
 
-    from esper_tui.cli_common import run_config_from_args
+    from esper_tui.cli.common import run_config_from_args
 
     check_parallel_flags(args)
     remote_gpus = bool(getattr(args, "gpus_per_episode", None)) and args.device in ("auto", "cuda")
@@ -79,7 +79,7 @@ def make_backend(args: argparse.Namespace, data=None, stop_event=None):
 def model_lane_specs(paths: list[str]) -> list:
     """Lane specs for model files: each checked here once, on the CPU (one-sentence errors), and
     carried as bytes, so that workers and cluster nodes need no copy of the file."""
-    from esper_tui.lanes import load_model_lanes
+    from esper_tui.cli.lanes import load_model_lanes
     from training.runs.episodes import LaneSpec
 
     lanes = load_model_lanes(paths, "cpu", limit=None)

@@ -14,8 +14,8 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, NoReturn
 
-from esper_tui.ablate_cli import add_ablate_parser, run_ablate
-from esper_tui.cli_common import (
+from esper_tui.cli.ablate import add_ablate_parser, run_ablate
+from esper_tui.cli.common import (
     OneLineParser,
     UsageError,
     add_run_flags,
@@ -24,8 +24,8 @@ from esper_tui.cli_common import (
     probability,
     seed_number,
 )
-from esper_tui.cli_common import fail as _fail
-from esper_tui.headless import (
+from esper_tui.cli.common import fail as _fail
+from esper_tui.cli.headless import (
     PathError,
     TrainingStopped,
     loss_guard,
@@ -33,7 +33,7 @@ from esper_tui.headless import (
     output,
     record_problem,
 )
-from esper_tui.parallel_cli import (
+from esper_tui.cli.parallel import (
     EpisodeProgress,
     add_parallel_flags,
     make_backend,
@@ -41,7 +41,7 @@ from esper_tui.parallel_cli import (
     record_sink,
     run_config,
 )
-from esper_tui.signals import StopSignals, signal_name
+from esper_tui.stop_signals import StopSignals, signal_name
 
 if TYPE_CHECKING:
     pass

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from esper_tui.record_writer import RecordFile
-from esper_tui.signals import signal_name
+from esper_tui.stop_signals import signal_name
 from training.records import EpochRecord, Record, RunEvent
 from training.util.safe_io import PathError, check_output_file
 

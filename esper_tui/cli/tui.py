@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from esper_tui.cli_common import (
+from esper_tui.cli.common import (
     OneLineParser,
     UsageError,
     add_run_flags,
@@ -22,14 +22,14 @@ from esper_tui.cli_common import (
     positive_float,
     run_config_from_args,
 )
-from esper_tui.cli_common import fail as _fail
-from esper_tui.signals import exit_code
+from esper_tui.cli.common import fail as _fail
+from esper_tui.stop_signals import exit_code
 
 if TYPE_CHECKING:  # imported where used, to keep --help fast
     from esper_tui.sources import DataSource
     from esper_tui.store import TelemetryStore
 
-DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "default_iql.pt"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_iql.pt"
 RUNS_DIR = Path("runs")
 
 
@@ -108,7 +108,7 @@ def prepare(args: argparse.Namespace) -> Launch:
 
 
 def _prepare_live(args: argparse.Namespace) -> Launch:
-    from esper_tui.lanes import load_model_lanes
+    from esper_tui.cli.lanes import load_model_lanes
     from esper_tui.session import TrainerThread
     from esper_tui.store import TelemetryStore
     from training.runs.comparison import Lane

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from esper_tui.cli_common import UsageError
+from esper_tui.cli.common import UsageError
 
 
 def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
