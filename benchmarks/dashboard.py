@@ -33,7 +33,9 @@ from esper_tui.store import TelemetryStore  # noqa: E402
 from training.env.environment import EnvConfig  # noqa: E402
 from training.recordio import read_records  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
-from training.runs.comparison import Lane, RunConfig, run  # noqa: E402
+from training.runs.comparison import RunConfig  # noqa: E402
+from training.runs.driver import run_in_process  # noqa: E402
+from training.runs.lanes import Lane  # noqa: E402
 from widgets import SeedGrid  # noqa: E402
 
 
@@ -46,7 +48,7 @@ def throughput(records) -> float:
 def trainer_alone(config: RunConfig) -> float:
     """What ``esper-iql compare`` does: the loop on the main thread, records to a sink."""
     records: list = []
-    run(config, [Lane.heuristic()], records.append)
+    run_in_process(config, [Lane.heuristic()], records.append)
     return throughput(records)
 
 

@@ -31,12 +31,12 @@ from training.runs.driver import (  # noqa: E402
     Backend,
     InProcessBackend,
     ProcessBackend,
-    behaviour_lane,
     run_episodes,
 )
 from training.runs.episodes import cached_task  # noqa: E402
+from training.runs.lanes import Lane  # noqa: E402
 
-LANES = [behaviour_lane(0.3, "seed")]
+LANES = [Lane.behaviour(0.3, "seed")]
 
 
 def episodes_per_minute(backend: Backend, config: RunConfig) -> float:

@@ -67,14 +67,14 @@ def collected_dataset(episodes: int, epochs: int) -> OfflineDataset:
     path = ROOT / "build" / "bench" / f"iql_collected_tiny_{episodes}x{epochs}.npz"
     if not path.is_file():
         from training.env.config import EnvConfig
-        from training.runs.collect import collect, save_npz
+        from training.runs.collect import collect
         from training.runs.comparison import RunConfig
 
         print(f"collecting {episodes} episodes x {epochs} epochs (tiny preset) into {path} ...", flush=True)
         config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=epochs, seed=0), episodes=episodes)
-        builder, metadata = collect(config, epsilon=0.2, feature_set="seed")
+        transitions, _ = collect(config, epsilon=0.2, feature_set="seed")
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_npz(path, builder, metadata)
+        transitions.to_npz(path)
     return OfflineDataset.from_npz(path)
 
 

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from esper_tui.store import TelemetryStore
 from training.records import MAX_LINE, EpochRecord, RecordError, RunEvent, record_from_line
-from training.util.safe_io import kind_of
+from training.util.safe_io import InputProblem, examine_input_file, kind_of
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
 CHUNK = 65536
@@ -34,25 +34,17 @@ def check_readable(path: str | Path, follow: bool = False) -> Path:
     regular file (a FIFO would block the reader forever), unreadable or binary."""
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except FileNotFoundError:
-        if follow and p.parent.is_dir():
-            return p  # followed like tail -F: waited for
-        raise ReplayError(f"record file {p} does not exist") from None
-    except OSError as exc:
-        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ReplayError(f"record file {p} is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ReplayError(f"record file {p} is {kind_of(st.st_mode)}, not a regular file")
-    try:
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            head = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
+        head = examine_input_file(p, head=4096)
+    except InputProblem as problem:
+        if problem.kind == "missing":
+            if follow and p.parent.is_dir():
+                return p  # followed like tail -F: waited for
+            raise ReplayError(f"record file {p} does not exist") from None
+        if problem.kind in ("unreadable", "no access"):
+            raise ReplayError(f"cannot read record file {p}: {problem.detail}") from None
+        if problem.kind == "folder":
+            raise ReplayError(f"record file {p} is a folder, not a file") from None
+        raise ReplayError(f"record file {p} is {problem.detail}, not a regular file") from None
     if head and b"\0" in head:
         raise ReplayError(f"record file {p} is binary, not JSON lines")
     return p

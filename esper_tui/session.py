@@ -1,4 +1,4 @@
-"""The trainer thread: runs ``training.runs.comparison.run`` into the store, stoppable and joinable."""
+"""The trainer thread: runs the episode driver in this process into the store, stoppable and joinable."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from esper_tui.store import TelemetryStore
 from training.env.actions import Command
 from training.env.data import ImageTask
 from training.records import RunEvent
-from training.runs.comparison import Lane, RunConfig, run
+from training.runs.comparison import RunConfig
+from training.runs.driver import run_in_process
+from training.runs.lanes import Lane
 from training.util.stopping import DEFAULT_REASON, StopFlag
 
 
@@ -22,7 +24,7 @@ class TrainerThread(threading.Thread):
     as a ``crashed`` event; finishing normally publishes ``finished`` (from the loop itself)."""
 
     def __init__(self, config: RunConfig, lanes: Sequence[Lane], store: TelemetryStore,
-                 task: ImageTask | None = None, runner: Callable = run) -> None:  # fmt: skip
+                 task: ImageTask | None = None, runner: Callable = run_in_process) -> None:  # fmt: skip
         super().__init__(name="esper-trainer", daemon=True)
         self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
         self.lanes = list(lanes)

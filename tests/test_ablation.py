@@ -87,6 +87,26 @@ def test_ablate_mistakes_are_one_sentence(args, message, tmp_path, capsys):
     assert code == 2 and message in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--train-seed", "-1"], "0-4294967295"),
+        (["--train-seed", str(2**32)], "0-4294967295"),
+        (["--collect-seed", str(2**32)], "0-4294967295"),
+        (["--collect-seed", str(2**32 - 2), "--collect-episodes", "3"], "runs past 4294967295"),
+        (["--steps", str(10**8 + 1)], "outside 1-100000000"),
+        (["--hidden", "8193"], "outside 1-8192"),
+        (["--lr", "11"], "outside"),
+        (["--beta", "1001"], "outside"),
+        (["--collect-episodes", "100001"], "outside 1-100000"),
+    ],
+)
+def test_ablate_takes_the_training_flags_with_trains_bounds(args, message, tmp_path, capsys):
+    code, _, err = run_cli(["ablate", "-o", str(tmp_path / "new"), "--preset", "tiny"] + args, capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "new").exists()  # refused before any work
+
+
 def test_ablate_refuses_a_folder_that_holds_files(ablation, capsys):
     code, _, err = run_cli(["ablate", "-o", str(ablation), "--preset", "tiny"], capsys)
     assert code == 2 and "not empty" in err

@@ -13,7 +13,10 @@ from training.policies.base import Decision
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
 from training.recordio import RecordWriter, read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.runs.comparison import Lane, RunConfig, head_to_head_comparison, live_comparison, run
+from training.runs.comparison import RunConfig
+from training.runs.driver import run_in_process
+from training.runs.lanes import Lane
+from training.runs.plan import head_to_head_comparison, live_comparison
 from training.runs.stats import paired_result, sign_test_p
 
 EPOCHS = 8
@@ -31,7 +34,7 @@ def config(episodes=1, mode="head-to-head", epochs=EPOCHS) -> RunConfig:
 
 
 def eager(name: str) -> Lane:
-    return Lane(name, HeuristicPolicy(EAGER, name=name), LaneInfo(name, "heuristic"))
+    return Lane.playing(HeuristicPolicy(EAGER, name=name), LaneInfo(name, "heuristic"))
 
 
 class Scripted:
@@ -64,7 +67,7 @@ def epochs_of(records, lane):
 
 def test_two_copies_of_one_policy_produce_identical_records(task):
     records = []
-    run(config(), [eager("a"), eager("b")], records.append, task=task)
+    run_in_process(config(), [eager("a"), eager("b")], records.append, image_task=task)
     a, b = epochs_of(records, "a"), epochs_of(records, "b")
     assert len(a) == len(b) == EPOCHS
     assert any(s.stage_name != "DORMANT" for r in a for s in r.seeds)  # the run did something
@@ -74,8 +77,8 @@ def test_two_copies_of_one_policy_produce_identical_records(task):
 def test_different_policies_are_identical_until_their_first_different_action(task):
     records = []
     script = [Action.WAIT, Action.WAIT, Action.GERMINATE_CONV]
-    lanes = [eager("h"), Lane("s", Scripted("s", script), LaneInfo("s", "scripted"))]
-    run(config(), lanes, records.append, task=task)
+    lanes = [eager("h"), Lane.playing(Scripted("s", script), LaneInfo("s", "scripted"))]
+    run_in_process(config(), lanes, records.append, image_task=task)
     h, s = epochs_of(records, "h"), epochs_of(records, "s")
     first = next(i for i, (x, y) in enumerate(zip(h, s, strict=True)) if x.decision.action != y.decision.action)
     for x, y in zip(h[: first + 1], s[: first + 1], strict=True):
@@ -85,8 +88,8 @@ def test_different_policies_are_identical_until_their_first_different_action(tas
 
 def test_shadow_mode_trains_one_lane_and_records_the_others_choices(task):
     records = []
-    lanes = [eager("h"), Lane("s", Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted"))]
-    result = run(config(mode="shadow"), lanes, records.append, task=task)
+    lanes = [eager("h"), Lane.playing(Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted"))]
+    result = run_in_process(config(mode="shadow"), lanes, records.append, image_task=task)
     assert {r.lane for r in records if isinstance(r, EpochRecord)} == {"h"}
     info = next(r for r in records if isinstance(r, RunInfo))
     assert info.executing_lane == "h"
@@ -105,7 +108,7 @@ def test_stop_event_ends_the_run_within_a_batch(task):
         if isinstance(record, EpochRecord) and record.epoch == 2:
             stop.set()
 
-    result = run(config(epochs=20), [eager("a")], sink, stop_event=stop, task=task)
+    result = run_in_process(config(epochs=20), [eager("a")], sink, stop=stop, image_task=task)
     assert result.stopped
     assert max(r.epoch for r in epochs_of(records, "a")) == 2
     assert isinstance(records[-1], RunEvent) and records[-1].event == "stopped"
@@ -122,7 +125,7 @@ def test_commands_apply_and_refusals_carry_reasons(task):
             inbox.put(Command(CommandType.CULL, lane="nope", slot=0))
             inbox.put(Command(CommandType.PAUSE_SEED, lane="a", slot=2))
 
-    run(config(epochs=4), [eager("a")], sink, inbox=inbox, task=task)
+    run_in_process(config(epochs=4), [eager("a")], sink, inbox=inbox, image_task=task)
     events = [r for r in records if isinstance(r, RunEvent) and r.event.startswith("command")]
     assert [e.event for e in events] == ["command_applied", "command_refused", "command_refused"]
     assert "does not train" in events[1].message and "DORMANT" in events[2].message
@@ -141,7 +144,7 @@ def test_pause_training_blocks_until_resumed(task):
             inbox.put(Command(CommandType.PAUSE_TRAINING))
             threading.Timer(0.3, lambda: (inbox.put(Command(CommandType.RESUME_TRAINING)), resumed.set())).start()
 
-    run(config(epochs=2), [eager("a")], sink, inbox=inbox, task=task)
+    run_in_process(config(epochs=2), [eager("a")], sink, inbox=inbox, image_task=task)
     kinds = [r.event for r in records if isinstance(r, RunEvent)]
     assert kinds[:3] == ["started", "paused", "resumed"]
     assert resumed.is_set() and len(epochs_of(records, "a")) == 2
@@ -155,7 +158,7 @@ def test_records_survive_the_jsonl_round_trip(task, tmp_path):
             records.append(record)
             writer.write(record)
 
-        run(config(mode="shadow"), [eager("h"), eager("s")], sink, task=task)
+        run_in_process(config(mode="shadow"), [eager("h"), eager("s")], sink, image_task=task)
     back, corrupt = read_records(path)
     assert corrupt == 0
     assert back == records
@@ -188,7 +191,7 @@ def test_sign_test_is_two_sided_binomial():
 
 def test_head_to_head_episodes_are_paired_by_seed(task):
     records = []
-    result = run(config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, task=task)
+    result = run_in_process(config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, image_task=task)
     assert len(result.episodes) == 2 and result.paired[0].episodes == 2
     finished = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
     assert [e.episode for e in finished] == [1, 2] and finished[-1].data["paired"]

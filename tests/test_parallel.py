@@ -13,8 +13,8 @@ from training.env.environment import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
 from training.runs.comparison import RunConfig
-from training.runs.driver import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
-from training.runs.episodes import LaneSpec
+from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
+from training.runs.lanes import Lane
 
 MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
 WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
@@ -84,7 +84,7 @@ class FaultyBackend(ProcessBackend):
 
     def submit(self, task):
         if task.episode == 2:
-            broken = LaneSpec(LaneInfo("broken", "iql", "broken.pt"), model=b"not a checkpoint")
+            broken = Lane(LaneInfo("broken", "iql", "broken.pt"), model=b"not a checkpoint")
             task = type(task)(task.info, task.config, task.lanes[:1] + (broken,), task.episode, task.threads)
         return super().submit(task)
 
@@ -92,7 +92,7 @@ class FaultyBackend(ProcessBackend):
 def test_a_failing_episode_is_recorded_with_its_traceback_and_the_others_go_on():
     records = []
     with FaultyBackend(2) as backend:
-        run = run_episodes(tiny_config(), [heuristic_lane()], records.append, backend)
+        run = run_episodes(tiny_config(), [Lane.heuristic()], records.append, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
     failed = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_failed"]
@@ -114,7 +114,7 @@ class DyingBackend(ProcessBackend):
 
 def test_a_worker_that_dies_fails_only_its_episode():
     with DyingBackend(1) as backend:
-        run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, backend)
+        run = run_episodes(tiny_config(), [Lane.heuristic()], lambda r: None, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
 
@@ -129,7 +129,7 @@ def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
             raise KeyboardInterrupt
 
     with ProcessBackend(2) as backend, pytest.raises(KeyboardInterrupt):
-        run_episodes(tiny_config(episodes=4, epochs=4), [heuristic_lane()], records.append, backend, progress)
+        run_episodes(tiny_config(episodes=4, epochs=4), [Lane.heuristic()], records.append, backend, progress)
     finished = [r.episode for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
     # Whichever episode of the two running finished first, it is kept, and the record stays in
     # episode order (the other's partial epochs come first, without an episode_finished).
@@ -209,7 +209,7 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
 def test_progress_counts_lane_epochs_and_episodes_to_the_end():
     states = []
     with InProcessBackend() as b:
-        run_episodes(tiny_config(episodes=3, epochs=2), [heuristic_lane(), heuristic_lane("other")],
+        run_episodes(tiny_config(episodes=3, epochs=2), [Lane.heuristic(), Lane.heuristic("other")],
                      lambda r: None, b, progress=states.append)  # fmt: skip
     epochs = [s.epochs_done for s in states]
     assert epochs == sorted(epochs) and states[-1].epochs_total == 3 * 2 * 2

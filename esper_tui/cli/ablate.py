@@ -10,15 +10,15 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 
 from esper_tui.cli.common import (
+    MAX_SEED,
     UsageError,
     add_run_flags,
-    non_negative_int,
-    positive_float,
-    positive_int,
+    add_training_flags,
+    bounded_int,
     probability,
+    seed_number,
 )
 from esper_tui.cli.parallel import (
     RAY_MISSING,
@@ -28,26 +28,19 @@ from esper_tui.cli.parallel import (
     record_sink,
     run_config,
 )
-
-FILES = ("data.npz", "iql_27.pt", "iql_37.pt", "iql_54.pt", "bc.pt", "collect.jsonl", "compare.jsonl",
-         "ablation.md", "ablation.json")  # fmt: skip
+from esper_tui.cli.progress import ProgressBars
 
 
 def add_ablate_parser(sub) -> None:
     a = sub.add_parser("ablate", help="the plan's 27/37/54 ablation and a BC baseline in one command")
     a.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="a new (or empty) folder for the data, models, records and reports")
-    a.add_argument("--collect-episodes", type=positive_int, default=16, metavar="N",
+    a.add_argument("--collect-episodes", type=bounded_int(1, 100_000), default=16, metavar="N",
                    help="behaviour episodes to collect (default 16)")
-    a.add_argument("--collect-seed", type=non_negative_int, default=100, metavar="N",
+    a.add_argument("--collect-seed", type=seed_number, default=100, metavar="N",
                    help="seed of the first behaviour episode (default 100; keep clear of the compared seeds)")
     a.add_argument("--epsilon", type=probability, default=0.3, help="share of random valid actions (default 0.3)")
-    a.add_argument("--steps", type=positive_int, default=5000, help="gradient steps per model (default 5000)")
-    a.add_argument("--hidden", type=positive_int, default=128, help="hidden units per layer (default 128)")
-    a.add_argument("--lr", type=positive_float, default=3e-4, help="learning rate (default 3e-4)")
-    a.add_argument("--tau", type=probability, default=0.7, help="IQL expectile (default 0.7)")
-    a.add_argument("--beta", type=positive_float, default=3.0, help="IQL advantage temperature (default 3)")
-    a.add_argument("--train-seed", type=int, default=0, help="training seed (default 0)")
+    add_training_flags(a, steps=5000, hidden=128, seed_flag="--train-seed", per_model=True)
     # --episodes/--seed/--epochs: the paired comparison. Sized so that the whole ablation ends
     # within 30 minutes with --workers 2 on a quiet 2-core machine (README, "The ablation").
     add_run_flags(a, episodes=6, epochs=20)
@@ -61,6 +54,9 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
 
     if args.epochs < 2:
         fail("ablate needs at least 2 epochs per episode to form a transition")
+    if args.collect_seed + args.collect_episodes - 1 > MAX_SEED:
+        fail(f"--collect-seed {args.collect_seed} with {args.collect_episodes} behaviour episodes runs past "
+             f"{MAX_SEED}, the largest seed")  # fmt: skip
     if args.collect_seed < args.seed + args.episodes and args.seed < args.collect_seed + args.collect_episodes:
         fail(f"behaviour seeds {args.collect_seed}..{args.collect_seed + args.collect_episodes - 1} overlap the "
              f"compared seeds {args.seed}..{args.seed + args.episodes - 1}; move --collect-seed or --seed")  # fmt: skip
@@ -147,31 +143,16 @@ def _empty_folder(path: str, fail) -> Path:
     return out
 
 
-class AblationProgress:
-    """One Rich bar per stage: collect (lane-epochs), train (steps of the three models), compare."""
+class AblationProgress(ProgressBars):
+    """One bar per stage: collect (lane-epochs), train (steps of the three models), compare."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(
-            TextColumn("[bold]{task.description:<8}"), BarColumn(),
-            TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=Console(stderr=True),
-        )  # fmt: skip
-        add = self._progress.add_task
+        super().__init__("info", "eta", name_width=8)
         self._tasks = {
-            "collect": add("collect", total=None, info=""),
-            "train": add("train", total=3 * args.steps, info=""),
-            "compare": add("compare", total=None, info=""),
+            "collect": self.add("collect", total=None, info=""),
+            "train": self.add("train", total=3 * args.steps, info=""),
+            "compare": self.add("compare", total=None, info=""),
         }
-
-    def __enter__(self) -> AblationProgress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._progress.__exit__(exc_type, exc, tb)
 
     def __call__(self, stage: str, state) -> None:
         from rich.markup import escape
@@ -181,10 +162,9 @@ class AblationProgress:
             fs, step, total = state
             done = {"none": 0, "seed": 1, "full": 2}[fs] * total + step
             if step == total or step % max(total // 50, 1) == 0:
-                self._progress.update(task, completed=done, info=f"IQL on '{fs}' step {step}/{total}")
+                self.update(task, completed=done, info=f"IQL on '{fs}' step {step}/{total}")
             return
         info = describe(state)
         for p in state.paired:
-            ci = "" if p.ci_low is None else f" [{p.ci_low:+.1f}, {p.ci_high:+.1f}]"
-            info += escape(f"  {p.lane} {p.mean_difference:+.2f}{ci}")
-        self._progress.update(task, total=state.epochs_total or None, completed=state.epochs_done, info=info)
+            info += escape(f"  {p.lane} {p.difference_text(ci_digits=1)}")
+        self.update(task, total=state.epochs_total or None, completed=state.epochs_done, info=info)

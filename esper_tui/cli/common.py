@@ -108,6 +108,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def add_training_flags(parser: argparse.ArgumentParser, steps: int, hidden: int, seed_flag: str = "--seed",
+                       per_model: bool = False, batch_size: bool = False) -> None:  # fmt: skip
+    """The flags that train IQL, declared once with one set of bounds for ``train`` and
+    ``ablate`` (which trains one model per feature set: ``per_model``)."""
+    each, iql = (" per model", "IQL ") if per_model else ("", "")
+    parser.add_argument("--steps", type=bounded_int(1, 10**8), default=steps,
+                        help=f"gradient steps{each} (default {steps})")
+    if batch_size:
+        parser.add_argument("--batch-size", type=bounded_int(1, 2**16), default=256, help="batch size (default 256)")
+    parser.add_argument("--hidden", type=bounded_int(1, 8192), default=hidden,
+                        help=f"hidden units per layer (default {hidden})")
+    parser.add_argument("--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)")
+    parser.add_argument("--tau", type=probability, default=0.7, help=f"{iql}expectile (default 0.7)")
+    parser.add_argument("--beta", type=bounded_float(1e-6, 1000.0), default=3.0,
+                        help=f"{iql}advantage temperature (default 3)")
+    parser.add_argument(seed_flag, type=seed_number, default=0, help="training seed (default 0)")
+
+
 def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: int = 1) -> None:
     """The flags that describe a training run, shared by every command that trains."""
     parser.add_argument("--episodes", type=bounded_int(1, 100_000), default=episodes, metavar="N",

@@ -1,6 +1,6 @@
-"""What ``esper-iql`` needs to end well: interrupted runs keep what finished, training stops on a
-non-finite loss, and records that could not be written are saved elsewhere. Plain Python; the
-CLI calls each piece in a line or two."""
+"""What ``esper-iql`` needs to end well: outputs checked before any work, training stopped at a
+step boundary by a signal or a non-finite loss, and records that could not be written saved
+elsewhere. Plain Python; the CLI calls each piece in a line or two."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from pathlib import Path
 
 from esper_tui.record_writer import RecordFile
 from esper_tui.stop_signals import signal_name
-from training.records import EpochRecord, Record, RunEvent
 from training.util.safe_io import PathError, check_output_file
-
-TRANSITION_LISTS = ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")
 
 
 class TrainingStopped(Exception):
@@ -28,34 +25,6 @@ def output(path: str, what: str, force: bool) -> Path:
 
 def open_record(path: str | None, force: bool) -> RecordFile | None:
     return None if path is None else RecordFile(check_output_file(path, "record", force), force=force)
-
-
-class FinishedEpisodes:
-    """Wraps a collect sink and counts the transitions of the episodes that finished, so an
-    interrupted collect keeps exactly those (an episode of E decided epochs gives E - 1)."""
-
-    def __init__(self, sink: Callable[[Record], None]) -> None:
-        self.sink = sink
-        self.episodes = 0
-        self.transitions = 0
-        self._decided: dict[tuple[int, str], int] = {}
-
-    def __call__(self, record: Record) -> None:
-        if isinstance(record, EpochRecord) and record.decision is not None:
-            key = (record.episode, record.lane)
-            self._decided[key] = self._decided.get(key, 0) + 1
-        elif isinstance(record, RunEvent) and record.event == "episode_finished":
-            self.episodes += 1
-            self.transitions += sum(max(n - 1, 0) for (ep, _), n in self._decided.items() if ep == record.episode)
-        self.sink(record)
-
-    def keep(self, builder: object, metadata: dict) -> None:
-        """Cut ``builder`` back to the finished episodes and say so in ``metadata``."""
-        for name in TRANSITION_LISTS:
-            del getattr(builder, name)[self.transitions :]
-        metadata["episodes"] = self.episodes
-        metadata["seeds"] = list(metadata.get("seeds", []))[: self.episodes]
-        metadata["interrupted"] = True
 
 
 def loss_guard(stop: threading.Event, signals) -> Callable[[int, dict], None]:
@@ -86,4 +55,4 @@ def record_problem(writer: RecordFile | None) -> str | None:
     return f"{writer.error}; {where}"
 
 
-__all__ = ["FinishedEpisodes", "PathError", "TrainingStopped", "loss_guard", "open_record", "output", "record_problem"]
+__all__ = ["PathError", "TrainingStopped", "loss_guard", "open_record", "output", "record_problem"]

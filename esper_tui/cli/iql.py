@@ -12,17 +12,15 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from esper_tui.cli.ablate import add_ablate_parser, run_ablate
 from esper_tui.cli.common import (
     OneLineParser,
     UsageError,
     add_run_flags,
-    bounded_float,
-    bounded_int,
+    add_training_flags,
     probability,
-    seed_number,
 )
 from esper_tui.cli.common import fail as _fail
 from esper_tui.cli.headless import (
@@ -37,14 +35,11 @@ from esper_tui.cli.parallel import (
     EpisodeProgress,
     add_parallel_flags,
     make_backend,
-    model_lane_specs,
     record_sink,
     run_config,
 )
+from esper_tui.cli.progress import ProgressBars
 from esper_tui.stop_signals import StopSignals, signal_name
-
-if TYPE_CHECKING:
-    pass
 
 
 def fail(message: str) -> NoReturn:
@@ -72,13 +67,7 @@ def build_parser() -> OneLineParser:
     t.add_argument("--features", choices=("seed", "none", "full"), default=None,
                    help="which stored states to train on: none (27), seed (37) or full (54); "
                    "default: the set the data was collected with")
-    t.add_argument("--steps", type=bounded_int(1, 10**8), default=20000, help="gradient steps (default 20000)")
-    t.add_argument("--batch-size", type=bounded_int(1, 2**16), default=256, help="batch size (default 256)")
-    t.add_argument("--hidden", type=bounded_int(1, 8192), default=256, help="hidden units per layer (default 256)")
-    t.add_argument("--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)")
-    t.add_argument("--tau", type=probability, default=0.7, help="expectile (default 0.7)")
-    t.add_argument("--beta", type=bounded_float(1e-6, 1000.0), default=3.0, help="advantage temperature (default 3)")
-    t.add_argument("--seed", type=seed_number, default=0, help="training seed (default 0)")
+    add_training_flags(t, steps=20000, hidden=256, batch_size=True)
     t.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", help="where to train (default auto)")
     t.add_argument("--force", action="store_true", help="replace an existing checkpoint file")
 
@@ -133,23 +122,6 @@ def _stopped(args, message: str) -> int:
     return args.signals.code
 
 
-def _progress(total: int, label: str):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
-                        console=Console(stderr=True))  # fmt: skip
-    task = progress.add_task(label, total=total, info="")
-    return progress, task
-
-
 def _histogram(counts: Counter | dict | tuple) -> str:
     """Share of each action, e.g. "WAIT 70%, GERMINATE_CONV 5%, ..."."""
     from training.env.actions import Action
@@ -164,7 +136,9 @@ def _histogram(counts: Counter | dict | tuple) -> str:
 
 
 def _collect(args) -> int:
-    from training.runs.collect import collect, save_npz
+    from dataclasses import replace
+
+    from training.runs.collect import collect
     from training.util.safe_io import atomic_write
 
     if args.epochs < 2:
@@ -188,7 +162,8 @@ def _collect(args) -> int:
         _failed_exit(errors, args.record)
         sys.stderr.write(f"esper-iql: no episode finished, so {path} was not written\n")
         return 1
-    atomic_write(path, lambda tmp: save_npz(tmp, transitions, metadata), "output", args.force)
+    kept = replace(transitions, metadata=metadata)  # without the errors, which went to stderr
+    atomic_write(path, kept.to_npz, "output", args.force)
     counts = Counter(transitions.actions.tolist())
     print(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
           f"all of {', '.join(metadata['feature_sets'])} stored) to {path}")
@@ -221,7 +196,8 @@ def _train(args) -> int:
         fail(str(exc))
     n = len(dataset.actions)
     print(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
-    progress, bar = _progress(args.steps, "train")
+    progress = ProgressBars("count", "info", "eta")
+    bar = progress.add("train", total=args.steps, info="")
     every = max(args.steps // 10, 1)
     log: list[str] = []
     guard = loss_guard(args.signals.stop, args.signals)
@@ -263,13 +239,17 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
-    from training.runs.driver import heuristic_lane, run_episodes
+    from esper_tui.cli.lanes import load_model_lanes
+    from training.runs.driver import run_episodes
+    from training.runs.lanes import Lane
     from training.util.safe_io import atomic_write
 
     config = _run_config(args, args.mode)
     report_path = output(args.report, "report", args.force) if args.report else None
     try:
-        lanes = [heuristic_lane()] + model_lane_specs(args.model)
+        # On the CPU when the episodes run on a cluster's GPUs, which this machine may lack.
+        device = "cpu" if args.gpus_per_episode else config.env.device
+        lanes = [Lane.heuristic()] + load_model_lanes(args.model, device, limit=None)
     except UsageError as exc:
         fail(str(exc))
     backend = _backend(args, config)

@@ -4,10 +4,9 @@ backend they pick, and the episode progress display."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from types import TracebackType
 
 from esper_tui.cli.common import UsageError, positive_float, positive_int
+from esper_tui.cli.progress import ProgressBars
 
 RAY_MISSING = "Ray is not installed; install the cluster extra with: pip install -e '.[cluster]'"
 
@@ -76,16 +75,6 @@ def make_backend(args: argparse.Namespace, data=None, stop_event=None):
     return ProcessBackend(args.workers, args.threads, data)
 
 
-def model_lane_specs(paths: list[str]) -> list:
-    """Lane specs for model files: each checked here once, on the CPU (one-sentence errors), and
-    carried as bytes, so that workers and cluster nodes need no copy of the file."""
-    from esper_tui.cli.lanes import load_model_lanes
-    from training.runs.episodes import LaneSpec
-
-    lanes = load_model_lanes(paths, "cpu", limit=None)
-    return [LaneSpec(lane.info, model=Path(lane.info.model_path).read_bytes()) for lane in lanes]
-
-
 def record_sink(writer):
     """Records to the file (``writer`` None: nowhere) as the driver releases them, in episode
     order, flushed at every run event (the start, each episode's end, the stop), so that a
@@ -101,31 +90,17 @@ def record_sink(writer):
     return sink
 
 
-class EpisodeProgress:
-    """A Rich bar over the run's lane-epochs (smooth, with an ETA), with episodes done, running,
+class EpisodeProgress(ProgressBars):
+    """A bar over the run's lane-epochs (smooth, with an ETA), with episodes done, running,
     queued and failed, and the paired result so far (it updates as episodes finish, in order)."""
 
     def __init__(self, label: str, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"),
-            TimeRemainingColumn(), TextColumn("{task.fields[paired]}"), console=Console(stderr=True),
-        )  # fmt: skip
-        self._task = self._progress.add_task(label, total=None, state=f"0/{total} episodes", paired="")
-
-    def __enter__(self) -> EpisodeProgress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._progress.__exit__(exc_type, exc, tb)
+        super().__init__("state", "eta", "paired")
+        self._task = self.add(label, total=None, state=f"0/{total} episodes", paired="")
 
     def __call__(self, progress) -> None:
-        self._progress.update(self._task, total=progress.epochs_total or None, completed=progress.epochs_done,
-                              state=describe(progress), paired="  ".join(_short(p) for p in progress.paired))  # fmt: skip
+        self.update(self._task, total=progress.epochs_total or None, completed=progress.epochs_done,
+                    state=describe(progress), paired="  ".join(_short(p) for p in progress.paired))  # fmt: skip
 
 
 def describe(progress) -> str:
@@ -137,5 +112,4 @@ def describe(progress) -> str:
 def _short(p) -> str:
     from rich.markup import escape
 
-    ci = "" if p.ci_low is None else f" [{p.ci_low:+.2f}, {p.ci_high:+.2f}]"
-    return escape(f"{p.lane} {p.mean_difference:+.2f}{ci} W/T/L {p.wins}/{p.ties}/{p.losses}")
+    return escape(f"{p.lane} {p.difference_text()} W/T/L {p.wins}/{p.ties}/{p.losses}")

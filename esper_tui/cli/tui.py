@@ -111,7 +111,7 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     from esper_tui.cli.lanes import load_model_lanes
     from esper_tui.session import TrainerThread
     from esper_tui.store import TelemetryStore
-    from training.runs.comparison import Lane
+    from training.runs.lanes import Lane
 
     try:
         config = run_config_from_args(args, args.mode)

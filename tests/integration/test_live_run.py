@@ -19,7 +19,8 @@ from training.policies.checkpoint import IQLPolicy
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
 from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.runs.comparison import Lane, RunConfig
+from training.runs.comparison import RunConfig
+from training.runs.lanes import Lane
 from widgets import Scoreboard
 
 MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_iql.pt"
@@ -31,8 +32,8 @@ SIZE = (140, 45)
 def lanes() -> list[Lane]:
     iql = IQLPolicy(MODEL, name="tiny_iql")
     return [
-        Lane("heuristic", HeuristicPolicy(EAGER, name="heuristic"), LaneInfo("heuristic", "heuristic")),
-        Lane("tiny_iql", iql, LaneInfo("tiny_iql", "iql", str(MODEL), iql.state_dim, iql.telemetry_type,
+        Lane.playing(HeuristicPolicy(EAGER, name="heuristic"), LaneInfo("heuristic", "heuristic")),
+        Lane.playing(iql, LaneInfo("tiny_iql", "iql", str(MODEL), iql.state_dim, iql.telemetry_type,
                                        tuple(iql.feature_names))),
     ]  # fmt: skip
 

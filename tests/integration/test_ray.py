@@ -9,8 +9,8 @@ import pytest
 from training.env.environment import EnvConfig
 from training.records import LaneInfo, record_to_line
 from training.runs.comparison import RunConfig
-from training.runs.driver import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
-from training.runs.episodes import LaneSpec
+from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
+from training.runs.lanes import Lane
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.cluster
@@ -36,7 +36,7 @@ def local_ray():
 
 def run(backend) -> list[dict]:
     config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=2, seed=7), episodes=3, run_id="ray")
-    lanes = [heuristic_lane(), LaneSpec(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes())]
+    lanes = [Lane.heuristic(), Lane(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes())]
     records = []
     with backend:
         run_episodes(config, lanes, records.append, backend)

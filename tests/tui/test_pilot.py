@@ -18,7 +18,8 @@ from training.env.actions import CommandType
 from training.env.environment import EnvConfig
 from training.recordio import read_records
 from training.records import EpochRecord, RunEvent
-from training.runs.comparison import Lane, RunConfig
+from training.runs.comparison import RunConfig
+from training.runs.lanes import Lane
 from training.util.stopping import stop_reason
 from widgets.model import RunStatus
 

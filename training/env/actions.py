@@ -37,7 +37,6 @@ class Action(IntEnum):
         return cls(int(cls.GERMINATE_CONV) + BLUEPRINT_IDS.index(blueprint_id))
 
 
-SimicAction = Action
 ACTION_DIM = len(Action)
 
 

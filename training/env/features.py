@@ -77,6 +77,8 @@ DIAGNOSTIC_FEATURE_NAMES: tuple[str, ...] = (
 assert len(BASE_FEATURE_NAMES) == 27 and len(DIAGNOSTIC_FEATURE_NAMES) == 27
 
 FEATURE_SETS = {"none": 27, "seed": 37, "full": 54}
+# The order feature sets are stored in, smallest first.
+ALL_FEATURE_SETS = tuple(sorted(FEATURE_SETS, key=FEATURE_SETS.__getitem__))
 
 
 def obs_to_base_features(obs: dict) -> list[float]:
@@ -251,10 +253,6 @@ _DIAGNOSTIC_RANGES = {
     "flag_severe_class_imbalance": (0.0, 1.0), "flag_sharp_minimum": (0.0, 1.0), "flag_gradient_issues": (0.0, 1.0),
 }  # fmt: skip
 PLAN_RANGES: dict[str, tuple[float, float]] = {**_BASE_RANGES, **_SEED_RANGES, **_DIAGNOSTIC_RANGES}
-# A plan-format input is "far outside" its training range when it lies more than this many
-# range-widths beyond the range: epoch 200 of a 100-epoch range is 1 width out; 0.2 where 5 was
-# learned is not out at all, which is why the features themselves must be the plan's.
-PLAN_RANGE_WIDTHS = 1.0
 
 
 def range_excess(features: Sequence[float], feature_set: str) -> list[float]:

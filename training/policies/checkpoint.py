@@ -8,6 +8,7 @@ ours keeps all of those and adds the twin Q, the policy, the normaliser and the 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -33,7 +34,7 @@ from training.env.signals import TrainingSnapshot
 from training.policies.base import Decision, target_for
 from training.policies.iql import IQL, IQLConfig, masked_logits
 from training.policies.metrics import plain_metrics
-from training.policies.model_file import ModelFileProblem, check_model_file
+from training.policies.model_file import ModelFileProblem, read_model_file
 from training.records import LaneInfo
 
 FORMAT = "esper-iql"
@@ -196,18 +197,11 @@ class _Checker:
         return tuple(tensor.to(torch.float32).tolist())
 
 
-def _read(path: Path, device: str | torch.device, check: _Checker, data: bytes | None = None) -> dict:
-    if data is None and not path.exists():
-        raise check.fail("the file does not exist")
-    if data is None and path.is_dir():
-        raise check.fail("it is a directory, not a file")
+def _read(data: bytes, device: str | torch.device, check: _Checker) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on odd pickle protocols: we judge the file ourselves
-            source = path if data is None else io.BytesIO(data)
-            ckpt = torch.load(source, map_location=device, weights_only=True)
-    except OSError as error:
-        raise check.fail(f"it cannot be read ({error.strerror or error})") from error
+            ckpt = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as error:  # noqa: BLE001 - every parse failure is "unusable file"
         code = re.search(r"GLOBAL ([\w.]+)", str(error))
         if code is not None:
@@ -222,16 +216,16 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
                     data: bytes | None = None) -> LoadedModel:  # fmt: skip
     """Load our format or the plan's, validating every key, shape and weight first.
 
-    ``data``: the file's bytes, already read from ``path`` and judged there (a worker or a
-    cluster node gets them inside its task): loaded from memory, ``path`` only names them."""
+    ``data``: the file's bytes, already read by ``read_model_file`` (a worker or a cluster node
+    gets them inside its task): loaded from memory, ``path`` only names them."""
     path = Path(path)
     check = _Checker(path)
     if data is None:
         try:  # a regular file under the size cap whose zip CRCs check, before torch reads it
-            check_model_file(path)
+            data = read_model_file(path)
         except ModelFileProblem as problem:
             raise check.fail(str(problem)) from None
-    ckpt = _read(path, device, check, data)
+    ckpt = _read(data, device, check)
     ours = ckpt.get("format") == FORMAT
     required = PLAN_KEYS + (OUR_KEYS if ours else ())
     missing = [key for key in required if key not in ckpt]
@@ -300,6 +294,13 @@ def _metadata(value: object, check: _Checker) -> dict:
     if not isinstance(parsed, dict):
         raise check.fail("metadata is neither a dict nor a JSON object string")
     return parsed
+
+
+@functools.lru_cache(maxsize=8)
+def shared_model(data: bytes, device: str, path: str) -> LoadedModel:
+    """A checkpoint's bytes parsed once per process and device, shared by every episode that
+    process runs (an IQL policy keeps no state between decisions)."""
+    return load_checkpoint(path, device, data=data)
 
 
 def load_iql_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[IQL, bool, str]:

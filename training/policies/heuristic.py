@@ -93,6 +93,3 @@ class HeuristicPolicy:
         blueprint = cfg.blueprints[self._next_blueprint]
         action = Action.from_blueprint(blueprint)
         return action, f"plateau for {obs.plateau_epochs} epochs → germinate {blueprint}"
-
-
-HeuristicTamiyo = HeuristicPolicy

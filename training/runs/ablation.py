@@ -19,13 +19,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from training.runs.comparison import RunConfig, Sink
-from training.env.features import FEATURE_SETS
-from training.runs.collect import ALL_FEATURE_SETS, collect, save_npz
-from training.runs.driver import Backend, EpisodeRun, Progress, heuristic_lane, run_episodes
+from training.env.features import ALL_FEATURE_SETS, FEATURE_SETS
+from training.runs.collect import collect
+from training.runs.driver import Backend, EpisodeRun, Progress, run_episodes
+from training.runs.lanes import Lane
 from training.policies.checkpoint import save_checkpoint
 from training.policies.iql import IQLConfig, TrainResult, train_offline
 from training.policies.offline_data import OfflineDataset
-from training.records import EpochRecord, LaneInfo, Record
+from training.records import EpochRecord, LaneInfo, PairedResult, Record
 
 BC_FEATURES = "seed"
 # Each model's name and the feature set it reads: IQL on every set, BC on the seed features.
@@ -174,13 +175,11 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
                 progress: Callable[[Progress], None] | None = None,
                 stop: threading.Event | None = None) -> tuple[EpisodeRun, LaneTally]:  # fmt: skip
     """Every model and the heuristic on the same paired episodes."""
-    from training.runs.episodes import LaneSpec
-
-    lanes = [heuristic_lane()]
+    lanes = [Lane.heuristic()]
     for name, path in models.items():
         fs = MODEL_SETS[name]
         info = LaneInfo(name, "iql", str(path), FEATURE_SETS[fs], fs)
-        lanes.append(LaneSpec(info, model=path.read_bytes()))
+        lanes.append(Lane(info, model=path.read_bytes()))
     tally = LaneTally()
 
     def both(record: Record) -> None:
@@ -231,12 +230,12 @@ def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[]
     if metadata.get("interrupted"):
         if len(transitions) == 0:
             raise AblationStopped("during the collection, before any behaviour episode finished; nothing was kept")
-        save_npz(data, transitions, metadata)
+        transitions.to_npz(data)
         raise AblationStopped(f"during the collection; kept its {metadata['episodes']} finished behaviour "
                               f"episode(s) in {data}; no model was trained")  # fmt: skip
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
-    save_npz(data, transitions, metadata)
+    transitions.to_npz(data)
     models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop)
     with backend_factory() as backend:
         run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)
@@ -266,8 +265,7 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
         if p is None:
             delta, wtl, sign = "(reference)" if row.kind == "heuristic" else "—", "—", "—"
         else:
-            ci = "" if p["ci_low"] is None else f" [{p['ci_low']:+.2f}, {p['ci_high']:+.2f}]"
-            delta, wtl, sign = f"{p['mean_difference']:+.2f}{ci}", f"{p['wins']}/{p['ties']}/{p['losses']}", f"{p['sign_test_p']:.3f}"
+            delta, wtl, sign = PairedResult.from_dict(p).difference_text(), f"{p['wins']}/{p['ties']}/{p['losses']}", f"{p['sign_test_p']:.3f}"
         agree = "—" if row.agreement is None else f"{100 * row.agreement:.0f}%"
         params = "—" if d["params_added_mean"] is None else f"{d['params_added_mean']:,.0f}"
         inputs = "—" if row.inputs is None else str(row.inputs)

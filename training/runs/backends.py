@@ -1,11 +1,12 @@
 """Where episodes run: in this process, or in spawned worker processes (Ray tasks live in
 ``training.runs.cluster``). A backend runs ``EpisodeTask``s and hands back futures of
-``EpisodeOutcome``s; the driver in ``training.runs.driver`` keeps them in episode order.
+``EpisodeOutcome``s; the driver (``training.runs.driver``) keeps them in episode order.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -14,8 +15,9 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.sharedctypes import Synchronized
 from typing import Protocol, Self
 
-from training.env.data import DataConfig
-from training.runs.episodes import EpisodeOutcome, EpisodeTask, cached_task, run_episode
+from training.env.data import DataConfig, ImageTask
+from training.runs.comparison import Sink
+from training.runs.episodes import EpisodeContext, EpisodeOutcome, EpisodeTask, cached_task, run_episode
 
 
 class Backend(Protocol):
@@ -53,18 +55,27 @@ class Closing:
 
 
 class InProcessBackend(Closing):
-    """One episode at a time in this process (``--workers 1``). ``watch`` gets a call after
-    every lane-epoch, since the driver itself waits while an episode runs here."""
+    """One episode at a time in this process (``--workers 1``, and the dashboard's trainer
+    thread). Its episodes stream their records to the driver's sink as they happen, so a
+    watcher sees every epoch live; they take the operator's commands from ``inbox`` at batch
+    boundaries. ``image_task``: the task already built (else built once per process).
+    ``raise_errors``: a training error reaches the caller (the dashboard shows it as a crash)
+    instead of failing only its episode."""
 
     capacity = 1
 
-    def __init__(self, stop_event: threading.Event | None = None) -> None:
-        self._stop = stop_event if stop_event is not None else threading.Event()
+    def __init__(self, stop_event: threading.Event | None = None, inbox: queue.Queue | None = None,
+                 image_task: ImageTask | None = None, raise_errors: bool = False) -> None:  # fmt: skip
+        self._context = EpisodeContext(stop_event if stop_event is not None else threading.Event(), inbox,
+                                       self._on_epoch, None, image_task, raise_errors)  # fmt: skip
         self._epochs = 0
         self._watch: Callable[[], None] | None = None
 
-    def watch(self, callback: Callable[[], None] | None) -> None:
-        self._watch = callback
+    def attach(self, watch: Callable[[], None] | None, sink: Sink | None) -> None:
+        """``watch``: called after every lane-epoch (the driver itself waits while an episode
+        runs here); ``sink``: where the records go as they happen. None detaches."""
+        self._watch = watch
+        self._context.stream = sink
 
     def _on_epoch(self) -> None:
         self._epochs += 1
@@ -76,11 +87,12 @@ class InProcessBackend(Closing):
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         future: Future[EpisodeOutcome] = Future()
-        future.set_result(run_episode(task, self._stop, self._on_epoch))
+        future.set_result(run_episode(task, self._context))
         return future
 
     def stop(self) -> None:
-        self._stop.set()
+        assert self._context.stop is not None
+        self._context.stop.set()
 
 
 _worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
@@ -114,7 +126,7 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -
 
 
 def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
-    return run_episode(task, _worker_stop, _count_epoch)
+    return run_episode(task, EpisodeContext(stop=_worker_stop, on_epoch=_count_epoch))
 
 
 class ProcessBackend(Closing):

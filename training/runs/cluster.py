@@ -3,7 +3,7 @@
 Ray is an optional extra (``pip install -e '.[cluster]'``); nothing else imports this module.
 Each episode is one task with its own resource request (``cpus_per_episode`` CPUs, or a share
 of a GPU), running the same ``run_episode`` a worker process runs, so a Ray run writes the same
-record as a serial one. Model files travel inside the task (``LaneSpec.model``); every node
+record as a serial one. Model files travel inside the task (``Lane.model``); every node
 needs the same ``esper-tui`` installed and, for CIFAR-10, the data at the same ``--data-dir``.
 """
 
@@ -24,7 +24,7 @@ class ClusterError(Exception):
 
 
 def _episode_task(task: EpisodeTask) -> EpisodeOutcome:
-    return run_episode(task)
+    return run_episode(task)  # no stop flag: the driver cancels Ray tasks instead
 
 
 class RayBackend(Closing):

@@ -1,15 +1,15 @@
-"""The comparison loop: lanes of policies on identical runs, one epoch at a time.
+"""The comparison: lanes of controllers on identical runs, one episode at a time.
 
-``run()`` is the only path from training to records: the headless ``esper-iql compare`` and the
-dashboard's trainer thread both call it. Every lane gets an identical fresh env each episode
-(same seed, same data order, same initial weights), so lanes diverge only through decisions.
+``play_episode`` plays one episode of every lane: each lane gets an identical fresh env (same
+seed, same data order, same initial weights), so lanes diverge only through decisions. The one
+driver (``training.runs.driver``) runs episodes, here or in workers, and ``ScoreKeeper`` keeps
+the paired result as they finish, in episode order.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from training.env.actions import Action, Command, CommandType
-from training.env.data import ImageTask, load_task
+from training.env.data import ImageTask
 from training.env.environment import EnvConfig, MorphogeneticEnv, StopEpoch
 from training.policies.base import Decision, Policy
 from training.policies.heuristic import HeuristicPolicy
@@ -29,25 +29,12 @@ from training.records import (
     RunEvent,
     RunInfo,
 )
+from training.runs.lanes import Lane
 from training.runs.stats import PairedResult, paired_result
-from training.util.stopping import DEFAULT_REASON, stop_reason
+from training.util.stopping import DEFAULT_REASON
 
 MODES = ("head-to-head", "shadow")
 Sink = Callable[[Record], None]
-
-
-@dataclass
-class Lane:
-    """One policy and how it is shown. ``reference`` lanes (the heuristic) are what the others
-    are compared against."""
-
-    name: str
-    policy: Policy
-    info: LaneInfo
-
-    @classmethod
-    def heuristic(cls, name: str = "heuristic") -> Lane:
-        return cls(name, HeuristicPolicy(name=name), LaneInfo(name, "heuristic"))
 
 
 @dataclass(frozen=True)
@@ -185,9 +172,9 @@ def _epoch_record(run_id: str, episode: int, lane: str, env: MorphogeneticEnv, r
     )  # fmt: skip
 
 
-def run_info(config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_id: str) -> RunInfo:
+def run_info(config: RunConfig, infos: Sequence[LaneInfo], run_id: str) -> RunInfo:
     env = config.env
-    infos = tuple(lane.info if isinstance(lane, Lane) else lane for lane in lanes)
+    infos = tuple(infos)
     executing = None
     if config.mode == "shadow":
         executing = config.executing_lane or infos[0].name
@@ -199,45 +186,11 @@ def run_info(config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_
     )  # fmt: skip
 
 
-def run(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue | None = None,
-        stop_event: threading.Event | None = None, task: ImageTask | None = None) -> ComparisonResult:  # fmt: skip
-    """Run every episode of a comparison, sending each record to ``sink`` as it happens.
+class ScoreKeeper:
+    """The paired result so far, one finished episode at a time, in episode order (the driver
+    keeps its score here), and the run events that say it."""
 
-    ``inbox`` carries operator ``Command``s, applied at the next batch boundary; ``stop_event``
-    ends the run within one batch. Exceptions from training propagate to the caller.
-    """
-    if not lanes:
-        raise ValueError("a comparison needs at least one lane")
-    names = [lane.name for lane in lanes]
-    if len(set(names)) != len(names):
-        raise ValueError(f"lane names must be unique, got {names}")
-    inbox = inbox if inbox is not None else queue.Queue()
-    stop = stop_event if stop_event is not None else threading.Event()
-    run_id = config.run_id or uuid.uuid4().hex[:12]
-    info = run_info(config, lanes, run_id)
-    if info.executing_lane is not None and info.executing_lane not in names:
-        raise ValueError(f"executing lane {info.executing_lane!r} is not one of {names}")
-    sink(info)
-    sink(RunEvent(run_id=run_id, event="started", message=f"{config.mode}, {len(lanes)} lane(s)"))
-    task = task or load_task(config.env.data_config())
-    board = Scoreboard(config, lanes, run_id)
-    for episode in range(1, config.episodes + 1):
-        summary = run_lanes_episode(config, lanes, info, episode, task, sink, inbox, stop)
-        if summary is None:
-            board.result.stopped = True
-            sink(board.stopped_event(stop_reason(stop)))
-            return board.result
-        sink(board.add(summary))
-    sink(board.finished_event())
-    return board.result
-
-
-class Scoreboard:
-    """The paired result so far, one finished episode at a time, in episode order: the serial
-    loop and the parallel driver (``training.runs.driver``) both keep their score here."""
-
-    def __init__(self, config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_id: str) -> None:
-        infos = [lane.info if isinstance(lane, Lane) else lane for lane in lanes]
+    def __init__(self, config: RunConfig, infos: Sequence[LaneInfo], run_id: str) -> None:
         self.config, self.run_id = config, run_id
         self.result = ComparisonResult(run_id, config.mode, [i.name for i in infos])
         self.reference = next((i.name for i in infos if i.policy_kind == "heuristic"), None)
@@ -283,46 +236,49 @@ class Scoreboard:
         return RunEvent(run_id=self.run_id, event="finished", message=message, data=data)
 
 
-def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episode: int,
-                      task: ImageTask, sink: Sink, inbox: queue.Queue,
-                      stop: threading.Event) -> EpisodeSummary | None:  # fmt: skip
-    """One episode of every lane, its records to ``sink``; None when ``stop`` ended it."""
+def play_episode(config: RunConfig, lanes: Sequence[Lane], policies: Sequence[Policy], info: RunInfo,
+                 episode: int, task: ImageTask, sink: Sink, inbox: queue.Queue,
+                 stop: threading.Event) -> EpisodeSummary | None:  # fmt: skip
+    """One episode of every lane (``policies[i]`` plays ``lanes[i]``), its records to ``sink``
+    as they happen; None when ``stop`` ended it. ``inbox`` carries the operator's commands,
+    applied at the next batch boundary."""
     env_config = config.episode_env(episode)
+    playing = {lane.name: policy for lane, policy in zip(lanes, policies, strict=True)}
     if info.executing_lane is None:
-        training = list(lanes)
+        training = list(playing)
     else:
-        training = [lane for lane in lanes if lane.name == info.executing_lane]
-    envs = {lane.name: MorphogeneticEnv(env_config, task) for lane in training}
-    for lane in lanes:
-        lane.policy.reset()
+        training = [info.executing_lane]
+    envs = {name: MorphogeneticEnv(env_config, task) for name in training}
+    for policy in policies:
+        policy.reset()
     references = {lane.name: HeuristicPolicy(name="reference") for lane in lanes if lane.info.policy_kind != "heuristic"}
     control = _Control(info.run_id, envs, inbox, stop, sink, episode)
-    summary = EpisodeSummary(episode, {}, {lane.name: Counter() for lane in lanes}, {}, {})
+    summary = EpisodeSummary(episode, {}, {name: Counter() for name in playing}, {}, {})
     try:
         for _ in range(env_config.max_epochs):
-            for lane in training:
-                env = envs[lane.name]
+            for name in training:
+                env, policy = envs[name], playing[name]
                 result = env.train_epoch(batch_hook=control)
                 control()  # commands that arrived during validation apply before the decision
                 obs, mask = env.observe(), env.action_mask()
-                decision = lane.policy.decide(obs, mask)
-                ref = references.get(lane.name)
+                decision = policy.decide(obs, mask)
+                ref = references.get(name)
                 ref_action = int(ref.decide(obs, mask).action) if ref is not None else None
                 if ref_action is not None:
                     summary.decisions += 1
                     summary.agreements += int(ref_action == int(decision.action))
                 shadow: tuple[DecisionRecord, ...] = ()
                 if info.executing_lane is not None:
-                    shadow = _shadow_decisions(lanes, lane, decision, obs, mask, env.epoch, summary, episode)
+                    shadow = _shadow_decisions(playing, name, decision, obs, mask, env.epoch, summary, episode)
                 outcome = env.apply(decision.action)
-                summary.actions[lane.name][int(decision.action)] += 1
+                summary.actions[name][int(decision.action)] += 1
                 if outcome.executed and decision.action is Action.CULL:
-                    summary.culled[lane.name] = summary.culled.get(lane.name, 0) + 1
-                record = _decision_record(lane.name, env.epoch, lane.policy, decision, mask,
+                    summary.culled[name] = summary.culled.get(name, 0) + 1
+                record = _decision_record(name, env.epoch, policy, decision, mask,
                                           outcome.executed, outcome.reason, outcome.slot
                                           if outcome.slot is not None else decision.target_slot,
                                           ref_action, shadow, episode)  # fmt: skip
-                sink(_epoch_record(info.run_id, episode, lane.name, env, result, record))
+                sink(_epoch_record(info.run_id, episode, name, env, result, record))
     except StopEpoch:
         return None
     for name, env in envs.items():
@@ -333,68 +289,18 @@ def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, e
     return summary
 
 
-def _shadow_decisions(lanes: Sequence[Lane], executing: Lane, executed: Decision, obs, mask,
+def _shadow_decisions(playing: dict[str, Policy], executing: str, executed: Decision, obs, mask,
                       epoch: int, summary: EpisodeSummary, episode: int) -> tuple[DecisionRecord, ...]:  # fmt: skip
     """Every other policy's choice on the executing lane's state, with its agreement counted."""
     records = []
-    for lane in lanes:
-        if lane is executing:
+    for name, policy in playing.items():
+        if name == executing:
             continue
-        decision = lane.policy.decide(obs, mask)
-        summary.actions[lane.name][int(decision.action)] += 1
+        decision = policy.decide(obs, mask)
+        summary.actions[name][int(decision.action)] += 1
         summary.decisions += 1
         summary.agreements += int(decision.action == executed.action)
-        records.append(_decision_record(lane.name, epoch, lane.policy, decision, mask, False,
+        records.append(_decision_record(name, epoch, policy, decision, mask, False,
                                         "shadow: not executed", decision.target_slot,
                                         reference=int(executed.action), episode=episode))  # fmt: skip
     return tuple(records)
-
-
-# --------------------------------------------------------------------------- the plan's entry points
-
-
-def _model_lane(model_path: str, device: str) -> Lane:
-    from training.policies.checkpoint import IQLPolicy
-
-    policy = IQLPolicy(model_path, name="iql", device=device)
-    return Lane("iql", policy, policy.lane_info())
-
-
-def head_to_head_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",
-                            preset: str = "synthetic", seed: int = 0, slots: int = 3,
-                            sink: Sink | None = None, data_seed: int = 0) -> dict:  # fmt: skip
-    """The plan's head-to-head: the heuristic and the IQL model each train their own identical
-    copy of every episode. Wins need a margin of more than 0.5 points; the rest are ties."""
-    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device, data_seed=data_seed)
-    result = run(RunConfig(env=env, episodes=n_episodes), [Lane.heuristic(), _model_lane(model_path, device)],
-                 sink or (lambda record: None))  # fmt: skip
-    paired = result.paired[0]
-    return {
-        "heuristic_accuracies": result.accuracies("heuristic"),
-        "iql_accuracies": result.accuracies("iql"),
-        "iql_wins": paired.wins,
-        "heuristic_wins": paired.losses,
-        "ties": paired.ties,
-        "heuristic_actions": result.action_counts("heuristic"),
-        "iql_actions": result.action_counts("iql"),
-        "agreement_rate": result.agreement_rate(),
-        "paired": paired.to_dict(),
-    }
-
-
-def live_comparison(model_path: str, n_episodes: int = 5, max_epochs: int = 25, device: str = "cpu",
-                    preset: str = "synthetic", seed: int = 0, slots: int = 3,
-                    sink: Sink | None = None, data_seed: int = 0) -> dict:  # fmt: skip
-    """The plan's live comparison: the heuristic controls training while the IQL model says what
-    it would do on the same state; reports how often they agree."""
-    env = EnvConfig(preset=preset, seed=seed, max_epochs=max_epochs, slots=slots, device=device, data_seed=data_seed)
-    config = RunConfig(env=env, episodes=n_episodes, mode="shadow", executing_lane="heuristic")
-    result = run(config, [Lane.heuristic(), _model_lane(model_path, device)], sink or (lambda record: None))
-    return {
-        "accuracies": result.accuracies("heuristic"),
-        "agreement_rate": result.agreement_rate(),
-        "agreements": sum(e.agreements for e in result.episodes),
-        "decisions": sum(e.decisions for e in result.episodes),
-        "heuristic_actions": result.action_counts("heuristic"),
-        "iql_actions": result.action_counts("iql"),
-    }

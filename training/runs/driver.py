@@ -1,16 +1,18 @@
-"""Episodes side by side, with one driver that writes every record in episode order.
+"""The one episode driver: every run (the dashboard's, collect, compare, ablate) goes through it.
 
-A backend (``training.runs.backends``: this process or worker processes; ``training.runs.cluster``: Ray
-tasks) runs ``EpisodeTask``s and hands back futures of ``EpisodeOutcome``s. The driver keeps
+A backend (``training.runs.backends``: this process or worker processes; ``training.runs.cluster``:
+Ray tasks) runs ``EpisodeTask``s and hands back futures of ``EpisodeOutcome``s. The driver keeps
 at most ``backend.capacity`` episodes in flight, buffers the ones that finish early, and sends
 each episode's records to the sink, then its ``episode_finished`` event, strictly in episode
-order. A serial run and a parallel one therefore write the same file apart from wall-clock
-fields: the dashboard replays and follows both alike.
+order (in this process an episode streams its records as they happen). A serial run and a
+parallel one therefore write the same file apart from wall-clock fields: the dashboard replays
+and follows both alike.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 import traceback
@@ -19,15 +21,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 
-from training.runs.backends import Backend, Closing, InProcessBackend, ProcessBackend
-from training.runs.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, run_info
-from training.runs.episodes import EpisodeOutcome, EpisodeTask, LaneSpec
-from training.records import EpochRecord, LaneInfo, RunEvent
+from training.env.data import ImageTask
+from training.records import EpochRecord, RunEvent
 from training.records.views import PairedResult
+from training.runs.backends import Backend, Closing, InProcessBackend, ProcessBackend
+from training.runs.comparison import ComparisonResult, RunConfig, ScoreKeeper, Sink, run_info
+from training.runs.episodes import EpisodeOutcome, EpisodeTask
+from training.runs.lanes import Lane
 from training.util.stopping import stop_reason
 
-__all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress",
-           "behaviour_lane", "heuristic_lane", "run_episodes"]  # fmt: skip
+__all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress", "run_episodes",
+           "run_in_process"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -56,41 +60,46 @@ class EpisodeRun:
     outcomes: list[EpisodeOutcome] = field(default_factory=list)
 
 
-def behaviour_lane(epsilon: float, feature_set: str, name: str = "behaviour") -> LaneSpec:
-    return LaneSpec(LaneInfo(name, "heuristic"), epsilon=epsilon, feature_set=feature_set)
-
-
-def heuristic_lane(name: str = "heuristic") -> LaneSpec:
-    return LaneSpec(LaneInfo(name, "heuristic"))
-
-
-def run_episodes(config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backend: Backend,
-                 progress: Callable[[Progress], None] | None = None, threads: int = 1,
+def run_episodes(config: RunConfig, lanes: Sequence[Lane], sink: Sink, backend: Backend,
+                 progress: Callable[[Progress], None] | None = None, threads: int | None = 1,
                  collect: bool = False, stop: threading.Event | None = None) -> EpisodeRun:  # fmt: skip
-    """Run every episode on ``backend``; records reach ``sink`` in episode order.
+    """Run every episode on ``backend``; records reach ``sink`` in episode order. ``threads``:
+    torch threads per episode (None: leave the process's setting).
 
     Ctrl+C (KeyboardInterrupt, or SIGTERM while this runs where no handler is installed) stops
     the backend, writes every episode that came back, then a ``stopped`` event, and re-raises
-    KeyboardInterrupt. Setting ``stop`` (the CLIs' signal handlers do) does the same within a
-    second but returns, with ``result.stopped``, so the caller keeps what finished. The backend
-    stays open: its maker closes it.
+    KeyboardInterrupt. Setting ``stop`` (the CLIs' signal handlers and the dashboard's quit do)
+    does the same within a second but returns, with ``result.stopped``, so the caller keeps
+    what finished. The backend stays open: its maker closes it.
     """
     names = [lane.name for lane in lanes]
     if not lanes or len(set(names)) != len(names):
         raise ValueError(f"a run needs at least one lane and unique lane names, got {names}")
+    if config.mode == "shadow" and config.executing_lane is not None and config.executing_lane not in names:
+        raise ValueError(f"executing lane {config.executing_lane!r} is not one of {names}")
     return _Driver(replace(config, run_id=config.run_id or uuid.uuid4().hex[:12]), lanes, sink, backend,
                    progress, threads, collect).run(stop)  # fmt: skip
+
+
+def run_in_process(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue | None = None,
+                   stop: threading.Event | None = None, image_task: ImageTask | None = None) -> ComparisonResult:  # fmt: skip
+    """The dashboard's run: the driver on this process's backend, with torch's threads as they
+    are, the operator's commands from ``inbox`` applied at the next batch boundary, and a
+    training error raised to the caller (the trainer thread shows it as a crash)."""
+    stop = stop if stop is not None else threading.Event()
+    with InProcessBackend(stop, inbox, image_task, raise_errors=True) as backend:
+        return run_episodes(config, lanes, sink, backend, threads=None, stop=stop).result
 
 
 class _Driver:
     """One run: episodes out to the backend, outcomes back, records out in episode order."""
 
-    def __init__(self, config: RunConfig, lanes: Sequence[LaneSpec], sink: Sink, backend: Backend,
-                 progress: Callable[[Progress], None] | None, threads: int, collect: bool) -> None:  # fmt: skip
+    def __init__(self, config: RunConfig, lanes: Sequence[Lane], sink: Sink, backend: Backend,
+                 progress: Callable[[Progress], None] | None, threads: int | None, collect: bool) -> None:  # fmt: skip
         self.config, self.sink, self.backend, self.progress = config, sink, backend, progress
         infos = [lane.info for lane in lanes]
         self.info = run_info(config, infos, config.run_id)
-        self.board = Scoreboard(config, infos, config.run_id)
+        self.board = ScoreKeeper(config, infos, config.run_id)
         self.out = EpisodeRun(self.board.result)
         tasks = [EpisodeTask(self.info, config, tuple(lanes), k, threads, collect) for k in range(1, config.episodes + 1)]
         self.queued = tasks[::-1]  # popped from the end: episode 1 first
@@ -107,9 +116,9 @@ class _Driver:
         self.sink(self.info)
         self.sink(RunEvent(run_id=self.config.run_id, event="started",
                            message=f"{self.config.mode}, {len(self.info.lanes)} lane(s)"))  # fmt: skip
-        watch = getattr(self.backend, "watch", None)
-        if watch is not None and self.progress is not None:
-            watch(self.report)
+        attach = getattr(self.backend, "attach", None)  # in this process: progress and records live
+        if attach is not None:
+            attach(self.report if self.progress is not None else None, self.sink)
         with _sigterm_as_interrupt():
             try:
                 self.report()
@@ -127,8 +136,8 @@ class _Driver:
                     return self.out
                 raise
             finally:
-                if watch is not None:
-                    watch(None)
+                if attach is not None:
+                    attach(None, None)
         self.sink(self.board.finished_event())
         return self.out
 
@@ -173,7 +182,7 @@ class _Driver:
                                tuple(result.paired), min(epochs, self.epochs_total), self.epochs_total))  # fmt: skip
 
 
-def _write(outcome: EpisodeOutcome, board: Scoreboard, sink: Sink, out: EpisodeRun) -> None:
+def _write(outcome: EpisodeOutcome, board: ScoreKeeper, sink: Sink, out: EpisodeRun) -> None:
     out.outcomes.append(outcome)
     for record in outcome.records:
         sink(record)

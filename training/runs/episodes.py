@@ -1,9 +1,11 @@
-"""One episode as a self-contained unit of work: what a worker process or a Ray task runs.
+"""One episode as a self-contained unit of work: what the driver hands to a backend, and what a
+worker process or a Ray task runs.
 
 An episode is fixed by its task (run config, lanes, episode number, threads), never by the
-process that runs it: lanes are built fresh from plain specs, the image task is rebuilt from its
-config, and torch runs with ``threads`` threads. So an episode gives the same records in the
-parent, in a spawned worker or on a Ray node, and the parent only puts them in order.
+process that runs it: lanes build their controllers fresh from plain data, the image task is
+rebuilt from its config, and torch runs with ``threads`` threads. So an episode gives the same
+records in the parent, in a spawned worker or on a Ray node, and the driver only puts them in
+order.
 """
 
 from __future__ import annotations
@@ -18,63 +20,34 @@ from dataclasses import dataclass, field
 
 import torch
 
-from training.runs.comparison import EpisodeSummary, Lane, RunConfig, run_lanes_episode
 from training.env.data import DataConfig, ImageTask, load_task
-from training.runs.collect import EpsilonHeuristic, TransitionBuilder, Transitions
-from training.policies.heuristic import HeuristicPolicy
-from training.records import EpochRecord, LaneInfo, Record, RunInfo
-
-
-@dataclass(frozen=True)
-class LaneSpec:
-    """A lane as plain data, so that any process can build it. ``epsilon`` set: the ε-random
-    behaviour policy of ``esper-iql collect`` (seeded by the episode); ``model``: the bytes of
-    an IQL checkpoint (carried, so that a cluster node needs no copy of the file); otherwise the
-    heuristic."""
-
-    info: LaneInfo
-    epsilon: float | None = None
-    feature_set: str = "seed"
-    model: bytes | None = field(default=None, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-    def build(self, episode_seed: int, device: str) -> Lane:
-        name = self.info.name
-        if self.epsilon is not None:
-            return Lane(name, EpsilonHeuristic(self.epsilon, self.feature_set, seed=episode_seed, name=name), self.info)
-        if self.info.policy_kind == "heuristic":
-            return Lane(name, HeuristicPolicy(name=name), self.info)
-        from training.policies.checkpoint import IQLPolicy, load_checkpoint
-
-        if self.model is None:
-            raise ValueError(f"lane {name!r} is a {self.info.policy_kind} lane without a model")
-        # From memory: no temporary file, so a full disk or a file-size limit cannot fail the episode.
-        loaded = load_checkpoint(self.info.model_path or name, device, data=self.model)
-        return Lane(name, IQLPolicy(loaded, name=name, device=device), self.info)
+from training.policies.behaviour import EpsilonHeuristic
+from training.policies.offline_data import OfflineDataset, TransitionBuilder
+from training.records import EpochRecord, Record, RunInfo
+from training.runs.comparison import EpisodeSummary, RunConfig, Sink, play_episode
+from training.runs.lanes import Lane
 
 
 @dataclass(frozen=True)
 class EpisodeTask:
     info: RunInfo
     config: RunConfig
-    lanes: tuple[LaneSpec, ...]
+    lanes: tuple[Lane, ...]
     episode: int
-    threads: int = 1
+    threads: int | None = 1  # torch threads for the episode; None: leave this process's setting
     collect: bool = False  # also return the episode's transitions (behaviour collection)
 
 
 @dataclass
 class EpisodeOutcome:
-    """What an episode gave back. ``summary`` None: stopped (``error`` None) or failed."""
+    """What an episode gave back. ``summary`` None: stopped (``error`` None) or failed.
+    ``records`` holds what the episode did not already stream to its sink."""
 
     episode: int
     records: list[Record] = field(default_factory=list)
     summary: EpisodeSummary | None = None
     error: str | None = None  # the traceback of a failed episode
-    transitions: Transitions | None = None
+    transitions: OfflineDataset | None = None
     interrupted: bool = False  # Ctrl+C reached the episode itself (in-process runs)
     seconds: float = 0.0
 
@@ -89,37 +62,58 @@ def cached_task(config: DataConfig) -> ImageTask:
     return load_task(config)
 
 
-def run_episode(task: EpisodeTask, stop: threading.Event | None = None,
-                on_epoch: Callable[[], None] | None = None) -> EpisodeOutcome:  # fmt: skip
-    """Run one episode; an exception becomes a failed outcome carrying its traceback.
-    ``on_epoch`` is called after every lane-epoch (progress)."""
+@dataclass
+class EpisodeContext:
+    """What the process that runs an episode adds to its task: the stop flag polled at batch
+    boundaries, the operator's command inbox, a callback after every lane-epoch (progress), a
+    sink that takes the records as they happen (else they come back in the outcome), an image
+    task already built, and whether a training error propagates (else it fails the episode)."""
+
+    stop: threading.Event | None = None
+    inbox: queue.Queue | None = None
+    on_epoch: Callable[[], None] | None = None
+    stream: Sink | None = None
+    image_task: ImageTask | None = None
+    raise_errors: bool = False
+
+
+def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> EpisodeOutcome:
+    """Run one episode; an exception becomes a failed outcome carrying its traceback (or, with
+    ``context.raise_errors``, reaches the caller)."""
+    context = context or EpisodeContext()
     start = time.perf_counter()
     outcome = EpisodeOutcome(task.episode)
     threads = torch.get_num_threads()
-    torch.set_num_threads(task.threads)
+    if task.threads is not None:
+        torch.set_num_threads(task.threads)
     try:
         env_config = task.config.episode_env(task.episode)
-        lanes = [spec.build(env_config.seed, env_config.device) for spec in task.lanes]
+        policies = [lane.build(env_config.seed, env_config.device) for lane in task.lanes]
         builder = TransitionBuilder(task.lanes[0].feature_set) if task.collect else None
+        keep = context.stream or outcome.records.append
 
         def sink(record: Record) -> None:
-            outcome.records.append(record)
+            keep(record)
             if isinstance(record, EpochRecord):
                 if builder is not None:
-                    behaviour = lanes[0].policy
+                    behaviour = policies[0]
                     assert isinstance(behaviour, EpsilonHeuristic)  # a collecting episode's first lane
                     builder.add(record, behaviour.last_features)
-                if on_epoch is not None:
-                    on_epoch()
+                if context.on_epoch is not None:
+                    context.on_epoch()
 
-        outcome.summary = run_lanes_episode(task.config, lanes, task.info, task.episode,
-                                            cached_task(env_config.data_config()), sink, queue.Queue(),
-                                            stop if stop is not None else threading.Event())  # fmt: skip
+        image_task = context.image_task or cached_task(env_config.data_config())
+        inbox = context.inbox if context.inbox is not None else queue.Queue()
+        stop = context.stop if context.stop is not None else threading.Event()
+        outcome.summary = play_episode(task.config, task.lanes, policies, task.info, task.episode, image_task,
+                                       sink, inbox, stop)  # fmt: skip
         if builder is not None and outcome.summary is not None:
-            outcome.transitions = builder.transitions()
+            outcome.transitions = builder.dataset()
     except KeyboardInterrupt:
         outcome.summary, outcome.interrupted = None, True
     except Exception:  # noqa: BLE001 - a failed episode is reported, the others go on
+        if context.raise_errors:
+            raise
         outcome.summary, outcome.error = None, traceback.format_exc()
     finally:
         torch.set_num_threads(threads)

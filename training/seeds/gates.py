@@ -7,12 +7,39 @@ state, so a refused transition can always say exactly why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from training.seeds.lifecycle import SeedStage, is_valid_transition, stage_name
+from training.seeds.telemetry import SeedTelemetry
 
-if TYPE_CHECKING:
-    from training.seeds.slot import SeedState
+
+class StageBooks(Protocol):
+    """The accuracy bookkeeping a gate reads (``SeedMetrics`` has it)."""
+
+    @property
+    def epochs_in_current_stage(self) -> int: ...
+
+    @property
+    def contribution(self) -> float: ...
+
+
+class GatedSeed(Protocol):
+    """The seed fields a gate reads (``SeedState`` has them); nothing else of a seed."""
+
+    @property
+    def stage(self) -> SeedStage: ...
+
+    @property
+    def alpha(self) -> float: ...
+
+    @property
+    def metrics(self) -> StageBooks: ...
+
+    @property
+    def gradient_epochs(self) -> int: ...
+
+    @property
+    def telemetry(self) -> SeedTelemetry: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +122,7 @@ _GATE_NAMES = {
 
 
 def evaluate_gate(
-    state: SeedState, to_stage: SeedStage, config: LifecycleConfig, epoch: int
+    state: GatedSeed, to_stage: SeedStage, config: LifecycleConfig, epoch: int
 ) -> GateResult:
     """Check whether ``state`` may move to ``to_stage`` now."""
     from_stage = state.stage

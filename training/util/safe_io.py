@@ -40,21 +40,60 @@ def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
+class InputProblem(PathError):
+    """Why an input file cannot be read, as facts: ``kind`` is "missing", "unreadable" (its
+    ``stat`` failed), "folder", "special", "too large" or "no access" (opening or reading it
+    failed); ``detail`` is the OS's reason, the file's kind in words, or its size in MiB. Each
+    reader words them in its own sentence."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind, self.detail = kind, detail
+
+
+def examine_input_file(path: Path, max_bytes: int | None = None, head: int = 1) -> bytes:
+    """The one check every input file passes before it is opened for real: it exists, is a
+    regular file (symlinks followed; a FIFO would block its reader forever, a device never end),
+    is no larger than ``max_bytes``, and can be opened and read; its first ``head`` bytes come
+    back. ``InputProblem`` otherwise."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputProblem("missing") from None
+    except OSError as error:
+        raise InputProblem("unreadable", _reason(error)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputProblem("folder", kind_of(st.st_mode))
+    if not stat.S_ISREG(st.st_mode):
+        raise InputProblem("special", kind_of(st.st_mode))
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise InputProblem("too large", f"{st.st_size / 2**20:.0f} MiB")
+    try:  # O_NONBLOCK: should the file have become a FIFO since the stat, the open does not hang
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            return os.read(fd, head)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise InputProblem("no access", _reason(error)) from None
+
+
 def check_input_file(path: str | os.PathLike[str], what: str, max_bytes: int | None = None) -> Path:
     """A regular, readable file (symlinks followed), no larger than ``max_bytes``."""
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise PathError(f"{what} {p} does not exist") from None
-    except OSError as error:
-        raise PathError(f"cannot read {what} {p}: {_reason(error)}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise PathError(f"{what} {p} is {kind_of(st.st_mode)}, not a regular file")
-    if max_bytes is not None and st.st_size > max_bytes:
-        raise PathError(f"{what} {p} is {st.st_size / 2**20:.0f} MiB, more than the {max_bytes / 2**20:.0f} MiB allowed")
-    if not os.access(p, os.R_OK):
-        raise PathError(f"cannot read {what} {p}: permission denied")
+        examine_input_file(p, max_bytes)
+    except InputProblem as problem:
+        kind, detail = problem.kind, problem.detail
+        if kind == "missing":
+            raise PathError(f"{what} {p} does not exist") from None
+        if kind == "no access":
+            detail = "permission denied" if detail == os.strerror(errno.EACCES) else detail
+        if kind in ("unreadable", "no access"):
+            raise PathError(f"cannot read {what} {p}: {detail}") from None
+        if kind == "too large":
+            raise PathError(f"{what} {p} is {detail}, more than the {max_bytes / 2**20:.0f} MiB allowed") from None  # type: ignore[operator]
+        raise PathError(f"{what} {p} is {detail}, not a regular file") from None
     return p
 
 
