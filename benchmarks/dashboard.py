@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from esper_tui.app import EsperApp  # noqa: E402
+from esper_tui.replay import read_records  # noqa: E402
 from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
 from training.env.environment import EnvConfig  # noqa: E402
-from training.recordio import read_records  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
 from training.runs.comparison import RunConfig  # noqa: E402
 from training.runs.driver import run_in_process  # noqa: E402

@@ -15,10 +15,10 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from esper_tui.store import TelemetryStore
-from training.records import MAX_LINE, EpochRecord, RecordError, RunEvent, record_from_line
+from training.records import MAX_LINE, EpochRecord, Record, RecordError, RunEvent, record_from_line
 from training.util.safe_io import InputProblem, examine_input_file, kind_of
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
@@ -61,11 +61,23 @@ def open_regular(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+class RecordSink(Protocol):
+    """Where a feeder puts what it reads: the store, or a plain list (``read_records``)."""
+
+    def add(self, record: Record) -> None: ...
+
+    def note_corrupt(self, count: int = 1) -> None: ...
+
+    def reset(self, source: str | None = None) -> None: ...
+
+    def set_source(self, source: str) -> None: ...
+
+
 class RecordFeeder(threading.Thread):
     """Reads ``path`` into ``store``. ``speed`` is epoch records per second (0: as fast as
     possible). With ``follow`` it keeps tailing the file for new lines until stopped."""
 
-    def __init__(self, path: str | Path, store: TelemetryStore, speed: float = 4.0,
+    def __init__(self, path: str | Path, store: RecordSink, speed: float = 4.0,
                  follow: bool = False, poll: float = 0.25, linger: bool = False) -> None:  # fmt: skip
         super().__init__(name="esper-replay", daemon=True)
         self.path = Path(path)
@@ -257,6 +269,35 @@ def replay_all(path: str | Path, store: TelemetryStore) -> None:
     """Load a whole file synchronously (tests, snapshots)."""
     feeder = RecordFeeder(path, store, speed=0.0)
     feeder.run()
+
+
+class _Collected:
+    """What ``read_records`` gathers: every record the feeder took, and the corrupt lines."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.corrupt = 0
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+
+    def note_corrupt(self, count: int = 1) -> None:
+        self.corrupt += count
+
+    def reset(self, source: str | None = None) -> None:
+        self.records.clear()
+        self.corrupt = 0
+
+    def set_source(self, source: str) -> None:
+        """A plain list has no header to show it on."""
+
+
+def read_records(path: str | Path) -> tuple[list[Record], int]:
+    """Every record of a finished file, read as replay reads it (the same line bounds and
+    checks), and the number of corrupt lines skipped. A file that cannot be opened raises."""
+    collected = _Collected()
+    RecordFeeder(path, collected, speed=0.0)._run()
+    return collected.records, collected.corrupt
 
 
 def wait_for(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:

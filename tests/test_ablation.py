@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from esper_tui.cli.iql import main
+from esper_tui.replay import read_records
 from training.policies.checkpoint import load_checkpoint
 from training.policies.offline_data import OfflineDataset
-from training.recordio import read_records
 from training.records import RunEvent
 
 

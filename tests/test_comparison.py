@@ -6,12 +6,13 @@ import threading
 
 import pytest
 
+from esper_tui.record_writer import RecordFile
+from esper_tui.replay import read_records
 from training.env.actions import Action, Command, CommandType
 from training.env.data import DataConfig, load_task
 from training.env.environment import EnvConfig
 from training.policies.base import Decision
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
-from training.recordio import RecordWriter, read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
 from training.runs.comparison import RunConfig
 from training.runs.driver import run_in_process
@@ -153,7 +154,7 @@ def test_pause_training_blocks_until_resumed(task):
 def test_records_survive_the_jsonl_round_trip(task, tmp_path):
     path = tmp_path / "run.jsonl"
     records = []
-    with RecordWriter(path) as writer:
+    with RecordFile(path) as writer:
         def sink(record):
             records.append(record)
             writer.write(record)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from esper_tui.cli.iql import main
-from training.recordio import read_records
+from esper_tui.replay import read_records
 from training.records import EpochRecord, RunInfo
 
 

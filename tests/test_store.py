@@ -6,10 +6,16 @@ import threading
 import pytest
 
 from esper_tui import store as store_module
-from esper_tui.replay import RecordFeeder, ReplayError, check_readable, replay_all, wait_for
+from esper_tui.replay import (
+    RecordFeeder,
+    ReplayError,
+    check_readable,
+    read_records,
+    replay_all,
+    wait_for,
+)
 from esper_tui.saturation import SaturationTracker
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import (
     DecisionRecord,
     EpochRecord,

@@ -11,9 +11,8 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from esper_tui.replay import replay_all
+from esper_tui.replay import read_records, replay_all
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import EpochRecord, Record, RunEvent
 from widgets import DecisionTable
 from widgets.model import StoreView

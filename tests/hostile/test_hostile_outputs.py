@@ -13,10 +13,9 @@ from ptyrun import ALT_SCREEN_OFF, run_in_pty
 from esper_tui.cli import iql as iql_cli
 from esper_tui.cli.headless import TrainingStopped, loss_guard
 from esper_tui.record_writer import RecordFile
-from esper_tui.replay import replay_all
+from esper_tui.replay import read_records, replay_all
 from esper_tui.stop_signals import StopSignals
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import record_from_line
 from training.util.safe_io import PathError, atomic_write
 

@@ -203,7 +203,7 @@ def test_a_seed_record_without_its_ten_features_is_skipped_not_indexed(tmp_path)
     import json
     from pathlib import Path
 
-    from training.recordio import read_records
+    from esper_tui.replay import read_records
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
     line = next(row for row in fixture.read_text().splitlines() if '"kind":"epoch"' in row)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from ptyrun import ALT_SCREEN_OFF, MOUSE_OFF, run_in_pty
 
-from training.recordio import read_records
+from esper_tui.replay import read_records
 from training.records import EpochRecord, RunEvent, RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]

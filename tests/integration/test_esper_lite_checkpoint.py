@@ -11,12 +11,12 @@ import torch
 from esper_tui.app import EsperApp
 from esper_tui.cli.iql import main as iql_main
 from esper_tui.cli.lanes import load_model_lanes
+from esper_tui.replay import read_records
 from esper_tui.screens.detail import model_text
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
 from training.env.actions import ACTION_DIM
 from training.env.environment import EnvConfig
-from training.recordio import read_records
 from training.records import EpochRecord, RunInfo
 from training.runs.comparison import RunConfig
 from training.runs.lanes import Lane

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from esper_tui.app import EsperApp
+from esper_tui.replay import read_records
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import EpochRecord, RunInfo
 
 SECOND = "iql[beta=3]"  # a second model lane; its name holds markup brackets on purpose

@@ -3,9 +3,9 @@ the cursor moves and End resumes it, and / filters by lane, refusal and disagree
 
 import dataclasses
 
+from esper_tui.replay import read_records
 from esper_tui.screens import FilterScreen, SeedDetailScreen
 from tests.tui.conftest import RUN, snapshot_app, store_from
-from training.recordio import read_records
 from training.records import EpochRecord
 from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.panel import DecisionPanel

@@ -4,6 +4,7 @@ import threading
 import time
 
 from esper_tui.app import EsperApp
+from esper_tui.replay import read_records
 from esper_tui.screens import (
     ConfirmScreen,
     CrashScreen,
@@ -16,7 +17,6 @@ from esper_tui.store import TelemetryStore
 from tests.tui.conftest import RUN, store_from
 from training.env.actions import CommandType
 from training.env.environment import EnvConfig
-from training.recordio import read_records
 from training.records import EpochRecord, RunEvent
 from training.runs.comparison import RunConfig
 from training.runs.lanes import Lane

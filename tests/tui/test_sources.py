@@ -6,10 +6,10 @@ import pytest
 from rich.text import Text
 
 from esper_tui.app import EsperApp
+from esper_tui.replay import read_records
 from esper_tui.screens import CrashScreen
 from esper_tui.store import TelemetryStore
 from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store
-from training.recordio import read_records
 from widgets import RunHeader, Scoreboard, SeedGrid
 
 SIZE = (120, 40)

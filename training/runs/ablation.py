@@ -18,15 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from training.runs.comparison import RunConfig, Sink
 from training.env.features import ALL_FEATURE_SETS, FEATURE_SETS
-from training.runs.collect import collect
-from training.runs.driver import Backend, EpisodeRun, Progress, run_episodes
-from training.runs.lanes import Lane
 from training.policies.checkpoint import save_checkpoint
 from training.policies.iql import IQLConfig, TrainResult, train_offline
 from training.policies.offline_data import OfflineDataset
 from training.records import EpochRecord, LaneInfo, PairedResult, Record
+from training.runs.collect import collect
+from training.runs.comparison import RunConfig, Sink
+from training.runs.driver import Backend, EpisodeRun, Progress, run_episodes
+from training.runs.lanes import Lane
 
 BC_FEATURES = "seed"
 # Each model's name and the feature set it reads: IQL on every set, BC on the seed features.

@@ -17,7 +17,13 @@ from typing import Protocol, Self
 
 from training.env.data import DataConfig, ImageTask
 from training.runs.comparison import Sink
-from training.runs.episodes import EpisodeContext, EpisodeOutcome, EpisodeTask, cached_task, run_episode
+from training.runs.episodes import (
+    EpisodeContext,
+    EpisodeOutcome,
+    EpisodeTask,
+    cached_task,
+    run_episode,
+)
 
 
 class Backend(Protocol):

@@ -18,6 +18,7 @@ from training.runs.comparison import RunConfig
 from training.runs.driver import InProcessBackend, run_episodes
 from training.runs.lanes import Lane
 
+
 def collection_metadata(config: RunConfig, epsilon: float, feature_set: str) -> dict:
     return {
         "feature_set": feature_set,
