@@ -1,4 +1,4 @@
-"""Import boundaries (DESIGN.md section 1): ``training`` never loads the UI, and ``widgets`` never
+"""Import boundaries (docs/architecture.md, "Layers"): ``training`` never loads the UI, and ``widgets`` never
 loads torch. Each check imports every module of the package in a fresh interpreter, so that
 nothing this test process already imported can hide a violation."""
 

@@ -11,8 +11,7 @@ import math
 
 from rich.text import Text
 
-from training.records import SeedRecord
-from training.seeds.lifecycle import SeedStage, is_failure_stage
+from training.records import SeedRecord, SeedStage, is_failure_stage
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
 from widgets.model import StoreView
 

@@ -12,8 +12,7 @@ from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from training.records import SeedRecord
-from training.seeds.lifecycle import SeedStage, is_failure_stage, stage_name
+from training.records import SeedRecord, SeedStage, is_failure_stage, stage_name
 from widgets.glyphs import bar, changed, needs_layout, sparkline, truncate
 from widgets.model import LaneView, StoreView
 

@@ -1,7 +1,9 @@
-"""Plain records: the contract between trainer, store, file and widgets (DESIGN.md §4).
+"""Plain records: the contract between trainer, store, file and widgets (docs/architecture.md,
+"Records").
 
 Frozen dataclasses, one JSON object per line, each with ``kind`` and the schema version ``v``.
-No torch here; widgets import this package and nothing else of ``training``.
+No torch here; widgets import this package and nothing else of ``training``, so the seed stages
+a record names are exported here too.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from training.records.fields import check_depth
 from training.records.run import EVENT_KINDS, EpochRecord, LaneInfo, RunEvent, RunInfo
 from training.records.seed import SeedRecord
 from training.records.views import PairedResult
+from training.seeds.lifecycle import SeedStage, is_failure_stage, stage_name
 
 Record = RunInfo | EpochRecord | RunEvent
 _KINDS: dict[str, Any] = {"run": RunInfo, "epoch": EpochRecord, "event": RunEvent}
 
 __all__ = [
     "ACTION_NAMES", "EVENT_KINDS", "PairedResult", "SCHEMA_VERSION", "DecisionRecord", "EpochRecord", "LaneInfo",
-    "Record", "RecordError", "RunEvent", "RunInfo", "SeedRecord", "record_from_dict",
-    "record_from_line", "record_to_line",
+    "Record", "RecordError", "RunEvent", "RunInfo", "SeedRecord", "SeedStage", "is_failure_stage",
+    "record_from_dict", "record_from_line", "record_to_line", "stage_name",
 ]  # fmt: skip
 
 
