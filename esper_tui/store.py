@@ -40,7 +40,9 @@ PAST_EPISODES = 20  # finished episodes' curves kept per lane (the charts draw t
 
 
 @dataclass
-class _Lane:
+class _LaneHistory:
+    """What the store keeps of one lane while records arrive; views are built from it."""
+
     name: str
     kind: str = "heuristic"
     model_path: str | None = None
@@ -99,7 +101,7 @@ class TelemetryStore:
         self._version = 0
         self._run: RunInfo | None = None
         self._status = RunStatus.WAITING
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, _LaneHistory] = {}
         self._decisions: deque[DecisionRecord] = deque(maxlen=DECISIONS)
         self._events: deque[RunEvent] = deque(maxlen=EVENTS)
         self._paired: tuple[PairedResult, ...] = ()
@@ -176,10 +178,10 @@ class TelemetryStore:
         self.source = f"{self.source} · RECORD NOT SAVED"
         self._version += 1
 
-    def _lane(self, name: str) -> _Lane:
+    def _lane(self, name: str) -> _LaneHistory:
         lane = self._lanes.get(name)
         if lane is None:
-            lane = self._lanes[name] = _Lane(name, saturation=SaturationTracker(name))
+            lane = self._lanes[name] = _LaneHistory(name, saturation=SaturationTracker(name))
         return lane
 
     def _add_run(self, info: RunInfo) -> None:
@@ -314,7 +316,7 @@ class TelemetryStore:
         run = self._run
         return run is not None and run.executing_lane is not None and name != run.executing_lane
 
-    def _ordered_lanes(self) -> list[_Lane]:
+    def _ordered_lanes(self) -> list[_LaneHistory]:
         if self._run is None:
             return list(self._lanes.values())
         order = [li.name for li in self._run.lanes]

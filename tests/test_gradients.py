@@ -1,4 +1,4 @@
-"""The vectorised gradient telemetry (DESIGN.md §6)."""
+"""The vectorised gradient telemetry (docs/architecture.md, "Gradient telemetry")."""
 
 import math
 

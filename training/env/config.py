@@ -16,7 +16,7 @@ PARAM_RENT = 0.1
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """One run's settings. The defaults are the embedded task (DESIGN.md §9)."""
+    """One run's settings. The defaults need nothing from outside: the synthetic task, built in memory."""
 
     preset: str = "synthetic"
     seed: int = 0  # initial weights, seed initialisation and batch order

@@ -115,7 +115,7 @@ def snapshot_to_features(
 
     With ``use_telemetry`` and no telemetry this warns and pads with zeros, as the plan does; a
     live run never gets there because the env always supplies the focus seed's telemetry or a
-    dormant slot's (DESIGN.md §5).
+    dormant slot's (``SeedTelemetry.dormant``).
     """
     features = obs_to_base_features(snapshot.as_observation())
     if use_telemetry:

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from training.records.base import RecordError
+from training.records.views import PairedResult
 
 MAX_TEXT = 4096  # names, reasons, messages
 MAX_LONG_TEXT = 65536  # tracebacks
@@ -163,8 +164,6 @@ def check_event_data(data: Any) -> None:
             _real("final_accuracy", value)
     paired = data.get("paired")
     if paired is not None:
-        from training.records.views import PairedResult  # views imports the record modules
-
         if not isinstance(paired, list) or len(paired) > LIST_BOUNDS["lanes"]:
             raise RecordError("paired must be a list of at most 8 results")
         for item in paired:

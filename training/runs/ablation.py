@@ -46,7 +46,7 @@ class AblationConfig:
 
 
 @dataclass
-class LaneScore:
+class PolicyRow:
     """One policy's row of the report."""
 
     name: str
@@ -70,7 +70,7 @@ class LaneScore:
         }  # fmt: skip
 
 
-class LaneTally:
+class PolicyTally:
     """A sink that counts, per lane, agreement with the heuristic on the same states and the
     parameters seeds added by each episode's end (host + seeds at the end minus the host at
     the first epoch)."""
@@ -102,7 +102,7 @@ class LaneTally:
 
 @dataclass
 class AblationResult:
-    rows: list[LaneScore]
+    rows: list[PolicyRow]
     data_path: Path
     models: dict[str, Path]
     transitions: int
@@ -173,14 +173,14 @@ def _bc_in_policy_slot(result: TrainResult):
 
 def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, backend: Backend,
                 progress: Callable[[Progress], None] | None = None,
-                stop: threading.Event | None = None) -> tuple[EpisodeRun, LaneTally]:  # fmt: skip
+                stop: threading.Event | None = None) -> tuple[EpisodeRun, PolicyTally]:  # fmt: skip
     """Every model and the heuristic on the same paired episodes."""
     lanes = [Lane.heuristic()]
     for name, path in models.items():
         fs = MODEL_SETS[name]
         info = LaneInfo(name, "iql", str(path), FEATURE_SETS[fs], fs)
         lanes.append(Lane(info, model=path.read_bytes()))
-    tally = LaneTally()
+    tally = PolicyTally()
 
     def both(record: Record) -> None:
         tally(record)
@@ -191,7 +191,7 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
     return run, tally
 
 
-def score(run: EpisodeRun, tally: LaneTally) -> list[LaneScore]:
+def score(run: EpisodeRun, tally: PolicyTally) -> list[PolicyRow]:
     result = run.result
     episodes = [e.episode for e in result.episodes]
     paired = {p.lane: p.to_dict() for p in result.paired}
@@ -199,7 +199,7 @@ def score(run: EpisodeRun, tally: LaneTally) -> list[LaneScore]:
     for lane in result.lanes:
         kind = "heuristic" if lane == "heuristic" else ("bc" if lane == "bc" else "iql")
         fs = MODEL_SETS.get(lane)
-        rows.append(LaneScore(lane, kind, fs, FEATURE_SETS.get(fs or ""), result.accuracies(lane),
+        rows.append(PolicyRow(lane, kind, fs, FEATURE_SETS.get(fs or ""), result.accuracies(lane),
                               tally.params_added(lane, episodes), tally.agreement(lane), paired.get(lane)))  # fmt: skip
     return rows
 

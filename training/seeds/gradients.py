@@ -1,4 +1,4 @@
-"""Vectorised gradient telemetry (DESIGN.md §6).
+"""Vectorised gradient telemetry (docs/architecture.md, "Gradient telemetry").
 
 Per batch, right after ``backward()`` and before ``optimizer.step()``, the gradients of every
 measured group (each live, unpaused seed; optionally each host layer) go through one

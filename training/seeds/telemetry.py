@@ -26,7 +26,7 @@ class SeedTelemetry:
     """Per-seed telemetry snapshot: the seed's local picture, as the plan defines it.
 
     ``gradient_norm`` is the global L2 norm of the seed's gradients averaged over the epoch's
-    batches (DESIGN.md §6), not the plan's per-tensor average.
+    batches (docs/architecture.md, "Gradient telemetry"), not the plan's per-tensor average.
     """
 
     seed_id: str
@@ -102,7 +102,7 @@ class SeedTelemetry:
 
     @classmethod
     def dormant(cls, epoch: int, max_epochs: int, layer_id: str = "") -> SeedTelemetry:
-        """What an empty slot looks like to the agent (DESIGN.md §5): the plan's defaults with
+        """What an empty slot looks like to the agent, never zeros: the plan's defaults with
         the run's temporal context. Used instead of zero padding when there is no focus seed."""
         return cls(seed_id="dormant", layer_id=layer_id, epoch=epoch, max_epochs=max_epochs)
 
