@@ -50,21 +50,33 @@ def episodes_per_minute(backend: Backend, config: RunConfig) -> float:
 def warm_up(backend: Backend, config: RunConfig, width: int) -> float:
     """Start the backend's workers and build their task: ``width`` one-epoch episodes at once."""
     start = time.perf_counter()
-    run_episodes(replace(config, episodes=width, env=replace(config.env, max_epochs=1)), LANES,
-                 lambda record: None, backend)  # fmt: skip
+    run_episodes(
+        replace(config, episodes=width, env=replace(config.env, max_epochs=1)),
+        LANES,
+        lambda record: None,
+        backend,
+    )
     return time.perf_counter() - start
 
 
-def bench_preset(preset: str, epochs: int, args: argparse.Namespace, backends: dict[str, Backend]) -> None:
-    config = RunConfig(env=EnvConfig(preset=preset, max_epochs=epochs, seed=500), episodes=args.episodes)
+def bench_preset(
+    preset: str, epochs: int, args: argparse.Namespace, backends: dict[str, Backend]
+) -> None:
+    config = RunConfig(
+        env=EnvConfig(preset=preset, max_epochs=epochs, seed=500), episodes=args.episodes
+    )
     cached_task(config.env.data_config())  # the in-process candidate builds its task once too
-    startup = {name: warm_up(backend, config, backend.capacity) for name, backend in backends.items()}
+    startup = {
+        name: warm_up(backend, config, backend.capacity) for name, backend in backends.items()
+    }
     rates: dict[str, list[float]] = {name: [] for name in backends}
     for _ in range(args.rounds):
         for name, backend in backends.items():
             rates[name].append(episodes_per_minute(backend, config))
     median = {name: statistics.median(values) for name, values in rates.items()}
-    print(f"\n{preset}: {args.episodes} episodes of {epochs} epochs per round, {args.rounds} round(s)")
+    print(
+        f"\n{preset}: {args.episodes} episodes of {epochs} epochs per round, {args.rounds} round(s)"
+    )
     for name, rate in median.items():
         print(f"  {name:<10} {rate:7.2f} episodes/min   (warm-up {startup[name]:5.1f} s)")
     w1, w2 = median["workers 1"], median["workers 2"]
@@ -85,14 +97,19 @@ def main() -> int:
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     use_ray = not args.no_ray and importlib.util.find_spec("ray") is not None
     if not use_ray and not args.no_ray:
-        print("ray is not installed (pip install -e '.[cluster]'): measuring the worker processes only")
+        print(
+            "ray is not installed (pip install -e '.[cluster]'): measuring the worker processes only"
+        )
     import torch
 
     torch.set_num_threads(1)
     for preset in presets:
         epochs = args.tiny_epochs if preset == "tiny" else args.synthetic_epochs
         data = EnvConfig(preset=preset).data_config()
-        backends: dict[str, Backend] = {"workers 1": InProcessBackend(), "workers 2": ProcessBackend(2, 1, data)}
+        backends: dict[str, Backend] = {
+            "workers 1": InProcessBackend(),
+            "workers 2": ProcessBackend(2, 1, data),
+        }
         if use_ray:
             import ray
 

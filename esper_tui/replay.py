@@ -77,8 +77,15 @@ class RecordFeeder(threading.Thread):
     """Reads ``path`` into ``store``. ``speed`` is epoch records per second (0: as fast as
     possible). With ``follow`` it keeps tailing the file for new lines until stopped."""
 
-    def __init__(self, path: str | Path, store: RecordSink, speed: float = 4.0,
-                 follow: bool = False, poll: float = 0.25, linger: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str | Path,
+        store: RecordSink,
+        speed: float = 4.0,
+        follow: bool = False,
+        poll: float = 0.25,
+        linger: bool = False,
+    ) -> None:
         super().__init__(name="esper-replay", daemon=True)
         self.path = Path(path)
         self.store = store
@@ -138,9 +145,14 @@ class RecordFeeder(threading.Thread):
         try:
             self._run()
         except Exception as exc:  # noqa: BLE001 - the screen must say the feeder died
-            self.store.add(RunEvent(run_id="", event="crashed",
-                                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
-                                    traceback=traceback.format_exc()[-8000:]))  # fmt: skip
+            self.store.add(
+                RunEvent(
+                    run_id="",
+                    event="crashed",
+                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
+                    traceback=traceback.format_exc()[-8000:],
+                )
+            )
 
     def _run(self) -> None:
         handle = self._open()

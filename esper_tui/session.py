@@ -23,8 +23,14 @@ class TrainerThread(threading.Thread):
     """Owns its stop event and command inbox. A crash is caught with its traceback and published
     as a ``crashed`` event; finishing normally publishes ``finished`` (from the loop itself)."""
 
-    def __init__(self, config: RunConfig, lanes: Sequence[Lane], store: TelemetryStore,
-                 task: ImageTask | None = None, runner: Callable = run_in_process) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RunConfig,
+        lanes: Sequence[Lane],
+        store: TelemetryStore,
+        task: ImageTask | None = None,
+        runner: Callable = run_in_process,
+    ) -> None:
         super().__init__(name="esper-trainer", daemon=True)
         self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
         self.lanes = list(lanes)
@@ -41,11 +47,19 @@ class TrainerThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._runner(self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task)
+            self._runner(
+                self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task
+            )
         except Exception as exc:  # noqa: BLE001 - everything must reach the UI, not stderr
             self.error = exc
-            self.store.add(RunEvent(run_id=self.run_id, event="crashed", message=f"{type(exc).__name__}: {exc}",
-                                    traceback=traceback.format_exc()))  # fmt: skip
+            self.store.add(
+                RunEvent(
+                    run_id=self.run_id,
+                    event="crashed",
+                    message=f"{type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
+            )
         finally:
             self.store.flush()
 

@@ -70,7 +70,9 @@ def install_app_signals(app) -> bool:
 
     def on_signal(signum: int) -> None:
         code = exit_code(signum)
-        threading.Thread(target=_last_resort, args=(app, code), name="esper-exit", daemon=True).start()
+        threading.Thread(
+            target=_last_resort, args=(app, code), name="esper-exit", daemon=True
+        ).start()
         app.begin_shutdown(code, f"by {signal_name(signum)}")
 
     try:

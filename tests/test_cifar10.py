@@ -31,14 +31,22 @@ def write_cifar10(root: Path, seed: int = 0) -> tuple[np.ndarray, list[int]]:
         labels = [c for c in range(10) for _ in range(per_class)]
         order = rng.permutation(len(labels))
         labels = [labels[i] for i in order]
-        base = np.array([[25 * c, 255 - 25 * c, 128] for c in labels], dtype=np.float64)[:, None, None, :]
-        pixels = np.clip(base + rng.normal(0, 40, (len(labels), 32, 32, 3)), 0, 255).astype(np.uint8)
+        base = np.array([[25 * c, 255 - 25 * c, 128] for c in labels], dtype=np.float64)[
+            :, None, None, :
+        ]
+        pixels = np.clip(base + rng.normal(0, 40, (len(labels), 32, 32, 3)), 0, 255).astype(
+            np.uint8
+        )
         return pixels, labels
 
     def batch(pixels: np.ndarray, labels: list[int], name: str) -> None:
-        rows = pixels.transpose(0, 3, 1, 2).reshape(len(labels), 3072)  # channel planes, as CIFAR stores them
+        rows = pixels.transpose(0, 3, 1, 2).reshape(
+            len(labels), 3072
+        )  # channel planes, as CIFAR stores them
         with open(folder / name, "wb") as handle:
-            pickle.dump({"batch_label": name, "labels": labels, "data": rows, "filenames": []}, handle)
+            pickle.dump(
+                {"batch_label": name, "labels": labels, "data": rows, "filenames": []}, handle
+            )
 
     train_pixels, train_labels = images(TRAIN_PER_CLASS)
     per_batch = len(train_labels) // 5
@@ -48,7 +56,9 @@ def write_cifar10(root: Path, seed: int = 0) -> tuple[np.ndarray, list[int]]:
     test_pixels, test_labels = images(TEST_PER_CLASS)
     batch(test_pixels, test_labels, "test_batch")
     with open(folder / "batches.meta", "wb") as handle:
-        pickle.dump({"label_names": list(CIFAR10_CLASSES), "num_cases_per_batch": per_batch}, handle)
+        pickle.dump(
+            {"label_names": list(CIFAR10_CLASSES), "num_cases_per_batch": per_batch}, handle
+        )
     return train_pixels, train_labels
 
 
@@ -56,7 +66,9 @@ def write_cifar10(root: Path, seed: int = 0) -> tuple[np.ndarray, list[int]]:
 def without_checksums(monkeypatch):
     """torchvision checks every file against the MD5 of the real archive, which a generated data
     set cannot match: this fixture, in this test file only, lets a file that exists pass."""
-    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda path, md5=None: Path(path).is_file())
+    monkeypatch.setattr(
+        torchvision.datasets.cifar, "check_integrity", lambda path, md5=None: Path(path).is_file()
+    )
 
 
 def test_the_loader_reads_torchvisions_format_into_normalised_tensors(tmp_path, without_checksums):
@@ -74,8 +86,25 @@ def test_the_loader_reads_torchvisions_format_into_normalised_tensors(tmp_path, 
 
 def test_one_episode_runs_end_to_end_on_cifar10(tmp_path, without_checksums):
     write_cifar10(tmp_path / "data")
-    code = main(["compare", "--model", str(MODEL), "--preset", "cifar10", "--data-dir", str(tmp_path / "data"),
-                 "--episodes", "1", "--epochs", "2", "--device", "cpu", "--report", str(tmp_path / "report.json")])  # fmt: skip
+    code = main(
+        [
+            "compare",
+            "--model",
+            str(MODEL),
+            "--preset",
+            "cifar10",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--episodes",
+            "1",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--report",
+            str(tmp_path / "report.json"),
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["preset"] == "cifar10" and report["episodes"] == 1

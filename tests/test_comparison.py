@@ -21,8 +21,12 @@ from training.runs.plan import head_to_head_comparison, live_comparison
 from training.runs.stats import paired_result, sign_test_p
 
 EPOCHS = 8
-EAGER = HeuristicPolicyConfig(min_epochs_before_germinate=1, plateau_epochs_to_germinate=0,
-                              epochs_to_fossilize=1, min_training_epochs=1)  # fmt: skip
+EAGER = HeuristicPolicyConfig(
+    min_epochs_before_germinate=1,
+    plateau_epochs_to_germinate=0,
+    epochs_to_fossilize=1,
+    min_training_epochs=1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +61,21 @@ class Scripted:
 
 def comparable(record: EpochRecord) -> tuple:
     """An epoch record without its lane name, timings and timestamps."""
-    seeds = tuple((s.stage, s.alpha, s.telemetry.gradient_norm, s.telemetry.accuracy, s.features[:9]) for s in record.seeds)
+    seeds = tuple(
+        (s.stage, s.alpha, s.telemetry.gradient_norm, s.telemetry.accuracy, s.features[:9])
+        for s in record.seeds
+    )
     d = record.decision
-    return (record.epoch, record.train_loss, record.val_loss, record.val_accuracy, seeds, d.action, d.executed, d.outcome)
+    return (
+        record.epoch,
+        record.train_loss,
+        record.val_loss,
+        record.val_accuracy,
+        seeds,
+        d.action,
+        d.executed,
+        d.outcome,
+    )
 
 
 def epochs_of(records, lane):
@@ -81,22 +97,37 @@ def test_different_policies_are_identical_until_their_first_different_action(tas
     lanes = [eager("h"), Lane.playing(Scripted("s", script), LaneInfo("s", "scripted"))]
     run_in_process(config(), lanes, records.append, image_task=task)
     h, s = epochs_of(records, "h"), epochs_of(records, "s")
-    first = next(i for i, (x, y) in enumerate(zip(h, s, strict=True)) if x.decision.action != y.decision.action)
+    first = next(
+        i
+        for i, (x, y) in enumerate(zip(h, s, strict=True))
+        if x.decision.action != y.decision.action
+    )
     for x, y in zip(h[: first + 1], s[: first + 1], strict=True):
-        assert (x.train_loss, x.val_loss, x.val_accuracy) == (y.train_loss, y.val_loss, y.val_accuracy)
-    assert any(x.val_loss != y.val_loss for x, y in zip(h[first + 1 :], s[first + 1 :], strict=True))
+        assert (x.train_loss, x.val_loss, x.val_accuracy) == (
+            y.train_loss,
+            y.val_loss,
+            y.val_accuracy,
+        )
+    assert any(
+        x.val_loss != y.val_loss for x, y in zip(h[first + 1 :], s[first + 1 :], strict=True)
+    )
 
 
 def test_shadow_mode_trains_one_lane_and_records_the_others_choices(task):
     records = []
-    lanes = [eager("h"), Lane.playing(Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted"))]
+    lanes = [
+        eager("h"),
+        Lane.playing(Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted")),
+    ]
     result = run_in_process(config(mode="shadow"), lanes, records.append, image_task=task)
     assert {r.lane for r in records if isinstance(r, EpochRecord)} == {"h"}
     info = next(r for r in records if isinstance(r, RunInfo))
     assert info.executing_lane == "h"
     shadows = [r.decision.shadow[0] for r in epochs_of(records, "h")]
     assert all(d.lane == "s" and not d.executed for d in shadows)
-    agree = sum(d.action == r.decision.action for d, r in zip(shadows, epochs_of(records, "h"), strict=True))
+    agree = sum(
+        d.action == r.decision.action for d, r in zip(shadows, epochs_of(records, "h"), strict=True)
+    )
     assert result.agreement_rate() == pytest.approx(agree / EPOCHS)
 
 
@@ -143,7 +174,9 @@ def test_pause_training_blocks_until_resumed(task):
         records.append(record)
         if isinstance(record, EpochRecord) and record.epoch == 1:
             inbox.put(Command(CommandType.PAUSE_TRAINING))
-            threading.Timer(0.3, lambda: (inbox.put(Command(CommandType.RESUME_TRAINING)), resumed.set())).start()
+            threading.Timer(
+                0.3, lambda: (inbox.put(Command(CommandType.RESUME_TRAINING)), resumed.set())
+            ).start()
 
     run_in_process(config(epochs=2), [eager("a")], sink, inbox=inbox, image_task=task)
     kinds = [r.event for r in records if isinstance(r, RunEvent)]
@@ -155,6 +188,7 @@ def test_records_survive_the_jsonl_round_trip(task, tmp_path):
     path = tmp_path / "run.jsonl"
     records = []
     with RecordFile(path) as writer:
+
         def sink(record):
             records.append(record)
             writer.write(record)
@@ -167,7 +201,9 @@ def test_records_survive_the_jsonl_round_trip(task, tmp_path):
 
 def test_corrupt_lines_are_skipped_and_counted(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"kind":"event","v":1,"run_id":"r","event":"started"}\nnot json\n{"kind":"zzz","v":1}\n\n')
+    path.write_text(
+        '{"kind":"event","v":1,"run_id":"r","event":"started"}\nnot json\n{"kind":"zzz","v":1}\n\n'
+    )
     records, corrupt = read_records(path)
     assert len(records) == 1 and corrupt == 2
 
@@ -192,7 +228,9 @@ def test_sign_test_is_two_sided_binomial():
 
 def test_head_to_head_episodes_are_paired_by_seed(task):
     records = []
-    result = run_in_process(config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, image_task=task)
+    result = run_in_process(
+        config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, image_task=task
+    )
     assert len(result.episodes) == 2 and result.paired[0].episodes == 2
     finished = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
     assert [e.episode for e in finished] == [1, 2] and finished[-1].data["paired"]
@@ -205,7 +243,9 @@ def test_the_plans_head_to_head_returns_its_fields():
     result = head_to_head_comparison(MODEL, n_episodes=2, max_epochs=2, preset="tiny")
     assert len(result["heuristic_accuracies"]) == len(result["iql_accuracies"]) == 2
     assert result["iql_wins"] + result["heuristic_wins"] + result["ties"] == 2
-    assert sum(result["iql_actions"].values()) == 4 and sum(result["heuristic_actions"].values()) == 4
+    assert (
+        sum(result["iql_actions"].values()) == 4 and sum(result["heuristic_actions"].values()) == 4
+    )
     assert 0.0 <= result["agreement_rate"] <= 1.0
 
 

@@ -45,7 +45,9 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
             while target and target not in modules:  # ``from a import name``: name is not a module
                 target = target.rpartition(".")[0]
             parts = target.split(".")
-            for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ first
+            for i in range(
+                1, len(parts) + 1
+            ):  # importing a.b.c runs a/__init__ and a/b/__init__ first
                 prefix = ".".join(parts[:i])
                 if prefix in modules and prefix != name and not name.startswith(prefix + "."):
                     found.add(prefix)
@@ -111,9 +113,17 @@ def test_a_circle_closed_by_a_function_local_import_is_found(tmp_path):
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(root))  # the packages under ``root``, ahead of the installed ones
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    env = dict(
+        os.environ, PYTHONPATH=str(root)
+    )  # the packages under ``root``, ahead of the installed ones
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_import_contracts_hold():
@@ -124,10 +134,17 @@ def test_the_import_contracts_hold():
 
 def test_an_upward_import_breaks_the_layers(tmp_path):
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "assets"))
+        shutil.copytree(
+            ROOT / package,
+            tmp_path / package,
+            ignore=shutil.ignore_patterns("__pycache__", "assets"),
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     lifecycle = tmp_path / "training" / "seeds" / "lifecycle.py"
-    lifecycle.write_text(lifecycle.read_text() + "\n\ndef _upward():\n    from training.runs import driver\n\n    return driver\n")
+    lifecycle.write_text(
+        lifecycle.read_text()
+        + "\n\ndef _upward():\n    from training.runs import driver\n\n    return driver\n"
+    )
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "training's layers import only downward BROKEN" in " ".join(result.stdout.split())

@@ -15,8 +15,22 @@ from training.policies import checkpoint
 from training.records import record_to_line
 
 MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
-FLAGS = ["--model", str(MODEL), "--preset", "tiny", "--episodes", "2", "--epochs", "3", "--device", "cpu",
-         "--seed", "7", "--slots", "2"]  # fmt: skip
+FLAGS = [
+    "--model",
+    str(MODEL),
+    "--preset",
+    "tiny",
+    "--episodes",
+    "2",
+    "--epochs",
+    "3",
+    "--device",
+    "cpu",
+    "--seed",
+    "7",
+    "--slots",
+    "2",
+]
 WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
 
 
@@ -37,7 +51,9 @@ def comparable_file(path: Path) -> list[dict]:
 def test_the_dashboards_record_equals_what_compare_writes_for_the_same_flags(tmp_path):
     # esper-tui's live path as its command line builds it: the trainer thread writing the record
     # through the store (the app only watches the store, so it is left out here).
-    launch = tui.prepare(tui.build_parser().parse_args(FLAGS + ["--record", str(tmp_path / "live.jsonl")]))
+    launch = tui.prepare(
+        tui.build_parser().parse_args(FLAGS + ["--record", str(tmp_path / "live.jsonl")])
+    )
     thread = launch.session
     thread.start()
     thread.join(timeout=600)
@@ -46,10 +62,14 @@ def test_the_dashboards_record_equals_what_compare_writes_for_the_same_flags(tmp
     live = comparable_file(tmp_path / "live.jsonl")
     # The same flags headless, in one torch thread as the dashboard's run here (tests/conftest.py).
     assert torch.get_num_threads() == 1
-    code = iql.main(["compare", *FLAGS, "--run-id", thread.run_id, "--record", str(tmp_path / "compare.jsonl")])
+    code = iql.main(
+        ["compare", *FLAGS, "--run-id", thread.run_id, "--record", str(tmp_path / "compare.jsonl")]
+    )
     assert code == 0
     compare = comparable_file(tmp_path / "compare.jsonl")
-    assert [r["kind"] for r in live].count("epoch") == 2 * 2 * 3  # two lanes, two episodes, three epochs
+    assert [r["kind"] for r in live].count(
+        "epoch"
+    ) == 2 * 2 * 3  # two lanes, two episodes, three epochs
     assert live[-1]["event"] == "finished"
     assert live == compare
 
@@ -70,8 +90,23 @@ def test_a_model_file_is_read_and_parsed_once_for_a_whole_compare(tmp_path, monk
 
     monkeypatch.setattr(builtins, "open", counting_open)
     monkeypatch.setattr(checkpoint.torch, "load", counting_load)
-    code = iql.main(["compare", "--model", str(MODEL), "--preset", "tiny", "--episodes", "3", "--epochs", "2",
-                     "--device", "cpu", "--record", str(tmp_path / "r.jsonl")])  # fmt: skip
+    code = iql.main(
+        [
+            "compare",
+            "--model",
+            str(MODEL),
+            "--preset",
+            "tiny",
+            "--episodes",
+            "3",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--record",
+            str(tmp_path / "r.jsonl"),
+        ]
+    )
     assert code == 0
     assert len(opened) == 1  # the checks before it only stat the file and peek at one byte
     assert len(parsed) == 1  # three episodes, one parse

@@ -48,7 +48,9 @@ def test_training_seed_leaves_host_forward_and_gradients_exactly_unchanged():
     assert torch.equal(out_a, out_b)
     F.cross_entropy(out_a, y).backward()
     F.cross_entropy(out_b, y).backward()
-    for (name, pa), pb in zip(with_seed.host.named_parameters(), without.host.parameters(), strict=True):
+    for (name, pa), pb in zip(
+        with_seed.host.named_parameters(), without.host.parameters(), strict=True
+    ):
         assert torch.equal(pa.grad, pb.grad), name
     seed_grad = torch.cat([p.grad.flatten() for p in slot.seed.parameters()])
     assert seed_grad.abs().sum() > 0

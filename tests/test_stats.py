@@ -21,6 +21,7 @@ def regularized_beta(x: float, a: float, b: float) -> float:
     """I_x(a, b), the regularised incomplete beta function behind Student's t."""
     return float(special.betainc(a, b, x))
 
+
 # t_{0.975, df}, by mpmath two ways (inverting betainc, and integrating the t density), 12 digits.
 KNOWN_T975 = {
     30: 2.04227245630, 31: 2.03951344640, 45: 2.01410338888, 75: 1.99210215400,

@@ -166,5 +166,9 @@ class StoreView:
         lanes = [lane.agreement for lane in self.lanes if lane.agreement.decided]
         if not lanes:
             return None
-        return Agreement(sum(a.agreed for a in lanes), sum(a.decided for a in lanes),
-                         sum(a.episode_agreed for a in lanes), sum(a.episode_decided for a in lanes))  # fmt: skip
+        return Agreement(
+            sum(a.agreed for a in lanes),
+            sum(a.decided for a in lanes),
+            sum(a.episode_agreed for a in lanes),
+            sum(a.episode_decided for a in lanes),
+        )

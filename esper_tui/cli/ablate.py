@@ -32,14 +32,36 @@ from esper_tui.cli.progress import ProgressBars
 
 
 def add_ablate_parser(sub) -> None:
-    a = sub.add_parser("ablate", help="the plan's 27/37/54 ablation and a BC baseline in one command")
-    a.add_argument("-o", "--output", required=True, metavar="DIR",
-                   help="a new (or empty) folder for the data, models, records and reports")
-    a.add_argument("--collect-episodes", type=bounded_int(1, 100_000), default=16, metavar="N",
-                   help="behaviour episodes to collect (default 16)")
-    a.add_argument("--collect-seed", type=seed_number, default=100, metavar="N",
-                   help="seed of the first behaviour episode (default 100; keep clear of the compared seeds)")
-    a.add_argument("--epsilon", type=probability, default=0.3, help="share of random valid actions (default 0.3)")
+    a = sub.add_parser(
+        "ablate", help="the plan's 27/37/54 ablation and a BC baseline in one command"
+    )
+    a.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="a new (or empty) folder for the data, models, records and reports",
+    )
+    a.add_argument(
+        "--collect-episodes",
+        type=bounded_int(1, 100_000),
+        default=16,
+        metavar="N",
+        help="behaviour episodes to collect (default 16)",
+    )
+    a.add_argument(
+        "--collect-seed",
+        type=seed_number,
+        default=100,
+        metavar="N",
+        help="seed of the first behaviour episode (default 100; keep clear of the compared seeds)",
+    )
+    a.add_argument(
+        "--epsilon",
+        type=probability,
+        default=0.3,
+        help="share of random valid actions (default 0.3)",
+    )
     add_training_flags(a, steps=5000, hidden=128, seed_flag="--train-seed", per_model=True)
     # --episodes/--seed/--epochs: the paired comparison. Sized so that the whole ablation ends
     # within 30 minutes with --workers 2 on a quiet 2-core machine (README, "The ablation").
@@ -55,28 +77,56 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     if args.epochs < 2:
         fail("ablate needs at least 2 epochs per episode to form a transition")
     if args.collect_seed + args.collect_episodes - 1 > MAX_SEED:
-        fail(f"--collect-seed {args.collect_seed} with {args.collect_episodes} behaviour episodes runs past "
-             f"{MAX_SEED}, the largest seed")  # fmt: skip
-    if args.collect_seed < args.seed + args.episodes and args.seed < args.collect_seed + args.collect_episodes:
-        fail(f"behaviour seeds {args.collect_seed}..{args.collect_seed + args.collect_episodes - 1} overlap the "
-             f"compared seeds {args.seed}..{args.seed + args.episodes - 1}; move --collect-seed or --seed")  # fmt: skip
+        fail(
+            f"--collect-seed {args.collect_seed} with {args.collect_episodes} behaviour episodes runs past "
+            f"{MAX_SEED}, the largest seed"
+        )
+    if (
+        args.collect_seed < args.seed + args.episodes
+        and args.seed < args.collect_seed + args.collect_episodes
+    ):
+        fail(
+            f"behaviour seeds {args.collect_seed}..{args.collect_seed + args.collect_episodes - 1} overlap the "
+            f"compared seeds {args.seed}..{args.seed + args.episodes - 1}; move --collect-seed or --seed"
+        )
     out = _empty_folder(args.output, fail)
     try:
         compare = run_config(args, "head-to-head")
-        collect = replace(compare, episodes=args.collect_episodes, env=replace(compare.env, seed=args.collect_seed),
-                          run_id=f"{compare.run_id}-collect" if compare.run_id else "")  # fmt: skip
+        collect = replace(
+            compare,
+            episodes=args.collect_episodes,
+            env=replace(compare.env, seed=args.collect_seed),
+            run_id=f"{compare.run_id}-collect" if compare.run_id else "",
+        )
         iql = IQLConfig(tau=args.tau, beta=args.beta, lr=args.lr, hidden=args.hidden)
     except (UsageError, ValueError) as exc:
         fail(str(exc))
-    config = AblationConfig(collect=collect, compare=compare, epsilon=args.epsilon, steps=args.steps, iql=iql,
-                            train_seed=args.train_seed, threads=args.threads,
-                            train_device="cpu" if args.gpus_per_episode else compare.env.device)  # fmt: skip
-    writers = [open_record(str(out / "collect.jsonl"), False), open_record(str(out / "compare.jsonl"), False)]
+    config = AblationConfig(
+        collect=collect,
+        compare=compare,
+        epsilon=args.epsilon,
+        steps=args.steps,
+        iql=iql,
+        train_seed=args.train_seed,
+        threads=args.threads,
+        train_device="cpu" if args.gpus_per_episode else compare.env.device,
+    )
+    writers = [
+        open_record(str(out / "collect.jsonl"), False),
+        open_record(str(out / "compare.jsonl"), False),
+    ]
     stop = args.signals.stop
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
-            result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config(), stop),
-                                  record_sink(writers[0]), record_sink(writers[1]), progress, stop)  # fmt: skip
+            result = run_ablation(
+                config,
+                out,
+                lambda: make_backend(args, compare.env.data_config(), stop),
+                record_sink(writers[0]),
+                record_sink(writers[1]),
+                progress,
+                stop,
+            )
     except AblationStopped as stopped:
         _record_problems(writers)
         return _interrupted(args, str(stopped))
@@ -91,7 +141,10 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     print(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
     if result.comparison.result.stopped:
         done = len(result.comparison.result.episodes)
-        return _interrupted(args, f"during the comparison; the table covers the {done} paired episode(s) that finished")
+        return _interrupted(
+            args,
+            f"during the comparison; the table covers the {done} paired episode(s) that finished",
+        )
     return 1 if result.comparison.result.failed else 0
 
 
@@ -136,7 +189,9 @@ def _empty_folder(path: str, fail) -> Path:
     if out.exists() and not out.is_dir():
         fail(f"{out} is not a folder")
     if out.is_dir() and any(out.iterdir()):
-        fail(f"the folder {out} is not empty; choose a new one so that no earlier ablation is overwritten")
+        fail(
+            f"the folder {out} is not empty; choose a new one so that no earlier ablation is overwritten"
+        )
     if not out.parent.is_dir():
         fail(f"cannot create {out}: folder {out.parent} does not exist")
     out.mkdir(exist_ok=True)

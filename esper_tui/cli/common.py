@@ -108,44 +108,104 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_training_flags(parser: argparse.ArgumentParser, steps: int, hidden: int, seed_flag: str = "--seed",
-                       per_model: bool = False, batch_size: bool = False) -> None:  # fmt: skip
+def add_training_flags(
+    parser: argparse.ArgumentParser,
+    steps: int,
+    hidden: int,
+    seed_flag: str = "--seed",
+    per_model: bool = False,
+    batch_size: bool = False,
+) -> None:
     """The flags that train IQL, declared once with one set of bounds for ``train`` and
     ``ablate`` (which trains one model per feature set: ``per_model``)."""
     each, iql = (" per model", "IQL ") if per_model else ("", "")
-    parser.add_argument("--steps", type=bounded_int(1, 10**8), default=steps,
-                        help=f"gradient steps{each} (default {steps})")
+    parser.add_argument(
+        "--steps",
+        type=bounded_int(1, 10**8),
+        default=steps,
+        help=f"gradient steps{each} (default {steps})",
+    )
     if batch_size:
-        parser.add_argument("--batch-size", type=bounded_int(1, 2**16), default=256, help="batch size (default 256)")
-    parser.add_argument("--hidden", type=bounded_int(1, 8192), default=hidden,
-                        help=f"hidden units per layer (default {hidden})")
-    parser.add_argument("--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)")
-    parser.add_argument("--tau", type=probability, default=0.7, help=f"{iql}expectile (default 0.7)")
-    parser.add_argument("--beta", type=bounded_float(1e-6, 1000.0), default=3.0,
-                        help=f"{iql}advantage temperature (default 3)")
+        parser.add_argument(
+            "--batch-size", type=bounded_int(1, 2**16), default=256, help="batch size (default 256)"
+        )
+    parser.add_argument(
+        "--hidden",
+        type=bounded_int(1, 8192),
+        default=hidden,
+        help=f"hidden units per layer (default {hidden})",
+    )
+    parser.add_argument(
+        "--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)"
+    )
+    parser.add_argument(
+        "--tau", type=probability, default=0.7, help=f"{iql}expectile (default 0.7)"
+    )
+    parser.add_argument(
+        "--beta",
+        type=bounded_float(1e-6, 1000.0),
+        default=3.0,
+        help=f"{iql}advantage temperature (default 3)",
+    )
     parser.add_argument(seed_flag, type=seed_number, default=0, help="training seed (default 0)")
 
 
 def add_run_flags(parser: argparse.ArgumentParser, epochs: int = 25, episodes: int = 1) -> None:
     """The flags that describe a training run, shared by every command that trains."""
-    parser.add_argument("--episodes", type=bounded_int(1, 100_000), default=episodes, metavar="N",
-                        help=f"episodes to run; each pairs every lane on one seed (default {episodes})")
-    parser.add_argument("--epochs", type=bounded_int(1, 100_000), default=epochs, metavar="N",
-                        help=f"epochs per episode (default {epochs})")
-    parser.add_argument("--preset", choices=("synthetic", "tiny", "cifar10"), default="synthetic",
-                        help="image task: synthetic (default, generated in memory), tiny (a few "
-                        "hundred images, for tests) or cifar10 (needs --data-dir)")
+    parser.add_argument(
+        "--episodes",
+        type=bounded_int(1, 100_000),
+        default=episodes,
+        metavar="N",
+        help=f"episodes to run; each pairs every lane on one seed (default {episodes})",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=bounded_int(1, 100_000),
+        default=epochs,
+        metavar="N",
+        help=f"epochs per episode (default {epochs})",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("synthetic", "tiny", "cifar10"),
+        default="synthetic",
+        help="image task: synthetic (default, generated in memory), tiny (a few "
+        "hundred images, for tests) or cifar10 (needs --data-dir)",
+    )
     parser.add_argument("--data-dir", metavar="DIR", help="folder holding (or to hold) CIFAR-10")
-    parser.add_argument("--download", action="store_true",
-                        help="download CIFAR-10 into --data-dir if it is not there")
-    parser.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
-                        help="where to train (default auto: CUDA when present)")
-    parser.add_argument("--slots", type=slot_count, default=3, metavar="1..3",
-                        help="seed slots, one after each of the host's conv blocks (default 3)")
-    parser.add_argument("--seed", type=seed_number, default=0, metavar="N",
-                        help="seed of episode 1 (initial weights, batch order); episode k uses seed+k-1 (default 0)")
-    parser.add_argument("--data-seed", type=seed_number, default=0, metavar="N",
-                        help="seed of the synthetic images; the task stays fixed across --seed (default 0)")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download CIFAR-10 into --data-dir if it is not there",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        metavar="auto|cpu|cuda[:N]",
+        help="where to train (default auto: CUDA when present)",
+    )
+    parser.add_argument(
+        "--slots",
+        type=slot_count,
+        default=3,
+        metavar="1..3",
+        help="seed slots, one after each of the host's conv blocks (default 3)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=seed_number,
+        default=0,
+        metavar="N",
+        help="seed of episode 1 (initial weights, batch order); episode k uses seed+k-1 (default 0)",
+    )
+    parser.add_argument(
+        "--data-seed",
+        type=seed_number,
+        default=0,
+        metavar="N",
+        help="seed of the synthetic images; the task stays fixed across --seed (default 0)",
+    )
 
 
 CIFAR_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
@@ -181,11 +241,20 @@ def run_config_from_args(args: argparse.Namespace, mode: str):
 
     check_data_dir(args)
     if args.seed + args.episodes - 1 > MAX_SEED:
-        raise UsageError(f"--seed {args.seed} with {args.episodes} episodes runs past {MAX_SEED}, the largest seed")
+        raise UsageError(
+            f"--seed {args.seed} with {args.episodes} episodes runs past {MAX_SEED}, the largest seed"
+        )
     try:
-        env = EnvConfig(preset=args.preset, seed=args.seed, max_epochs=args.epochs, slots=args.slots,
-                        device=resolve_device(args.device), data_dir=args.data_dir,
-                        download=args.download, data_seed=args.data_seed)  # fmt: skip
+        env = EnvConfig(
+            preset=args.preset,
+            seed=args.seed,
+            max_epochs=args.epochs,
+            slots=args.slots,
+            device=resolve_device(args.device),
+            data_dir=args.data_dir,
+            download=args.download,
+            data_seed=args.data_seed,
+        )
         preflight(env.data_config())
         return RunConfig(env=env, episodes=args.episodes, mode=mode)
     except (ValueError, DataError) as exc:

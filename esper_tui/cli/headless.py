@@ -24,7 +24,9 @@ def output(path: str, what: str, force: bool) -> Path:
 
 
 def open_record(path: str | None, force: bool) -> RecordFile | None:
-    return None if path is None else RecordFile(check_output_file(path, "record", force), force=force)
+    return (
+        None if path is None else RecordFile(check_output_file(path, "record", force), force=force)
+    )
 
 
 def loss_guard(stop: threading.Event, signals) -> Callable[[int, dict], None]:
@@ -34,11 +36,15 @@ def loss_guard(stop: threading.Event, signals) -> Callable[[int, dict], None]:
     def check(step: int, losses: dict) -> None:
         bad = sorted(name for name, value in losses.items() if not math.isfinite(float(value)))
         if bad:
-            raise TrainingStopped(f"training stopped at step {step}: {', '.join(bad)} became NaN or infinite "
-                                  "(check the dataset's scale or lower --lr); no checkpoint was written")  # fmt: skip
+            raise TrainingStopped(
+                f"training stopped at step {step}: {', '.join(bad)} became NaN or infinite "
+                "(check the dataset's scale or lower --lr); no checkpoint was written"
+            )
         if stop.is_set():
-            raise TrainingStopped(f"interrupted by {signal_name(signals.signum)} at step {step}; "
-                                  "no checkpoint was written")  # fmt: skip
+            raise TrainingStopped(
+                f"interrupted by {signal_name(signals.signum)} at step {step}; "
+                "no checkpoint was written"
+            )
 
     return check
 
@@ -51,7 +57,11 @@ def record_problem(writer: RecordFile | None) -> str | None:
     if writer.error is None:
         return None
     rescued = writer.rescue()
-    where = f"the whole run was saved to {rescued} instead" if rescued else "it could not be saved elsewhere either"
+    where = (
+        f"the whole run was saved to {rescued} instead"
+        if rescued
+        else "it could not be saved elsewhere either"
+    )
     return f"{writer.error}; {where}"
 
 

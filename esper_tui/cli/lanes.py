@@ -19,14 +19,18 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
     from training.runs.lanes import Lane
 
     if limit is not None and len(paths) > limit:  # the message names two: the dashboard's limit
-        raise UsageError(f"at most two --model files, got {len(paths)}: the dashboard has room for two model "
-                         "lanes (esper-iql compare takes any number)")
+        raise UsageError(
+            f"at most two --model files, got {len(paths)}: the dashboard has room for two model "
+            "lanes (esper-iql compare takes any number)"
+        )
     lanes = []
     used = {"heuristic"}
     for path in paths:
         try:
             data = read_model_file(path)
-            with warnings.catch_warnings():  # e.g. "unknown state_dim": the refusal below says it in one sentence
+            with (
+                warnings.catch_warnings()
+            ):  # e.g. "unknown state_dim": the refusal below says it in one sentence
                 warnings.simplefilter("ignore")
                 policy = IQLPolicy(shared_model(data, device, path), device=device)
         except ModelFileProblem as problem:
@@ -34,7 +38,9 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
         except ModelLoadError as exc:
             raise UsageError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - whatever a file provokes, the user gets one sentence
-            raise UsageError(f"cannot load IQL model {path}: it is malformed ({type(exc).__name__}).") from None
+            raise UsageError(
+                f"cannot load IQL model {path}: it is malformed ({type(exc).__name__})."
+            ) from None
         name = Path(path).stem or "iql"
         while name in used:
             name += "'"

@@ -13,17 +13,41 @@ RAY_MISSING = "Ray is not installed; install the cluster extra with: pip install
 
 def add_parallel_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("parallel episodes")
-    group.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                       help="episodes run side by side in N worker processes (default 1: in this process)")
-    group.add_argument("--threads", type=positive_int, default=1, metavar="N",
-                       help="torch threads per episode (default 1); results depend on it, not on --workers")
-    group.add_argument("--ray", action="store_true", help="run episodes as tasks on a local Ray instance")
-    group.add_argument("--ray-address", metavar="ADDR",
-                       help="run episodes as tasks on an existing Ray cluster (e.g. ray://head:10001 or auto)")
-    group.add_argument("--gpus-per-episode", type=positive_float, default=None, metavar="F",
-                       help="with Ray: the GPU share each episode asks for (e.g. 0.25: four episodes per GPU)")
-    group.add_argument("--run-id", metavar="ID", default="",
-                       help="the run's id in the record (default: random); equal flags and id give equal records")
+    group.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="episodes run side by side in N worker processes (default 1: in this process)",
+    )
+    group.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="torch threads per episode (default 1); results depend on it, not on --workers",
+    )
+    group.add_argument(
+        "--ray", action="store_true", help="run episodes as tasks on a local Ray instance"
+    )
+    group.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="run episodes as tasks on an existing Ray cluster (e.g. ray://head:10001 or auto)",
+    )
+    group.add_argument(
+        "--gpus-per-episode",
+        type=positive_float,
+        default=None,
+        metavar="F",
+        help="with Ray: the GPU share each episode asks for (e.g. 0.25: four episodes per GPU)",
+    )
+    group.add_argument(
+        "--run-id",
+        metavar="ID",
+        default="",
+        help="the run's id in the record (default: random); equal flags and id give equal records",
+    )
 
 
 def check_parallel_flags(args: argparse.Namespace) -> None:
@@ -33,7 +57,9 @@ def check_parallel_flags(args: argparse.Namespace) -> None:
     if args.gpus_per_episode is not None and not (args.ray or args.ray_address):
         raise UsageError("--gpus-per-episode needs --ray or --ray-address")
     if args.workers > 1 and (args.ray or args.ray_address):
-        raise UsageError("--workers is for worker processes on this machine; with Ray the cluster decides")
+        raise UsageError(
+            "--workers is for worker processes on this machine; with Ray the cluster decides"
+        )
 
 
 def run_config(args: argparse.Namespace, mode: str):
@@ -64,8 +90,11 @@ def make_backend(args: argparse.Namespace, data=None, stop_event=None):
         from training.runs.cluster import ClusterError, RayBackend
 
         try:
-            return RayBackend(address=args.ray_address, cpus_per_episode=args.threads,
-                              gpus_per_episode=args.gpus_per_episode)  # fmt: skip
+            return RayBackend(
+                address=args.ray_address,
+                cpus_per_episode=args.threads,
+                gpus_per_episode=args.gpus_per_episode,
+            )
         except ImportError:
             raise UsageError(RAY_MISSING) from None
         except ClusterError as exc:
@@ -99,12 +128,17 @@ class EpisodeProgress(ProgressBars):
         self._task = self.add(label, total=None, state=f"0/{total} episodes", paired="")
 
     def __call__(self, progress) -> None:
-        self.update(self._task, total=progress.epochs_total or None, completed=progress.epochs_done,
-                    state=describe(progress), paired="  ".join(_short(p) for p in progress.paired))  # fmt: skip
+        self.update(
+            self._task,
+            total=progress.epochs_total or None,
+            completed=progress.epochs_done,
+            state=describe(progress),
+            paired="  ".join(_short(p) for p in progress.paired),
+        )
 
 
 def describe(progress) -> str:
-    """"3/10 episodes, running 2, queued 5" (and failed, when any)."""
+    """ "3/10 episodes, running 2, queued 5" (and failed, when any)."""
     text = f"{progress.done}/{progress.total} episodes, running {progress.running}, queued {progress.queued}"
     return text + (f", [red]failed {progress.failed}[/red]" if progress.failed else "")
 

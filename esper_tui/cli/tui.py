@@ -47,26 +47,55 @@ def build_parser() -> OneLineParser:
         epilog="keys: space pause/resume training · arrows or h j k l select a seed · p pause/resume "
         "seed · c cull seed · enter seed detail · tab next panel · s screenshot · ? help · q quit",
     )
-    parser.add_argument("--model", action="append", metavar="PATH",
-                        help="an IQL checkpoint (esper-iql train, or the plan's format); give it twice "
-                        "for two IQL lanes beside the heuristic (default: the bundled policy)")
-    parser.add_argument("--mode", choices=("head-to-head", "shadow"), default="head-to-head",
-                        help="head-to-head: each lane trains its own identical copy; shadow: the "
-                        "heuristic trains and the models' choices on the same state are shown beside it")
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="PATH",
+        help="an IQL checkpoint (esper-iql train, or the plan's format); give it twice "
+        "for two IQL lanes beside the heuristic (default: the bundled policy)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("head-to-head", "shadow"),
+        default="head-to-head",
+        help="head-to-head: each lane trains its own identical copy; shadow: the "
+        "heuristic trains and the models' choices on the same state are shown beside it",
+    )
     add_run_flags(parser, epochs=25, episodes=3)
-    parser.add_argument("--record", metavar="FILE", help="write every record to FILE (JSON lines; "
-                        "default: a new runs/esper-<timestamp>.jsonl)")
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="write every record to FILE (JSON lines; default: a new runs/esper-<timestamp>.jsonl)",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not write a record file")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing --record file (never one another run is writing)")
-    parser.add_argument("--replay", metavar="FILE", help="replay a recorded run instead of training")
-    parser.add_argument("--follow", metavar="FILE",
-                        help="watch a record file that another process is still writing "
-                        "(e.g. esper-iql compare --record FILE)")
-    parser.add_argument("--speed", type=bounded_float(0.01, 10_000.0), default=4.0, metavar="EPOCHS_PER_S",
-                        help="replay speed in epoch records per second, 0.01-10000 (default 4)")
-    parser.add_argument("--refresh", type=positive_float, default=4.0, metavar="HZ",
-                        help="screen refresh rate, 0.5-30 Hz (default 4)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --record file (never one another run is writing)",
+    )
+    parser.add_argument(
+        "--replay", metavar="FILE", help="replay a recorded run instead of training"
+    )
+    parser.add_argument(
+        "--follow",
+        metavar="FILE",
+        help="watch a record file that another process is still writing "
+        "(e.g. esper-iql compare --record FILE)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=bounded_float(0.01, 10_000.0),
+        default=4.0,
+        metavar="EPOCHS_PER_S",
+        help="replay speed in epoch records per second, 0.01-10000 (default 4)",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=positive_float,
+        default=4.0,
+        metavar="HZ",
+        help="screen refresh rate, 0.5-30 Hz (default 4)",
+    )
     return parser
 
 
@@ -119,7 +148,9 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
         fail(str(exc))
     models = args.model or [str(DEFAULT_MODEL)]
     if not args.model and not DEFAULT_MODEL.is_file():
-        fail(f"the bundled policy {DEFAULT_MODEL} is missing; reinstall, run 'make default-policy', or pass --model")
+        fail(
+            f"the bundled policy {DEFAULT_MODEL} is missing; reinstall, run 'make default-policy', or pass --model"
+        )
     try:
         lanes = [Lane.heuristic()] + load_model_lanes(models, config.env.device)
     except UsageError as exc:
@@ -128,7 +159,9 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
         fail("--record and --no-record contradict each other; choose one")
     writer = None if args.no_record else _record_file(args.record, args.force)
     store = TelemetryStore(writer=writer)
-    return Launch(store, TrainerThread(config, lanes, store), args.refresh, store.record_path, controls=True)
+    return Launch(
+        store, TrainerThread(config, lanes, store), args.refresh, store.record_path, controls=True
+    )
 
 
 def _record_file(requested: str | None, force: bool):
@@ -143,7 +176,9 @@ def _record_file(requested: str | None, force: bool):
         try:
             RUNS_DIR.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            fail(f"cannot create the folder {RUNS_DIR} for the record: {exc.strerror}; pass --record or --no-record")
+            fail(
+                f"cannot create the folder {RUNS_DIR} for the record: {exc.strerror}; pass --record or --no-record"
+            )
         path = RUNS_DIR / f"esper-{stamp}.jsonl"
         n = 1
         while path.exists() or path.is_symlink():
@@ -168,8 +203,13 @@ def _main(argv: list[str] | None) -> int:
     launch = prepare(args)
     from esper_tui.app import EsperApp
 
-    app = EsperApp(launch.store, launch.session, refresh_hz=launch.refresh,
-                   record_path=launch.record_path, controls=launch.controls)  # fmt: skip
+    app = EsperApp(
+        launch.store,
+        launch.session,
+        refresh_hz=launch.refresh,
+        record_path=launch.record_path,
+        controls=launch.controls,
+    )
     app.run()
     code = app.return_code or 0
     summary = app.exit_summary()
@@ -178,7 +218,11 @@ def _main(argv: list[str] | None) -> int:
     error = getattr(launch.store, "record_error", None)
     if error is not None:
         rescued = launch.store.rescue_record()
-        where = f"the whole run was saved to {rescued} instead" if rescued else "the run could not be saved elsewhere either"
+        where = (
+            f"the whole run was saved to {rescued} instead"
+            if rescued
+            else "the run could not be saved elsewhere either"
+        )
         sys.stderr.write(f"esper-tui: {error}; {where}\n")
         return code or 1
     return code

@@ -36,7 +36,10 @@ def local_ray():
 
 def run(backend) -> list[dict]:
     config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=2, seed=7), episodes=3, run_id="ray")
-    lanes = [Lane.heuristic(), Lane(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes())]
+    lanes = [
+        Lane.heuristic(),
+        Lane(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes()),
+    ]
     records = []
     with backend:
         run_episodes(config, lanes, records.append, backend)

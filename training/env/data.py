@@ -97,7 +97,9 @@ class ImageTask:
             self.class_names,
         )
 
-    def train_batches(self, epoch: int, seed: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def train_batches(
+        self, epoch: int, seed: int | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The epoch's shuffled batches; the order depends only on (seed, epoch)."""
         seed = self.seed if seed is None else seed
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -117,7 +119,9 @@ def preflight(config: DataConfig) -> None:
     if config.preset != "cifar10":
         return
     if config.data_dir is None:
-        raise DataError("the cifar10 preset needs --data-dir DIR (add --download to fetch it there)")
+        raise DataError(
+            "the cifar10 preset needs --data-dir DIR (add --download to fetch it there)"
+        )
     data_dir = Path(config.data_dir).expanduser()
     if data_dir.exists() and not data_dir.is_dir():
         raise DataError(f"--data-dir {data_dir} is a file, not a folder")
@@ -175,7 +179,9 @@ def _render(labels: torch.Tensor, motifs: _ClassMotifs, gen: torch.Generator) ->
     theta = motifs.theta[cls, mot] + 0.12 * torch.randn(n, 3, generator=gen)
     freq = motifs.freq[cls, mot] * (0.85 + 0.3 * torch.rand(n, 3, generator=gen))
     colour = motifs.colour[cls, mot] + 0.35 * torch.randn(n, 3, 3, generator=gen)
-    amp = torch.tensor([1.0, 1.0, DISTRACTOR_AMPLITUDE]) * (0.6 + 0.4 * torch.rand(n, 3, generator=gen))
+    amp = torch.tensor([1.0, 1.0, DISTRACTOR_AMPLITUDE]) * (
+        0.6 + 0.4 * torch.rand(n, 3, generator=gen)
+    )
     cx = (torch.rand(n, 3, generator=gen) * 1.2 - 0.6)[..., None, None]
     cy = (torch.rand(n, 3, generator=gen) * 1.2 - 0.6)[..., None, None]
     sigma = (0.25 + 0.2 * torch.rand(n, 3, generator=gen))[..., None, None]
@@ -183,7 +189,7 @@ def _render(labels: torch.Tensor, motifs: _ClassMotifs, gen: torch.Generator) ->
     envelope = torch.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2))
     proj = xx * torch.cos(theta)[..., None, None] + yy * torch.sin(theta)[..., None, None]
     wave = torch.cos(math.pi * freq[..., None, None] * proj + phase)
-    patches = (amp[..., None, None] * envelope * wave)  # (n, 3 motifs, H, W)
+    patches = amp[..., None, None] * envelope * wave  # (n, 3 motifs, H, W)
     images = torch.einsum("nmhw,nmc->nchw", patches, colour)
     # A random colour gradient as background, then pixel noise.
     grad_dir = torch.randn(n, 3, 2, generator=gen) * 0.4
@@ -243,6 +249,12 @@ def _load_cifar10(config: DataConfig) -> ImageTask:
     x_train, y_train = to_tensor(train)
     x_val, y_val = to_tensor(val)
     return ImageTask(
-        "cifar10", x_train, y_train, x_val, y_val, config.effective_batch_size, config.seed,
+        "cifar10",
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        config.effective_batch_size,
+        config.seed,
         CIFAR10_CLASSES,
     )

@@ -24,18 +24,26 @@ def last_batch_gradients(host: HostCNN) -> Stats:
     grads = [g for g in maybe if g is not None]
     if len(grads) != len(maybe) or not grads:
         return (), (), ()
-    rows = torch.stack([
-        torch.stack([torch.linalg.vector_norm(g.double()),
-                     (g.abs() < VANISHING_GRADIENT).double().mean(),
-                     (g.abs() > EXPLODING_GRADIENT).double().mean()])
-        for g in grads
-    ]).cpu()  # fmt: skip
+    rows = torch.stack(
+        [
+            torch.stack(
+                [
+                    torch.linalg.vector_norm(g.double()),
+                    (g.abs() < VANISHING_GRADIENT).double().mean(),
+                    (g.abs() > EXPLODING_GRADIENT).double().mean(),
+                ]
+            )
+            for g in grads
+        ]
+    ).cpu()
     norms, vanishing, exploding = rows.T.tolist()
     return tuple(norms), tuple(vanishing), tuple(exploding)
 
 
 @torch.no_grad()
-def sharpness_of(model: MorphogeneticModel, task: ImageTask, config: EnvConfig, epoch: int) -> float | None:
+def sharpness_of(
+    model: MorphogeneticModel, task: ImageTask, config: EnvConfig, epoch: int
+) -> float | None:
     """esper-lite's sharpness: mean |Δ validation loss| when every weight gets Gaussian noise of
     scale 0.01, divided by 0.01. esper-lite takes 5 samples over up to 10 validation batches; we
     take ``sharpness_samples`` over the first ``sharpness_batches`` batches of the training batch
@@ -45,7 +53,12 @@ def sharpness_of(model: MorphogeneticModel, task: ImageTask, config: EnvConfig, 
     if config.sharpness_samples < 1:
         return None
     scale = config.sharpness_scale
-    batches = [b for _, b in zip(range(config.sharpness_batches), task.val_batches(task.batch_size), strict=False)]
+    batches = [
+        b
+        for _, b in zip(
+            range(config.sharpness_batches), task.val_batches(task.batch_size), strict=False
+        )
+    ]
     if not batches:
         return None
     device = batches[0][0].device

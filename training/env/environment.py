@@ -26,7 +26,15 @@ from training.seeds.lifecycle import SeedStage
 from training.seeds.slot import Refusal, SeedSlot
 from training.seeds.telemetry import SeedTelemetry
 
-__all__ = ["PARAM_RENT", "ActionOutcome", "CommandOutcome", "EnvConfig", "EpochResult", "MorphogeneticEnv", "StopEpoch"]
+__all__ = [
+    "PARAM_RENT",
+    "ActionOutcome",
+    "CommandOutcome",
+    "EnvConfig",
+    "EpochResult",
+    "MorphogeneticEnv",
+    "StopEpoch",
+]
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,9 @@ class MorphogeneticEnv:
             group["lr"] = self.config.host_lr_at(epoch)
         model, dev = self.model, self.device
         model.train()
-        groups: dict = {s.index: list(s.seed.parameters()) for s in model.seed_slots() if s.seed is not None}
+        groups: dict = {
+            s.index: list(s.seed.parameters()) for s in model.seed_slots() if s.seed is not None
+        }
         for name, layer in model.host.named_layers():
             groups[name] = list(layer.parameters())
         grads = EpochGradientTelemetry(groups, dev, expected_batches=self.task.batches_per_epoch)
@@ -130,7 +140,9 @@ class MorphogeneticEnv:
                     batch_hook(self, b)
                     held += time.perf_counter() - hook_start
                 measured = self._measured_groups(grads.keys)
-                grads.bind(measured)  # measured gradients live in one buffer (CPU); cheap when unchanged
+                grads.bind(
+                    measured
+                )  # measured gradients live in one buffer (CPU); cheap when unchanged
                 for slot in model.seed_slots():
                     slot.step_alpha()  # before the forward: the first blending batch already has alpha > 0
                 out = model(x)
@@ -162,21 +174,29 @@ class MorphogeneticEnv:
         self.epoch = epoch
         self._end_epoch(val_acc, {k: v for k, v in stats.items() if isinstance(k, int)})
         self.tracker.update(epoch, self.global_step, train_loss, val_loss, train_acc, val_acc)
-        self._diagnostics = Diagnostics(*last_batch, per_class_accuracy=per_class, sharpness=sharpness)
+        self._diagnostics = Diagnostics(
+            *last_batch, per_class_accuracy=per_class, sharpness=sharpness
+        )
         rent = self.config.param_rent * self.model.seed_param_count() / self._host_params
         self.reward = (val_acc - prev_acc if prev_acc is not None else 0.0) - rent
         wall = time.perf_counter() - start
         busy = wall - held
         return EpochResult(
-            epoch, train_loss, val_loss, train_acc, val_acc, self.reward, wall,
-            count / busy if busy > 0 else 0.0, dict(self._gradients), self.done,
-        )  # fmt: skip
+            epoch,
+            train_loss,
+            val_loss,
+            train_acc,
+            val_acc,
+            self.reward,
+            wall,
+            count / busy if busy > 0 else 0.0,
+            dict(self._gradients),
+            self.done,
+        )
 
     def _measured_groups(self, keys: list) -> tuple[bool, ...]:
         model = self.model
-        return tuple(
-            model.slot(k).measures_gradients if isinstance(k, int) else True for k in keys
-        )
+        return tuple(model.slot(k).measures_gradients if isinstance(k, int) else True for k in keys)
 
     def _zero_grad(self, grads: EpochGradientTelemetry | None = None) -> None:
         """Gradients to None, except those bound to ``grads``' buffer, which are zeroed in place.
@@ -210,7 +230,10 @@ class MorphogeneticEnv:
         self.model.train()
         values = torch.cat([loss_sum[None], hits, totals]).cpu().tolist()
         n = sum(values[1 + k :])
-        per_class = tuple(100.0 * h / t if t else 0.0 for h, t in zip(values[1 : 1 + k], values[1 + k :], strict=True))
+        per_class = tuple(
+            100.0 * h / t if t else 0.0
+            for h, t in zip(values[1 : 1 + k], values[1 + k :], strict=True)
+        )
         return values[0] / max(n, 1), 100.0 * sum(values[1 : 1 + k]) / max(n, 1), per_class
 
     # ----------------------------------------------------------------------- lifecycle
@@ -235,23 +258,36 @@ class MorphogeneticEnv:
                 m = state.metrics
                 if state.stage is SeedStage.BLENDING and state.alpha >= 1.0:
                     self._move(slot, SeedStage.SHADOWING, epoch, "alpha reached 1")
-                elif state.stage is SeedStage.SHADOWING and m.epochs_in_current_stage >= cfg.shadow_epochs:
+                elif (
+                    state.stage is SeedStage.SHADOWING
+                    and m.epochs_in_current_stage >= cfg.shadow_epochs
+                ):
                     self._move(slot, SeedStage.PROBATIONARY, epoch, "shadowing complete")
                 elif state.stage is SeedStage.CULLED:
                     self._move(slot, SeedStage.EMBARGOED, epoch, "embargo begins")
-                elif state.stage is SeedStage.EMBARGOED and m.epochs_in_current_stage >= cfg.embargo_epochs:
+                elif (
+                    state.stage is SeedStage.EMBARGOED
+                    and m.epochs_in_current_stage >= cfg.embargo_epochs
+                ):
                     self._move(slot, SeedStage.RESETTING, epoch, "embargo served")
                 elif state.stage is SeedStage.RESETTING:
                     self._move(slot, SeedStage.DORMANT, epoch, "slot reset")
                     continue
             t = state.telemetry
             if g.measured:
-                state.sync_telemetry(g.gradient_norm, g.gradient_health, g.has_vanishing,
-                                     g.has_exploding, epoch, self.config.max_epochs)  # fmt: skip
+                state.sync_telemetry(
+                    g.gradient_norm,
+                    g.gradient_health,
+                    g.has_vanishing,
+                    g.has_exploding,
+                    epoch,
+                    self.config.max_epochs,
+                )
             else:  # the last measured norm and health are kept (stale, flagged "not measured"
                 # in the record); no gradient this epoch means no vanishing/exploding event either
-                state.sync_telemetry(t.gradient_norm, t.gradient_health, False, False, epoch,
-                                     self.config.max_epochs)  # fmt: skip
+                state.sync_telemetry(
+                    t.gradient_norm, t.gradient_health, False, False, epoch, self.config.max_epochs
+                )
 
     def _move(self, slot: SeedSlot, to: SeedStage, epoch: int, reason: str) -> None:
         try:
@@ -280,9 +316,18 @@ class MorphogeneticEnv:
         movable = focus is not None and not focus.is_paused
         mask = [False] * ACTION_DIM
         mask[Action.WAIT] = True
-        for a in (Action.GERMINATE_CONV, Action.GERMINATE_ATTENTION, Action.GERMINATE_NORM, Action.GERMINATE_DEPTHWISE):
+        for a in (
+            Action.GERMINATE_CONV,
+            Action.GERMINATE_ATTENTION,
+            Action.GERMINATE_NORM,
+            Action.GERMINATE_DEPTHWISE,
+        ):
             mask[a] = can_germinate
-        mask[Action.ADVANCE] = movable and focus is not None and focus.stage in (SeedStage.TRAINING, SeedStage.PROBATIONARY)
+        mask[Action.ADVANCE] = (
+            movable
+            and focus is not None
+            and focus.stage in (SeedStage.TRAINING, SeedStage.PROBATIONARY)
+        )
         mask[Action.CULL] = movable
         return tuple(mask)
 
@@ -291,35 +336,51 @@ class MorphogeneticEnv:
         try:
             act = Action(int(action))
         except (ValueError, TypeError):
-            return ActionOutcome(int(action) if isinstance(action, int) else -1, False, f"unknown action {action!r}")
+            return ActionOutcome(
+                int(action) if isinstance(action, int) else -1, False, f"unknown action {action!r}"
+            )
         model, epoch = self.model, self.epoch
         try:
             if act is Action.WAIT:
                 return ActionOutcome(act, True, "waited")
             if (blueprint := act.get_blueprint_id()) is not None:  # a GERMINATE action
-                slot, gate = model.germinate(blueprint, epoch, self.config.seed, self.tracker.last.val_accuracy)
+                slot, gate = model.germinate(
+                    blueprint, epoch, self.config.seed, self.tracker.last.val_accuracy
+                )
                 assert slot.state is not None and slot.seed is not None  # germinate fills the slot
                 # the plan's defaults for the gradient signals, flagged "not measured" until it trains
                 slot.state.sync_telemetry(0.0, 1.0, False, False, epoch, self.config.max_epochs)
-                self.seed_optimizers[slot.index] = torch.optim.Adam(slot.seed.parameters(), lr=self.config.seed_lr)
-                return ActionOutcome(act, True, f"germinated {blueprint} in {slot.slot_id}", slot.index, gate)
+                self.seed_optimizers[slot.index] = torch.optim.Adam(
+                    slot.seed.parameters(), lr=self.config.seed_lr
+                )
+                return ActionOutcome(
+                    act, True, f"germinated {blueprint} in {slot.slot_id}", slot.index, gate
+                )
             focus = model.focus_seed()
             if focus is None:
                 return ActionOutcome(act, False, f"no live seed to {act.name.lower()}")
             if act is Action.ADVANCE:
                 gate = model.advance(focus, epoch)
                 if focus.stage is SeedStage.BLENDING:
-                    focus.start_blending(self.config.lifecycle.blend_epochs * self.task.batches_per_epoch)
+                    focus.start_blending(
+                        self.config.lifecycle.blend_epochs * self.task.batches_per_epoch
+                    )
                 elif focus.stage is SeedStage.FOSSILIZED:
                     self._release_optimizer(focus, join_host=True)
-                return ActionOutcome(act, True, f"{focus.slot_id} → {focus.stage.name}", focus.index, gate)
+                return ActionOutcome(
+                    act, True, f"{focus.slot_id} → {focus.stage.name}", focus.index, gate
+                )
             gate = model.cull(focus, epoch)
             self._release_optimizer(focus, join_host=False)
             return ActionOutcome(act, True, f"culled {focus.slot_id}", focus.index, gate)
         except Refusal as refusal:
             focus = model.focus_seed()
-            last_gate = focus.state.last_gate if focus is not None and focus.state is not None else None
-            return ActionOutcome(act, False, str(refusal), None if focus is None else focus.index, last_gate)
+            last_gate = (
+                focus.state.last_gate if focus is not None and focus.state is not None else None
+            )
+            return ActionOutcome(
+                act, False, str(refusal), None if focus is None else focus.index, last_gate
+            )
 
     def apply_command(self, command: Command) -> CommandOutcome:
         """An operator command on this lane's seeds; refusals come back with a reason."""
@@ -348,34 +409,68 @@ class MorphogeneticEnv:
         if focus is not None and focus.state is not None:
             st = focus.state
             telemetry = st.telemetry
-            seed_fields = (True, int(st.stage), st.metrics.epochs_in_current_stage, st.alpha, st.metrics.contribution)
+            seed_fields = (
+                True,
+                int(st.stage),
+                st.metrics.epochs_in_current_stage,
+                st.alpha,
+                st.metrics.contribution,
+            )
         else:
             telemetry = SeedTelemetry.dormant(self.epoch, max_epochs)
             seed_fields = (False, int(SeedStage.DORMANT), 0, 0.0, 0.0)
         return TrainingSnapshot(
-            self.epoch, self.global_step, s.train_loss, s.val_loss, s.loss_delta,
-            s.train_accuracy, s.val_accuracy, s.accuracy_delta, s.plateau_epochs,
-            s.best_val_accuracy, s.best_val_loss, s.loss_history_5,
-            s.accuracy_history_5, *seed_fields, model.available_slots(),
-            max_epochs=max_epochs, num_slots=len(model.slots),
+            self.epoch,
+            self.global_step,
+            s.train_loss,
+            s.val_loss,
+            s.loss_delta,
+            s.train_accuracy,
+            s.val_accuracy,
+            s.accuracy_delta,
+            s.plateau_epochs,
+            s.best_val_accuracy,
+            s.best_val_loss,
+            s.loss_history_5,
+            s.accuracy_history_5,
+            *seed_fields,
+            model.available_slots(),
+            max_epochs=max_epochs,
+            num_slots=len(model.slots),
             focus_slot=None if focus is None else focus.index,
             focus_paused=focus is not None and focus.is_paused,
-            seed_telemetry=telemetry, diagnostics=self._diagnostics,
-        )  # fmt: skip
+            seed_telemetry=telemetry,
+            diagnostics=self._diagnostics,
+        )
 
     def seed_records(self, lane: str) -> tuple[SeedRecord, ...]:
         records = []
         for slot in self.model.seed_slots():
             if slot.state is None:
-                records.append(SeedRecord.dormant(lane, slot.slot_id, slot.index, slot.layer_id,
-                                                  slot.layer_index, self.epoch, self.config.max_epochs))  # fmt: skip
+                records.append(
+                    SeedRecord.dormant(
+                        lane,
+                        slot.slot_id,
+                        slot.index,
+                        slot.layer_id,
+                        slot.layer_index,
+                        self.epoch,
+                        self.config.max_epochs,
+                    )
+                )
                 continue
             batches = self._gradients.get(slot.index, NOT_MEASURED).batches
-            records.append(SeedRecord.from_state(slot.state, lane=lane, slot_index=slot.index,
-                                                 layer_index=slot.layer_index, gradient_batches=batches,
-                                                 epoch=self.epoch))  # fmt: skip
+            records.append(
+                SeedRecord.from_state(
+                    slot.state,
+                    lane=lane,
+                    slot_index=slot.index,
+                    layer_index=slot.layer_index,
+                    gradient_batches=batches,
+                    epoch=self.epoch,
+                )
+            )
         return tuple(records)
 
     def param_counts(self) -> tuple[int, int]:
         return self._host_params, self.model.seed_param_count()
-

@@ -143,8 +143,9 @@ class GradientHealth:
     health_score: float = 1.0
 
     @classmethod
-    def from_layers(cls, norms: Sequence[float], vanishing: Sequence[float],
-                    exploding: Sequence[float]) -> GradientHealth:  # fmt: skip
+    def from_layers(
+        cls, norms: Sequence[float], vanishing: Sequence[float], exploding: Sequence[float]
+    ) -> GradientHealth:
         if not norms:
             return cls()
         overall = float(np.mean(norms))
@@ -200,7 +201,9 @@ def features_for(snapshot: TrainingSnapshot, feature_set: str) -> list[float]:
     if feature_set == "none":
         return snapshot_to_features(snapshot)
     if feature_set == "seed":
-        return snapshot_to_features(snapshot, use_telemetry=True, seed_telemetry=_telemetry(snapshot))
+        return snapshot_to_features(
+            snapshot, use_telemetry=True, seed_telemetry=_telemetry(snapshot)
+        )
     if feature_set == "full":
         return snapshot_to_features(snapshot) + diagnostic_features(snapshot)
     raise ValueError(f"unknown feature set {feature_set!r}; choose none, seed or full")
@@ -241,9 +244,14 @@ _BASE_RANGES: dict[str, tuple[float, float]] = {
     "has_active_seed": (0.0, 1.0), "seed_stage": (0.0, 10.0), "seed_epochs_in_stage": (0.0, 100.0),
     "seed_alpha": (0.0, 1.0), "seed_improvement": (-100.0, 100.0), "available_slots": (0.0, 3.0),
 }  # fmt: skip
-_SEED_RANGES = {name: (-1.0 / 6.0, 1.5) if name == "seed.stage" else
-                (-1.0, 1.0) if name == "seed.accuracy_delta" else (0.0, 1.0)
-                for name in SEED_FEATURE_NAMES}  # fmt: skip
+_SEED_RANGES = {
+    name: (-1.0 / 6.0, 1.5)
+    if name == "seed.stage"
+    else (-1.0, 1.0)
+    if name == "seed.accuracy_delta"
+    else (0.0, 1.0)
+    for name in SEED_FEATURE_NAMES
+}
 _DIAGNOSTIC_RANGES = {
     "grad_overall_norm": (0.0, 10.0), "grad_norm_variance": (0.0, 10.0),
     "grad_vanishing_layers": (0.0, 7.0), "grad_exploding_layers": (0.0, 7.0), "grad_health_score": (0.0, 1.0),

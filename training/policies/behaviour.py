@@ -19,7 +19,9 @@ class EpsilonHeuristic:
 
     kind = "heuristic"
 
-    def __init__(self, epsilon: float, feature_set: str, seed: int, name: str = "behaviour") -> None:
+    def __init__(
+        self, epsilon: float, feature_set: str, seed: int, name: str = "behaviour"
+    ) -> None:
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be between 0 and 1, got {epsilon}")
         if feature_set not in FEATURE_SETS:
@@ -41,6 +43,9 @@ class EpsilonHeuristic:
         if self._rng.random() < self.epsilon:
             valid = [a for a in Action if allowed(a, action_mask)]
             action = self._rng.choice(valid)
-            return Decision(action, f"ε-random ({self.epsilon:.2f}); heuristic wanted {decision.action.name}",
-                            features=features)  # fmt: skip
+            return Decision(
+                action,
+                f"ε-random ({self.epsilon:.2f}); heuristic wanted {decision.action.name}",
+                features=features,
+            )
         return Decision(decision.action, decision.reason, decision.target_slot, features=features)

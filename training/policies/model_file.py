@@ -33,9 +33,13 @@ def read_model_file(path: str | os.PathLike[str], max_bytes: int = MAX_MODEL_BYT
         with open(p, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as error:
-        raise ModelFileProblem(f"it cannot be read ({error.strerror or type(error).__name__})") from None
+        raise ModelFileProblem(
+            f"it cannot be read ({error.strerror or type(error).__name__})"
+        ) from None
     if len(data) > max_bytes:  # it grew since it was examined
-        raise ModelFileProblem(f"it is over the {max_bytes / 2**20:.0f} MiB that any real checkpoint stays far below")
+        raise ModelFileProblem(
+            f"it is over the {max_bytes / 2**20:.0f} MiB that any real checkpoint stays far below"
+        )
     if zipfile.is_zipfile(io.BytesIO(data)):
         _check_zip(io.BytesIO(data), max_bytes)
     return data
@@ -58,12 +62,16 @@ def _check_zip(archive_file: io.BytesIO, max_bytes: int) -> None:
         with zipfile.ZipFile(archive_file) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
             if unpacked > max_bytes:
-                raise ModelFileProblem(f"its archive unpacks to {unpacked / 2**20:.0f} MiB, over the "
-                                       f"{max_bytes / 2**20:.0f} MiB cap")  # fmt: skip
+                raise ModelFileProblem(
+                    f"its archive unpacks to {unpacked / 2**20:.0f} MiB, over the "
+                    f"{max_bytes / 2**20:.0f} MiB cap"
+                )
             bad = archive.testzip()
     except ModelFileProblem:
         raise
     except Exception as error:  # noqa: BLE001 - any failure to read the archive means "corrupt"
         raise ModelFileProblem(f"its zip archive is corrupt ({type(error).__name__})") from None
     if bad is not None:
-        raise ModelFileProblem(f"its zip archive is corrupt (member {bad[:60]!r} fails its CRC check)")
+        raise ModelFileProblem(
+            f"its zip archive is corrupt (member {bad[:60]!r} fails its CRC check)"
+        )

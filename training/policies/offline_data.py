@@ -79,13 +79,20 @@ class OfflineDataset:
         if not isinstance(self.metadata, dict):
             raise ValueError("metadata must be a dict")
         if set(self.by_set) != set(self.next_by_set) or not set(self.by_set) <= set(FEATURE_SETS):
-            raise ValueError(f"stored feature sets {sorted(self.by_set)} and {sorted(self.next_by_set)} differ "
-                             f"or are not among {', '.join(FEATURE_SETS)}")  # fmt: skip
+            raise ValueError(
+                f"stored feature sets {sorted(self.by_set)} and {sorted(self.next_by_set)} differ "
+                f"or are not among {', '.join(FEATURE_SETS)}"
+            )
         for name in ("by_set", "next_by_set"):
-            held = {fs: np.asarray(values, dtype=np.float32) for fs, values in getattr(self, name).items()}
+            held = {
+                fs: np.asarray(values, dtype=np.float32)
+                for fs, values in getattr(self, name).items()
+            }
             for fs, values in held.items():
                 if values.shape != (n, FEATURE_SETS[fs]):
-                    raise ValueError(f"the '{fs}' states have shape {values.shape}, expected {(n, FEATURE_SETS[fs])}")
+                    raise ValueError(
+                        f"the '{fs}' states have shape {values.shape}, expected {(n, FEATURE_SETS[fs])}"
+                    )
                 if not np.isfinite(values).all():
                     raise ValueError(f"the '{fs}' states contain NaN or infinite values")
             object.__setattr__(self, name, held)
@@ -114,11 +121,21 @@ class OfflineDataset:
         if not isinstance(metadata, dict):
             metadata = _metadata_from_json(metadata)
         a = {key: np.asarray(arrays[key]) for key in ARRAY_KEYS}
-        return cls(a["states"], a["actions"], a["rewards"], a["next_states"], a["dones"], a["masks"],
-                   a["next_masks"], metadata)  # fmt: skip
+        return cls(
+            a["states"],
+            a["actions"],
+            a["rewards"],
+            a["next_states"],
+            a["dones"],
+            a["masks"],
+            a["next_masks"],
+            metadata,
+        )
 
     @classmethod
-    def concatenate(cls, parts: Sequence[OfflineDataset], feature_set: str, metadata: dict | None = None) -> OfflineDataset:
+    def concatenate(
+        cls, parts: Sequence[OfflineDataset], feature_set: str, metadata: dict | None = None
+    ) -> OfflineDataset:
         """Episodes' transitions joined in the given (episode) order; ``states`` in ``feature_set``."""
         parts = [p for p in parts if len(p)]
         sets = tuple(parts[0].by_set) if parts else ALL_FEATURE_SETS
@@ -128,19 +145,29 @@ class OfflineDataset:
                 return np.concatenate(arrays).astype(dtype, copy=False)
             return np.zeros((0,) if width is None else (0, width), dtype=dtype)
 
-        by_set = {fs: cat([p.by_set[fs] for p in parts], np.float32, FEATURE_SETS[fs]) for fs in sets}
-        next_by_set = {fs: cat([p.next_by_set[fs] for p in parts], np.float32, FEATURE_SETS[fs]) for fs in sets}
+        by_set = {
+            fs: cat([p.by_set[fs] for p in parts], np.float32, FEATURE_SETS[fs]) for fs in sets
+        }
+        next_by_set = {
+            fs: cat([p.next_by_set[fs] for p in parts], np.float32, FEATURE_SETS[fs]) for fs in sets
+        }
         return cls(
-            states=by_set[feature_set], actions=cat([p.actions for p in parts], np.int64, None),
-            rewards=cat([p.rewards for p in parts], np.float32, None), next_states=next_by_set[feature_set],
+            states=by_set[feature_set],
+            actions=cat([p.actions for p in parts], np.int64, None),
+            rewards=cat([p.rewards for p in parts], np.float32, None),
+            next_states=next_by_set[feature_set],
             dones=cat([p.dones for p in parts], np.float32, None),
             masks=cat([p.masks for p in parts], bool, ACTION_DIM),
             next_masks=cat([p.next_masks for p in parts], bool, ACTION_DIM),
-            metadata=dict(metadata or {}), by_set=by_set, next_by_set=next_by_set,
-        )  # fmt: skip
+            metadata=dict(metadata or {}),
+            by_set=by_set,
+            next_by_set=next_by_set,
+        )
 
     @classmethod
-    def from_npz(cls, path: str | os.PathLike[str], feature_set: str | None = None) -> OfflineDataset:
+    def from_npz(
+        cls, path: str | os.PathLike[str], feature_set: str | None = None
+    ) -> OfflineDataset:
         """Read a dataset, in ``feature_set`` when given; a missing or malformed file, or a
         feature set the file does not hold, raises ValueError naming it."""
         path = Path(path)
@@ -150,7 +177,9 @@ class OfflineDataset:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
         except Exception as error:  # noqa: BLE001 - any parse failure means "not a dataset"
-            raise ValueError(f"offline dataset {path} is not a readable .npz file ({error})") from error
+            raise ValueError(
+                f"offline dataset {path} is not a readable .npz file ({error})"
+            ) from error
         try:
             if feature_set is not None:
                 arrays = _select_feature_set(arrays, feature_set)
@@ -184,7 +213,9 @@ def _metadata_from_json(value: object) -> dict:
 
 def stored_feature_sets(arrays: Mapping[str, object]) -> tuple[str, ...]:
     """The feature sets a dataset's arrays hold under ``states_<set>``."""
-    return tuple(fs for fs in FEATURE_SETS if f"states_{fs}" in arrays and f"next_states_{fs}" in arrays)
+    return tuple(
+        fs for fs in FEATURE_SETS if f"states_{fs}" in arrays and f"next_states_{fs}" in arrays
+    )
 
 
 def _select_feature_set(arrays: dict, feature_set: str) -> dict:
@@ -194,12 +225,21 @@ def _select_feature_set(arrays: dict, feature_set: str) -> dict:
     metadata = arrays.get("metadata", {})
     metadata = dict(metadata) if isinstance(metadata, dict) else _metadata_from_json(metadata)
     if feature_set in stored_feature_sets(arrays):
-        arrays = dict(arrays, states=arrays[f"states_{feature_set}"], next_states=arrays[f"next_states_{feature_set}"])
+        arrays = dict(
+            arrays,
+            states=arrays[f"states_{feature_set}"],
+            next_states=arrays[f"next_states_{feature_set}"],
+        )
     elif metadata.get("feature_set") != feature_set:
         held = ", ".join(stored_feature_sets(arrays)) or str(metadata.get("feature_set", "unknown"))
-        raise ValueError(f"it holds no '{feature_set}' states (only {held}); collect it again to train on them")
-    metadata.update(feature_set=feature_set, state_dim=FEATURE_SETS[feature_set],
-                    feature_names=list(feature_names(feature_set)))  # fmt: skip
+        raise ValueError(
+            f"it holds no '{feature_set}' states (only {held}); collect it again to train on them"
+        )
+    metadata.update(
+        feature_set=feature_set,
+        state_dim=FEATURE_SETS[feature_set],
+        feature_names=list(feature_names(feature_set)),
+    )
     return dict(arrays, metadata=metadata)
 
 
@@ -222,7 +262,9 @@ class TransitionBuilder:
     def __call__(self, record: Record) -> None:
         if isinstance(record, EpochRecord) and record.decision is not None:
             if record.decision.features is None:  # no state to learn from; never a silent gap
-                raise ValueError(f"the decision of {record.lane!r} at epoch {record.epoch} has no features")
+                raise ValueError(
+                    f"the decision of {record.lane!r} at epoch {record.epoch} has no features"
+                )
             self.add(record, {self.feature_set: record.decision.features})
 
     def add(self, record: EpochRecord, features: dict[str, tuple[float, ...]]) -> None:
@@ -251,13 +293,17 @@ class TransitionBuilder:
         by_set = {fs: _rows(self.by_set.get(fs, []), FEATURE_SETS[fs]) for fs in sets}
         next_by_set = {fs: _rows(self.next_by_set.get(fs, []), FEATURE_SETS[fs]) for fs in sets}
         return OfflineDataset(
-            states=by_set[self.feature_set], actions=np.asarray(self.actions, dtype=np.int64),
-            rewards=np.asarray(self.rewards, dtype=np.float32), next_states=next_by_set[self.feature_set],
+            states=by_set[self.feature_set],
+            actions=np.asarray(self.actions, dtype=np.int64),
+            rewards=np.asarray(self.rewards, dtype=np.float32),
+            next_states=next_by_set[self.feature_set],
             dones=np.asarray(self.dones, dtype=np.float32),
             masks=np.asarray(self.masks, dtype=bool).reshape(-1, ACTION_DIM),
             next_masks=np.asarray(self.next_masks, dtype=bool).reshape(-1, ACTION_DIM),
-            metadata=dict(metadata or {}), by_set=by_set, next_by_set=next_by_set,
-        )  # fmt: skip
+            metadata=dict(metadata or {}),
+            by_set=by_set,
+            next_by_set=next_by_set,
+        )
 
 
 def _rows(rows: list, width: int) -> np.ndarray:

@@ -23,10 +23,25 @@ Record = RunInfo | EpochRecord | RunEvent
 _KINDS: dict[str, Any] = {"run": RunInfo, "epoch": EpochRecord, "event": RunEvent}
 
 __all__ = [
-    "ACTION_NAMES", "EVENT_KINDS", "PairedResult", "SCHEMA_VERSION", "DecisionRecord", "EpochRecord", "LaneInfo",
-    "Record", "RecordError", "RunEvent", "RunInfo", "SeedRecord", "SeedStage", "is_failure_stage",
-    "record_from_dict", "record_from_line", "record_to_line", "stage_name",
-]  # fmt: skip
+    "ACTION_NAMES",
+    "EVENT_KINDS",
+    "PairedResult",
+    "SCHEMA_VERSION",
+    "DecisionRecord",
+    "EpochRecord",
+    "LaneInfo",
+    "Record",
+    "RecordError",
+    "RunEvent",
+    "RunInfo",
+    "SeedRecord",
+    "SeedStage",
+    "is_failure_stage",
+    "record_from_dict",
+    "record_from_line",
+    "record_to_line",
+    "stage_name",
+]
 
 
 MAX_LINE = 2**20  # 1 MiB; our longest lines (a crash traceback) are a few kB
@@ -39,7 +54,9 @@ def record_from_dict(d: dict) -> Record:
     if not isinstance(kind, str) or kind not in _KINDS:
         raise RecordError(f"unknown record kind {str(kind)[:40]!r}")
     if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise RecordError(f"record schema version {str(version)[:20]!r}; this build reads {SCHEMA_VERSION}")
+        raise RecordError(
+            f"record schema version {str(version)[:20]!r}; this build reads {SCHEMA_VERSION}"
+        )
     try:
         return _KINDS[kind].from_dict(d)
     except RecordError as exc:

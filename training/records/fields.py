@@ -75,7 +75,9 @@ def _check(name: str, hint: Any, value: Any) -> None:
         raise RecordError(f"{name} has the wrong type")
     if origin is tuple:
         if not isinstance(value, list) or len(value) > LIST_BOUNDS.get(name, MAX_ITEMS):
-            raise RecordError(f"{name} must be a list of at most {LIST_BOUNDS.get(name, MAX_ITEMS)} items")
+            raise RecordError(
+                f"{name} must be a list of at most {LIST_BOUNDS.get(name, MAX_ITEMS)} items"
+            )
         if len(args) == 2 and args[1] is Ellipsis:
             for item in value:
                 _check(name, args[0], item)

@@ -30,7 +30,7 @@ class PairedResult:
         return cls(**d)
 
     def ci_text(self, digits: int = 2, label: str = "") -> str:
-        """" [+0.12, +1.98]" (" [95% CI +0.12, +1.98]" with that ``label``); "" with no interval."""
+        """ " [+0.12, +1.98]" (" [95% CI +0.12, +1.98]" with that ``label``); "" with no interval."""
         if self.ci_low is None or self.ci_high is None:
             return ""
         return f" [{label}{self.ci_low:+.{digits}f}, {self.ci_high:+.{digits}f}]"

@@ -61,13 +61,18 @@ class PolicyRow:
     def to_dict(self) -> dict:
         acc = self.final_accuracy
         return {
-            "name": self.name, "kind": self.kind, "feature_set": self.feature_set, "inputs": self.inputs,
-            "final_accuracy": acc, "final_accuracy_mean": statistics.fmean(acc) if acc else None,
+            "name": self.name,
+            "kind": self.kind,
+            "feature_set": self.feature_set,
+            "inputs": self.inputs,
+            "final_accuracy": acc,
+            "final_accuracy_mean": statistics.fmean(acc) if acc else None,
             "final_accuracy_sd": statistics.stdev(acc) if len(acc) > 1 else None,
             "params_added": self.params_added,
             "params_added_mean": statistics.fmean(self.params_added) if self.params_added else None,
-            "agreement_with_heuristic": self.agreement, "paired_vs_heuristic": self.paired,
-        }  # fmt: skip
+            "agreement_with_heuristic": self.agreement,
+            "paired_vs_heuristic": self.paired,
+        }
 
 
 class PolicyTally:
@@ -97,7 +102,11 @@ class PolicyTally:
         return hits / total if total else None
 
     def params_added(self, lane: str, episodes: list[int]) -> list[int]:
-        return [self._last[(e, lane)] - self._first[(e, lane)] for e in episodes if (e, lane) in self._last]
+        return [
+            self._last[(e, lane)] - self._first[(e, lane)]
+            for e in episodes
+            if (e, lane) in self._last
+        ]
 
 
 @dataclass
@@ -113,22 +122,44 @@ class AblationResult:
         env = config.compare.env
         return {
             "question": "27 (none) vs 37 (seed) vs 54 (full) inputs, and BC, against the heuristic",
-            "preset": env.preset, "epochs": env.max_epochs, "slots": env.slots, "data_seed": env.data_seed,
-            "collect": {"episodes": config.collect.episodes, "first_seed": config.collect.env.seed,
-                        "epsilon": config.epsilon, "transitions": self.transitions, "data": str(self.data_path)},
-            "train": {"steps": config.steps, "hidden": config.iql.hidden, "tau": config.iql.tau,
-                      "beta": config.iql.beta, "seed": config.train_seed, "per_model": self.training},
-            "compare": {"episodes": config.compare.episodes, "first_seed": env.seed,
-                        "finished": len(self.comparison.result.episodes), "failed": self.comparison.result.failed,
-                        "stopped": self.comparison.result.stopped},
+            "preset": env.preset,
+            "epochs": env.max_epochs,
+            "slots": env.slots,
+            "data_seed": env.data_seed,
+            "collect": {
+                "episodes": config.collect.episodes,
+                "first_seed": config.collect.env.seed,
+                "epsilon": config.epsilon,
+                "transitions": self.transitions,
+                "data": str(self.data_path),
+            },
+            "train": {
+                "steps": config.steps,
+                "hidden": config.iql.hidden,
+                "tau": config.iql.tau,
+                "beta": config.iql.beta,
+                "seed": config.train_seed,
+                "per_model": self.training,
+            },
+            "compare": {
+                "episodes": config.compare.episodes,
+                "first_seed": env.seed,
+                "finished": len(self.comparison.result.episodes),
+                "failed": self.comparison.result.failed,
+                "stopped": self.comparison.result.stopped,
+            },
             "models": {name: str(path) for name, path in self.models.items()},
             "policies": [row.to_dict() for row in self.rows],
-        }  # fmt: skip
+        }
 
 
-def train_all(data: Path, out: Path, config: AblationConfig,
-              progress: Callable[[str, int, int], None] | None = None,
-              stop: threading.Event | None = None) -> tuple[dict[str, Path], dict[str, dict]]:  # fmt: skip
+def train_all(
+    data: Path,
+    out: Path,
+    config: AblationConfig,
+    progress: Callable[[str, int, int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[dict[str, Path], dict[str, dict]]:
     """IQL on every stored feature set and BC on the seed set; checkpoints into ``out``. A set
     ``stop`` raises ``AblationStopped`` at the next step, keeping the models already written."""
     models: dict[str, Path] = {}
@@ -139,25 +170,52 @@ def train_all(data: Path, out: Path, config: AblationConfig,
         def report(step: int, losses: dict, fs: str = fs) -> None:
             if stop is not None and stop.is_set():
                 kept = ", ".join(path.name for path in models.values())
-                raise AblationStopped(f"while training IQL on the '{fs}' features at step {step}; kept {data}"
-                                      + (f" and {kept}" if kept else "") + "; nothing was compared")  # fmt: skip
+                raise AblationStopped(
+                    f"while training IQL on the '{fs}' features at step {step}; kept {data}"
+                    + (f" and {kept}" if kept else "")
+                    + "; nothing was compared"
+                )
             if progress is not None:
                 progress(fs, step, config.steps)
 
-        result = train_offline(dataset, config.steps, config.iql, seed=config.train_seed, progress=report,
-                               device=config.train_device)  # fmt: skip
-        metadata = dict(dataset.metadata, trained_steps=config.steps, train_seed=config.train_seed, source=str(data))
+        result = train_offline(
+            dataset,
+            config.steps,
+            config.iql,
+            seed=config.train_seed,
+            progress=report,
+            device=config.train_device,
+        )
+        metadata = dict(
+            dataset.metadata,
+            trained_steps=config.steps,
+            train_seed=config.train_seed,
+            source=str(data),
+        )
         name = f"iql_{FEATURE_SETS[fs]}"
         models[name] = out / f"{name}.pt"
-        save_checkpoint(models[name], result.iql, result.normalizer, fs, metadata | {"policy": "iql"})
-        summaries[name] = {"feature_set": fs, "agreement_with_data": result.agreement["iql"],
-                           "actions": list(result.action_counts["iql"])}  # fmt: skip
+        save_checkpoint(
+            models[name], result.iql, result.normalizer, fs, metadata | {"policy": "iql"}
+        )
+        summaries[name] = {
+            "feature_set": fs,
+            "agreement_with_data": result.agreement["iql"],
+            "actions": list(result.action_counts["iql"]),
+        }
         if fs == BC_FEATURES:
             models["bc"] = out / "bc.pt"
-            save_checkpoint(models["bc"], _bc_in_policy_slot(result), result.normalizer, fs,
-                            metadata | {"policy": "bc"})  # fmt: skip
-            summaries["bc"] = {"feature_set": fs, "agreement_with_data": result.agreement["bc"],
-                               "actions": list(result.action_counts["bc"])}  # fmt: skip
+            save_checkpoint(
+                models["bc"],
+                _bc_in_policy_slot(result),
+                result.normalizer,
+                fs,
+                metadata | {"policy": "bc"},
+            )
+            summaries["bc"] = {
+                "feature_set": fs,
+                "agreement_with_data": result.agreement["bc"],
+                "actions": list(result.action_counts["bc"]),
+            }
     models["bc"] = models.pop("bc")  # rows: IQL 27, 37, 54, then the BC baseline
     return models, summaries
 
@@ -171,9 +229,14 @@ def _bc_in_policy_slot(result: TrainResult):
     return agent
 
 
-def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, backend: Backend,
-                progress: Callable[[Progress], None] | None = None,
-                stop: threading.Event | None = None) -> tuple[EpisodeRun, PolicyTally]:  # fmt: skip
+def compare_all(
+    config: AblationConfig,
+    models: dict[str, Path],
+    sink: Sink,
+    backend: Backend,
+    progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[EpisodeRun, PolicyTally]:
     """Every model and the heuristic on the same paired episodes."""
     lanes = [Lane.heuristic()]
     for name, path in models.items():
@@ -186,8 +249,15 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
         tally(record)
         sink(record)
 
-    run = run_episodes(replace(config.compare, mode="head-to-head"), lanes, both, backend,
-                       progress=progress, threads=config.threads, stop=stop)  # fmt: skip
+    run = run_episodes(
+        replace(config.compare, mode="head-to-head"),
+        lanes,
+        both,
+        backend,
+        progress=progress,
+        threads=config.threads,
+        stop=stop,
+    )
     return run, tally
 
 
@@ -199,8 +269,18 @@ def score(run: EpisodeRun, tally: PolicyTally) -> list[PolicyRow]:
     for lane in result.lanes:
         kind = "heuristic" if lane == "heuristic" else ("bc" if lane == "bc" else "iql")
         fs = MODEL_SETS.get(lane)
-        rows.append(PolicyRow(lane, kind, fs, FEATURE_SETS.get(fs or ""), result.accuracies(lane),
-                              tally.params_added(lane, episodes), tally.agreement(lane), paired.get(lane)))  # fmt: skip
+        rows.append(
+            PolicyRow(
+                lane,
+                kind,
+                fs,
+                FEATURE_SETS.get(fs or ""),
+                result.accuracies(lane),
+                tally.params_added(lane, episodes),
+                tally.agreement(lane),
+                paired.get(lane),
+            )
+        )
     return rows
 
 
@@ -208,10 +288,15 @@ class AblationStopped(Exception):
     """A stop request ended the ablation before its comparison; the message says what was kept."""
 
 
-def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[], Backend],
-                 collect_sink: Sink, compare_sink: Sink,
-                 progress: Callable[[str, object], None] | None = None,
-                 stop: threading.Event | None = None) -> AblationResult:  # fmt: skip
+def run_ablation(
+    config: AblationConfig,
+    out: Path,
+    backend_factory: Callable[[], Backend],
+    collect_sink: Sink,
+    compare_sink: Sink,
+    progress: Callable[[str, object], None] | None = None,
+    stop: threading.Event | None = None,
+) -> AblationResult:
     """Collect once, train every model, compare them all; files go into the folder ``out``.
     ``backend_factory`` gives a fresh backend for each fan-out (collection, comparison).
 
@@ -219,24 +304,38 @@ def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[]
     during the collection, the finished episodes in ``data.npz``; during training, the data and
     the models already trained (both raise ``AblationStopped``); during the comparison, the
     paired episodes that finished, whose report comes back with ``comparison.result.stopped``."""
+
     def stage(name: str) -> Callable:
         return lambda state: progress(name, state) if progress is not None else None
 
     with backend_factory() as backend:
-        transitions, metadata = collect(config.collect, config.epsilon, BC_FEATURES, collect_sink,
-                                        stop_event=stop, backend=backend, progress=stage("collect"),
-                                        threads=config.threads)  # fmt: skip
+        transitions, metadata = collect(
+            config.collect,
+            config.epsilon,
+            BC_FEATURES,
+            collect_sink,
+            stop_event=stop,
+            backend=backend,
+            progress=stage("collect"),
+            threads=config.threads,
+        )
     data = out / "data.npz"
     if metadata.get("interrupted"):
         if len(transitions) == 0:
-            raise AblationStopped("during the collection, before any behaviour episode finished; nothing was kept")
+            raise AblationStopped(
+                "during the collection, before any behaviour episode finished; nothing was kept"
+            )
         transitions.to_npz(data)
-        raise AblationStopped(f"during the collection; kept its {metadata['episodes']} finished behaviour "
-                              f"episode(s) in {data}; no model was trained")  # fmt: skip
+        raise AblationStopped(
+            f"during the collection; kept its {metadata['episodes']} finished behaviour "
+            f"episode(s) in {data}; no model was trained"
+        )
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
     transitions.to_npz(data)
-    models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop)
+    models, training = train_all(
+        data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop
+    )
     with backend_factory() as backend:
         run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)
     return AblationResult(score(run, tally), data, models, len(transitions), training, run)
@@ -250,12 +349,15 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
         f"Ablation on `{env.preset}`, {env.max_epochs} epochs, {n} paired episode(s) (seeds {env.seed}.."
         f"{env.seed + config.compare.episodes - 1}); behaviour data: {config.collect.episodes} episodes, "
         f"ε = {config.epsilon}, {result.transitions} transitions; IQL/BC {config.steps} steps, hidden {config.iql.hidden}.",
-        *([f"**Interrupted:** {n} of {config.compare.episodes} paired episodes finished."]
-          if result.comparison.result.stopped else []),
+        *(
+            [f"**Interrupted:** {n} of {config.compare.episodes} paired episodes finished."]
+            if result.comparison.result.stopped
+            else []
+        ),
         "",
         "| policy | inputs | final acc (mean ± sd) | Δ vs heuristic [95% CI] | W/T/L | sign p | agreement | params added |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]  # fmt: skip
+    ]
     for row in result.rows:
         d = row.to_dict()
         acc = "—" if d["final_accuracy_mean"] is None else f"{d['final_accuracy_mean']:.2f}"
@@ -265,10 +367,18 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
         if p is None:
             delta, wtl, sign = "(reference)" if row.kind == "heuristic" else "—", "—", "—"
         else:
-            delta, wtl, sign = PairedResult.from_dict(p).difference_text(), f"{p['wins']}/{p['ties']}/{p['losses']}", f"{p['sign_test_p']:.3f}"
+            delta, wtl, sign = (
+                PairedResult.from_dict(p).difference_text(),
+                f"{p['wins']}/{p['ties']}/{p['losses']}",
+                f"{p['sign_test_p']:.3f}",
+            )
         agree = "—" if row.agreement is None else f"{100 * row.agreement:.0f}%"
         params = "—" if d["params_added_mean"] is None else f"{d['params_added_mean']:,.0f}"
         inputs = "—" if row.inputs is None else str(row.inputs)
-        label = {"heuristic": "heuristic", "bc": f"BC ({row.feature_set})"}.get(row.kind, f"IQL ({row.feature_set})")
-        lines.append(f"| {label} | {inputs} | {acc} | {delta} | {wtl} | {sign} | {agree} | {params} |")
+        label = {"heuristic": "heuristic", "bc": f"BC ({row.feature_set})"}.get(
+            row.kind, f"IQL ({row.feature_set})"
+        )
+        lines.append(
+            f"| {label} | {inputs} | {acc} | {delta} | {wtl} | {sign} | {agree} | {params} |"
+        )
     return "\n".join(lines) + "\n"

@@ -70,10 +70,21 @@ class InProcessBackend(Closing):
 
     capacity = 1
 
-    def __init__(self, stop_event: threading.Event | None = None, inbox: queue.Queue | None = None,
-                 image_task: ImageTask | None = None, raise_errors: bool = False) -> None:  # fmt: skip
-        self._context = EpisodeContext(stop_event if stop_event is not None else threading.Event(), inbox,
-                                       self._on_epoch, None, image_task, raise_errors)  # fmt: skip
+    def __init__(
+        self,
+        stop_event: threading.Event | None = None,
+        inbox: queue.Queue | None = None,
+        image_task: ImageTask | None = None,
+        raise_errors: bool = False,
+    ) -> None:
+        self._context = EpisodeContext(
+            stop_event if stop_event is not None else threading.Event(),
+            inbox,
+            self._on_epoch,
+            None,
+            image_task,
+            raise_errors,
+        )
         self._epochs = 0
         self._watch: Callable[[], None] | None = None
 
@@ -102,7 +113,9 @@ class InProcessBackend(Closing):
 
 
 _worker_stop: threading.Event | None = None  # per worker process, set by _init_worker
-_worker_epochs: Synchronized[int] | None = None  # a shared counter of lane-epochs, per worker process
+_worker_epochs: Synchronized[int] | None = (
+    None  # a shared counter of lane-epochs, per worker process
+)
 
 
 def _count_epoch() -> None:
@@ -153,8 +166,12 @@ class ProcessBackend(Closing):
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.capacity, mp_context=self._context, initializer=_init_worker,
-                                   initargs=(self._stop, self._threads, self._data, self._started, self._epochs))  # fmt: skip
+        return ProcessPoolExecutor(
+            self.capacity,
+            mp_context=self._context,
+            initializer=_init_worker,
+            initargs=(self._stop, self._threads, self._data, self._started, self._epochs),
+        )
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         try:

@@ -31,8 +31,13 @@ class RayBackend(Closing):
     """Submits episodes as Ray tasks. Initialises Ray itself unless it is already running in
     this process (then the caller owns it, and ``close`` leaves it up)."""
 
-    def __init__(self, address: str | None = None, cpus_per_episode: int = 1,
-                 gpus_per_episode: float | None = None, local_cpus: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        address: str | None = None,
+        cpus_per_episode: int = 1,
+        gpus_per_episode: float | None = None,
+        local_cpus: int | None = None,
+    ) -> None:
         import ray  # ImportError: the caller says how to install the extra
 
         self._ray = ray
@@ -40,11 +45,19 @@ class RayBackend(Closing):
         if self._owns:
             try:
                 if address:
-                    ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                             logging_level=logging.ERROR)  # fmt: skip
+                    ray.init(
+                        address=address,
+                        include_dashboard=False,
+                        log_to_driver=False,
+                        logging_level=logging.ERROR,
+                    )
                 else:
-                    ray.init(num_cpus=local_cpus, include_dashboard=False, log_to_driver=False,
-                             logging_level=logging.ERROR)  # fmt: skip
+                    ray.init(
+                        num_cpus=local_cpus,
+                        include_dashboard=False,
+                        log_to_driver=False,
+                        logging_level=logging.ERROR,
+                    )
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
                 raise ClusterError(f"could not start or reach {where} ({exc})") from None

@@ -37,16 +37,31 @@ def collection_metadata(config: RunConfig, epsilon: float, feature_set: str) -> 
     }
 
 
-def collect(config: RunConfig, epsilon: float, feature_set: str, sink: Callable[[Record], None] | None = None,
-            stop_event=None, backend=None, progress=None, threads: int = 1) -> tuple[OfflineDataset, dict]:  # fmt: skip
+def collect(
+    config: RunConfig,
+    epsilon: float,
+    feature_set: str,
+    sink: Callable[[Record], None] | None = None,
+    stop_event=None,
+    backend=None,
+    progress=None,
+    threads: int = 1,
+) -> tuple[OfflineDataset, dict]:
     """Run ``config.episodes`` behaviour episodes (in this process, or on ``backend``'s workers;
     the caller closes it) and return their transitions, in episode order, and the metadata
     (also the dataset's), which names the failed episodes' ``errors`` too."""
     config = replace(config, mode="head-to-head", executing_lane=None)
     with InProcessBackend(stop_event=stop_event) as in_process:
-        outcome = run_episodes(config, [Lane.behaviour(epsilon, feature_set)], sink or (lambda record: None),
-                               backend or in_process, progress=progress, threads=threads, collect=True,
-                               stop=stop_event)  # fmt: skip
+        outcome = run_episodes(
+            config,
+            [Lane.behaviour(epsilon, feature_set)],
+            sink or (lambda record: None),
+            backend or in_process,
+            progress=progress,
+            threads=threads,
+            collect=True,
+            stop=stop_event,
+        )
     metadata = collection_metadata(config, epsilon, feature_set)
     metadata["failed_episodes"] = list(outcome.result.failed)
     if outcome.result.stopped:  # interrupted: only the episodes that finished, and say so

@@ -76,7 +76,9 @@ class ComparisonResult:
     episodes: list[EpisodeSummary] = field(default_factory=list)
     paired: list[PairedResult] = field(default_factory=list)
     stopped: bool = False
-    failed: list[int] = field(default_factory=list)  # episodes that raised (headless runs go on past them)
+    failed: list[int] = field(
+        default_factory=list
+    )  # episodes that raised (headless runs go on past them)
     errors: dict[int, str] = field(default_factory=dict)  # their tracebacks' last lines
 
     def accuracies(self, lane: str) -> list[float]:
@@ -96,8 +98,15 @@ class ComparisonResult:
 class _Control:
     """Operator commands and the stop flag, checked at every batch boundary."""
 
-    def __init__(self, run_id: str, envs: dict[str, MorphogeneticEnv], inbox: queue.Queue,
-                 stop: threading.Event, sink: Sink, episode: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        run_id: str,
+        envs: dict[str, MorphogeneticEnv],
+        inbox: queue.Queue,
+        stop: threading.Event,
+        sink: Sink,
+        episode: int,
+    ) -> None:
         self.run_id, self.envs, self.inbox, self.stop = run_id, envs, inbox, stop
         self.sink, self.episode = sink, episode
         self.paused = False
@@ -120,7 +129,9 @@ class _Control:
             self.apply(command)
 
     def apply(self, command: Command) -> None:
-        ev: dict[str, Any] = dict(run_id=self.run_id, episode=self.episode, lane=command.lane, slot=command.slot)
+        ev: dict[str, Any] = dict(
+            run_id=self.run_id, episode=self.episode, lane=command.lane, slot=command.slot
+        )
         if command.type is CommandType.STOP:
             self.stop.set()
             return
@@ -128,48 +139,98 @@ class _Control:
             pause = command.type is CommandType.PAUSE_TRAINING
             if pause != self.paused:
                 self.paused = pause
-                self.sink(RunEvent(event="paused" if pause else "resumed",
-                                   message="training paused by operator" if pause else "training resumed",
-                                   **ev))  # fmt: skip
+                self.sink(
+                    RunEvent(
+                        event="paused" if pause else "resumed",
+                        message="training paused by operator" if pause else "training resumed",
+                        **ev,
+                    )
+                )
             return
         env = self.envs.get(command.lane or "")
         if env is None:
-            self.sink(RunEvent(event="command_refused", message=f"{command.describe()}: lane "
-                               f"{command.lane!r} does not train in this run", **ev))  # fmt: skip
+            self.sink(
+                RunEvent(
+                    event="command_refused",
+                    message=f"{command.describe()}: lane "
+                    f"{command.lane!r} does not train in this run",
+                    **ev,
+                )
+            )
             return
         outcome = env.apply_command(command)
         if outcome.applied and command.type is CommandType.CULL:
             self.operator_culls[command.lane] += 1
-        self.sink(RunEvent(event="command_applied" if outcome.applied else "command_refused",
-                           message=f"{command.describe()}: {outcome.reason}", epoch=env.epoch,
-                           data={"command_id": command.id, "type": command.type.value}, **ev))  # fmt: skip
+        self.sink(
+            RunEvent(
+                event="command_applied" if outcome.applied else "command_refused",
+                message=f"{command.describe()}: {outcome.reason}",
+                epoch=env.epoch,
+                data={"command_id": command.id, "type": command.type.value},
+                **ev,
+            )
+        )
 
 
-def _decision_record(lane: str, epoch: int, policy: Policy, decision: Decision, mask: Sequence[bool],
-                     executed: bool, outcome: str, target: int | None, reference: int | None = None,
-                     shadow: tuple = (), episode: int = 0) -> DecisionRecord:  # fmt: skip
+def _decision_record(
+    lane: str,
+    epoch: int,
+    policy: Policy,
+    decision: Decision,
+    mask: Sequence[bool],
+    executed: bool,
+    outcome: str,
+    target: int | None,
+    reference: int | None = None,
+    shadow: tuple = (),
+    episode: int = 0,
+) -> DecisionRecord:
     return DecisionRecord(
-        lane=lane, epoch=epoch, policy=policy.kind, action=int(decision.action),
-        target_slot=target, reason=decision.reason, action_mask=tuple(bool(m) for m in mask),
-        executed=executed, outcome=outcome, q_values=decision.q_values, value=decision.value,
-        advantage=decision.advantage, probabilities=decision.probabilities,
-        features=decision.features, z_scores=decision.z_scores, range_excess=decision.range_excess,
+        lane=lane,
+        epoch=epoch,
+        policy=policy.kind,
+        action=int(decision.action),
+        target_slot=target,
+        reason=decision.reason,
+        action_mask=tuple(bool(m) for m in mask),
+        executed=executed,
+        outcome=outcome,
+        q_values=decision.q_values,
+        value=decision.value,
+        advantage=decision.advantage,
+        probabilities=decision.probabilities,
+        features=decision.features,
+        z_scores=decision.z_scores,
+        range_excess=decision.range_excess,
         reference_action=reference,
-        shadow=shadow, episode=episode,
-    )  # fmt: skip
+        shadow=shadow,
+        episode=episode,
+    )
 
 
-def _epoch_record(run_id: str, episode: int, lane: str, env: MorphogeneticEnv, result,
-                  decision: DecisionRecord) -> EpochRecord:  # fmt: skip
+def _epoch_record(
+    run_id: str, episode: int, lane: str, env: MorphogeneticEnv, result, decision: DecisionRecord
+) -> EpochRecord:
     host, seeds = env.param_counts()
     return EpochRecord(
-        run_id=run_id, episode=episode, lane=lane, epoch=result.epoch,
-        max_epochs=env.config.max_epochs, train_loss=result.train_loss, val_loss=result.val_loss,
-        train_accuracy=result.train_accuracy, val_accuracy=result.val_accuracy, host_params=host,
-        seed_params=seeds, seeds=env.seed_records(lane), decision=decision,
-        wall_seconds=result.wall_seconds, samples_per_second=result.samples_per_second,
-        reward=result.reward, plateau_epochs=env.signals.plateau_epochs,
-    )  # fmt: skip
+        run_id=run_id,
+        episode=episode,
+        lane=lane,
+        epoch=result.epoch,
+        max_epochs=env.config.max_epochs,
+        train_loss=result.train_loss,
+        val_loss=result.val_loss,
+        train_accuracy=result.train_accuracy,
+        val_accuracy=result.val_accuracy,
+        host_params=host,
+        seed_params=seeds,
+        seeds=env.seed_records(lane),
+        decision=decision,
+        wall_seconds=result.wall_seconds,
+        samples_per_second=result.samples_per_second,
+        reward=result.reward,
+        plateau_epochs=env.signals.plateau_epochs,
+    )
 
 
 def run_info(config: RunConfig, infos: Sequence[LaneInfo], run_id: str) -> RunInfo:
@@ -179,11 +240,19 @@ def run_info(config: RunConfig, infos: Sequence[LaneInfo], run_id: str) -> RunIn
     if config.mode == "shadow":
         executing = config.executing_lane or infos[0].name
     return RunInfo(
-        run_id=run_id, mode=config.mode, lanes=infos,
-        preset=env.preset, device=env.device, seed=env.seed, epochs=env.max_epochs,
-        episodes=config.episodes, slots=env.slots, created_at=datetime.now(UTC).isoformat(),
-        executing_lane=executing, data_seed=env.data_seed,
-    )  # fmt: skip
+        run_id=run_id,
+        mode=config.mode,
+        lanes=infos,
+        preset=env.preset,
+        device=env.device,
+        seed=env.seed,
+        epochs=env.max_epochs,
+        episodes=config.episodes,
+        slots=env.slots,
+        created_at=datetime.now(UTC).isoformat(),
+        executing_lane=executing,
+        data_seed=env.data_seed,
+    )
 
 
 class ScoreKeeper:
@@ -203,23 +272,40 @@ class ScoreKeeper:
         if self.reference is not None and self.config.mode == "head-to-head":
             for lane in result.lanes:
                 if lane != self.reference:
-                    paired.append(paired_result(lane, self.reference, result.accuracies(lane),
-                                                result.accuracies(self.reference)))  # fmt: skip
+                    paired.append(
+                        paired_result(
+                            lane,
+                            self.reference,
+                            result.accuracies(lane),
+                            result.accuracies(self.reference),
+                        )
+                    )
         result.paired = paired
         episode = summary.episode
-        return RunEvent(run_id=self.run_id, event="episode_finished", episode=episode,
-                        message=f"episode {episode}/{self.config.episodes} finished",
-                        data={"final_accuracy": summary.final_accuracy,
-                              "paired": [p.to_dict() for p in paired],
-                              "agreement_rate": result.agreement_rate()})  # fmt: skip
+        return RunEvent(
+            run_id=self.run_id,
+            event="episode_finished",
+            episode=episode,
+            message=f"episode {episode}/{self.config.episodes} finished",
+            data={
+                "final_accuracy": summary.final_accuracy,
+                "paired": [p.to_dict() for p in paired],
+                "agreement_rate": result.agreement_rate(),
+            },
+        )
 
     def fail(self, episode: int, error: str) -> RunEvent:
         """An episode that raised: kept out of the paired result, its traceback in the record."""
         last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
         self.result.failed.append(episode)
         self.result.errors[episode] = last
-        return RunEvent(run_id=self.run_id, event="episode_failed", episode=episode,
-                        message=f"episode {episode} failed: {last}", traceback=error)  # fmt: skip
+        return RunEvent(
+            run_id=self.run_id,
+            event="episode_failed",
+            episode=episode,
+            message=f"episode {episode} failed: {last}",
+            traceback=error,
+        )
 
     def stopped_event(self, reason: str = DEFAULT_REASON) -> RunEvent:
         """``reason``: who stopped the run ("by operator", "by SIGTERM")."""
@@ -227,18 +313,31 @@ class ScoreKeeper:
 
     def finished_event(self) -> RunEvent:
         result = self.result
-        message = "; ".join(p.summary() for p in result.paired) or f"{self.config.episodes} episode(s) finished"
+        message = (
+            "; ".join(p.summary() for p in result.paired)
+            or f"{self.config.episodes} episode(s) finished"
+        )
         if result.failed:
-            message += f"; {len(result.failed)} episode(s) failed: {', '.join(map(str, result.failed))}"
+            message += (
+                f"; {len(result.failed)} episode(s) failed: {', '.join(map(str, result.failed))}"
+            )
         data: dict = {"paired": [p.to_dict() for p in result.paired]}
         if result.failed:
             data["failed"] = list(result.failed)
         return RunEvent(run_id=self.run_id, event="finished", message=message, data=data)
 
 
-def play_episode(config: RunConfig, lanes: Sequence[Lane], policies: Sequence[Policy], info: RunInfo,
-                 episode: int, task: ImageTask, sink: Sink, inbox: queue.Queue,
-                 stop: threading.Event) -> EpisodeSummary | None:  # fmt: skip
+def play_episode(
+    config: RunConfig,
+    lanes: Sequence[Lane],
+    policies: Sequence[Policy],
+    info: RunInfo,
+    episode: int,
+    task: ImageTask,
+    sink: Sink,
+    inbox: queue.Queue,
+    stop: threading.Event,
+) -> EpisodeSummary | None:
     """One episode of every lane (``policies[i]`` plays ``lanes[i]``), its records to ``sink``
     as they happen; None when ``stop`` ended it. ``inbox`` carries the operator's commands,
     applied at the next batch boundary."""
@@ -251,7 +350,11 @@ def play_episode(config: RunConfig, lanes: Sequence[Lane], policies: Sequence[Po
     envs = {name: MorphogeneticEnv(env_config, task) for name in training}
     for policy in policies:
         policy.reset()
-    references = {lane.name: HeuristicPolicy(name="reference") for lane in lanes if lane.info.policy_kind != "heuristic"}
+    references = {
+        lane.name: HeuristicPolicy(name="reference")
+        for lane in lanes
+        if lane.info.policy_kind != "heuristic"
+    }
     control = _Control(info.run_id, envs, inbox, stop, sink, episode)
     summary = EpisodeSummary(episode, {}, {name: Counter() for name in playing}, {}, {})
     try:
@@ -269,15 +372,26 @@ def play_episode(config: RunConfig, lanes: Sequence[Lane], policies: Sequence[Po
                     summary.agreements += int(ref_action == int(decision.action))
                 shadow: tuple[DecisionRecord, ...] = ()
                 if info.executing_lane is not None:
-                    shadow = _shadow_decisions(playing, name, decision, obs, mask, env.epoch, summary, episode)
+                    shadow = _shadow_decisions(
+                        playing, name, decision, obs, mask, env.epoch, summary, episode
+                    )
                 outcome = env.apply(decision.action)
                 summary.actions[name][int(decision.action)] += 1
                 if outcome.executed and decision.action is Action.CULL:
                     summary.culled[name] = summary.culled.get(name, 0) + 1
-                record = _decision_record(name, env.epoch, policy, decision, mask,
-                                          outcome.executed, outcome.reason, outcome.slot
-                                          if outcome.slot is not None else decision.target_slot,
-                                          ref_action, shadow, episode)  # fmt: skip
+                record = _decision_record(
+                    name,
+                    env.epoch,
+                    policy,
+                    decision,
+                    mask,
+                    outcome.executed,
+                    outcome.reason,
+                    outcome.slot if outcome.slot is not None else decision.target_slot,
+                    ref_action,
+                    shadow,
+                    episode,
+                )
                 sink(_epoch_record(info.run_id, episode, name, env, result, record))
     except StopEpoch:
         return None
@@ -289,8 +403,16 @@ def play_episode(config: RunConfig, lanes: Sequence[Lane], policies: Sequence[Po
     return summary
 
 
-def _shadow_decisions(playing: dict[str, Policy], executing: str, executed: Decision, obs, mask,
-                      epoch: int, summary: EpisodeSummary, episode: int) -> tuple[DecisionRecord, ...]:  # fmt: skip
+def _shadow_decisions(
+    playing: dict[str, Policy],
+    executing: str,
+    executed: Decision,
+    obs,
+    mask,
+    epoch: int,
+    summary: EpisodeSummary,
+    episode: int,
+) -> tuple[DecisionRecord, ...]:
     """Every other policy's choice on the executing lane's state, with its agreement counted."""
     records = []
     for name, policy in playing.items():
@@ -300,7 +422,18 @@ def _shadow_decisions(playing: dict[str, Policy], executing: str, executed: Deci
         summary.actions[name][int(decision.action)] += 1
         summary.decisions += 1
         summary.agreements += int(decision.action == executed.action)
-        records.append(_decision_record(name, epoch, policy, decision, mask, False,
-                                        "shadow: not executed", decision.target_slot,
-                                        reference=int(executed.action), episode=episode))  # fmt: skip
+        records.append(
+            _decision_record(
+                name,
+                epoch,
+                policy,
+                decision,
+                mask,
+                False,
+                "shadow: not executed",
+                decision.target_slot,
+                reference=int(executed.action),
+                episode=episode,
+            )
+        )
     return tuple(records)

@@ -30,8 +30,16 @@ from training.runs.episodes import EpisodeOutcome, EpisodeTask
 from training.runs.lanes import Lane
 from training.util.stopping import stop_reason
 
-__all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress", "run_episodes",
-           "run_in_process"]  # fmt: skip
+__all__ = [
+    "Backend",
+    "Closing",
+    "EpisodeRun",
+    "InProcessBackend",
+    "ProcessBackend",
+    "Progress",
+    "run_episodes",
+    "run_in_process",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +64,22 @@ class Progress:
 @dataclass
 class EpisodeRun:
     result: ComparisonResult
-    transitions: list = field(default_factory=list)  # per finished episode, in episode order (collect)
+    transitions: list = field(
+        default_factory=list
+    )  # per finished episode, in episode order (collect)
     outcomes: list[EpisodeOutcome] = field(default_factory=list)
 
 
-def run_episodes(config: RunConfig, lanes: Sequence[Lane], sink: Sink, backend: Backend,
-                 progress: Callable[[Progress], None] | None = None, threads: int | None = 1,
-                 collect: bool = False, stop: threading.Event | None = None) -> EpisodeRun:  # fmt: skip
+def run_episodes(
+    config: RunConfig,
+    lanes: Sequence[Lane],
+    sink: Sink,
+    backend: Backend,
+    progress: Callable[[Progress], None] | None = None,
+    threads: int | None = 1,
+    collect: bool = False,
+    stop: threading.Event | None = None,
+) -> EpisodeRun:
     """Run every episode on ``backend``; records reach ``sink`` in episode order. ``threads``:
     torch threads per episode (None: leave the process's setting).
 
@@ -75,14 +92,31 @@ def run_episodes(config: RunConfig, lanes: Sequence[Lane], sink: Sink, backend: 
     names = [lane.name for lane in lanes]
     if not lanes or len(set(names)) != len(names):
         raise ValueError(f"a run needs at least one lane and unique lane names, got {names}")
-    if config.mode == "shadow" and config.executing_lane is not None and config.executing_lane not in names:
+    if (
+        config.mode == "shadow"
+        and config.executing_lane is not None
+        and config.executing_lane not in names
+    ):
         raise ValueError(f"executing lane {config.executing_lane!r} is not one of {names}")
-    return _Driver(replace(config, run_id=config.run_id or uuid.uuid4().hex[:12]), lanes, sink, backend,
-                   progress, threads, collect).run(stop)  # fmt: skip
+    return _Driver(
+        replace(config, run_id=config.run_id or uuid.uuid4().hex[:12]),
+        lanes,
+        sink,
+        backend,
+        progress,
+        threads,
+        collect,
+    ).run(stop)
 
 
-def run_in_process(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue | None = None,
-                   stop: threading.Event | None = None, image_task: ImageTask | None = None) -> ComparisonResult:  # fmt: skip
+def run_in_process(
+    config: RunConfig,
+    lanes: Sequence[Lane],
+    sink: Sink,
+    inbox: queue.Queue | None = None,
+    stop: threading.Event | None = None,
+    image_task: ImageTask | None = None,
+) -> ComparisonResult:
     """The dashboard's run: the driver on this process's backend, with torch's threads as they
     are, the operator's commands from ``inbox`` applied at the next batch boundary, and a
     training error raised to the caller (the trainer thread shows it as a crash)."""
@@ -94,14 +128,25 @@ def run_in_process(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: 
 class _Driver:
     """One run: episodes out to the backend, outcomes back, records out in episode order."""
 
-    def __init__(self, config: RunConfig, lanes: Sequence[Lane], sink: Sink, backend: Backend,
-                 progress: Callable[[Progress], None] | None, threads: int | None, collect: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RunConfig,
+        lanes: Sequence[Lane],
+        sink: Sink,
+        backend: Backend,
+        progress: Callable[[Progress], None] | None,
+        threads: int | None,
+        collect: bool,
+    ) -> None:
         self.config, self.sink, self.backend, self.progress = config, sink, backend, progress
         infos = [lane.info for lane in lanes]
         self.info = run_info(config, infos, config.run_id)
         self.board = ScoreKeeper(config, infos, config.run_id)
         self.out = EpisodeRun(self.board.result)
-        tasks = [EpisodeTask(self.info, config, tuple(lanes), k, threads, collect) for k in range(1, config.episodes + 1)]
+        tasks = [
+            EpisodeTask(self.info, config, tuple(lanes), k, threads, collect)
+            for k in range(1, config.episodes + 1)
+        ]
         self.queued = tasks[::-1]  # popped from the end: episode 1 first
         self.pending: dict[Future, int] = {}
         self.buffered: dict[int, EpisodeOutcome] = {}
@@ -114,8 +159,13 @@ class _Driver:
 
     def run(self, stop: threading.Event | None) -> EpisodeRun:
         self.sink(self.info)
-        self.sink(RunEvent(run_id=self.config.run_id, event="started",
-                           message=f"{self.config.mode}, {len(self.info.lanes)} lane(s)"))  # fmt: skip
+        self.sink(
+            RunEvent(
+                run_id=self.config.run_id,
+                event="started",
+                message=f"{self.config.mode}, {len(self.info.lanes)} lane(s)",
+            )
+        )
         attach = getattr(self.backend, "attach", None)  # in this process: progress and records live
         if attach is not None:
             attach(self.report if self.progress is not None else None, self.sink)
@@ -131,7 +181,11 @@ class _Driver:
                 self.queued.clear()
                 _drain(self.backend, self.pending, self.buffered)
                 self.write_ready(force=True)
-                self.sink(self.board.stopped_event(stop_reason(stop) if stop is not None and stop.is_set() else "by interrupt"))
+                self.sink(
+                    self.board.stopped_event(
+                        stop_reason(stop) if stop is not None and stop.is_set() else "by interrupt"
+                    )
+                )
                 if stop is not None and stop.is_set():
                     return self.out
                 raise
@@ -177,9 +231,18 @@ class _Driver:
             return
         epochs = max(self.backend.epochs_done() - self.start_epochs, self.returned_epochs)
         result = self.board.result
-        self.progress(Progress(self.config.episodes, len(self.out.outcomes) + len(self.buffered),
-                               len(self.pending) + self.submitting, len(self.queued), len(result.failed),
-                               tuple(result.paired), min(epochs, self.epochs_total), self.epochs_total))  # fmt: skip
+        self.progress(
+            Progress(
+                self.config.episodes,
+                len(self.out.outcomes) + len(self.buffered),
+                len(self.pending) + self.submitting,
+                len(self.queued),
+                len(result.failed),
+                tuple(result.paired),
+                min(epochs, self.epochs_total),
+                self.epochs_total,
+            )
+        )
 
 
 def _write(outcome: EpisodeOutcome, board: ScoreKeeper, sink: Sink, out: EpisodeRun) -> None:
@@ -200,10 +263,14 @@ def _outcome(future: Future, episode: int) -> EpisodeOutcome:
         return future.result()
     except BaseException as exc:  # noqa: BLE001 - a lost worker fails only its episode
         text = "".join(traceback.format_exception(exc))
-        return EpisodeOutcome(episode, error=f"the worker running episode {episode} was lost:\n{text}")
+        return EpisodeOutcome(
+            episode, error=f"the worker running episode {episode} was lost:\n{text}"
+        )
 
 
-def _drain(backend: Backend, pending: dict[Future, int], buffered: dict[int, EpisodeOutcome]) -> None:
+def _drain(
+    backend: Backend, pending: dict[Future, int], buffered: dict[int, EpisodeOutcome]
+) -> None:
     """Stop the running episodes and collect what they return within the grace period."""
     backend.stop()
     for future in pending:
@@ -215,7 +282,11 @@ def _drain(backend: Backend, pending: dict[Future, int], buffered: dict[int, Epi
         if outcome.records or outcome.summary is not None:
             buffered[outcome.episode] = outcome
     if not_done:
-        log.warning("%d episode(s) did not stop within %.0f s; ending their workers", len(not_done), STOP_GRACE_SECONDS)
+        log.warning(
+            "%d episode(s) did not stop within %.0f s; ending their workers",
+            len(not_done),
+            STOP_GRACE_SECONDS,
+        )
         kill = getattr(backend, "kill", None)
         if kill is not None:
             kill()

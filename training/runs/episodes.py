@@ -97,7 +97,9 @@ def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> Epi
             if isinstance(record, EpochRecord):
                 if builder is not None:
                     behaviour = policies[0]
-                    assert isinstance(behaviour, EpsilonHeuristic)  # a collecting episode's first lane
+                    assert isinstance(
+                        behaviour, EpsilonHeuristic
+                    )  # a collecting episode's first lane
                     builder.add(record, behaviour.last_features)
                 if context.on_epoch is not None:
                     context.on_epoch()
@@ -105,8 +107,17 @@ def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> Epi
         image_task = context.image_task or cached_task(env_config.data_config())
         inbox = context.inbox if context.inbox is not None else queue.Queue()
         stop = context.stop if context.stop is not None else threading.Event()
-        outcome.summary = play_episode(task.config, task.lanes, policies, task.info, task.episode, image_task,
-                                       sink, inbox, stop)  # fmt: skip
+        outcome.summary = play_episode(
+            task.config,
+            task.lanes,
+            policies,
+            task.info,
+            task.episode,
+            image_task,
+            sink,
+            inbox,
+            stop,
+        )
         if builder is not None and outcome.summary is not None:
             outcome.transitions = builder.dataset()
     except KeyboardInterrupt:

@@ -59,4 +59,6 @@ class Lane:
             raise ValueError(f"lane {name!r} is a {self.info.policy_kind} lane without a model")
         # From memory, parsed once per process: no temporary file, so a full disk or a
         # file-size limit cannot fail the episode.
-        return IQLPolicy(shared_model(self.model, device, self.info.model_path or name), name=name, device=device)
+        return IQLPolicy(
+            shared_model(self.model, device, self.info.model_path or name), name=name, device=device
+        )

@@ -15,7 +15,14 @@ from training.records.views import PairedResult
 # The plan's threshold: a lane "wins" an episode when it beats the other by more than this.
 TIE_THRESHOLD = 0.5
 
-__all__ = ["PairedResult", "TIE_THRESHOLD", "paired_result", "sign_test_p", "t_critical", "t_interval"]
+__all__ = [
+    "PairedResult",
+    "TIE_THRESHOLD",
+    "paired_result",
+    "sign_test_p",
+    "t_critical",
+    "t_interval",
+]
 
 
 @lru_cache(maxsize=256)
@@ -49,8 +56,13 @@ def sign_test_p(wins: int, losses: int) -> float:
     return float(stats.binomtest(wins, n, 0.5, alternative="two-sided").pvalue)
 
 
-def paired_result(lane: str, reference: str, lane_acc: Sequence[float], ref_acc: Sequence[float],
-                  threshold: float = TIE_THRESHOLD) -> PairedResult:  # fmt: skip
+def paired_result(
+    lane: str,
+    reference: str,
+    lane_acc: Sequence[float],
+    ref_acc: Sequence[float],
+    threshold: float = TIE_THRESHOLD,
+) -> PairedResult:
     if len(lane_acc) != len(ref_acc):
         raise ValueError("paired results need the same number of episodes on both lanes")
     diffs = [a - b for a, b in zip(lane_acc, ref_acc, strict=True)]
@@ -59,5 +71,15 @@ def paired_result(lane: str, reference: str, lane_acc: Sequence[float], ref_acc:
     low, high = t_interval(diffs) if n >= 2 else (None, None)
     wins = sum(d > threshold for d in diffs)
     losses = sum(d < -threshold for d in diffs)
-    return PairedResult(lane, reference, n, mean, low, high, wins, n - wins - losses, losses,
-                        sign_test_p(wins, losses))  # fmt: skip
+    return PairedResult(
+        lane,
+        reference,
+        n,
+        mean,
+        low,
+        high,
+        wins,
+        n - wins - losses,
+        losses,
+        sign_test_p(wins, losses),
+    )

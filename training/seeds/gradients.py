@@ -76,7 +76,11 @@ class SeedGradientCollector:
         finite = torch.isfinite(norms)
         vanishing = (norms < self.vanishing_threshold).sum()
         exploding = ((norms > self.exploding_threshold) | ~finite).sum()
-        health = _health(vanishing.double(), exploding.double(), torch.tensor(float(len(grads)), dtype=torch.float64))
+        health = _health(
+            vanishing.double(),
+            exploding.double(),
+            torch.tensor(float(len(grads)), dtype=torch.float64),
+        )
         stats = torch.stack([total, health, vanishing.double(), exploding.double()]).tolist()
         nonfinite = not torch.isfinite(total).item()
         return {
@@ -177,13 +181,17 @@ class EpochGradientTelemetry:
             if self.device.type == "cpu" and all(p.dtype == self._dtype for p in params):
                 buffer = GradientBuffer(params)  # other dtypes keep the per-tensor path
                 params = buffer.params
-            seg = torch.tensor([group_of[id(p)] for p in params], dtype=torch.long, device=self.device)
+            seg = torch.tensor(
+                [group_of[id(p)] for p in params], dtype=torch.long, device=self.device
+            )
             plan = self._plans[active] = _Plan(
                 params=params,
                 segments=seg,
                 counts=torch.bincount(seg, minlength=len(self.keys)).double().clamp_(min=1.0),
                 mask=torch.tensor(active, dtype=torch.bool, device=self.device),
-                rows=torch.empty(self._capacity, len(params), dtype=self._dtype, device=self.device),
+                rows=torch.empty(
+                    self._capacity, len(params), dtype=self._dtype, device=self.device
+                ),
                 buffer=buffer,
             )
         return plan
@@ -243,7 +251,9 @@ class EpochGradientTelemetry:
             plan.rows = torch.cat([plan.rows, torch.empty_like(plan.rows)])
         row = plan.rows[plan.filled]
         plan.filled += 1
-        if plan is self._bound and plan.buffer is not None:  # a few bucket kernels over the buffer the gradients live in
+        if (
+            plan is self._bound and plan.buffer is not None
+        ):  # a few bucket kernels over the buffer the gradients live in
             plan.buffer.norms(row)
             return
         # a parameter unused this batch counts as zero
@@ -295,19 +305,26 @@ class EpochGradientTelemetry:
             ],
             dim=-1,
         )
-        per_group = torch.zeros(plan.filled, len(self.keys), 3, dtype=torch.float64, device=self.device)
+        per_group = torch.zeros(
+            plan.filled, len(self.keys), 3, dtype=torch.float64, device=self.device
+        )
         per_group.index_add_(1, plan.segments, per_tensor)  # (batches, groups, 3)
         global_norm = per_group[..., 0].sqrt()
         finite = torch.isfinite(global_norm)
-        health = torch.where(finite, _health(per_group[..., 1], per_group[..., 2], plan.counts), 0.0)
+        health = torch.where(
+            finite, _health(per_group[..., 1], per_group[..., 2], plan.counts), 0.0
+        )
         mask = plan.mask.double()
-        return torch.stack(
-            [
-                torch.where(finite, global_norm, 0.0).sum(0),
-                finite.double().sum(0),
-                (~finite).double().sum(0),
-                health.sum(0),
-                (per_group[..., 1] > 0).any(0).double(),
-                ((per_group[..., 2] > 0) | ~finite).any(0).double(),
-            ]
-        ) * mask
+        return (
+            torch.stack(
+                [
+                    torch.where(finite, global_norm, 0.0).sum(0),
+                    finite.double().sum(0),
+                    (~finite).double().sum(0),
+                    health.sum(0),
+                    (per_group[..., 1] > 0).any(0).double(),
+                    ((per_group[..., 2] > 0) | ~finite).any(0).double(),
+                ]
+            )
+            * mask
+        )

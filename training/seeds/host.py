@@ -75,7 +75,9 @@ class HostCNN(nn.Module):
 class MorphogeneticModel(nn.Module):
     """A host with up to three seed slots, one after each conv block."""
 
-    def __init__(self, host: HostCNN, num_slots: int, lifecycle: LifecycleConfig | None = None) -> None:
+    def __init__(
+        self, host: HostCNN, num_slots: int, lifecycle: LifecycleConfig | None = None
+    ) -> None:
         super().__init__()
         if not 1 <= num_slots <= MAX_SLOTS:
             raise ValueError(f"slots must be between 1 and {MAX_SLOTS}, got {num_slots}")
@@ -85,7 +87,9 @@ class MorphogeneticModel(nn.Module):
         slots = []
         for i in range(num_slots):
             layer_id = f"block{i + 1}"
-            slots.append(SeedSlot(i, host.injection_channels[i], layer_id, self.layers.register(layer_id)))
+            slots.append(
+                SeedSlot(i, host.injection_channels[i], layer_id, self.layers.register(layer_id))
+            )
         self.slots = nn.ModuleList(slots)
         self._germinations = 0
 
@@ -111,7 +115,11 @@ class MorphogeneticModel(nn.Module):
             and not is_terminal_stage(s.stage)
             and not is_failure_stage(s.stage)
         ]
-        return min(candidates, key=lambda s: s.state.germination_order if s.state is not None else 0, default=None)
+        return min(
+            candidates,
+            key=lambda s: s.state.germination_order if s.state is not None else 0,
+            default=None,
+        )
 
     def first_dormant(self) -> SeedSlot | None:
         return next((s for s in self.seed_slots() if s.is_dormant), None)
@@ -142,7 +150,9 @@ class MorphogeneticModel(nn.Module):
         return sum(p.numel() for p in self.host.parameters())
 
     def seed_param_count(self) -> int:
-        return sum(s.state.params for s in self.seed_slots() if s.state is not None and s.seed is not None)
+        return sum(
+            s.state.params for s in self.seed_slots() if s.state is not None and s.seed is not None
+        )
 
     def iter_live(self) -> Iterator[SeedSlot]:
         return (s for s in self.seed_slots() if s.seed is not None)

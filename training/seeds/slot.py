@@ -23,7 +23,15 @@ from training.seeds.lifecycle import (
 )
 from training.seeds.telemetry import SeedTelemetry
 
-__all__ = ["AlphaRamp", "InvalidTransitionError", "Refusal", "SeedMetrics", "SeedSlot", "SeedState", "StageTransition"]
+__all__ = [
+    "AlphaRamp",
+    "InvalidTransitionError",
+    "Refusal",
+    "SeedMetrics",
+    "SeedSlot",
+    "SeedState",
+    "StageTransition",
+]
 
 
 def _utc_now() -> datetime:
@@ -315,7 +323,9 @@ class SeedSlot(nn.Module):
         self.state = state
         return gate
 
-    def move(self, to_stage: SeedStage, epoch: int, reason: str, config: LifecycleConfig) -> GateResult:
+    def move(
+        self, to_stage: SeedStage, epoch: int, reason: str, config: LifecycleConfig
+    ) -> GateResult:
         """Pass the gate for ``to_stage`` and transition; a failed gate raises ``Refusal``."""
         state = self._require_state()
         gate = evaluate_gate(state, to_stage, config, epoch)
@@ -359,7 +369,9 @@ class SeedSlot(nn.Module):
         if is_terminal_stage(state.stage):
             raise Refusal(f"the seed in {self.slot_id} is FOSSILIZED; it is part of the host")
         if state.is_paused == paused:
-            raise Refusal(f"the seed in {self.slot_id} is already {'paused' if paused else 'running'}")
+            raise Refusal(
+                f"the seed in {self.slot_id} is already {'paused' if paused else 'running'}"
+            )
         state.is_paused = paused
         for p in self.seed.parameters():
             p.requires_grad_(not paused)

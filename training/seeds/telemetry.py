@@ -143,16 +143,34 @@ class FeatureSpec:
 
 
 SEED_FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec(0, "grad_norm", "gradient_norm", "global L2 gradient norm / 10, clipped at 10",
-                upper=GRADIENT_NORM_SCALE),
+    FeatureSpec(
+        0,
+        "grad_norm",
+        "gradient_norm",
+        "global L2 gradient norm / 10, clipped at 10",
+        upper=GRADIENT_NORM_SCALE,
+    ),
     FeatureSpec(1, "grad_health", "gradient_health", "0-1 share of healthy gradient tensors"),
     FeatureSpec(2, "vanishing", "has_vanishing", "a tensor's gradient norm fell below 1e-7"),
-    FeatureSpec(3, "exploding", "has_exploding", "a tensor's gradient norm rose above 100 or was non-finite"),
-    FeatureSpec(4, "epochs_in_stage", "epochs_in_stage", "epochs in the current stage / 50, clipped at 50",
-                upper=float(EPOCHS_IN_STAGE_SCALE)),
+    FeatureSpec(
+        3, "exploding", "has_exploding", "a tensor's gradient norm rose above 100 or was non-finite"
+    ),
+    FeatureSpec(
+        4,
+        "epochs_in_stage",
+        "epochs_in_stage",
+        "epochs in the current stage / 50, clipped at 50",
+        upper=float(EPOCHS_IN_STAGE_SCALE),
+    ),
     FeatureSpec(5, "seed_accuracy", "accuracy", "validation accuracy / 100"),
-    FeatureSpec(6, "accuracy_delta", "accuracy_delta", "improvement since stage start / 10, clipped at ±10",
-                lower=-ACCURACY_DELTA_SCALE, upper=ACCURACY_DELTA_SCALE),
+    FeatureSpec(
+        6,
+        "accuracy_delta",
+        "accuracy_delta",
+        "improvement since stage start / 10, clipped at ±10",
+        lower=-ACCURACY_DELTA_SCALE,
+        upper=ACCURACY_DELTA_SCALE,
+    ),
     FeatureSpec(7, "stage", "stage", "(stage - 1) / 6: DORMANT 0 .. FOSSILIZED 1"),
     FeatureSpec(8, "alpha", "alpha", "blending weight 0-1"),
     FeatureSpec(9, "temporal", "epoch", "epoch / max_epochs"),

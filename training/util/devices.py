@@ -21,5 +21,7 @@ def resolve_device(text: str) -> str:
         raise ValueError(f"device {text!r} was asked for but CUDA is not available on this machine")
     index = int(match.group(1) or 0)
     if index >= torch.cuda.device_count():
-        raise ValueError(f"device {text!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise ValueError(
+            f"device {text!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
     return choice

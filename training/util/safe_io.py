@@ -92,7 +92,9 @@ def check_input_file(path: str | os.PathLike[str], what: str, max_bytes: int | N
         if kind in ("unreadable", "no access"):
             raise PathError(f"cannot read {what} {p}: {detail}") from None
         if kind == "too large":
-            raise PathError(f"{what} {p} is {detail}, more than the {max_bytes / 2**20:.0f} MiB allowed") from None  # type: ignore[operator]
+            raise PathError(
+                f"{what} {p} is {detail}, more than the {max_bytes / 2**20:.0f} MiB allowed"
+            ) from None  # type: ignore[operator]
         raise PathError(f"{what} {p} is {detail}, not a regular file") from None
     return p
 
@@ -130,7 +132,9 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
         if not stat.S_ISREG(st.st_mode):
             raise PathError(f"{what} {p} is {kind_of(st.st_mode)}; give the path of a new file")
         if not force:
-            raise PathError(f"{what} {p} already exists; choose a new file, or pass --force to replace it")
+            raise PathError(
+                f"{what} {p} already exists; choose a new file, or pass --force to replace it"
+            )
     parent = p.parent
     if not parent.is_dir():
         raise PathError(f"cannot write {what} {p}: folder {parent} does not exist")
@@ -148,13 +152,17 @@ def new_path(folder: Path, stem: str, suffix: str) -> Path:
     return candidate
 
 
-def atomic_write(path: Path, write: Callable[[Path], object], what: str, force: bool = False) -> None:
+def atomic_write(
+    path: Path, write: Callable[[Path], object], what: str, force: bool = False
+) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path`` (same suffix, so numpy and torch
     keep the name), fsync it, then move it onto ``path``: without ``force`` only onto a new path
     (a hard link, which fails if the path appeared meanwhile), with it onto a regular file.
     The temporary file never outlives a failure."""
     check_output_file(path, what, force)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(name)
     umask = os.umask(0)
@@ -178,11 +186,15 @@ def _commit(tmp: Path, path: Path, what: str, force: bool) -> None:
             os.link(tmp, path)
             return
         except FileExistsError:
-            raise PathError(f"{what} {path} appeared while it was being written; it was left as it is") from None
+            raise PathError(
+                f"{what} {path} appeared while it was being written; it was left as it is"
+            ) from None
         except OSError as error:
             if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
                 raise
-    check_output_file(path, what, force)  # still a regular file or a new path, just before the rename
+    check_output_file(
+        path, what, force
+    )  # still a regular file or a new path, just before the rename
     os.replace(tmp, path)
 
 
