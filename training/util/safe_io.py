@@ -91,10 +91,9 @@ def check_input_file(path: str | os.PathLike[str], what: str, max_bytes: int | N
             detail = "permission denied" if detail == os.strerror(errno.EACCES) else detail
         if kind in ("unreadable", "no access"):
             raise PathError(f"cannot read {what} {p}: {detail}") from None
-        if kind == "too large":
-            raise PathError(
-                f"{what} {p} is {detail}, more than the {max_bytes / 2**20:.0f} MiB allowed"
-            ) from None  # type: ignore[operator]
+        if kind == "too large" and max_bytes is not None:  # only a cap makes a file too large
+            limit = f"{max_bytes / 2**20:.0f} MiB"
+            raise PathError(f"{what} {p} is {detail}, more than the {limit} allowed") from None
         raise PathError(f"{what} {p} is {detail}, not a regular file") from None
     return p
 
