@@ -96,9 +96,8 @@ def responsiveness(config: RunConfig, presses: int) -> list[float]:
                 lane, slot = app.selected
                 target = (lane, (slot + 1) % 3)
                 start = time.perf_counter()
-                app.simulate_key(
-                    "l"
-                )  # as the terminal would deliver it (pilot.press also waits for idle)
+                # as the terminal would deliver it (pilot.press also waits for idle)
+                app.simulate_key("l")
                 while not (
                     grid.card_at(*target) is not None
                     and grid.card_at(*target).has_class("-selected")

@@ -59,9 +59,8 @@ class DashboardScreen(TrainerControls):
 
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
-        Binding(
-            "q", "app.quit_app", "Quit"
-        ),  # the App's priority binding acts; this orders the footer
+        # the App's priority binding acts; this orders the footer
+        Binding("q", "app.quit_app", "Quit"),
         Binding("space", "toggle_training", "Pause"),
         Binding("space", "toggle_replay", "Pause replay"),
         Binding("left,h", "move(0,-1)", "Select", show=False),
@@ -163,9 +162,8 @@ class DashboardScreen(TrainerControls):
         height = self.app.size.height
         lanes = max(len(grid_lanes(self.view)), 1)
         lines = 1 if self.has_class("-compact") else 2
-        room = (
-            height - 3 - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1
-        )  # header, scoreboard, ...
+        # header, scoreboard, ...
+        room = height - 3 - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1
         if self.has_class("-wide") and lanes * 6 <= room:
             lines = 4
         self.query_one(SeedGrid).set_lines(lines)
@@ -192,9 +190,8 @@ class DashboardScreen(TrainerControls):
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:
         age, waiting = None, ""
-        if (
-            self.mode == "follow" and view.run is None and " · " not in view.source
-        ):  # else the source says
+        # else the source says
+        if self.mode == "follow" and view.run is None and " · " not in view.source:
             path = source_path(self.source)
             name = str(path) if path is not None else "the record"
             exists = path is not None and path.exists()
@@ -387,9 +384,8 @@ class DashboardScreen(TrainerControls):
         folder = self.record_path.parent if self.record_path is not None else Path.cwd()
         stem = self.record_path.stem if self.record_path is not None else "esper"
         try:
-            target = new_path(
-                folder, f"{stem}-{self.view.version}", ".svg"
-            )  # never over an earlier file
+            # never over an earlier file
+            target = new_path(folder, f"{stem}-{self.view.version}", ".svg")
             path = self.app.save_screenshot(path=str(folder), filename=target.name)
         except OSError as exc:
             self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")

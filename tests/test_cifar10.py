@@ -40,9 +40,8 @@ def write_cifar10(root: Path, seed: int = 0) -> tuple[np.ndarray, list[int]]:
         return pixels, labels
 
     def batch(pixels: np.ndarray, labels: list[int], name: str) -> None:
-        rows = pixels.transpose(0, 3, 1, 2).reshape(
-            len(labels), 3072
-        )  # channel planes, as CIFAR stores them
+        # channel planes, as CIFAR stores them
+        rows = pixels.transpose(0, 3, 1, 2).reshape(len(labels), 3072)
         with open(folder / name, "wb") as handle:
             pickle.dump(
                 {"batch_label": name, "labels": labels, "data": rows, "filenames": []}, handle

@@ -159,9 +159,8 @@ class TestPausedSeed:
         out = env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0))
         assert out.applied and out.reason == "paused the seed in slot0", out.reason
         again = env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0))
-        assert (
-            not again.applied and again.reason == "the seed in slot0 is already paused"
-        )  # no internal seed id
+        # no internal seed id
+        assert not again.applied and again.reason == "the seed in slot0 is already paused"
         params = [p.detach().clone() for p in slot.seed.parameters()]
         alpha, in_stage = slot.alpha, slot.state.metrics.epochs_in_current_stage
         env.train_epoch()

@@ -45,9 +45,8 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
             while target and target not in modules:  # ``from a import name``: name is not a module
                 target = target.rpartition(".")[0]
             parts = target.split(".")
-            for i in range(
-                1, len(parts) + 1
-            ):  # importing a.b.c runs a/__init__ and a/b/__init__ first
+            # importing a.b.c runs a/__init__ and a/b/__init__ first
+            for i in range(1, len(parts) + 1):
                 prefix = ".".join(parts[:i])
                 if prefix in modules and prefix != name and not name.startswith(prefix + "."):
                     found.add(prefix)
@@ -113,9 +112,8 @@ def test_a_circle_closed_by_a_function_local_import_is_found(tmp_path):
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ, PYTHONPATH=str(root)
-    )  # the packages under ``root``, ahead of the installed ones
+    # the packages under ``root``, ahead of the installed ones
+    env = dict(os.environ, PYTHONPATH=str(root))
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"],
         cwd=root,

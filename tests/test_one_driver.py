@@ -67,9 +67,8 @@ def test_the_dashboards_record_equals_what_compare_writes_for_the_same_flags(tmp
     )
     assert code == 0
     compare = comparable_file(tmp_path / "compare.jsonl")
-    assert [r["kind"] for r in live].count(
-        "epoch"
-    ) == 2 * 2 * 3  # two lanes, two episodes, three epochs
+    # two lanes, two episodes, three epochs
+    assert [r["kind"] for r in live].count("epoch") == 2 * 2 * 3
     assert live[-1]["event"] == "finished"
     assert live == compare
 

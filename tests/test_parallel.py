@@ -87,9 +87,8 @@ def test_compare_with_two_workers_equals_the_serial_compare(tmp_path):
     assert (tmp_path / "serial.json").read_text() == (tmp_path / "parallel.json").read_text()
     episodes = [r["episode"] for r in serial if r["kind"] == "epoch"]
     assert episodes == sorted(episodes) and set(episodes) == {1, 2, 3}  # in episode order
-    assert (
-        len(json.loads((tmp_path / "serial.json").read_text())["lanes"]) == 3
-    )  # three lanes, no limit
+    # three lanes, no limit
+    assert len(json.loads((tmp_path / "serial.json").read_text())["lanes"]) == 3
 
 
 def test_collect_with_two_workers_equals_the_serial_collect(tmp_path):
@@ -289,9 +288,8 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
     end = time.monotonic() + 10
     while time.monotonic() < end and any(Path(f"/proc/{pid}").exists() for pid in workers):
         time.sleep(0.2)
-    assert len(workers) >= 2 and not any(
-        Path(f"/proc/{pid}").exists() for pid in workers
-    )  # no orphans
+    # no orphans
+    assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
 def test_progress_counts_lane_epochs_and_episodes_to_the_end():

@@ -139,9 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "ablate":
                 return run_ablate(args, fail)
             return _compare(args)
-    except (
-        BrokenPipeError
-    ):  # stdout closed early (| head): the outputs are written, say nothing more
+    except BrokenPipeError:
+        # stdout closed early (| head): the outputs are written, say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt:  # a second signal: stop waiting
@@ -251,9 +250,8 @@ def _train(args) -> int:
     path = output(args.output, "checkpoint", args.force)
     try:
         device = resolve_device(args.device)
-        dataset = load_training_dataset(
-            args.data, args.features
-        )  # special files, sane values, width
+        # special files, sane values, width
+        dataset = load_training_dataset(args.data, args.features)
         config = IQLConfig(
             tau=args.tau, beta=args.beta, lr=args.lr, batch_size=args.batch_size, hidden=args.hidden
         )

@@ -28,9 +28,8 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
     for path in paths:
         try:
             data = read_model_file(path)
-            with (
-                warnings.catch_warnings()
-            ):  # e.g. "unknown state_dim": the refusal below says it in one sentence
+            # e.g. "unknown state_dim": the refusal below says it in one sentence
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 policy = IQLPolicy(shared_model(data, device, path), device=device)
         except ModelFileProblem as problem:

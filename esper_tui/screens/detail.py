@@ -84,9 +84,8 @@ class SeedDetailScreen(ModalScreen[None]):
         self.query_one("#detail-timeline", Static).update(self._timeline(latest))
         self.query_one("#detail-features", Static).update(self._features(latest))
         table = self.query_one("#detail-history", DataTable)
-        if (
-            latest is not None and latest.seed_id != self._seed_id
-        ):  # the slot now holds another seed
+        # the slot now holds another seed
+        if latest is not None and latest.seed_id != self._seed_id:
             self._seed_id = latest.seed_id
             table.clear()
             self._rows.clear()

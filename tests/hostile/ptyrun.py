@@ -101,9 +101,8 @@ def _wait(pid: int, deadline: float) -> bool:
     return False
 
 
-if (
-    __name__ == "__main__"
-):  # by hand: python tests/hostile/ptyrun.py TERM esper-tui --preset tiny ...
+# by hand: python tests/hostile/ptyrun.py TERM esper-tui --preset tiny ...
+if __name__ == "__main__":
     sig = getattr(signal, "SIG" + sys.argv[1])
     result = run_in_pty(sys.argv[2:], dict(os.environ), lambda s: len(s) > 20000, sig)
     print(result.code, ALT_SCREEN_OFF in result.screen, MOUSE_OFF in result.screen)

@@ -119,9 +119,8 @@ def test_a_non_finite_loss_stops_training_in_one_sentence(tmp_path, monkeypatch,
     from training.policies import dataset_checks
     from training.policies.offline_data import OfflineDataset
 
-    monkeypatch.setattr(
-        dataset_checks, "MAX_MAGNITUDE", float("inf")
-    )  # let through what validation stops
+    # let through what validation stops
+    monkeypatch.setattr(dataset_checks, "MAX_MAGNITUDE", float("inf"))
     n, rng = 32, np.random.default_rng(0)
     masks = np.ones((n, 7), dtype=bool)
     states = rng.normal(size=(n, 37)).astype(np.float32)

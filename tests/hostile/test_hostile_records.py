@@ -108,9 +108,8 @@ def test_an_endless_line_is_dropped_unparsed_and_the_next_line_read(tmp_path):
 
 def test_a_feeder_that_dies_says_so_on_screen(tmp_path):
     store = TelemetryStore(source="replay")
-    feeder = RecordFeeder(
-        tmp_path / "gone.jsonl", store, speed=0
-    )  # removed after the CLI checked it
+    # removed after the CLI checked it
+    feeder = RecordFeeder(tmp_path / "gone.jsonl", store, speed=0)
     feeder.start()
     feeder.join(5)
     view = store.view()

@@ -102,9 +102,8 @@ async def test_the_dashboard_runs_an_esper_lite_checkpoint(tmp_path):
         assert view.run.lanes[-1].metrics == METRICS
         decision = view.lane("lite").latest.decision
         assert decision.q_values is not None and decision.features[0] == 2.0
-        shown = model_text(
-            view, "lite"
-        ).plain  # the seed detail's line naming the format and metrics
+        # the seed detail's line naming the format and metrics
+        shown = model_text(view, "lite").plain
         assert (
             "esper-lite (plan) checkpoint" in shown
             and "agreement 0.58" in shown

@@ -120,9 +120,8 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
 
 async def test_v_switches_the_details_line_between_q_values_and_the_reason():
     app = snapshot_app(upto=MID_RUN)
-    async with app.run_test(
-        size=(80, 24)
-    ) as pilot:  # narrow: the reason column is cut, so it leads
+    # narrow: the reason column is cut, so it leads
+    async with app.run_test(size=(80, 24)) as pilot:
         table = await focus_table(pilot, app)
         decision = table.cursor_decision
         detail = app.screen.query_one("#decision-detail")

@@ -58,9 +58,8 @@ async def test_quit_from_every_dialog(fake_session, keys, dialog, key):
         await pilot.press(key)
         await pilot.pause()
     assert fake_session.stopped and app.return_code == (130 if key == "ctrl+c" else 0)  # as SIGINT
-    assert (
-        fake_session.stop_reason == f"by operator ({key})"
-    )  # what the record's stopped event says
+    # what the record's stopped event says
+    assert fake_session.stop_reason == f"by operator ({key})"
 
 
 async def test_quit_from_the_finished_dialog_that_ends_every_run():

@@ -103,9 +103,8 @@ async def test_a_followed_file_replaced_by_a_new_run_drops_the_old_runs_crash_di
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, CrashScreen)
-        store.reset(
-            source="follow · crashed.jsonl was replaced: showing its new run"
-        )  # what the follower does
+        # what the follower does
+        store.reset(source="follow · crashed.jsonl was replaced: showing its new run")
         app.dashboard.poll()
         await pilot.pause()
         assert app.screen is app.dashboard and "was replaced" in header(app)

@@ -140,9 +140,8 @@ class MorphogeneticEnv:
                     batch_hook(self, b)
                     held += time.perf_counter() - hook_start
                 measured = self._measured_groups(grads.keys)
-                grads.bind(
-                    measured
-                )  # measured gradients live in one buffer (CPU); cheap when unchanged
+                # measured gradients live in one buffer (CPU); cheap when unchanged
+                grads.bind(measured)
                 for slot in model.seed_slots():
                     slot.step_alpha()  # before the forward: the first blending batch already has alpha > 0
                 out = model(x)

@@ -76,9 +76,8 @@ class LoadedModel:
     format: str  # "esper-iql" or "plan"
     path: str
     metadata: dict = field(default_factory=dict)
-    metrics: dict = field(
-        default_factory=dict
-    )  # an esper-lite checkpoint's ``metrics``, kept as saved
+    # an esper-lite checkpoint's ``metrics``, kept as saved
+    metrics: dict = field(default_factory=dict)
 
     @property
     def state_dim(self) -> int:
@@ -221,9 +220,8 @@ class _Checker:
 def _read(data: bytes, device: str | torch.device, check: _Checker) -> dict:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore"
-            )  # torch's notes on odd pickle protocols: we judge the file ourselves
+            # torch's notes on odd pickle protocols: we judge the file ourselves
+            warnings.simplefilter("ignore")
             ckpt = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as error:  # noqa: BLE001 - every parse failure is "unusable file"
         code = re.search(r"GLOBAL ([\w.]+)", str(error))

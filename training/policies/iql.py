@@ -354,9 +354,8 @@ class OfflineTrainer:
                     stats.append(
                         torch.cat([self.iql.step(batch), self.bc.step(batch).unsqueeze(0)])
                     )
-                if (
-                    self.device.type == "cpu" and self.flushes_denormals
-                ):  # GPUs take subnormals at full speed
+                # GPUs take subnormals at full speed
+                if self.device.type == "cpu" and self.flushes_denormals:
                     zero_negligible_moments(self.iql.optimizer)
                     zero_negligible_moments(self.bc.optimizer)
                 for row in torch.stack(stats).tolist():

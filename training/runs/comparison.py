@@ -76,9 +76,8 @@ class ComparisonResult:
     episodes: list[EpisodeSummary] = field(default_factory=list)
     paired: list[PairedResult] = field(default_factory=list)
     stopped: bool = False
-    failed: list[int] = field(
-        default_factory=list
-    )  # episodes that raised (headless runs go on past them)
+    # episodes that raised (headless runs go on past them)
+    failed: list[int] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # their tracebacks' last lines
 
     def accuracies(self, lane: str) -> list[float]:

@@ -64,9 +64,8 @@ class Progress:
 @dataclass
 class EpisodeRun:
     result: ComparisonResult
-    transitions: list = field(
-        default_factory=list
-    )  # per finished episode, in episode order (collect)
+    # per finished episode, in episode order (collect)
+    transitions: list = field(default_factory=list)
     outcomes: list[EpisodeOutcome] = field(default_factory=list)
 
 

@@ -97,9 +97,8 @@ def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> Epi
             if isinstance(record, EpochRecord):
                 if builder is not None:
                     behaviour = policies[0]
-                    assert isinstance(
-                        behaviour, EpsilonHeuristic
-                    )  # a collecting episode's first lane
+                    # a collecting episode's first lane
+                    assert isinstance(behaviour, EpsilonHeuristic)
                     builder.add(record, behaviour.last_features)
                 if context.on_epoch is not None:
                     context.on_epoch()

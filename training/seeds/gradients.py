@@ -251,9 +251,8 @@ class EpochGradientTelemetry:
             plan.rows = torch.cat([plan.rows, torch.empty_like(plan.rows)])
         row = plan.rows[plan.filled]
         plan.filled += 1
-        if (
-            plan is self._bound and plan.buffer is not None
-        ):  # a few bucket kernels over the buffer the gradients live in
+        # a few bucket kernels over the buffer the gradients live in
+        if plan is self._bound and plan.buffer is not None:
             plan.buffer.norms(row)
             return
         # a parameter unused this batch counts as zero

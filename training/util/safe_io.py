@@ -191,9 +191,8 @@ def _commit(tmp: Path, path: Path, what: str, force: bool) -> None:
         except OSError as error:
             if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
                 raise
-    check_output_file(
-        path, what, force
-    )  # still a regular file or a new path, just before the rename
+    # still a regular file or a new path, just before the rename
+    check_output_file(path, what, force)
     os.replace(tmp, path)
 
 
