@@ -85,24 +85,10 @@ def test_the_loader_reads_torchvisions_format_into_normalised_tensors(tmp_path, 
 
 def test_one_episode_runs_end_to_end_on_cifar10(tmp_path, without_checksums):
     write_cifar10(tmp_path / "data")
+    data, report_path = str(tmp_path / "data"), str(tmp_path / "report.json")
+    flags = "--preset cifar10 --episodes 1 --epochs 2 --device cpu".split()
     code = main(
-        [
-            "compare",
-            "--model",
-            str(MODEL),
-            "--preset",
-            "cifar10",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--episodes",
-            "1",
-            "--epochs",
-            "2",
-            "--device",
-            "cpu",
-            "--report",
-            str(tmp_path / "report.json"),
-        ]
+        ["compare", "--model", str(MODEL), *flags, "--data-dir", data, "--report", report_path]
     )
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())

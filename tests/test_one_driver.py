@@ -18,18 +18,7 @@ MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
 FLAGS = [
     "--model",
     str(MODEL),
-    "--preset",
-    "tiny",
-    "--episodes",
-    "2",
-    "--epochs",
-    "3",
-    "--device",
-    "cpu",
-    "--seed",
-    "7",
-    "--slots",
-    "2",
+    *"--preset tiny --episodes 2 --epochs 3 --device cpu --seed 7 --slots 2".split(),
 ]
 WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
 
@@ -89,22 +78,9 @@ def test_a_model_file_is_read_and_parsed_once_for_a_whole_compare(tmp_path, monk
 
     monkeypatch.setattr(builtins, "open", counting_open)
     monkeypatch.setattr(checkpoint.torch, "load", counting_load)
+    flags = "--preset tiny --episodes 3 --epochs 1 --device cpu".split()
     code = iql.main(
-        [
-            "compare",
-            "--model",
-            str(MODEL),
-            "--preset",
-            "tiny",
-            "--episodes",
-            "3",
-            "--epochs",
-            "2",
-            "--device",
-            "cpu",
-            "--record",
-            str(tmp_path / "r.jsonl"),
-        ]
+        ["compare", "--model", str(MODEL), *flags, "--record", str(tmp_path / "r.jsonl")]
     )
     assert code == 0
     assert len(opened) == 1  # the checks before it only stat the file and peek at one byte
