@@ -1,1 +1,1 @@
-"""Controllers behind one protocol: the heuristic, the behaviour policy, offline-trained IQL, and its data."""
+"""Controllers behind one protocol (heuristic, behaviour, IQL, BC), checkpoints, offline data."""

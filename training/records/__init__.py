@@ -1,9 +1,8 @@
-"""Plain records: the contract between trainer, store, file and widgets (docs/architecture.md,
-"Records").
+"""The record contract between trainer, store, file and widgets: plain, frozen records.
 
-Frozen dataclasses, one JSON object per line, each with ``kind`` and the schema version ``v``.
-No torch here; widgets import this package and nothing else of ``training``, so the seed stages
-a record names are exported here too.
+See docs/architecture.md, "Records". Frozen dataclasses, one JSON object per line, each with
+``kind`` and the schema version ``v``. No torch here; widgets import this package and nothing
+else of ``training``, so the seed stages a record names are exported here too.
 """
 
 from __future__ import annotations
