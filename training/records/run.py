@@ -6,7 +6,7 @@ types carry their bounds (``training.seeds.bounds``), so decoding a line checks 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -87,10 +87,11 @@ class RunInfo(_Record, frozen=True, gc=False, tag="run"):
     v: Version = SCHEMA_VERSION
 
 
-EVENT_KINDS = (
+EventKind = Literal[
     "started", "paused", "resumed", "command_applied", "command_refused", "episode_finished",
     "finished", "stopped", "crashed", "record_failed", "episode_failed",
-)  # fmt: skip
+]  # fmt: skip
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 _EVENT_KINDS = frozenset(EVENT_KINDS)
 
 
@@ -98,7 +99,7 @@ class RunEvent(_Record, frozen=True, gc=False, tag="event"):
     """Something that happened to the run rather than to an epoch."""
 
     run_id: Text
-    event: Text
+    event: EventKind
     message: LongText = ""
     lane: Text | None = None
     episode: Count | None = None
@@ -108,6 +109,6 @@ class RunEvent(_Record, frozen=True, gc=False, tag="event"):
     data: dict[str, Any] = msgspec.field(default_factory=dict)  # e.g. a paired result
     v: Version = SCHEMA_VERSION
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # the decoder checks the type; this, what code builds
         if self.event not in _EVENT_KINDS:
             raise RecordError(f"unknown event {self.event[:40]!r}")
