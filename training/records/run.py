@@ -81,7 +81,7 @@ class RunInfo(_Record, frozen=True, gc=False, tag="run"):
     epochs: Count
     episodes: Count
     slots: Slots
-    created_at: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    created_at: Text = ""  # ISO 8601
     executing_lane: Text | None = None  # shadow mode: the one lane that trains
     data_seed: RandomSeed = 0
     v: Version = SCHEMA_VERSION
