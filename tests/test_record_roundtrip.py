@@ -163,3 +163,27 @@ def test_a_tz_aware_capture_time_survives(tmp_path):
     )
     back = record_from_line(record_to_line(msgspec.structs.replace(record, seeds=seeds)))
     assert all(s.telemetry.captured_at == stamp for s in back.seeds)
+
+
+def test_numpy_and_torch_scalars_left_in_a_record_are_written_as_numbers():
+    import numpy as np
+    import torch
+
+    line = next(
+        x
+        for x in (FIXTURES / "run.jsonl").read_text().splitlines()
+        if "tiny_iql" in x and '"kind":"epoch"' in x
+    )
+    record = record_from_line(line)
+    decision = msgspec.structs.replace(
+        record.decision,
+        features=tuple(np.array([1.5, 2.5], dtype=np.float32)),
+        z_scores=(np.float64(0.25), torch.tensor(3.0)),
+    )
+    back = record_from_line(
+        record_to_line(
+            msgspec.structs.replace(record, decision=decision, train_loss=np.float64(2.0))
+        )
+    )
+    assert back.decision.features == (1.5, 2.5) and back.decision.z_scores == (0.25, 3.0)
+    assert back.train_loss == 2.0 and type(back.train_loss) is float

@@ -30,7 +30,22 @@ def record_to_line(record: Record) -> str:
     """The line a record is written as (without its newline). msgspec turns the record into
     plain values; ``json`` writes them, so a NaN or infinite loss is written as ``NaN`` or
     ``Infinity`` and reads back as itself (msgspec would write ``null``)."""
-    return json.dumps(msgspec.to_builtins(record), separators=(",", ":"))
+    return json.dumps(msgspec.to_builtins(record, enc_hook=_plain), separators=(",", ":"))
+
+
+def _plain(value: object) -> object:
+    """A number msgspec does not know as one: a subclass of float or int, or a numpy or torch
+    scalar that a policy left in a tuple of features."""
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    item = getattr(value, "item", None)
+    if callable(item):
+        plain = item()
+        if isinstance(plain, int | float | bool):
+            return plain
+    raise TypeError(f"a record cannot hold a {type(value).__name__}")
 
 
 def record_from_line(line: str | bytes) -> Record:
