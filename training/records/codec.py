@@ -42,7 +42,10 @@ def _plain(value: object) -> object:
         return int(value)
     item = getattr(value, "item", None)
     if callable(item):
-        plain = item()
+        try:
+            plain = item()
+        except (ValueError, RuntimeError):  # an array of more than one value
+            plain = None
         if isinstance(plain, int | float | bool):
             return plain
     raise TypeError(f"a record cannot hold a {type(value).__name__}")
