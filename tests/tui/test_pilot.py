@@ -235,4 +235,4 @@ def test_an_applied_command_is_announced_without_the_internal_seed_id():
 
     event = RunEvent("fixture0001", "command_applied", "pause_seed heuristic slot 0: paused slot0-s1",
                      lane="heuristic", slot=0, data={"type": "pause_seed"})  # fmt: skip
-    assert applied_text(event) == "paused the seed in heuristic slot 0"
+    assert applied_text(event) == "operator paused the seed in heuristic slot 0"
