@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from esper_tui.screens.base import SizeGuard
 from widgets.charts import ChartData, LaneCharts
+from widgets.footer import FittingFooter
 
 ChartProvider = Callable[[], ChartData | None]
 _NOTHING = object()  # what the screen shows before its first poll
@@ -45,7 +46,7 @@ class ChartsScreen(SizeGuard[None]):
         yield Header()
         yield LaneCharts(id="lane-charts")
         yield Static(id="modal-too-small", markup=False)
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.poll()

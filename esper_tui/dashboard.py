@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from esper_tui.layout import PANELS, PanelLayout
 from esper_tui.operator import TrainerControls
@@ -39,6 +39,7 @@ from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedG
 from widgets.decision_panel import DecisionPanel
 from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.event_strip import EventStrip
+from widgets.footer import FittingFooter
 from widgets.model import RunStatus, StoreView
 from widgets.panel import ScrollPanel, Titled
 from widgets.run_header import SourceState, record_time
@@ -80,10 +81,14 @@ class DashboardScreen(PanelLayout, TrainerControls):
         Binding("minus", "speed(0.5)", "Slower"),
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
-        Binding("left,h", "move(0,-1)", "Select", show=False),
-        Binding("right,l", "move(0,1)", "Seed", key_display="←→↑↓"),
-        Binding("up,k", "move(-1,0)", "Select", show=False),
-        Binding("down,j", "move(1,0)", "Select", show=False),
+        Binding("right", "move(0,1)", "Seed", key_display="←→↑↓"),  # shown while the seed grid has focus
+        Binding("left", "move(0,-1)", "Select", show=False),
+        Binding("up", "move(-1,0)", "Select", show=False),
+        Binding("down", "move(1,0)", "Select", show=False),
+        Binding("h", "select(0,-1)", "Select", show=False),  # h j k l select from any panel
+        Binding("l", "select(0,1)", "Select", show=False),
+        Binding("k", "select(-1,0)", "Select", show=False),
+        Binding("j", "select(1,0)", "Select", show=False),
     ]
 
     def __init__(self, store: TelemetryStore, source: DataSource | None = None, refresh_hz: float = 4.0,
@@ -122,7 +127,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
             yield DecisionPanel(id="decision-panel")
             yield EventStrip(id="event-strip")
         yield Static(id="too-small", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.apply_size()
@@ -235,6 +240,9 @@ class DashboardScreen(PanelLayout, TrainerControls):
         history = lane.seed_history.get(slot, ())
         return lane.name, slot, history[-1] if history else None
 
+    def action_select(self, d_lane: int, d_slot: int) -> None:
+        self.action_move(d_lane, d_slot)
+
     def action_move(self, d_lane: int, d_slot: int) -> None:
         lanes, slots = self._shape()
         lane, slot = self.selected
@@ -270,6 +278,8 @@ class DashboardScreen(PanelLayout, TrainerControls):
             return self.maximized is not None
         if action == "seed_detail":
             return self.selected_seed()[0] is not None
+        if action == "move":  # arrows select seeds on the grid; on a scrolling panel they scroll
+            return isinstance(self.focused, SeedGrid) or self.focused is None
         return True
 
     def _seed_can(self, action: str) -> bool:

@@ -113,7 +113,8 @@ class PanelLayout(Screen[None]):
             room = self._room() - grid.outer_size.height
             natural = max(self.query_one(GradientPanel).outer_size.height,
                           self.query_one(SaturationPanel).outer_size.height) + 1  # fmt: skip
-            want = min(natural, HEALTH_WANT) if natural > 1 else HEALTH_WANT
+            sideways = self.query_one("#saturation", ScrollPanel).max_scroll_x > 0  # a scrollbar row
+            want = (min(natural, HEALTH_WANT) if natural > 1 else HEALTH_WANT) + int(sideways)
             rows = max(min(natural, room - DECISIONS_WANT), min(want, room - DECISIONS_MIN), 6)
             if health.styles.height is None or health.styles.height.value != rows:
                 health.styles.height = rows

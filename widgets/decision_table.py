@@ -122,7 +122,7 @@ class DecisionTable(DataTable):
     """Keyed, bounded, append-at-the-bottom. The cursor stays on its record across updates and
     follows new rows while ``following``."""
 
-    BINDINGS = [Binding("end", "follow", "Follow new rows")]
+    BINDINGS = [Binding("enter", "select_cursor", "Seed detail"), Binding("end", "follow", "Follow new rows")]
 
     following: reactive[bool] = reactive(True)
     row_filter: reactive[DecisionFilter] = reactive(DecisionFilter, always_update=True)

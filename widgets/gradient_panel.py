@@ -7,6 +7,7 @@ seeds that were never measured. Green means measured and healthy, nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from rich.text import Text
 from training.lifecycle import SeedStage, is_failure_stage
 from training.records import SeedRecord
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
+from widgets.labels import lane_labels
 from widgets.model import StoreView
 
 # The norm history is drawn on a log10 scale with fixed bounds (said in the header): a seed's
@@ -122,6 +124,9 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
     if not seeds:
         t.append("no seeds yet", style="dim")
         return t
+    names = list(dict.fromkeys(record.lane for record, _ in seeds))
+    labels = lane_labels(names, max(width - 4 - 1 - MIN_HISTORY - (13 if short else 30), 2))
+    seeds = [(dataclasses.replace(record, lane=labels[record.lane]), history) for record, history in seeds]
     name_w = max(len(record.lane) for record, _ in seeds)
     flags_w = max(len(_flags(r, short).plain) for r, _ in seeds)
     # lane·sN and a space, flags, norm and health (~13 short, ~21) or "not measured (...)" (~30)

@@ -71,13 +71,14 @@ class ScrollPanel(VerticalScroll, Titled):
     def panel_state(self) -> Text | None:
         below = self.max_scroll_y > 0 and not self.is_vertical_scroll_end
         beside = self.max_scroll_x > 0 and not self.is_horizontal_scroll_end
-        if below and beside:
-            return Text("↓→ more: tab here, ↑↓←→ scroll", style="bold yellow")
-        if below:
-            return Text("↓ more: tab here, ↑↓ scroll", style="bold yellow")
-        if beside:
-            return Text("→ more: tab here, ←→ scroll", style="bold yellow")
-        return None
+        arrows = "↓→" if below and beside else "↓" if below else "→" if beside else ""
+        if not arrows:
+            return None
+        keys = "↑↓←→" if below and beside else "↑↓" if below else "←→"
+        hint = f"{arrows} more: tab here, {keys} scroll"
+        if len(self.PANEL_TITLE) + 5 + len(hint) > self.size.width:
+            hint = f"{arrows} more (tab)"  # a narrow panel: the short form, never cut
+        return Text(hint, style="bold yellow")
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

@@ -11,8 +11,11 @@ from typing import TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from widgets.footer import FittingFooter
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 ResultType = TypeVar("ResultType")
@@ -43,13 +46,20 @@ class SizeGuard(Screen[ResultType]):
             self.query_one("#modal-too-small", Static).update(too_small_text(width, height))
 
 
-class EsperModal(SizeGuard[ResultType], ModalScreen[ResultType]):
-    """A dialog with its own footer, hidden behind the size message in a too-small terminal."""
+class EsperModal(ModalScreen[ResultType], SizeGuard[ResultType]):
+    """A dialog with its own footer, hidden behind the size message in a too-small terminal.
+    ModalScreen comes first: Textual's CSS inherits along the first base only. ``q`` and ``s``
+    are listed here so the footer shows them (the App's priority ``q`` acts first)."""
+
+    BINDINGS = [
+        Binding("q", "app.quit_app", "Quit"),
+        Binding("s", "app.screenshot", "Shot"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()
         yield Static(id="modal-too-small", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittingFooter()
 
     def compose_dialog(self) -> ComposeResult:
         raise NotImplementedError

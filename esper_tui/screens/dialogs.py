@@ -100,7 +100,11 @@ def finished_text(view: StoreView) -> Text:
         ours, ref = view.lane(paired.lane), view.lane(paired.reference)
         if ours is not None and ref is not None and ours.finals and len(ours.finals) == len(ref.finals):
             diffs = "  ".join(f"{a - b:+.2f}" for a, b in zip(ours.finals, ref.finals, strict=True))
-            t.append(f"  {paired.lane} − {paired.reference} per episode: {diffs}\n", style="dim")
+            t.append(f"  {paired.lane} − {paired.reference} per episode: {diffs}", style="dim")
+            if ours.final_params and ref.final_params and sum(ref.final_params) > 0:
+                ratio = sum(ours.final_params) / sum(ref.final_params)
+                t.append(f"; seed parameters {ratio:.1f}× the {paired.reference}'s", style="bold")
+            t.append("\n")
     if view.paired:
         t.append("\n")
         for paired in view.paired:

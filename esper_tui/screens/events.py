@@ -43,14 +43,22 @@ class LogFilter:
         return f"{lane}; {kinds}"
 
 
+class LogList(OptionList):
+    """The log's list; its enter and End are in the footer (OptionList hides them)."""
+
+    BINDINGS = [Binding("enter", "select", "Seed detail"), Binding("end", "last", "Follow new")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """End is offered while following is paused."""
+        return not getattr(self.screen, "following", False) if action == "last" else True
+
+
 class EventLogScreen(EsperModal[None]):
     """The whole log, live: the dashboard calls ``update_view`` at each new store version."""
 
     BINDINGS = [
         Binding("escape,e", "dismiss", "Close"),
-        Binding("enter", "open_seed", "Seed detail"),
         Binding("slash", "filter", "Filter"),
-        Binding("end", "follow", "Follow new"),
     ]
 
     def __init__(self, view: StoreView) -> None:
@@ -65,7 +73,7 @@ class EventLogScreen(EsperModal[None]):
     def compose_dialog(self) -> ComposeResult:
         with Vertical(id="events", classes="dialog"):
             yield Static(id="events-title", markup=False)
-            yield OptionList(id="events-list")
+            yield LogList(id="events-list")
 
     def on_mount(self) -> None:
         self.update_view(self.view, force=True)
@@ -121,15 +129,11 @@ class EventLogScreen(EsperModal[None]):
         if self.following != at_end:
             self.following = at_end
             self._retitle()
+            self.options.refresh_bindings()
 
     @on(OptionList.OptionSelected, "#events-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self._open(event.option_index)
-
-    def action_open_seed(self) -> None:
-        highlighted = self.options.highlighted
-        if highlighted is not None:
-            self._open(highlighted)
 
     def _open(self, index: int) -> None:
         if not 0 <= index < len(self._shown):
@@ -139,12 +143,6 @@ class EventLogScreen(EsperModal[None]):
             self.notify("this event is not about a seed", severity="warning", timeout=3)
             return
         self.app.push_screen(SeedDetailScreen(entry.lane, entry.slot, self.view))
-
-    def action_follow(self) -> None:
-        self.following = True
-        if self._shown:
-            self.options.highlighted = len(self._shown) - 1
-        self._retitle()
 
     def action_filter(self) -> None:
         lanes = [lane.name for lane in self.view.lanes]
