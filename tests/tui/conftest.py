@@ -114,3 +114,22 @@ async def until(pilot, predicate, timeout: float = 10.0) -> None:
     while not predicate():
         assert loop.time() < end, "timed out"
         await pilot.pause(0.02)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the user sees it, one plain string per row (dialogs over the dashboard
+    included), as ``App.export_screenshot`` renders it."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False,
+                      safe_box=False, color_system=None)  # fmt: skip
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))  # noqa: SLF001
+    return console.export_text().splitlines()
+
+
+def words(text: str) -> str:
+    """Whitespace collapsed: a wrapped sentence compared with the one it came from."""
+    return " ".join(text.split())

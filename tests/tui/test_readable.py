@@ -1,0 +1,74 @@
+"""The acceptance of issue 16 on the fixture run: the newest decision's reason whole on screen at
+the design size and the smallest, with one and two models, without a key; every footer key acts."""
+
+import pytest
+
+from esper_tui.screens import HelpScreen
+from esper_tui.screens.help import KEYS
+from tests.tui.conftest import SECOND, screen_lines, snapshot_app, two_model_store, until, words
+from widgets.decision_panel import DecisionPanel
+
+MID_RUN = (1, "tiny_iql", 5)
+SIZES = [(120, 40), (80, 24)]
+
+
+def app_with(models: int):
+    return snapshot_app(upto=MID_RUN) if models == 1 else snapshot_app(store=two_model_store(MID_RUN))
+
+
+def region_text(app, selector: str) -> str:
+    """What the screen shows inside a widget's region, rows joined."""
+    widget = app.screen.query_one(selector)
+    region = widget.content_region.intersection(widget.scrollable_content_region)
+    lines = screen_lines(app)[region.y : region.bottom]
+    return " ".join(line[region.x : region.right] for line in lines)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+@pytest.mark.parametrize("models", [1, 2], ids=["one-model", "two-models"])
+async def test_the_newest_decisions_reason_is_on_screen_in_full(size, models):
+    app = app_with(models)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        newest = app.store.view().decisions[-1]
+        assert newest.lane == (SECOND if models == 2 else "tiny_iql")
+        shown = words(region_text(app, "#why-scroll"))
+        assert f"{newest.episode}·{newest.epoch} {newest.lane}" in shown
+        assert words(f"Why: {newest.reason} → {newest.outcome}") in shown
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+async def test_the_reason_of_a_decision_with_a_closing_parenthesis_is_whole(size):
+    """The issue's example was cut just before its closing parenthesis: "(Q 27."."""
+    app = app_with(1)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DecisionPanel).table
+        row = next(i for i in range(table.row_count - 1, -1, -1) if table.decision_at(i).reason.endswith(")"))
+        table.following = False
+        table.move_cursor(row=row)
+        await pilot.pause()
+        decision = table.decision_at(row)
+        assert words(f"{decision.reason} → {decision.outcome}") in words(region_text(app, "#why-scroll"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+async def test_every_dashboard_key_is_in_the_footer_or_in_help(size):
+    app = app_with(2)
+    async with app.run_test(size=size) as pilot:
+        for focus in ("grid", "table"):
+            if focus == "table":
+                await pilot.press("tab", "tab", "tab")
+            await until(pilot, lambda: app.screen.query("FooterKey"))
+            footer = {key.key for key in app.screen.query("FooterKey") if key.region.right <= size[0]}
+            listed = " ".join(key for key, _ in KEYS)
+            active = [b.binding for b in app.screen.active_bindings.values() if b.binding.show]
+
+            def in_help(binding) -> bool:
+                display, tokens = app.get_key_display(binding).replace(" ", ""), listed.split()
+                return binding.key in tokens or display in tokens or (len(display) > 1 and all(c in tokens for c in display))
+
+            missing = [b.key for b in active if b.key not in footer and not in_help(b)]
+            assert not missing, f"{focus}: {missing} neither in the footer nor in ?"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
