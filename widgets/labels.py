@@ -18,13 +18,15 @@ CODE_LEN = 2
 
 def fmt_fit(x: float | None, width: int, *, signed: bool = False) -> str:
     """``x`` in at most ``width`` cells with as many significant digits as fit: ``0.00859`` is
-    ``0.0086`` in 6 cells and ``8.6e-3`` in fewer... ``—`` for None; nan and inf as such."""
+    ``0.0086`` in 6 cells, ``0.009`` in 5. ``—`` for None; nan and inf as such; a magnitude
+    that cannot fit at all (``-1e100`` in 4 cells) is ``#`` repeated, as a spreadsheet does."""
     if x is None:
         return "—"
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
-        return ("+inf" if signed else "inf") if x > 0 else "-inf"
+        text = ("+inf" if signed else "inf") if x > 0 else "-inf"
+        return text if len(text) <= width else "#" * max(width, 1)
     sign = "+" if signed else ""
     if x == 0:
         return f"{0:{sign}.0f}"
@@ -38,7 +40,7 @@ def fmt_fit(x: float | None, width: int, *, signed: bool = False) -> str:
         text = _short_exponent(f"{x:{sign}.{digits}e}")
         if len(text) <= width:
             return text
-    return _short_exponent(f"{x:{sign}.0e}")  # the narrowest there is: magnitude over width
+    return "#" * max(width, 1)
 
 
 def _short_exponent(text: str) -> str:

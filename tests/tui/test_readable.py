@@ -52,6 +52,13 @@ async def test_the_reason_of_a_decision_with_a_closing_parenthesis_is_whole(size
         assert words(f"{decision.reason} → {decision.outcome}") in words(region_text(app, "#why-scroll"))
 
 
+def in_help(app, binding) -> bool:
+    """The key is listed in ``?`` (by name, by its symbol, or each arrow of an arrow group)."""
+    tokens = " ".join(key for key, _ in KEYS).split()
+    display = app.get_key_display(binding).replace(" ", "")
+    return binding.key in tokens or display in tokens or (len(display) > 1 and all(c in tokens for c in display))
+
+
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
 async def test_every_dashboard_key_is_in_the_footer_or_in_help(size):
     app = app_with(2)
@@ -61,14 +68,8 @@ async def test_every_dashboard_key_is_in_the_footer_or_in_help(size):
                 await pilot.press("tab", "tab", "tab")
             await until(pilot, lambda: app.screen.query("FooterKey"))
             footer = {key.key for key in app.screen.query("FooterKey") if key.region.right <= size[0]}
-            listed = " ".join(key for key, _ in KEYS)
             active = [b.binding for b in app.screen.active_bindings.values() if b.binding.show]
-
-            def in_help(binding) -> bool:
-                display, tokens = app.get_key_display(binding).replace(" ", ""), listed.split()
-                return binding.key in tokens or display in tokens or (len(display) > 1 and all(c in tokens for c in display))
-
-            missing = [b.key for b in active if b.key not in footer and not in_help(b)]
+            missing = [b.key for b in active if b.key not in footer and not in_help(app, b)]
             assert not missing, f"{focus}: {missing} neither in the footer nor in ?"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

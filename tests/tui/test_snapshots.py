@@ -3,10 +3,10 @@ purpose with ``pytest tests/tui --snapshot-update`` and look at the report."""
 
 import pytest
 
-from tests.tui.conftest import CRASHED, snapshot_app, two_model_store
+from tests.tui.conftest import CRASHED, extra_lane_store, snapshot_app, two_model_store
 
 MID_RUN = (1, "tiny_iql", 5)  # episode 1: the heuristic's seed is paused, IQL has three seeds
-DASHBOARD_SIZES = [(120, 40), (80, 24), (160, 50)]
+DASHBOARD_SIZES = [(120, 40), (80, 24), (160, 50)]  # the newest decision's reason whole at each
 DIALOG_SIZES = [(120, 40), (80, 24)]
 
 
@@ -45,3 +45,24 @@ def test_filter_dialog(snap_compare):
 
 def test_too_small_terminal(snap_compare):
     assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=(70, 20))
+
+
+@pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
+def test_event_log(snap_compare, size):
+    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, press=["e"])
+
+
+def test_decisions_maximised(snap_compare):
+    """m on the decision table: every column, the pane under it."""
+    app = snapshot_app(store=two_model_store(MID_RUN))
+    assert snap_compare(app, terminal_size=(120, 40), press=["tab", "tab", "tab", "m"])
+
+
+def test_seed_grid_maximised(snap_compare):
+    assert snap_compare(snapshot_app(store=two_model_store(MID_RUN)), terminal_size=(120, 40), press=["m"])
+
+
+def test_five_lanes(snap_compare):
+    """A replayed ablation: five lanes, lane codes where names do not fit, all ten features."""
+    app = snapshot_app(store=extra_lane_store(("iql_27", "iql_54", "bc"), MID_RUN))
+    assert snap_compare(app, terminal_size=(120, 40))
