@@ -59,7 +59,7 @@ class EsperApp(App[int]):
         """The selected seed card (lane, slot) on the dashboard."""
         return self.dashboard.selected
 
-    def action_screenshot(self) -> None:
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """s: an SVG of the screen as it is (dialogs included), next to the record written or
         read (else in the current folder), never over an earlier file."""
         folder, stem = self.dashboard.screenshot_folder()

@@ -157,7 +157,7 @@ class PanelLayout(Screen[None]):
         focused = self.focused
         if focused is None:
             return None
-        return next((w for w in (focused, *focused.ancestors) if w.id in PANELS), None)  # type: ignore[misc]
+        return next((w for w in (focused, *focused.ancestors) if isinstance(w, Widget) and w.id in PANELS), None)
 
     def maximise_panel(self) -> None:
         panel = self.focused_panel()

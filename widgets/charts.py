@@ -287,6 +287,14 @@ class LaneCharts(Widget):
         assert cell is not None
         cell.query_one(".chart-caption", Static).update(caption)
 
+    @staticmethod
+    def _fit_y(plot: PlotWidget, values: Sequence[float | None], pad: float) -> None:
+        limits = y_limits(values, pad)
+        if limits is None:
+            plot.set_ylimits()
+        else:
+            plot.set_ylimits(*limits)
+
     def _x_limits(self, plot: PlotWidget, data: ChartData) -> None:
         if data.max_epochs > 1:
             plot.set_xlimits(1.0, float(data.max_epochs))
@@ -310,9 +318,8 @@ class LaneCharts(Widget):
                 draw_series(plot, lane.epochs, values, bright)
         accuracies = [v for lane in data.lanes for v in (*lane.val_accuracy, *(x for c in lane.finished for x in c))]
         losses = [v for lane in data.lanes for v in lane.val_loss]
-        for plot, values, pad in ((accuracy, accuracies, 1.0), (loss, losses, 0.05)):
-            limits = y_limits(values, pad)
-            plot.set_ylimits(*limits) if limits is not None else plot.set_ylimits()
+        self._fit_y(accuracy, accuracies, 1.0)
+        self._fit_y(loss, losses, 0.05)
         finished = max((len(lane.finished) for lane in data.lanes), default=0)
         self._caption("plot-accuracy", legend(data.lanes, f"dimmer: {finished} finished" if finished else ""))
         self._caption("plot-loss", legend(data.lanes, f"episode {data.episode}"))
@@ -334,8 +341,7 @@ class LaneCharts(Widget):
         if not any(v is not None for v in logs):
             norm.set_ylimits(-3.0, 1.0)  # nothing measured yet: a plain default range
         else:
-            limits = y_limits(logs, 0.5)  # half a decade either side of a flat norm
-            norm.set_ylimits(*limits) if limits is not None else norm.set_ylimits()
+            self._fit_y(norm, logs, 0.5)  # half a decade either side of a flat norm
         alpha_gaps, norm_gaps = gaps_caption(focus.epochs, focus.alpha), gaps_caption(focus.epochs, focus.gradient_norm)
         self._caption("plot-alpha", focus.label + (f" · {alpha_gaps}" if alpha_gaps else ""))
         self._caption("plot-norm", focus.label + (f" · {norm_gaps}" if norm_gaps else ""))

@@ -278,8 +278,19 @@ class DecisionTable(DataTable):
         self.follow()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """End is offered (in the footer) only while following is paused."""
-        return not self.following if action == "follow" else True
+        """End is offered (in the footer) only while following is paused; enter only on a
+        decision that acted on a seed (it opens that seed)."""
+        if action == "follow":
+            return not self.following
+        if action == "select_cursor":
+            decision = self.cursor_decision
+            return decision is not None and decision.target_slot is not None
+        return True
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if old.row != new.row:
+            self.refresh_bindings()
 
     def watch_following(self) -> None:
         self.refresh_bindings()

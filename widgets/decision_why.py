@@ -213,8 +213,8 @@ def far_line(decision: DecisionRecord, names: tuple[str, ...]) -> Text | None:
     far = input_outliers(decision, names)
     plan = decision.z_scores is None
     if not far:
-        limit = f"{PLAN_RANGE_WIDTHS:g} range-width" if plan else f"|z| ≤ {OUTLIER_Z:g}"
-        return Text(f"every input within its training range ({limit})", style="green")
+        bound = f"{PLAN_RANGE_WIDTHS:g} range-width" if plan else f"|z| ≤ {OUTLIER_Z:g}"
+        return Text(f"every input within its training range ({bound})", style="green")
     t = Text()
     for i, o in enumerate(far[:FAR_SHOWN]):
         if i:

@@ -279,7 +279,7 @@ class SeedGrid(Container):
         self._shape = (0, 0)
         self._view: StoreView | None = None
         self._selected = (0, 0)
-        self._drawn: tuple[StoreView, tuple[int, int], int, bool] | None = None
+        self._drawn: tuple[StoreView, tuple[int, int], int, bool, int] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -73,3 +73,67 @@ async def test_every_dashboard_key_is_in_the_footer_or_in_help(size):
             assert not missing, f"{focus}: {missing} neither in the footer nor in ?"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def effect_of(pilot, app, key: str, session, folder) -> str:
+    """Press ``key`` on the dashboard and name what it did (then undo it where it opened or
+    maximised something); "" when it did nothing."""
+    screen = app.screen
+    focused = app.focused
+    before = (len(app.screen_stack), screen.maximized, app.focused, app.selected, len(list(folder.glob("*.svg"))))
+    replay = getattr(app.session, "paused", None), getattr(app.session, "speed", None), list(getattr(app.session, "jumps", []))
+    await pilot.press(key)
+    await pilot.pause()
+    after = (len(app.screen_stack), screen.maximized, app.focused, app.selected, len(list(folder.glob("*.svg"))))
+    if session is not None and session.commands():
+        return "command"
+    if after[0] > before[0]:
+        while len(app.screen_stack) > before[0]:
+            app.pop_screen()
+        await pilot.pause()
+        return "screen"
+    if after[1] is not before[1]:
+        screen.minimize()
+        screen.set_focus(focused)
+        return "maximise"
+    if after[2] is not before[2] or after[3] != before[3] or after[4] != before[4]:
+        screen.set_focus(focused)
+        app.dashboard.selected = before[3]  # the next key acts on the same seed
+        await pilot.pause()
+        return "focus, selection or file"
+    now = getattr(app.session, "paused", None), getattr(app.session, "speed", None), list(getattr(app.session, "jumps", []))
+    return "replay" if now != replay else ""
+
+
+@pytest.mark.parametrize("state", ["running", "paused", "finished", "table", "replay"])
+async def test_every_footer_key_acts_in_that_state(state, fake_session, tmp_path):
+    from esper_tui.app import EsperApp
+    from tests.tui.conftest import RUN, store_from
+    from tests.tui.test_sources import FakeReplay
+    from training.records import RunEvent
+    from widgets.model import RunStatus
+
+    record = tmp_path / "run.jsonl"
+    record.write_text(RUN.read_text())
+    store = store_from(RUN) if state == "finished" else store_from(RUN, MID_RUN)
+    if state == "replay":
+        app = snapshot_app(store=store, session=FakeReplay(record))
+        session = None
+    else:
+        if state != "finished":
+            store._status = RunStatus.RUNNING  # noqa: SLF001 - live
+        if state == "paused":
+            store.add(RunEvent("fixture0001", "paused", "training paused by operator"))
+        app = EsperApp(store, session=fake_session, refresh_hz=0, clock=None, record_path=record)
+        session = fake_session
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        while app.screen is not app.dashboard:  # the finished summary
+            await pilot.press("escape")
+        if state == "table":
+            await pilot.press("tab", "tab", "tab")
+        await until(pilot, lambda: app.screen.query("FooterKey"))
+        keys = [k.key for k in app.screen.query("FooterKey") if k.key != "q"]
+        assert keys
+        idle = [key for key in keys if not await effect_of(pilot, app, key, session, tmp_path)]
+        assert not idle, f"{state}: {idle} in the footer did nothing"
