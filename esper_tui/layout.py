@@ -30,7 +30,7 @@ PANELS = ("seed-grid", "gradients", "saturation", "decision-panel")
 HEADER_ROWS, FOOTER_ROWS = 3, 1
 HEALTH_WANT = 13  # rule, the saturation headings, its ten features
 DECISIONS_WANT = 11  # rule, and ten rows: the pane's headline, reason, heuristic, Q bars, V
-DECISIONS_MIN = 7
+DECISIONS_MIN = 6  # rule, header, two rows; stacked or beside, the pane keeps the reason
 STRIP_ROWS, STRIP_ROWS_COMPACT = 2, 1
 GRADIENT_MIN = 34
 
@@ -48,6 +48,7 @@ class PanelLayout(Screen[None]):
     view: StoreView
     _active_panel: int
     _lower_panel: int
+    _strip_rows: int = STRIP_ROWS
 
     # ------------------------------------------------------------------ size classes
     def apply_size(self) -> None:
@@ -60,7 +61,8 @@ class PanelLayout(Screen[None]):
         self.set_class(wide, "-wide")
         if small:
             self.query_one("#too-small", Static).update(too_small_text(width, height))
-        self.query_one(EventStrip).styles.height = STRIP_ROWS_COMPACT if compact else STRIP_ROWS
+        self._strip_rows = STRIP_ROWS_COMPACT if compact else STRIP_ROWS
+        self.query_one(EventStrip).styles.height = self._strip_rows
         self.fit_cards()
         self.show_panel(self._active_panel, focus=False)
         self.call_after_refresh(self.fit_rows)
@@ -86,6 +88,9 @@ class PanelLayout(Screen[None]):
                 grid.set_lines(lines)
                 return
         grid.set_lines(1)
+        if self._strip_rows > STRIP_ROWS_COMPACT:  # many lanes: the strip gives its second row
+            self._strip_rows = STRIP_ROWS_COMPACT
+            self.query_one(EventStrip).styles.height = self._strip_rows
 
     def _room(self) -> int:
         """Rows between the header and the footer that the scoreboard and strip leave."""
@@ -95,8 +100,7 @@ class PanelLayout(Screen[None]):
             scoreboard = 0
         if not scoreboard:
             scoreboard = len(self.view.lanes) + 2
-        strip = STRIP_ROWS_COMPACT if self.has_class("-compact") else STRIP_ROWS
-        return self.app.size.height - HEADER_ROWS - FOOTER_ROWS - strip - scoreboard
+        return self.app.size.height - HEADER_ROWS - FOOTER_ROWS - self._strip_rows - scoreboard
 
     def fit_rows(self) -> None:
         """The health row's height and the two health panels' widths, from what is left."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from training.records import PairedResult
 from widgets.glyphs import ViewPanel, action_short, fmt_count, fmt_signed, sparkline, wrap
 from widgets.labels import lane_labels
 from widgets.model import Agreement, LaneView, StoreView
@@ -127,20 +128,43 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
         t.append("\n")
     if not view.lanes:
         t.append("no lanes yet\n", style="dim")
-    if view.paired:
-        for result in view.paired:
-            style = (
-                "green"
-                if result.mean_difference > 0
-                else "red"
-                if result.mean_difference < 0
-                else ""
-            )
-            t.append(wrap(result.summary(), width), style=style)
-            t.append("\n")
+    if len(view.paired) == 1:
+        result = view.paired[0]
+        t.append(wrap(result.summary(), width), style=_paired_style(result))
+        t.append("\n")
+    elif view.paired:  # many lanes (a replayed ablation): one item per lane, wrapped, not a line each
+        t.append_text(_paired_compact(view, width, labels))
+        t.append("\n")
     else:
         t.append(NO_PAIRED, style="dim")
     t.rstrip()
+    return t
+
+
+def _paired_style(result: PairedResult) -> str:
+    return "green" if result.mean_difference > 0 else "red" if result.mean_difference < 0 else ""
+
+
+def _paired_compact(view: StoreView, width: int, labels: dict[str, str]) -> Text:
+    """"paired vs heuristic over 6 episodes (mean Δ [95% CI] W/T/L sign p): iql_27 -5.30
+    [-11.27, +0.67] 1/1/4 p=0.375 · …", wrapped at item boundaries."""
+    first = view.paired[0]
+    t = Text(f"paired vs {first.reference} over {first.episodes} episode(s) (mean Δ [95% CI] W/T/L sign p):",
+             style="dim")  # fmt: skip
+    line = len(t.plain)
+    for result in view.paired:
+        ci = (f"[{result.ci_low:+.2f}, {result.ci_high:+.2f}]" if result.ci_low is not None
+              and result.ci_high is not None else "[CI needs 2+]")  # fmt: skip
+        item = (f"{labels.get(result.lane, result.lane)} {result.mean_difference:+.2f} {ci} "
+                f"{result.wins}/{result.ties}/{result.losses} p={result.sign_test_p:.3f}")  # fmt: skip
+        if line + 3 + len(item) > width:
+            t.append("\n  ")
+            line = 2
+        else:
+            t.append(" · " if line > 2 and not t.plain.endswith(":") else " ", style="dim")
+            line += 3
+        t.append(item, style=_paired_style(result))
+        line += len(item)
     return t
 
 
