@@ -213,11 +213,9 @@ class DashboardScreen(PanelLayout, TrainerControls):
     def _refresh_keys(self) -> None:
         """Redraw the footer when what the keys can do changed (status, selected seed, replay
         pause): never on a plain tick."""
-        lane, slot, record = self.selected_seed()
-        lane_view = self.view.lane(lane) if lane is not None else None
-        pending = lane_view.pending.get(slot) if lane_view is not None else None
-        seed = None if record is None else (record.seed_id, record.stage, record.paused, pending)
-        state = (self.view.status, seed, self.replay_paused, self.maximized is not None)
+        seed = tuple(self.check_action(action, ()) for action in ("pause_seed", "resume_seed", "cull_seed"))
+        state = (self.view.status, seed, self.replay_paused, self.maximized is not None,
+                 self.selected_seed()[0] is not None)  # fmt: skip
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()

@@ -137,6 +137,7 @@ class DecisionTable(DataTable):
         self._shown: tuple[str, ...] = tuple(key for _, key in COLUMNS)  # column keys, in order
         self._widths: dict[str, int] = {key: cell_len(label) for label, key in COLUMNS}
         self._lane_labels: dict[str, str] = {}
+        self._enter_offered = False  # what the footer was last told about enter
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -289,8 +290,15 @@ class DecisionTable(DataTable):
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
-        if old.row != new.row:
+        decision = self.cursor_decision
+        names_seed = decision is not None and decision.target_slot is not None
+        if names_seed != self._enter_offered and self.has_focus:  # the footer shows enter, or not
+            self._enter_offered = names_seed
             self.refresh_bindings()
+
+    def on_focus(self) -> None:
+        decision = self.cursor_decision
+        self._enter_offered = decision is not None and decision.target_slot is not None
 
     def watch_following(self) -> None:
         self.refresh_bindings()

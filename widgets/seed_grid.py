@@ -251,7 +251,7 @@ class SeedCard(Static):
         self.set_class(selected, "-selected")
         self.set_class(bool(compact), "-compact")
         if changed(self._text, text):
-            layout = needs_layout(self._text, text)
+            layout = needs_layout(self._text, text, self)
             self._text = text
             self.update(text, layout=layout)
 
