@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import traceback
@@ -15,6 +16,7 @@ from training.comparison import Lane, RunConfig, run
 from training.data import ImageTask
 from training.records import RunEvent
 from training.stopping import DEFAULT_REASON, StopFlag
+from widgets.model import Progress
 
 
 class TrainerThread(threading.Thread):
@@ -22,7 +24,9 @@ class TrainerThread(threading.Thread):
     as a ``crashed`` event; finishing normally publishes ``finished`` (from the loop itself)."""
 
     def __init__(self, config: RunConfig, lanes: Sequence[Lane], store: TelemetryStore,
-                 task: ImageTask | None = None, runner: Callable = run) -> None:  # fmt: skip
+                 task: ImageTask | None = None, runner: Callable | None = None) -> None:  # fmt: skip
+        """``runner`` stands in for ``training.comparison.run`` (tests); the real one also tells
+        the store where each epoch is (the header's progress)."""
         super().__init__(name="esper-trainer", daemon=True)
         self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
         self.lanes = list(lanes)
@@ -30,14 +34,18 @@ class TrainerThread(threading.Thread):
         self.task = task
         self.stop_event = StopFlag()
         self.inbox: queue.Queue[Command] = queue.Queue()
-        self._runner = runner
+        self._runner = runner if runner is not None else functools.partial(run, progress=self._progress)
         self.error: BaseException | None = None
 
     @property
     def run_id(self) -> str:
         return self.config.run_id
 
+    def _progress(self, phase: str, lane: str, episode: int, epoch: int, batch: int, batches: int) -> None:
+        self.store.set_progress(Progress(phase, lane, episode, epoch, batch, batches))
+
     def run(self) -> None:
+        self.store.set_progress(Progress("loading"))  # before the first record: a sign of life
         try:
             self._runner(self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task)
         except Exception as exc:  # noqa: BLE001 - everything must reach the UI, not stderr
@@ -45,6 +53,7 @@ class TrainerThread(threading.Thread):
             self.store.add(RunEvent(run_id=self.run_id, event="crashed", message=f"{type(exc).__name__}: {exc}",
                                     traceback=traceback.format_exc()))  # fmt: skip
         finally:
+            self.store.set_progress(None)
             self.store.flush()
 
     def send(self, command: Command) -> None:

@@ -209,3 +209,27 @@ def test_the_plans_live_comparison_reports_agreement():
     result = live_comparison(MODEL, n_episodes=1, max_epochs=3, preset="tiny")
     assert result["decisions"] == 3 and len(result["accuracies"]) == 1
     assert result["agreement_rate"] == result["agreements"] / 3
+
+
+def test_progress_tells_each_phase_of_each_lanes_epoch_in_order():
+    calls: list[tuple] = []
+    run(config(epochs=1), [Lane.heuristic(), eager("other")], lambda r: None, progress=lambda *a: calls.append(a))
+    batches = calls[1][5]
+    assert calls[0] == ("loading", "", 1, 0, 0, 0) and batches > 1
+    for lane in ("heuristic", "other"):
+        mine = [c for c in calls if c[1] == lane]
+        phases = [c[0] for c in mine]
+        assert phases == ["training"] * (batches + 1) + ["validating", "deciding"]
+        assert [c[4] for c in mine[:-2]] == [0, *range(batches)] and all(c[2:4] == (1, 1) for c in mine)
+
+
+def test_a_decision_records_the_heuristics_reason_on_the_same_state(task):
+    records: list = []
+    run(config(epochs=3), [Lane.heuristic(), Lane("scripted", Scripted("scripted", [Action.GERMINATE_CONV]),
+                                                  LaneInfo("scripted", "scripted"))], records.append, task=task)  # fmt: skip
+    decisions = [r.decision for r in records if isinstance(r, EpochRecord)]
+    scripted = [d for d in decisions if d.lane == "scripted"]
+    heuristic = {d.epoch: d for d in decisions if d.lane == "heuristic"}
+    assert all(d.reference_reason for d in scripted)
+    assert scripted[0].reference_reason == heuristic[1].reason  # identical runs up to the first decision
+    assert all(d.reference_reason is None for d in heuristic.values())

@@ -179,7 +179,7 @@ def compare_all(config: AblationConfig, models: dict[str, Path], sink: Sink, bac
     lanes = [heuristic_lane()]
     for name, path in models.items():
         fs = MODEL_SETS[name]
-        info = LaneInfo(name, "iql", str(path), FEATURE_SETS[fs], fs)
+        info = LaneInfo(name, "bc" if name == "bc" else "iql", str(path), FEATURE_SETS[fs], fs)
         lanes.append(LaneSpec(info, model=path.read_bytes()))
     tally = LaneTally()
 

@@ -21,6 +21,7 @@ from training.data import ImageTask, load_task
 from training.env import EnvConfig, MorphogeneticEnv, StopEpoch
 from training.policies.base import Decision, Policy
 from training.policies.heuristic import HeuristicPolicy
+from training.progress import ProgressSink, reporting_hooks
 from training.records import (
     DecisionRecord,
     EpochRecord,
@@ -160,14 +161,14 @@ class _Control:
 
 def _decision_record(lane: str, epoch: int, policy: Policy, decision: Decision, mask: Sequence[bool],
                      executed: bool, outcome: str, target: int | None, reference: int | None = None,
-                     shadow: tuple = (), episode: int = 0) -> DecisionRecord:  # fmt: skip
+                     shadow: tuple = (), episode: int = 0, reference_reason: str | None = None) -> DecisionRecord:  # fmt: skip
     return DecisionRecord(
         lane=lane, epoch=epoch, policy=policy.kind, action=int(decision.action),
         target_slot=target, reason=decision.reason, action_mask=tuple(bool(m) for m in mask),
         executed=executed, outcome=outcome, q_values=decision.q_values, value=decision.value,
         advantage=decision.advantage, probabilities=decision.probabilities,
         features=decision.features, z_scores=decision.z_scores, range_excess=decision.range_excess,
-        reference_action=reference,
+        reference_action=reference, reference_reason=reference_reason,
         shadow=shadow, episode=episode,
     )  # fmt: skip
 
@@ -200,11 +201,13 @@ def run_info(config: RunConfig, lanes: Sequence[Lane] | Sequence[LaneInfo], run_
 
 
 def run(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue | None = None,
-        stop_event: threading.Event | None = None, task: ImageTask | None = None) -> ComparisonResult:  # fmt: skip
+        stop_event: threading.Event | None = None, task: ImageTask | None = None,
+        progress: ProgressSink | None = None) -> ComparisonResult:  # fmt: skip
     """Run every episode of a comparison, sending each record to ``sink`` as it happens.
 
     ``inbox`` carries operator ``Command``s, applied at the next batch boundary; ``stop_event``
-    ends the run within one batch. Exceptions from training propagate to the caller.
+    ends the run within one batch; ``progress`` hears where each epoch is (per batch, so it
+    must be cheap). Exceptions from training propagate to the caller.
     """
     if not lanes:
         raise ValueError("a comparison needs at least one lane")
@@ -219,10 +222,13 @@ def run(config: RunConfig, lanes: Sequence[Lane], sink: Sink, inbox: queue.Queue
         raise ValueError(f"executing lane {info.executing_lane!r} is not one of {names}")
     sink(info)
     sink(RunEvent(run_id=run_id, event="started", message=f"{config.mode}, {len(lanes)} lane(s)"))
-    task = task or load_task(config.env.data_config())
+    if task is None:
+        if progress is not None:
+            progress("loading", "", 1, 0, 0, 0)
+        task = load_task(config.env.data_config())
     board = Scoreboard(config, lanes, run_id)
     for episode in range(1, config.episodes + 1):
-        summary = run_lanes_episode(config, lanes, info, episode, task, sink, inbox, stop)
+        summary = run_lanes_episode(config, lanes, info, episode, task, sink, inbox, stop, progress)
         if summary is None:
             board.result.stopped = True
             sink(board.stopped_event(stop_reason(stop)))
@@ -284,8 +290,8 @@ class Scoreboard:
 
 
 def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, episode: int,
-                      task: ImageTask, sink: Sink, inbox: queue.Queue,
-                      stop: threading.Event) -> EpisodeSummary | None:  # fmt: skip
+                      task: ImageTask, sink: Sink, inbox: queue.Queue, stop: threading.Event,
+                      progress: ProgressSink | None = None) -> EpisodeSummary | None:  # fmt: skip
     """One episode of every lane, its records to ``sink``; None when ``stop`` ended it."""
     env_config = config.episode_env(episode)
     if info.executing_lane is None:
@@ -302,12 +308,18 @@ def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, e
         for _ in range(env_config.max_epochs):
             for lane in training:
                 env = envs[lane.name]
-                result = env.train_epoch(batch_hook=control)
+                if progress is None:
+                    result = env.train_epoch(batch_hook=control)
+                else:
+                    result = env.train_epoch(*reporting_hooks(progress, control, lane.name, episode, env))
                 control()  # commands that arrived during validation apply before the decision
+                if progress is not None:
+                    progress("deciding", lane.name, episode, env.epoch, task.batches_per_epoch, task.batches_per_epoch)
                 obs, mask = env.observe(), env.action_mask()
                 decision = lane.policy.decide(obs, mask)
                 ref = references.get(lane.name)
-                ref_action = int(ref.decide(obs, mask).action) if ref is not None else None
+                ref_decision = ref.decide(obs, mask) if ref is not None else None
+                ref_action = int(ref_decision.action) if ref_decision is not None else None
                 if ref_action is not None:
                     summary.decisions += 1
                     summary.agreements += int(ref_action == int(decision.action))
@@ -321,7 +333,8 @@ def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, e
                 record = _decision_record(lane.name, env.epoch, lane.policy, decision, mask,
                                           outcome.executed, outcome.reason, outcome.slot
                                           if outcome.slot is not None else decision.target_slot,
-                                          ref_action, shadow, episode)  # fmt: skip
+                                          ref_action, shadow, episode,
+                                          ref_decision.reason if ref_decision is not None else None)  # fmt: skip
                 sink(_epoch_record(info.run_id, episode, lane.name, env, result, record))
     except StopEpoch:
         return None
@@ -346,7 +359,8 @@ def _shadow_decisions(lanes: Sequence[Lane], executing: Lane, executed: Decision
         summary.agreements += int(decision.action == executed.action)
         records.append(_decision_record(lane.name, epoch, lane.policy, decision, mask, False,
                                         "shadow: not executed", decision.target_slot,
-                                        reference=int(executed.action), episode=episode))  # fmt: skip
+                                        reference=int(executed.action), episode=episode,
+                                        reference_reason=executed.reason))  # fmt: skip
     return tuple(records)
 
 

@@ -203,8 +203,11 @@ def _progress_text(view: StoreView, source: SourceState, narrow: bool) -> Text:
     """Live: the phase inside the epoch, and while training, batch k of n with a bar."""
     p = source.progress
     t = Text()
-    if p is None or source.mode != "live" or view.status not in (RunStatus.RUNNING, RunStatus.WAITING):
+    if p is None or source.mode != "live" or view.status not in (RunStatus.RUNNING, RunStatus.WAITING,
+                                                                   RunStatus.PAUSED):  # fmt: skip
         return t
+    if view.status is RunStatus.PAUSED:
+        t.append("paused in ", style="dim")
     t.append(PHASE_WORDS.get(p.phase, p.phase), style="bold")
     if p.lane:
         t.append(f" {p.lane}")
@@ -222,7 +225,8 @@ def _position(view: StoreView, source: SourceState, narrow: bool) -> Text:
     assert run is not None
     episode, epoch = view.episode, view.epoch
     p = source.progress
-    live = p is not None and source.mode == "live" and view.status in (RunStatus.RUNNING, RunStatus.WAITING)
+    live = p is not None and source.mode == "live" and view.status in (RunStatus.RUNNING, RunStatus.WAITING,
+                                                                       RunStatus.PAUSED)  # fmt: skip
     if live and p is not None and (p.episode, p.epoch) > (episode, epoch) and p.epoch > 0:
         episode, epoch = p.episode, p.epoch
     episode = max(episode, 1)
@@ -261,6 +265,9 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
     third: list[tuple[Text, int]] = []
     if run is None:
         first.append((Text("waiting for the run to start", style="dim"), 1))
+        progress = _progress_text(view, source, narrow)
+        if progress:
+            first.append((progress, 2))
     else:
         first.append((_position(view, source, narrow), 1))
         progress = _progress_text(view, source, narrow)
