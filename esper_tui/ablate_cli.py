@@ -152,12 +152,11 @@ class AblationProgress:
 
     def __init__(self, args: argparse.Namespace) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress
 
-        self._progress = Progress(
-            TextColumn("[bold]{task.description:<8}"), BarColumn(),
-            TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=Console(stderr=True),
-        )  # fmt: skip
+        from esper_tui.progress_columns import progress_columns
+
+        self._progress = Progress(*progress_columns(len("compare")), console=Console(stderr=True))
         add = self._progress.add_task
         self._tasks = {
             "collect": add("collect", total=None, info=""),

@@ -172,3 +172,4 @@ def run_config_from_args(args: argparse.Namespace, mode: str):
         return RunConfig(env=env, episodes=args.episodes, mode=mode)
     except (ValueError, DataError) as exc:
         raise UsageError(str(exc)) from None
+

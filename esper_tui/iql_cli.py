@@ -135,19 +135,36 @@ def _stopped(args, message: str) -> int:
 
 def _progress(total: int, label: str):
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import MofNCompleteColumn, Progress
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
-                        console=Console(stderr=True))  # fmt: skip
+    from esper_tui.progress_columns import progress_columns
+
+    progress = Progress(*progress_columns(len(label), MofNCompleteColumn()), console=Console(stderr=True))
     task = progress.add_task(label, total=total, info="")
     return progress, task
+
+
+BEHAVIOUR_SHARE = 0.95  # one action above this share of the data: the policy can learn little else
+
+
+def data_warnings(actions, batch_size: int) -> list[str]:
+    """What makes training on this data little use, in sentences: fewer transitions than one
+    batch (every step resamples the same few) and a behaviour that is nearly one action."""
+    from training.records import ACTION_NAMES
+
+    n = len(actions)
+    out = []
+    if n < batch_size:
+        out.append(f"only {n} transitions, fewer than one batch of {batch_size}: every step draws the same "
+                   f"few again (collect more episodes, or lower --batch-size)")  # fmt: skip
+    counts = Counter(int(a) for a in actions)
+    if counts:
+        action, k = counts.most_common(1)[0]
+        if k / n > BEHAVIOUR_SHARE:
+            name = ACTION_NAMES[action] if 0 <= action < len(ACTION_NAMES) else str(action)
+            out.append(f"{k} of {n} transitions ({k / n:.0%}) are {name}: a policy learnt from them can do "
+                       f"little else (collect with a higher --epsilon)")  # fmt: skip
+    return out
 
 
 def _histogram(counts: Counter | dict | tuple) -> str:
@@ -221,6 +238,8 @@ def _train(args) -> int:
         fail(str(exc))
     n = len(dataset.actions)
     print(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
+    for warning in data_warnings(dataset.actions, config.batch_size):
+        sys.stderr.write(f"esper-iql: warning: {warning}\n")
     progress, bar = _progress(args.steps, "train")
     every = max(args.steps // 10, 1)
     log: list[str] = []
@@ -263,6 +282,7 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
+    from training.ablation import LaneTally
     from training.parallel import heuristic_lane, run_episodes
     from training.safe_io import atomic_write
 
@@ -274,9 +294,15 @@ def _compare(args) -> int:
         fail(str(exc))
     backend = _backend(args, config)
     writer = open_record(args.record, args.force)
+    tally, write = LaneTally(), record_sink(writer)
+
+    def sink(record) -> None:
+        tally(record)  # agreement per lane, as the dashboard counts it
+        write(record)
+
     try:
         with backend, EpisodeProgress("compare", args.episodes) as progress:
-            result = run_episodes(config, lanes, record_sink(writer), backend, progress=progress,
+            result = run_episodes(config, lanes, sink, backend, progress=progress,
                                   threads=args.threads, stop=args.signals.stop).result  # fmt: skip
     finally:
         problem = record_problem(writer)
@@ -286,8 +312,11 @@ def _compare(args) -> int:
     for paired in result.paired:
         print(paired.summary())
     rate = result.agreement_rate()
-    if rate is not None:
-        print(f"agreement with the heuristic on the same states: {100 * rate:.1f}%")
+    reference = "the executing lane (heuristic)" if args.mode == "shadow" else "the heuristic"
+    agreement = {lane: tally.agreement(lane) for lane in result.lanes if tally.agreement(lane) is not None}
+    for lane, share in agreement.items():
+        hits, total = tally.agree[lane]
+        print(f"{lane:>12}: agrees with {reference} on the same states {100 * (share or 0):.1f}% ({hits} of {total})")
     if report_path is not None:
         report = {
             "run_id": result.run_id, "mode": result.mode, "episodes": len(result.episodes),
@@ -295,6 +324,7 @@ def _compare(args) -> int:
             "lanes": {lane: {"final_accuracy": result.accuracies(lane), "actions": result.action_counts(lane)}
                       for lane in result.lanes},
             "paired": [p.to_dict() for p in result.paired], "agreement_rate": rate,
+            "agreement_by_lane": agreement,
             "models": [str(m) for m in args.model], "stopped": result.stopped, "failed_episodes": result.failed,
         }  # fmt: skip
         atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"), "report", args.force)

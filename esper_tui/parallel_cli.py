@@ -107,12 +107,12 @@ class EpisodeProgress:
 
     def __init__(self, label: str, total: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress
 
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"),
-            TimeRemainingColumn(), TextColumn("{task.fields[paired]}"), console=Console(stderr=True),
-        )  # fmt: skip
+        from esper_tui.progress_columns import progress_columns
+
+        self._progress = Progress(*progress_columns(len(label), info="{task.fields[state]}  {task.fields[paired]}"),
+                                  console=Console(stderr=True))  # fmt: skip
         self._task = self._progress.add_task(label, total=None, state=f"0/{total} episodes", paired="")
 
     def __enter__(self) -> EpisodeProgress:

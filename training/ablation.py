@@ -86,10 +86,11 @@ class LaneTally:
         self._first.setdefault(key, record.host_params)
         self._last[key] = record.host_params + record.seed_params
         decision = record.decision
-        if decision is not None and decision.reference_action is not None:
-            counts = self.agree.setdefault(record.lane, [0, 0])
-            counts[0] += int(decision.action == decision.reference_action)
-            counts[1] += 1
+        for choice in (decision, *decision.shadow) if decision is not None else ():  # shadow: the advisers
+            if choice.reference_action is not None:
+                counts = self.agree.setdefault(choice.lane, [0, 0])
+                counts[0] += int(choice.action == choice.reference_action)
+                counts[1] += 1
 
     def agreement(self, lane: str) -> float | None:
         hits, total = self.agree.get(lane, (0, 0))
