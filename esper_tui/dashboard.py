@@ -33,8 +33,8 @@ from esper_tui.screens import (
 )
 from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
-from training.lifecycle import is_live_stage, is_terminal_stage
 from training.records import SeedRecord
+from training.seeds.lifecycle import is_live_stage, is_terminal_stage
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_panel import DecisionPanel
 from widgets.decision_table import DecisionFilter, DecisionTable
@@ -63,7 +63,8 @@ class DashboardScreen(PanelLayout, TrainerControls):
     BINDINGS = [
         Binding("tab", "next_panel", "Panel"),
         Binding("question_mark", "help", "Help"),
-        Binding("q", "app.quit_app", "Quit"),  # the App's priority binding acts; this orders the footer
+        # the App's priority binding acts; this orders the footer
+        Binding("q", "app.quit_app", "Quit"),
         Binding("space", "pause_training", "Pause"),
         Binding("space", "resume_training", "Resume"),
         Binding("space", "pause_replay", "Pause"),
@@ -81,7 +82,8 @@ class DashboardScreen(PanelLayout, TrainerControls):
         Binding("minus", "speed(0.5)", "Slower"),
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
-        Binding("right", "move(0,1)", "Seed", key_display="←→↑↓"),  # shown while the seed grid has focus
+        # shown while the seed grid has focus
+        Binding("right", "move(0,1)", "Seed", key_display="←→↑↓"),
         Binding("left", "move(0,-1)", "Select", show=False),
         Binding("up", "move(-1,0)", "Select", show=False),
         Binding("down", "move(1,0)", "Select", show=False),
@@ -91,9 +93,15 @@ class DashboardScreen(PanelLayout, TrainerControls):
         Binding("j", "select(1,0)", "Select", show=False),
     ]
 
-    def __init__(self, store: TelemetryStore, source: DataSource | None = None, refresh_hz: float = 4.0,
-                 record_path: Path | None = None, clock: Callable[[], float] | None = None,
-                 controls: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: TelemetryStore,
+        source: DataSource | None = None,
+        refresh_hz: float = 4.0,
+        record_path: Path | None = None,
+        clock: Callable[[], float] | None = None,
+        controls: bool = True,
+    ) -> None:
         super().__init__()
         self.store = store
         self.source = source
@@ -101,7 +109,9 @@ class DashboardScreen(PanelLayout, TrainerControls):
         self.record_path = record_path
         self.clock = clock  # wall-clock seconds for data age; None: no age shown (snapshots)
         self.commands = source if controls and isinstance(source, CommandSource) else None
-        self.mode = source_mode(source, "live" if self.commands is not None else store.source.split(" ")[0])
+        self.mode = source_mode(
+            source, "live" if self.commands is not None else store.source.split(" ")[0]
+        )
         self.replay_paused = False
         self.stopping = False
         self.selected = (0, 0)
@@ -146,12 +156,16 @@ class DashboardScreen(PanelLayout, TrainerControls):
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:
         age, waiting = None, ""
-        if self.mode == "follow" and view.run is None and " · " not in view.source:  # else the source says
+        # else the source says
+        if self.mode == "follow" and view.run is None and " · " not in view.source:
             path = source_path(self.source)
             name = str(path) if path is not None else "the record"
             exists = path is not None and path.exists()
-            waiting = (f"waiting for the first record in {name}" if exists
-                       else f"waiting for {name} to be created (like tail -F)")  # fmt: skip
+            waiting = (
+                f"waiting for the first record in {name}"
+                if exists
+                else f"waiting for {name} to be created (like tail -F)"
+            )
         elif self.clock is not None and self.mode == "follow":
             written = record_time(view)
             age = None if written is None else max(0.0, self.clock() - written)
@@ -160,8 +174,16 @@ class DashboardScreen(PanelLayout, TrainerControls):
         speed = getattr(self.source, "speed", None)
         ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
         progress = self.store.progress if self.mode == "live" else None
-        return SourceState(self.mode, age, self.replay_paused, speed if isinstance(speed, int | float) else None,
-                           waiting, self.stopping, ended, progress)  # fmt: skip
+        return SourceState(
+            self.mode,
+            age,
+            self.replay_paused,
+            speed if isinstance(speed, int | float) else None,
+            waiting,
+            self.stopping,
+            ended,
+            progress,
+        )
 
     def poll(self) -> None:
         try:
@@ -213,9 +235,16 @@ class DashboardScreen(PanelLayout, TrainerControls):
     def _refresh_keys(self) -> None:
         """Redraw the footer when what the keys can do changed (status, selected seed, replay
         pause): never on a plain tick."""
-        seed = tuple(self.check_action(action, ()) for action in ("pause_seed", "resume_seed", "cull_seed"))
-        state = (self.view.status, seed, self.replay_paused, self.maximized is not None,
-                 self.selected_seed()[0] is not None)  # fmt: skip
+        seed = tuple(
+            self.check_action(action, ()) for action in ("pause_seed", "resume_seed", "cull_seed")
+        )
+        state = (
+            self.view.status,
+            seed,
+            self.replay_paused,
+            self.maximized is not None,
+            self.selected_seed()[0] is not None,
+        )
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()
@@ -282,7 +311,12 @@ class DashboardScreen(PanelLayout, TrainerControls):
 
     def _seed_can(self, action: str) -> bool:
         lane, slot, record = self.selected_seed()
-        if lane is None or record is None or record.seed_id is None or not is_live_stage(record.stage):
+        if (
+            lane is None
+            or record is None
+            or record.seed_id is None
+            or not is_live_stage(record.stage)
+        ):
             return False
         if is_terminal_stage(record.stage):
             return False  # fossilized: part of the host, neither paused nor culled
@@ -342,7 +376,9 @@ class DashboardScreen(PanelLayout, TrainerControls):
             if choice is not None:
                 table.row_filter = choice
 
-        self.app.push_screen(FilterScreen([lane.name for lane in self.view.lanes], table.row_filter), apply)
+        self.app.push_screen(
+            FilterScreen([lane.name for lane in self.view.lanes], table.row_filter), apply
+        )
 
     def action_events(self) -> None:
         """e: the whole event log, following new events."""
@@ -377,7 +413,9 @@ class DashboardScreen(PanelLayout, TrainerControls):
         if self._poll_timer is None and self.is_attached:
             self.poll()
         try:
-            self.query_one(RunHeader).update_view(self.store.view(), self.source_state(self.store.view()))
+            self.query_one(RunHeader).update_view(
+                self.store.view(), self.source_state(self.store.view())
+            )
         except NoMatches:
             pass
         self.refresh_bindings()

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from training.lifecycle import SeedStage, stage_name
 from training.records import EpochRecord, PairedResult, RunEvent, SeedRecord
+from training.seeds.lifecycle import SeedStage, stage_name
 from widgets.model import LogEntry
 
 APPLIED = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}
@@ -53,8 +53,14 @@ def event_text(event: RunEvent) -> str:
         parts = [event.message or f"episode {event.episode} finished"]
         finals = event.data.get("final_accuracy") or {}
         if isinstance(finals, dict) and finals:
-            parts.append("final accuracy " + ", ".join(
-                f"{lane} {float(acc):.2f}" for lane, acc in finals.items() if isinstance(acc, int | float)))  # fmt: skip
+            parts.append(
+                "final accuracy "
+                + ", ".join(
+                    f"{lane} {float(acc):.2f}"
+                    for lane, acc in finals.items()
+                    if isinstance(acc, int | float)
+                )
+            )
         for p in paired if isinstance(paired, list) else ():
             if isinstance(p, dict):
                 parts.append(_paired_words(p))
@@ -94,15 +100,26 @@ class EventLog:
     def __init__(self, maxlen: int) -> None:
         self._entries: deque[LogEntry] = deque(maxlen=maxlen)
         self._seq = 0
-        self._timeline_seen: dict[tuple[str, str], int] = {}  # (lane, seed id) -> transitions logged
+        self._timeline_seen: dict[
+            tuple[str, str], int
+        ] = {}  # (lane, seed id) -> transitions logged
         self._gate_seen: dict[tuple[str, str], object] = {}
         self._episode: dict[str, int] = {}
 
     def entries(self) -> tuple[LogEntry, ...]:
         return tuple(self._entries)
 
-    def _add(self, kind: str, text: str, level: str = "info", *, episode: int | None = None,
-             epoch: int | None = None, lane: str | None = None, slot: int | None = None) -> None:  # fmt: skip
+    def _add(
+        self,
+        kind: str,
+        text: str,
+        level: str = "info",
+        *,
+        episode: int | None = None,
+        epoch: int | None = None,
+        lane: str | None = None,
+        slot: int | None = None,
+    ) -> None:
         self._seq += 1
         self._entries.append(LogEntry(self._seq, kind, text, episode, epoch, lane, slot, level))
 
@@ -110,12 +127,23 @@ class EventLog:
         kind, level = RUN_KINDS.get(event.event, ("run", "info"))
         if event.event == "stopped":
             level = "warn"
-        self._add(kind, event_text(event), level, episode=event.episode, epoch=event.epoch,
-                  lane=event.lane, slot=event.slot)  # fmt: skip
+        self._add(
+            kind,
+            event_text(event),
+            level,
+            episode=event.episode,
+            epoch=event.epoch,
+            lane=event.lane,
+            slot=event.slot,
+        )
 
     def add_unreadable(self, line: int | None, reason: str) -> None:
         where = f"line {line}" if line is not None else "a line"
-        self._add("unreadable", f"record {where} skipped as unreadable: {reason or 'not a record'}", "warn")
+        self._add(
+            "unreadable",
+            f"record {where} skipped as unreadable: {reason or 'not a record'}",
+            "warn",
+        )
 
     def add_note(self, kind: str, text: str, level: str = "info") -> None:
         self._add(kind, text, level)
@@ -147,11 +175,24 @@ class EventLog:
                 if gate is not None and gate.epoch == epoch and gate.to_stage == dst:
                     text += f"; gate {gate.gate} {'passed' if gate.passed else 'failed'}"
                     gate_new = False
-                self._add(kind, text, level, episode=record.episode, epoch=epoch, lane=lane,
-                          slot=seed.slot_index)  # fmt: skip
+                self._add(
+                    kind,
+                    text,
+                    level,
+                    episode=record.episode,
+                    epoch=epoch,
+                    lane=lane,
+                    slot=seed.slot_index,
+                )
             if gate_new and gate is not None and not gate.passed:
                 failed = "; ".join(gate.checks_failed) or "failed"
-                self._add("gate", f"{_seed_words(seed)} stays {seed.stage_name}: gate {gate.gate} "
-                          f"({stage_name(gate.from_stage)} → {stage_name(gate.to_stage)}) failed: {failed}",
-                          "warn", episode=record.episode, epoch=gate.epoch or record.epoch, lane=lane,
-                          slot=seed.slot_index)  # fmt: skip
+                self._add(
+                    "gate",
+                    f"{_seed_words(seed)} stays {seed.stage_name}: gate {gate.gate} "
+                    f"({stage_name(gate.from_stage)} → {stage_name(gate.to_stage)}) failed: {failed}",
+                    "warn",
+                    episode=record.episode,
+                    epoch=gate.epoch or record.epoch,
+                    lane=lane,
+                    slot=seed.slot_index,
+                )

@@ -110,14 +110,24 @@ class PanelLayout(Screen[None]):
             gradients = self.query_one("#gradients", ScrollPanel)
         except NoMatches:  # shutting down
             return
-        if self.has_class("-compact") or self.has_class("-too-small") or self._maximised() is not None:
+        if (
+            self.has_class("-compact")
+            or self.has_class("-too-small")
+            or self._maximised() is not None
+        ):
             health.styles.height = None
             health.styles.max_height = None
         else:
             room = self._room() - grid.outer_size.height
-            natural = max(self.query_one(GradientPanel).outer_size.height,
-                          self.query_one(SaturationPanel).outer_size.height) + 1  # fmt: skip
-            sideways = self.query_one("#saturation", ScrollPanel).max_scroll_x > 0  # a scrollbar row
+            natural = (
+                max(
+                    self.query_one(GradientPanel).outer_size.height,
+                    self.query_one(SaturationPanel).outer_size.height,
+                )
+                + 1
+            )
+            # a scrollbar row
+            sideways = self.query_one("#saturation", ScrollPanel).max_scroll_x > 0
             want = (min(natural, HEALTH_WANT) if natural > 1 else HEALTH_WANT) + int(sideways)
             rows = max(min(natural, room - DECISIONS_WANT), min(want, room - DECISIONS_MIN), 6)
             if health.styles.height is None or health.styles.height.value != rows:
@@ -132,7 +142,8 @@ class PanelLayout(Screen[None]):
         if total <= 0 or self.has_class("-compact"):
             gradients.styles.width = None
             return
-        table = self.query_one(SaturationPanel).table_width(self.view) + 4  # rule, padding, scrollbar
+        # rule, padding, scrollbar
+        table = self.query_one(SaturationPanel).table_width(self.view) + 4
         natural = self.query_one(GradientPanel).natural_width(self.view) + 2
         width = max(GRADIENT_MIN, min(natural, total - table))
         if gradients.styles.width is None or gradients.styles.width.value != width:
@@ -152,7 +163,9 @@ class PanelLayout(Screen[None]):
         compact = self.has_class("-compact")
         for i, panel_id in enumerate(PANELS[1:], start=1):
             self.query_one(f"#{panel_id}").set_class(compact and i != self._lower_panel, "-hidden")
-        self.query_one("#health").set_class(compact and PANELS[self._lower_panel] == "decision-panel", "-hidden")
+        self.query_one("#health").set_class(
+            compact and PANELS[self._lower_panel] == "decision-panel", "-hidden"
+        )
         if focus:
             panel: Widget = self.query_one(f"#{PANELS[index]}")
             (panel.table if isinstance(panel, DecisionPanel) else panel).focus()
@@ -161,7 +174,10 @@ class PanelLayout(Screen[None]):
         focused = self.focused
         if focused is None:
             return None
-        return next((w for w in (focused, *focused.ancestors) if isinstance(w, Widget) and w.id in PANELS), None)
+        return next(
+            (w for w in (focused, *focused.ancestors) if isinstance(w, Widget) and w.id in PANELS),
+            None,
+        )
 
     def maximise_panel(self) -> None:
         panel = self.focused_panel()

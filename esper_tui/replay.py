@@ -15,11 +15,11 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from esper_tui.store import TelemetryStore
-from training.records import MAX_LINE, EpochRecord, RecordError, RunEvent, record_from_line
-from training.safe_io import kind_of
+from training.records import MAX_LINE, EpochRecord, Record, RecordError, RunEvent, record_from_line
+from training.util.safe_io import InputProblem, examine_input_file, kind_of
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
 CHUNK = 65536
@@ -34,25 +34,17 @@ def check_readable(path: str | Path, follow: bool = False) -> Path:
     regular file (a FIFO would block the reader forever), unreadable or binary."""
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except FileNotFoundError:
-        if follow and p.parent.is_dir():
-            return p  # followed like tail -F: waited for
-        raise ReplayError(f"record file {p} does not exist") from None
-    except OSError as exc:
-        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ReplayError(f"record file {p} is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ReplayError(f"record file {p} is {kind_of(st.st_mode)}, not a regular file")
-    try:
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            head = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
+        head = examine_input_file(p, head=4096)
+    except InputProblem as problem:
+        if problem.kind == "missing":
+            if follow and p.parent.is_dir():
+                return p  # followed like tail -F: waited for
+            raise ReplayError(f"record file {p} does not exist") from None
+        if problem.kind in ("unreadable", "no access"):
+            raise ReplayError(f"cannot read record file {p}: {problem.detail}") from None
+        if problem.kind == "folder":
+            raise ReplayError(f"record file {p} is a folder, not a file") from None
+        raise ReplayError(f"record file {p} is {problem.detail}, not a regular file") from None
     if head and b"\0" in head:
         raise ReplayError(f"record file {p} is binary, not JSON lines")
     return p
@@ -69,12 +61,32 @@ def open_regular(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+class RecordSink(Protocol):
+    """Where a feeder puts what it reads: the store, or a plain list (``read_records``)."""
+
+    def add(self, record: Record) -> None: ...
+
+    def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
+        """``count`` lines skipped as unreadable; ``line``: the first one's number."""
+
+    def reset(self, source: str | None = None) -> None: ...
+
+    def set_source(self, source: str) -> None: ...
+
+
 class RecordFeeder(threading.Thread):
     """Reads ``path`` into ``store``. ``speed`` is epoch records per second (0: as fast as
     possible). With ``follow`` it keeps tailing the file for new lines until stopped."""
 
-    def __init__(self, path: str | Path, store: TelemetryStore, speed: float = 4.0,
-                 follow: bool = False, poll: float = 0.25, linger: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str | Path,
+        store: RecordSink,
+        speed: float = 4.0,
+        follow: bool = False,
+        poll: float = 0.25,
+        linger: bool = False,
+    ) -> None:
         super().__init__(name="esper-replay", daemon=True)
         self.path = Path(path)
         self.store = store
@@ -135,9 +147,14 @@ class RecordFeeder(threading.Thread):
         try:
             self._run()
         except Exception as exc:  # noqa: BLE001 - the screen must say the feeder died
-            self.store.add(RunEvent(run_id="", event="crashed",
-                                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
-                                    traceback=traceback.format_exc()[-8000:]))  # fmt: skip
+            self.store.add(
+                RunEvent(
+                    run_id="",
+                    event="crashed",
+                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
+                    traceback=traceback.format_exc()[-8000:],
+                )
+            )
 
     def _run(self) -> None:
         handle = self._open()
@@ -211,7 +228,9 @@ class RecordFeeder(threading.Thread):
                     break
             if len(pending) > MAX_LINE:  # no end in sight: count it once, drop it unparsed
                 if not overlong:
-                    self.store.note_corrupt(line=self.line_number + 1, reason=f"longer than {MAX_LINE} bytes")
+                    self.store.note_corrupt(
+                        line=self.line_number + 1, reason=f"longer than {MAX_LINE} bytes"
+                    )
                 overlong, pending = True, b""
 
     def _take_restart(self) -> bool:
@@ -250,7 +269,9 @@ class RecordFeeder(threading.Thread):
         try:
             self.store.add(record)
         except Exception as exc:  # noqa: BLE001 - a record the store cannot take is a corrupt line
-            self.store.note_corrupt(line=self.line_number, reason=f"the store refused it ({type(exc).__name__})")
+            self.store.note_corrupt(
+                line=self.line_number, reason=f"the store refused it ({type(exc).__name__})"
+            )
             return
         if isinstance(record, EpochRecord):
             self._pace(record.episode)
@@ -270,6 +291,35 @@ def replay_all(path: str | Path, store: TelemetryStore) -> None:
     """Load a whole file synchronously (tests, snapshots)."""
     feeder = RecordFeeder(path, store, speed=0.0)
     feeder.run()
+
+
+class _Collected:
+    """What ``read_records`` gathers: every record the feeder took, and the corrupt lines."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.corrupt = 0
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+
+    def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
+        self.corrupt += count
+
+    def reset(self, source: str | None = None) -> None:
+        self.records.clear()
+        self.corrupt = 0
+
+    def set_source(self, source: str) -> None:
+        """A plain list has no header to show it on."""
+
+
+def read_records(path: str | Path) -> tuple[list[Record], int]:
+    """Every record of a finished file, read as replay reads it (the same line bounds and
+    checks), and the number of corrupt lines skipped. A file that cannot be opened raises."""
+    collected = _Collected()
+    RecordFeeder(path, collected, speed=0.0)._run()
+    return collected.records, collected.corrupt
 
 
 def wait_for(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:

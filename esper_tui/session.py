@@ -1,4 +1,4 @@
-"""The trainer thread: runs ``training.comparison.run`` into the store, stoppable and joinable."""
+"""The trainer thread: runs the episode driver in this process into the store, stoppable and joinable."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from esper_tui.store import TelemetryStore
-from training.actions import Command
-from training.comparison import Lane, RunConfig, run
-from training.data import ImageTask
+from training.env.actions import Command
+from training.env.data import ImageTask
 from training.records import RunEvent
-from training.stopping import DEFAULT_REASON, StopFlag
+from training.runs.comparison import RunConfig
+from training.runs.driver import run_in_process
+from training.runs.lanes import Lane
+from training.util.stopping import DEFAULT_REASON, StopFlag
 from widgets.model import Progress
 
 
@@ -23,10 +25,16 @@ class TrainerThread(threading.Thread):
     """Owns its stop event and command inbox. A crash is caught with its traceback and published
     as a ``crashed`` event; finishing normally publishes ``finished`` (from the loop itself)."""
 
-    def __init__(self, config: RunConfig, lanes: Sequence[Lane], store: TelemetryStore,
-                 task: ImageTask | None = None, runner: Callable | None = None) -> None:  # fmt: skip
-        """``runner`` stands in for ``training.comparison.run`` (tests); the real one also tells
-        the store where each epoch is (the header's progress)."""
+    def __init__(
+        self,
+        config: RunConfig,
+        lanes: Sequence[Lane],
+        store: TelemetryStore,
+        task: ImageTask | None = None,
+        runner: Callable | None = None,
+    ) -> None:
+        """``runner`` stands in for ``training.runs.driver.run_in_process`` (tests); the real
+        one also tells the store where each epoch is (the header's progress)."""
         super().__init__(name="esper-trainer", daemon=True)
         self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
         self.lanes = list(lanes)
@@ -34,24 +42,38 @@ class TrainerThread(threading.Thread):
         self.task = task
         self.stop_event = StopFlag()
         self.inbox: queue.Queue[Command] = queue.Queue()
-        self._runner = runner if runner is not None else functools.partial(run, progress=self._progress)
+        self._runner = (
+            runner
+            if runner is not None
+            else functools.partial(run_in_process, progress=self._progress)
+        )
         self.error: BaseException | None = None
 
     @property
     def run_id(self) -> str:
         return self.config.run_id
 
-    def _progress(self, phase: str, lane: str, episode: int, epoch: int, batch: int, batches: int) -> None:
+    def _progress(
+        self, phase: str, lane: str, episode: int, epoch: int, batch: int, batches: int
+    ) -> None:
         self.store.set_progress(Progress(phase, lane, episode, epoch, batch, batches))
 
     def run(self) -> None:
         self.store.set_progress(Progress("loading"))  # before the first record: a sign of life
         try:
-            self._runner(self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task)
+            self._runner(
+                self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task
+            )
         except Exception as exc:  # noqa: BLE001 - everything must reach the UI, not stderr
             self.error = exc
-            self.store.add(RunEvent(run_id=self.run_id, event="crashed", message=f"{type(exc).__name__}: {exc}",
-                                    traceback=traceback.format_exc()))  # fmt: skip
+            self.store.add(
+                RunEvent(
+                    run_id=self.run_id,
+                    event="crashed",
+                    message=f"{type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
+            )
         finally:
             self.store.set_progress(None)
             self.store.flush()

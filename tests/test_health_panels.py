@@ -58,7 +58,10 @@ class TestSaturationPanel:
     async def test_saturation_rows_show_raw_normalised_bound_and_window(self) -> None:
         text = plain(await drawn(SaturationPanel(), view := full_view()))
         row = next(r for r in view.lanes[1].saturation if r.feature == "grad_norm")
-        assert view.lanes[1].name in line_with(text, view.lanes[0].name) and f"peg: last {row.window} ep" in text
+        assert (
+            view.lanes[1].name in line_with(text, view.lanes[0].name)
+            and f"peg: last {row.window} ep" in text
+        )
         cells = line_with(text, "grad_norm").split()
         assert cells[:2] == ["grad_norm", "≤10"] and f"{row.normalised:.3f}" in cells
 
@@ -163,13 +166,20 @@ class TestDecisionTable:
         assert cells[7] == f"{ACTION_SHORT[iql.reference_action]} ✗"
         heur_cells = [str(c) for c in table.get_row(heur.key)]
         assert heur_cells[3:7] == ["—"] * 4
-        assert heur_cells[8] == ("done" if heur.executed else "REFUSED") and heur.reason in heur_cells[9]
+        assert (
+            heur_cells[8] == ("done" if heur.executed else "REFUSED")
+            and heur.reason in heur_cells[9]
+        )
 
     def test_the_pane_marks_masked_actions(self) -> None:
         view = full_view()
         iql = next(d for d in view.decisions if d.q_values is not None and not all(d.action_mask))
         masked = iql.action_mask.index(False)
-        line = next(line for line in why_text(iql, view, 60).plain.splitlines() if f"({iql.q_values[masked]:+.2f})" in line)
+        line = next(
+            line
+            for line in why_text(iql, view, 60).plain.splitlines()
+            if f"({iql.q_values[masked]:+.2f})" in line
+        )
         assert ACTION_SHORT[masked] in line and "·" in line
 
     async def test_shadow_decisions_get_their_own_marked_rows(self) -> None:
@@ -178,7 +188,10 @@ class TestDecisionTable:
         decisions = (*view.decisions[:-1], dataclasses.replace(parent, shadow=(shadow,)), shadow)
         table = await drawn(DecisionTable(), dataclasses.replace(view, decisions=decisions))
         assert row_keys(table)[-2:] == [parent.key, shadow.key]
-        assert "⁝" in str(table.get_row(shadow.key)[1]) and str(table.get_row(shadow.key)[8]) == "advice"
+        assert (
+            "⁝" in str(table.get_row(shadow.key)[1])
+            and str(table.get_row(shadow.key)[8]) == "advice"
+        )
         assert "⁝" not in str(table.get_row(parent.key)[1])
 
     async def test_a_repeated_decision_key_gets_its_own_row(self) -> None:

@@ -35,12 +35,21 @@ def test_lane_codes_are_distinct_and_two_letters(names):
 
 
 def test_lane_codes_follow_one_rule():
-    assert lane_codes(["heuristic", "default_iql", "tiny_iql"]) == {"heuristic": "HE", "default_iql": "DI", "tiny_iql": "TI"}
+    assert lane_codes(["heuristic", "default_iql", "tiny_iql"]) == {
+        "heuristic": "HE",
+        "default_iql": "DI",
+        "tiny_iql": "TI",
+    }
     assert lane_codes(["heuristic", "iql_27", "iql_37", "iql_54", "bc"]) == {
         "heuristic": "HE", "iql_27": "I2", "iql_37": "I3", "iql_54": "I5", "bc": "BC"}  # fmt: skip
-    assert lane_codes(["iql_a", "iql_b", "i"])["iql_a"] != lane_codes(["iql_a", "iql_b", "i"])["iql_b"]
+    assert (
+        lane_codes(["iql_a", "iql_b", "i"])["iql_a"] != lane_codes(["iql_a", "iql_b", "i"])["iql_b"]
+    )
 
 
 def test_a_panel_uses_full_names_or_every_code_never_a_mix():
-    assert lane_labels(["heuristic", "tiny_iql"], 9) == {"heuristic": "heuristic", "tiny_iql": "tiny_iql"}
+    assert lane_labels(["heuristic", "tiny_iql"], 9) == {
+        "heuristic": "heuristic",
+        "tiny_iql": "tiny_iql",
+    }
     assert lane_labels(["heuristic", "tiny_iql"], 8) == {"heuristic": "HE", "tiny_iql": "TI"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from esper_tui import cli
+from esper_tui.cli import tui as cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL = FIXTURES / "tiny_iql.pt"
@@ -40,7 +40,10 @@ CASES = [
     (["--replay", "{tmp}/a_folder"], "is a folder"),
     (["--follow", "{tmp}/binary.jsonl"], "binary"),
     (["--replay", str(FIXTURES / "run.jsonl"), "--model", str(MODEL)], "cannot be combined"),
-    (["--replay", str(FIXTURES / "run.jsonl"), "--follow", str(FIXTURES / "run.jsonl")], "cannot be combined"),
+    (
+        ["--replay", str(FIXTURES / "run.jsonl"), "--follow", str(FIXTURES / "run.jsonl")],
+        "cannot be combined",
+    ),
     (["--epochs", "0"], "outside 1-"),
     (["--episodes", "-2"], "outside 1-"),
     (["--slots", "4"], "3 injection points"),
@@ -75,8 +78,12 @@ def test_the_unsafe_pickle_never_runs(files, capsys):
 
 
 def test_a_real_process_leaves_the_terminal_untouched(files):
-    result = subprocess.run([sys.executable, "-m", "esper_tui.cli", "--model", str(files / "missing.pt")],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "esper_tui.cli", "--model", str(files / "missing.pt")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stdout == "" and "\x1b[" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -85,9 +92,24 @@ def test_a_real_process_leaves_the_terminal_untouched(files):
 
 def test_help_documents_every_flag():
     text = cli.build_parser().format_help()
-    for flag in ("--model", "--mode", "--episodes", "--epochs", "--preset", "--data-dir", "--download",
-                 "--device", "--slots", "--seed", "--record", "--no-record", "--replay", "--follow",
-                 "--speed", "--refresh"):  # fmt: skip
+    for flag in (
+        "--model",
+        "--mode",
+        "--episodes",
+        "--epochs",
+        "--preset",
+        "--data-dir",
+        "--download",
+        "--device",
+        "--slots",
+        "--seed",
+        "--record",
+        "--no-record",
+        "--replay",
+        "--follow",
+        "--speed",
+        "--refresh",
+    ):
         assert flag in text
 
 

@@ -70,13 +70,20 @@ class DecisionPanel(Vertical, Titled):
     # ------------------------------------------------------------------ title
     def panel_state(self) -> Text:
         table = self.table
-        t = Text("following", style="green") if table.following else Text(
-            "following paused: End resumes", style="bold yellow")  # fmt: skip
+        t = (
+            Text("following", style="green")
+            if table.following
+            else Text("following paused: End resumes", style="bold yellow")
+        )
         wanted: DecisionFilter = table.row_filter
         if wanted.active:
             t.append(" · ", style="dim")
             t.append(f"filter: {wanted.describe()} (/ changes)", style="bold cyan")
-        hidden = [HIDDEN_NAMES[key] for _, key in COLUMNS if key not in table.shown_columns and key in HIDDEN_NAMES]
+        hidden = [
+            HIDDEN_NAMES[key]
+            for _, key in COLUMNS
+            if key not in table.shown_columns and key in HIDDEN_NAMES
+        ]
         if hidden:
             t.append(" · ", style="dim")
             t.append(f"{', '.join(hidden)}: in the pane {'→' if self._side else '↓'}", style="dim")
@@ -98,7 +105,11 @@ class DecisionPanel(Vertical, Titled):
     def _show_why(self) -> None:
         table = self.table
         decision = table.cursor_decision
-        empty = "no decision matches the filter (/ changes it)" if table.row_filter.active else "no decisions yet"
+        empty = (
+            "no decision matches the filter (/ changes it)"
+            if table.row_filter.active
+            else "no decisions yet"
+        )
         self.why.show(decision, self._view, self._is_shadow(decision), empty)
 
     def _is_shadow(self, decision: DecisionRecord | None) -> bool:

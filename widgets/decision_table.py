@@ -31,12 +31,30 @@ from widgets.model import StoreView
 
 LANE_W = 12  # a lane name longer than this: the table uses every lane's two-letter code
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ep·e", "when"), ("lane", "lane"), ("action", "action"), ("Q", "q"), ("best Q", "best"),
-    ("V", "value"), ("adv", "advantage"), ("heur", "reference"), ("outcome", "outcome"),
+    ("ep·e", "when"),
+    ("lane", "lane"),
+    ("action", "action"),
+    ("Q", "q"),
+    ("best Q", "best"),
+    ("V", "value"),
+    ("adv", "advantage"),
+    ("heur", "reference"),
+    ("outcome", "outcome"),
     ("reason → result", "reason"),
-)  # fmt: skip
+)
 LABELS = dict((key, label) for label, key in COLUMNS)
-PRIORITY = ("when", "lane", "action", "outcome", "q", "reference", "advantage", "value", "best", "reason")
+PRIORITY = (
+    "when",
+    "lane",
+    "action",
+    "outcome",
+    "q",
+    "reference",
+    "advantage",
+    "value",
+    "best",
+    "reason",
+)
 CELL_PADDING = 2  # DataTable's cell padding, one each side
 
 
@@ -73,8 +91,11 @@ def best_valid(decision: DecisionRecord) -> int | None:
     q = decision.q_values
     if q is None:
         return None
-    valid = [a for a in range(len(q)) if a < len(decision.action_mask) and decision.action_mask[a]
-             and math.isfinite(q[a])]  # fmt: skip
+    valid = [
+        a
+        for a in range(len(q))
+        if a < len(decision.action_mask) and decision.action_mask[a] and math.isfinite(q[a])
+    ]
     return max(valid, key=lambda a: q[a], default=None)
 
 
@@ -82,7 +103,9 @@ def _num(x: float | None) -> Text:
     return Text(fmt_signed(x), justify="right", style="" if x is not None else "dim")
 
 
-def decision_cells(decision: DecisionRecord, shadow: bool, lane_label: str | None = None) -> tuple[Text, ...]:
+def decision_cells(
+    decision: DecisionRecord, shadow: bool, lane_label: str | None = None
+) -> tuple[Text, ...]:
     """The cells of one row, in ``COLUMNS`` order; ``lane_label`` is the lane's name or code."""
     lane = Text(lane_label if lane_label is not None else decision.lane)
     if shadow:
@@ -98,7 +121,9 @@ def decision_cells(decision: DecisionRecord, shadow: bool, lane_label: str | Non
     elif best == decision.action:
         best_cell = Text("= chosen", style="dim", justify="right")
     else:
-        best_cell = Text(f"{action_short(best)} {fmt_signed(q[best])}", justify="right", style="yellow")
+        best_cell = Text(
+            f"{action_short(best)} {fmt_signed(q[best])}", justify="right", style="yellow"
+        )
     agrees = decision.agrees
     reference = Text(action_short(decision.reference_action))
     if agrees is not None:
@@ -114,21 +139,35 @@ def decision_cells(decision: DecisionRecord, shadow: bool, lane_label: str | Non
         outcome = Text("REFUSED", style="bold red")
         reason = Text(decision.outcome, style="red")
         reason.append(f" ({decision.reason})", style="dim")
-    return (Text(f"{decision.episode}·{decision.epoch}"), lane, action, _num(chosen), best_cell,
-            _num(decision.value), _num(decision.advantage), reference, outcome, reason)  # fmt: skip
+    return (
+        Text(f"{decision.episode}·{decision.epoch}"),
+        lane,
+        action,
+        _num(chosen),
+        best_cell,
+        _num(decision.value),
+        _num(decision.advantage),
+        reference,
+        outcome,
+        reason,
+    )
 
 
 class DecisionTable(DataTable):
     """Keyed, bounded, append-at-the-bottom. The cursor stays on its record across updates and
     follows new rows while ``following``."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "Seed detail"), Binding("end", "follow", "Follow new rows")]
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Seed detail"),
+        Binding("end", "follow", "Follow new rows"),
+    ]
 
     following: reactive[bool] = reactive(True)
     row_filter: reactive[DecisionFilter] = reactive(DecisionFilter, always_update=True)
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, DecisionRecord] = {}  # row key -> record, in table order
         self._shadow: set[str] = set()  # row keys of shadow-mode advice
@@ -200,8 +239,13 @@ class DecisionTable(DataTable):
             self.move_cursor(row=self.get_row_index(cursor_key))
 
     def _add(self, key: str, decision: DecisionRecord, shadow: bool) -> None:
-        cells = dict(zip((k for _, k in COLUMNS), decision_cells(decision, shadow, self._lane_labels.get(decision.lane)),
-                         strict=True))  # fmt: skip
+        cells = dict(
+            zip(
+                (k for _, k in COLUMNS),
+                decision_cells(decision, shadow, self._lane_labels.get(decision.lane)),
+                strict=True,
+            )
+        )
         for column, cell in cells.items():
             width = cell_len(cell.plain)
             if width > self._widths[column]:
@@ -358,8 +402,9 @@ class DecisionTable(DataTable):
         row = self.get_row_index(cursor_key) if cursor_key in keep else 0
         self.move_cursor(row=row, scroll=False)
 
-    def _match(self, decisions: Sequence[DecisionRecord]
-               ) -> tuple[set[str], list[tuple[str, DecisionRecord]]]:  # fmt: skip
+    def _match(
+        self, decisions: Sequence[DecisionRecord]
+    ) -> tuple[set[str], list[tuple[str, DecisionRecord]]]:
         """Pair each decision with the row that shows it already, or give it a new key.
 
         Keys are unique within a run; a file holding two runs repeats them, so a repeat gets a

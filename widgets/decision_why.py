@@ -35,8 +35,14 @@ def _wrapped(label: str, body: Text, width: int, indent: int = 2) -> list[Text]:
     head = Text(f"{label}: ", style="bold") if label else Text()
     whole = head + body
     plain = whole.plain
-    lines = textwrap.wrap(plain, max(width, 12), subsequent_indent=" " * indent, break_long_words=True,
-                          break_on_hyphens=False, drop_whitespace=True) or [""]  # fmt: skip
+    lines = textwrap.wrap(
+        plain,
+        max(width, 12),
+        subsequent_indent=" " * indent,
+        break_long_words=True,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    ) or [""]
     out: list[Text] = []
     offset = 0
     for i, line in enumerate(lines):
@@ -137,8 +143,11 @@ def value_cells(decision: DecisionRecord, width: int, tail: Text | None = None) 
     for with_p in (True, False):  # each action's probability, where two columns still fit with it
         if with_p and (q is None or probs is None or len(probs) < n):
             continue
-        fixed = LABEL_W + 1 + 1 + VALUE_W + 2 + (1 + PROB_W if with_p else 0)  # label, bar, (value), p
-        fitting = [c for c in (4, 3, 2) if (fixed + MIN_BAR) * c + (c - 1) <= room and math.ceil(n / c) < n]
+        # label, bar, (value), p
+        fixed = LABEL_W + 1 + 1 + VALUE_W + 2 + (1 + PROB_W if with_p else 0)
+        fitting = [
+            c for c in (4, 3, 2) if (fixed + MIN_BAR) * c + (c - 1) <= room and math.ceil(n / c) < n
+        ]
         if fitting:
             show_p, columns = with_p, fitting[0]
             break
@@ -221,14 +230,22 @@ def far_line(decision: DecisionRecord, names: tuple[str, ...]) -> Text | None:
             t.append(", ")
         t.append(f"{o.feature} {fmt_fit(o.raw, 6)} ")
         limit = PLAN_RANGE_WIDTHS if plan else OUTLIER_Z
-        t.append(f"{'w' if plan else 'z'}{o.z:+.1f}", style="bold red" if abs(o.z) > 2 * limit else "yellow")
+        t.append(
+            f"{'w' if plan else 'z'}{o.z:+.1f}",
+            style="bold red" if abs(o.z) > 2 * limit else "yellow",
+        )
     if len(far) > FAR_SHOWN:
         t.append(f" and {len(far) - FAR_SHOWN} more", style="dim")
     return t
 
 
-def why_text(decision: DecisionRecord | None, view: StoreView | None, width: int,
-             shadow: bool = False, empty: str = "no decisions yet") -> Text:  # fmt: skip
+def why_text(
+    decision: DecisionRecord | None,
+    view: StoreView | None,
+    width: int,
+    shadow: bool = False,
+    empty: str = "no decisions yet",
+) -> Text:
     """The pane's whole text for ``decision`` at ``width`` cells (lines never wider)."""
     if decision is None:
         return Text(empty, style="dim")
@@ -259,8 +276,13 @@ class DecisionWhy(ViewPanel):
     _shadow = False
     _empty = "no decisions yet"
 
-    def show(self, decision: DecisionRecord | None, view: StoreView | None, shadow: bool = False,
-             empty: str = "no decisions yet") -> None:  # fmt: skip
+    def show(
+        self,
+        decision: DecisionRecord | None,
+        view: StoreView | None,
+        shadow: bool = False,
+        empty: str = "no decisions yet",
+    ) -> None:
         self._decision, self._shadow, self._empty = decision, shadow, empty
         self._view = view
         self.refresh_text()

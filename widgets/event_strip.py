@@ -38,7 +38,9 @@ def strip_text(entries: tuple[LogEntry, ...], width: int, lines: int) -> Text:
     width = max(width, 20)
     newest = entry_text(entries[-1])
     indent = 5 + 1 + KIND_W + 1
-    wrapped = textwrap.wrap(newest.plain, width, subsequent_indent=" " * indent, break_on_hyphens=False)
+    wrapped = textwrap.wrap(
+        newest.plain, width, subsequent_indent=" " * indent, break_on_hyphens=False
+    )
     if len(wrapped) > lines:
         out = [fit(newest, width)]
     elif len(wrapped) <= 1:

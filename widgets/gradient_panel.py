@@ -12,8 +12,7 @@ import math
 
 from rich.text import Text
 
-from training.lifecycle import SeedStage, is_failure_stage
-from training.records import SeedRecord
+from training.records import SeedRecord, SeedStage, is_failure_stage
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
 from widgets.labels import lane_labels
 from widgets.model import StoreView
@@ -58,14 +57,23 @@ def _flags(record: SeedRecord, short: bool = False) -> Text:
     return t
 
 
-def _seed_line(record: SeedRecord, history: tuple[SeedRecord, ...], name_w: int, hist_w: int,
-               flags_w: int, short: bool, stage: bool) -> Text:  # fmt: skip
+def _seed_line(
+    record: SeedRecord,
+    history: tuple[SeedRecord, ...],
+    name_w: int,
+    hist_w: int,
+    flags_w: int,
+    short: bool,
+    stage: bool,
+) -> Text:
     """lane·slot | norm history | latched flags | norm and health, or why not measured | stage.
     History and flags lead, so a narrow panel cuts the stage and then the numbers first."""
     t = Text(f"{f'{record.lane}·s{record.slot_index}':<{name_w + 3}} ")
     own = [s for s in history if s.seed_id == record.seed_id]
     norms = [s.telemetry.gradient_norm if s.gradients_measured else None for s in own]
-    t.append(f"{sparkline(norms, NORM_LO, NORM_HI, log=True, width=hist_w):<{hist_w}}", style="cyan")
+    t.append(
+        f"{sparkline(norms, NORM_LO, NORM_HI, log=True, width=hist_w):<{hist_w}}", style="cyan"
+    )
     t.append(" ")
     if flags_w:
         flags = _flags(record, short)
@@ -73,8 +81,10 @@ def _seed_line(record: SeedRecord, history: tuple[SeedRecord, ...], name_w: int,
         t.append(" " * (flags_w - len(flags.plain) + 1))
     if record.gradients_measured:
         norm = record.telemetry.gradient_norm
-        t.append(f"{fmt_num(norm, 2 if short else 3):>{6 if short else 8}} ",
-                 style="" if math.isfinite(norm) else "bold red")  # fmt: skip
+        t.append(
+            f"{fmt_num(norm, 2 if short else 3):>{6 if short else 8}} ",
+            style="" if math.isfinite(norm) else "bold red",
+        )
         health = record.telemetry.gradient_health
         t.append("h" if short else "health ")
         t.append(f"{health:.2f}", style=health_style(health))
@@ -114,7 +124,10 @@ def natural_width(view: StoreView) -> int:
         return len(SUBTITLES[0])
     name_w = max(len(record.lane) for record, _ in seeds)
     flags_w = max(len(_flags(r).plain) for r, _ in seeds)
-    return max(len(SUBTITLES[0]), name_w + 4 + 1 + HISTORY_WIDTH + 1 + (flags_w + 1 if flags_w else 0) + 30 + STAGE_W + 2)
+    return max(
+        len(SUBTITLES[0]),
+        name_w + 4 + 1 + HISTORY_WIDTH + 1 + (flags_w + 1 if flags_w else 0) + 30 + STAGE_W + 2,
+    )
 
 
 def gradient_text(view: StoreView, width: int = 120) -> Text:
@@ -126,7 +139,10 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
         return t
     names = list(dict.fromkeys(record.lane for record, _ in seeds))
     labels = lane_labels(names, max(width - 4 - 1 - MIN_HISTORY - (13 if short else 30), 2))
-    seeds = [(dataclasses.replace(record, lane=labels[record.lane]), history) for record, history in seeds]
+    seeds = [
+        (dataclasses.replace(record, lane=labels[record.lane]), history)
+        for record, history in seeds
+    ]
     name_w = max(len(record.lane) for record, _ in seeds)
     flags_w = max(len(_flags(r, short).plain) for r, _ in seeds)
     # lane·sN and a space, flags, norm and health (~13 short, ~21) or "not measured (...)" (~30)

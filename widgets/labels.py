@@ -50,8 +50,9 @@ def _short_exponent(text: str) -> str:
     return f"{mantissa}e{value}"
 
 
-def fmt_column(values: Sequence[float | None], cap: int, *, signed: bool = False,
-               decimals: int | None = None) -> tuple[list[str], int]:  # fmt: skip
+def fmt_column(
+    values: Sequence[float | None], cap: int, *, signed: bool = False, decimals: int | None = None
+) -> tuple[list[str], int]:
     """Every value of a column formatted, and the column's width: the widest natural form (fixed
     ``decimals``, or 3 significant digits), capped at ``cap``, each value fitted to it."""
     if decimals is not None:
@@ -59,7 +60,10 @@ def fmt_column(values: Sequence[float | None], cap: int, *, signed: bool = False
     else:
         natural = [_sig(v, signed) for v in values]
     width = min(cap, max((len(s) for s in natural), default=1))
-    return [s if len(s) <= width else fmt_fit(v, width, signed=signed) for s, v in zip(natural, values, strict=True)], width
+    return [
+        s if len(s) <= width else fmt_fit(v, width, signed=signed)
+        for s, v in zip(natural, values, strict=True)
+    ], width
 
 
 def _fixed(x: float | None, decimals: int, signed: bool) -> str:
@@ -71,7 +75,11 @@ def _fixed(x: float | None, decimals: int, signed: bool) -> str:
 def _sig(x: float | None, signed: bool) -> str:
     if x is None or not math.isfinite(x):
         return fmt_fit(x, 8, signed=signed)
-    return _short_exponent(f"{x:{'+' if signed else ''}.3g}") if "e" in f"{x:.3g}" else f"{x:{'+' if signed else ''}.3g}"
+    return (
+        _short_exponent(f"{x:{'+' if signed else ''}.3g}")
+        if "e" in f"{x:.3g}"
+        else f"{x:{'+' if signed else ''}.3g}"
+    )
 
 
 def _natural_code(name: str) -> str:

@@ -20,8 +20,10 @@ from training.records import (
 )
 
 OUTLIER_Z = 3.0  # an IQL input this many standard deviations from its training mean is an outlier
-# A plan-format input (no statistics) this many range-widths beyond esper-lite's own range is one;
-# the value of training.features.PLAN_RANGE_WIDTHS (widgets import nothing from the core's features).
+# A plan-format input (no statistics) is "far outside" its training range when it lies more than
+# this many range-widths beyond esper-lite's own range (the decisions' ``range_excess``): epoch
+# 200 of a 100-epoch range is 1 width out; 0.2 where 5 was learned is not out at all, which is
+# why the features themselves must be the plan's.
 PLAN_RANGE_WIDTHS = 1.0
 
 
@@ -239,5 +241,9 @@ class StoreView:
         lanes = [lane.agreement for lane in self.lanes if lane.agreement.decided]
         if not lanes:
             return None
-        return Agreement(sum(a.agreed for a in lanes), sum(a.decided for a in lanes),
-                         sum(a.episode_agreed for a in lanes), sum(a.episode_decided for a in lanes))  # fmt: skip
+        return Agreement(
+            sum(a.agreed for a in lanes),
+            sum(a.decided for a in lanes),
+            sum(a.episode_agreed for a in lanes),
+            sum(a.episode_decided for a in lanes),
+        )

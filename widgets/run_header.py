@@ -32,8 +32,12 @@ NARROW = 100
 STALE_AFTER_S = 30.0  # a running trainer that wrote nothing for this long is worth a look
 RATE_WINDOW = 5  # epochs the samples/s and the time per epoch are taken over
 RATE_NOTE = f"  (samples/s over the last {RATE_WINDOW} epochs)"
-PHASE_WORDS = {"loading": "loading the data", "training": "training", "validating": "validating",
-               "deciding": "deciding"}  # fmt: skip
+PHASE_WORDS = {
+    "loading": "loading the data",
+    "training": "training",
+    "validating": "validating",
+    "deciding": "deciding",
+}
 BAR_W = 12
 
 
@@ -42,7 +46,9 @@ class SourceState:
     """Where the data comes from and how fresh it is, as the dashboard knows it."""
 
     mode: str = "live"  # "live", "replay" or "follow"
-    age: float | None = None  # seconds since the newest data (live: store clock; follow: record time)
+    age: float | None = (
+        None  # seconds since the newest data (live: store clock; follow: record time)
+    )
     paused: bool = False  # a paused replay
     speed: float | None = None  # replay speed, epoch records per second
     waiting: str = ""  # follow: what it is waiting for
@@ -95,7 +101,13 @@ def _badge(view: StoreView, source: SourceState) -> Text:
     t = Text()
     if source.mode == "replay":
         speed = f" ×{source.speed:g}/s" if source.speed else ""
-        label = " ■ REPLAY ended " if source.ended else " ❚❚ REPLAY paused " if source.paused else f" ▶ REPLAY{speed} "
+        label = (
+            " ■ REPLAY ended "
+            if source.ended
+            else " ❚❚ REPLAY paused "
+            if source.paused
+            else f" ▶ REPLAY{speed} "
+        )
         t.append(label, style=SOURCE_STYLE)
     else:
         t.append(" FOLLOW ", style=SOURCE_STYLE)
@@ -126,7 +138,12 @@ def _lanes_line(view: StoreView, width: int) -> Text:
                 t.append(" advising", style="italic")
             rate = window_rate(lane)
             if rate is not None:
-                t.append(f" · {fmt_count(rate)} samples/s" if narrow is False else f" {fmt_count(rate)}/s", style="dim")
+                t.append(
+                    f" · {fmt_count(rate)} samples/s"
+                    if narrow is False
+                    else f" {fmt_count(rate)}/s",
+                    style="dim",
+                )
         if narrow is False and len(t.plain) + len(RATE_NOTE) <= width:
             t.append(RATE_NOTE, style="dim")
         if len(t.plain) <= width:
@@ -203,8 +220,11 @@ def _progress_text(view: StoreView, source: SourceState, narrow: bool) -> Text:
     """Live: the phase inside the epoch, and while training, batch k of n with a bar."""
     p = source.progress
     t = Text()
-    if p is None or source.mode != "live" or view.status not in (RunStatus.RUNNING, RunStatus.WAITING,
-                                                                   RunStatus.PAUSED):  # fmt: skip
+    if (
+        p is None
+        or source.mode != "live"
+        or view.status not in (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
+    ):
         return t
     if view.status is RunStatus.PAUSED:
         t.append("paused in ", style="dim")
@@ -225,8 +245,11 @@ def _position(view: StoreView, source: SourceState, narrow: bool) -> Text:
     assert run is not None
     episode, epoch = view.episode, view.epoch
     p = source.progress
-    live = p is not None and source.mode == "live" and view.status in (RunStatus.RUNNING, RunStatus.WAITING,
-                                                                       RunStatus.PAUSED)  # fmt: skip
+    live = (
+        p is not None
+        and source.mode == "live"
+        and view.status in (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
+    )
     if live and p is not None and (p.episode, p.epoch) > (episode, epoch) and p.epoch > 0:
         episode, epoch = p.episode, p.epoch
     episode = max(episode, 1)
@@ -254,7 +277,9 @@ def _agreement(view: StoreView, width: int) -> Text:
     return t
 
 
-def header_text(view: StoreView, source: SourceState | float | None = None, width: int = 140) -> Text:
+def header_text(
+    view: StoreView, source: SourceState | float | None = None, width: int = 140
+) -> Text:
     """The header's three lines, built from the view alone, each fitted to ``width`` (items
     dropped whole by importance, never cut in a word); below ``NARROW`` labels shorten."""
     if not isinstance(source, SourceState):
@@ -275,19 +300,39 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
             first.append((progress, 2))
         seconds = epoch_seconds(view)
         if seconds is not None:
-            first.append((Text(f"{seconds:.1f} s per epoch" + ("" if len(view.lanes) < 2 else " (all lanes)"),
-                               style="dim"), 3))  # fmt: skip
+            first.append(
+                (
+                    Text(
+                        f"{seconds:.1f} s per epoch"
+                        + ("" if len(view.lanes) < 2 else " (all lanes)"),
+                        style="dim",
+                    ),
+                    3,
+                )
+            )
         mode = run.mode
         if run.executing_lane:
             mode += f" (executes {run.executing_lane})"
         third.append((Text(f"{mode} · {run.preset} · {run.device}"), 4))
     third.insert(0, (_freshness(view, source), 0))
-    note = view.source.partition(" · ")[2]  # what the store adds to its source, e.g. a failed record
+    note = view.source.partition(" · ")[
+        2
+    ]  # what the store adds to its source, e.g. a failed record
     if note:
-        third.append((Text(note, style="bold yellow" if note.startswith("waiting") else "bold red"), 0))
+        third.append(
+            (Text(note, style="bold yellow" if note.startswith("waiting") else "bold red"), 0)
+        )
     if view.corrupt_lines > 0:
         n = view.corrupt_lines
-        third.append((Text(f"{n} corrupt line{'s' if n != 1 else ''} skipped (e: which)", style="bold yellow"), 0))
+        third.append(
+            (
+                Text(
+                    f"{n} corrupt line{'s' if n != 1 else ''} skipped (e: which)",
+                    style="bold yellow",
+                ),
+                0,
+            )
+        )
     if view.crash is not None:
         third.append((Text(truncate(view.crash.message or "crashed", 80), style="bold red"), 1))
     agreement = _agreement(view, width)
@@ -295,7 +340,9 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
         third.append((agreement, 2))
     if run is not None:
         third.append((Text(f"run {run.run_id}", style="dim"), 5))
-    return Text("\n").join([_fitting(first, width, "  "), _lanes_line(view, width), _fitting(third, width)])
+    return Text("\n").join(
+        [_fitting(first, width, "  "), _lanes_line(view, width), _fitting(third, width)]
+    )
 
 
 class RunHeader(TextPanel):
@@ -318,7 +365,9 @@ class RunHeader(TextPanel):
             source = SourceState(mode=view.source.split(" ")[0], age=source)
         self._view, self._source = view, source
         self.refresh_text()
-        status = str(view.status.value if isinstance(view.status, RunStatus) else view.status).lower()
+        status = str(
+            view.status.value if isinstance(view.status, RunStatus) else view.status
+        ).lower()
         if status != self._status:
             if self._status:
                 self.remove_class(f"-{self._status}")

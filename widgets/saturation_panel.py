@@ -29,8 +29,12 @@ def _widths(lanes: list[LaneView]) -> tuple[dict[int, str], dict[int, str], int,
     rows = [row for lane in lanes for row in lane.saturation]
     raws, raw_w = fmt_column([row.raw for row in rows], RAW_CAP)
     norms, norm_w = fmt_column([row.normalised for row in rows], NORM_CAP, decimals=3)
-    return ({id(r): v for r, v in zip(rows, raws, strict=True)}, {id(r): v for r, v in zip(rows, norms, strict=True)},
-            max(raw_w, 3), max(norm_w, 4))  # fmt: skip
+    return (
+        {id(r): v for r, v in zip(rows, raws, strict=True)},
+        {id(r): v for r, v in zip(rows, norms, strict=True)},
+        max(raw_w, 3),
+        max(norm_w, 4),
+    )
 
 
 def _group_w(raw_w: int, norm_w: int) -> int:
@@ -115,8 +119,10 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
                 if row.warning:
                     t.append("\n")
                     t.append(" WARNING ", style="bold white on red")
-                    t.append(" " + wrap(f"{lane.name}: {row.warning}", width - 10, " " * 10),
-                             style="bold red")  # fmt: skip
+                    t.append(
+                        " " + wrap(f"{lane.name}: {row.warning}", width - 10, " " * 10),
+                        style="bold red",
+                    )
         t.append("\n")
     for lane in view.lanes:
         if not lane.saturation and not lane.advising:
@@ -125,7 +131,8 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
         t.append("no lanes yet\n", style="dim")
     plan = {li.name for li in (view.run.lanes if view.run else ()) if li.model_format == "plan"}
     for lane in view.lanes:
-        if lane.kind in ("iql", "bc"):  # the heuristic reads raw signals: nothing to be out of range of
+        # the heuristic reads raw signals: nothing to be out of range of
+        if lane.kind in ("iql", "bc"):
             t.append_text(outliers_text(lane, width, lane.name in plan))
             t.append("\n")
     t.rstrip()
@@ -146,7 +153,11 @@ class SaturationPanel(ViewPanel):
     def build(self, width: int) -> Text:
         """Wrapped to the width of the panel around it (this text is as wide as its table)."""
         parent = self.parent
-        room = parent.content_size.width - 1 if isinstance(parent, Widget) and parent.content_size.width else width
+        room = (
+            parent.content_size.width - 1
+            if isinstance(parent, Widget) and parent.content_size.width
+            else width
+        )
         return Text() if self._view is None else saturation_text(self._view, room)
 
     def table_width(self, view: StoreView) -> int:

@@ -61,7 +61,9 @@ def _layout(view: StoreView, width: int) -> tuple[dict[str, str], int, set[str]]
         for drop in (None, *OPTIONAL):
             if drop is not None:
                 kept.discard(drop)
-            fixed = name_w + 1 + 6 + 2 + WIDTHS["delta"] + sum(WIDTHS[c] for c in kept if c in WIDTHS)
+            fixed = (
+                name_w + 1 + 6 + 2 + WIDTHS["delta"] + sum(WIDTHS[c] for c in kept if c in WIDTHS)
+            )
             fixed += finals_w if "finals" in kept else 0
             if width - fixed >= MIN_CURVE:
                 return labels, min(CURVE_WIDTH, width - fixed), kept
@@ -132,7 +134,8 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
         result = view.paired[0]
         t.append(wrap(result.summary(), width), style=_paired_style(result))
         t.append("\n")
-    elif view.paired:  # many lanes (a replayed ablation): one item per lane, wrapped, not a line each
+    elif view.paired:
+        # many lanes (a replayed ablation): one item per lane, wrapped, not a line each
         t.append_text(_paired_compact(view, width, labels))
         t.append("\n")
     else:
@@ -146,17 +149,24 @@ def _paired_style(result: PairedResult) -> str:
 
 
 def _paired_compact(view: StoreView, width: int, labels: dict[str, str]) -> Text:
-    """"paired vs heuristic over 6 episodes (mean Δ [95% CI] W/T/L sign p): iql_27 -5.30
+    """ "paired vs heuristic over 6 episodes (mean Δ [95% CI] W/T/L sign p): iql_27 -5.30
     [-11.27, +0.67] 1/1/4 p=0.375 · …", wrapped at item boundaries."""
     first = view.paired[0]
-    t = Text(f"paired vs {first.reference} over {first.episodes} episode(s) (mean Δ [95% CI] W/T/L sign p):",
-             style="dim")  # fmt: skip
+    t = Text(
+        f"paired vs {first.reference} over {first.episodes} episode(s) (mean Δ [95% CI] W/T/L sign p):",
+        style="dim",
+    )
     line = len(t.plain)
     for result in view.paired:
-        ci = (f"[{result.ci_low:+.2f}, {result.ci_high:+.2f}]" if result.ci_low is not None
-              and result.ci_high is not None else "[CI needs 2+]")  # fmt: skip
-        item = (f"{labels.get(result.lane, result.lane)} {result.mean_difference:+.2f} {ci} "
-                f"{result.wins}/{result.ties}/{result.losses} p={result.sign_test_p:.3f}")  # fmt: skip
+        ci = (
+            f"[{result.ci_low:+.2f}, {result.ci_high:+.2f}]"
+            if result.ci_low is not None and result.ci_high is not None
+            else "[CI needs 2+]"
+        )
+        item = (
+            f"{labels.get(result.lane, result.lane)} {result.mean_difference:+.2f} {ci} "
+            f"{result.wins}/{result.ties}/{result.losses} p={result.sign_test_p:.3f}"
+        )
         if line + 3 + len(item) > width:
             t.append("\n  ")
             line = 2

@@ -13,8 +13,7 @@ from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from training.lifecycle import SeedStage, is_failure_stage, stage_name
-from training.records import SeedRecord
+from training.records import SeedRecord, SeedStage, is_failure_stage, stage_name
 from widgets.glyphs import bar, changed, fit, needs_layout, sparkline
 from widgets.labels import lane_codes, lane_labels
 from widgets.model import LaneView, StoreView
@@ -49,8 +48,13 @@ def slot_count(view: StoreView) -> int:
     return max(seen) + 1 if seen else 0
 
 
-STAGE_CODES: dict[int, str] = {**SHORT, SeedStage.UNKNOWN: "UNK", SeedStage.CULLED: "CUL",
-                                SeedStage.EMBARGOED: "EMB", SeedStage.RESETTING: "RST"}  # fmt: skip
+STAGE_CODES: dict[int, str] = {
+    **SHORT,
+    SeedStage.UNKNOWN: "UNK",
+    SeedStage.CULLED: "CUL",
+    SeedStage.EMBARGOED: "EMB",
+    SeedStage.RESETTING: "RST",
+}
 BLUEPRINT_SHORT = {"conv_enhance": "conv", "attention": "attn", "depthwise": "dw", "norm": "norm"}
 
 
@@ -117,8 +121,9 @@ def _gate_text(record: SeedRecord, width: int) -> Text:
     return fit(t, width)
 
 
-def _alpha_text(record: SeedRecord, history: tuple[SeedRecord, ...], bar_width: int,
-                hist_width: int) -> Text:  # fmt: skip
+def _alpha_text(
+    record: SeedRecord, history: tuple[SeedRecord, ...], bar_width: int, hist_width: int
+) -> Text:
     alphas = [s.alpha for s in history if s.seed_id == record.seed_id]
     t = Text("α ")
     t.append(bar(record.alpha, bar_width), style="cyan")
@@ -150,15 +155,17 @@ def _head(lane: str, slot: int, selected: bool) -> Text:
     return head
 
 
-def _line_variants(head: Text, record: SeedRecord, badge: Text, *, alpha: bool, blueprint: bool) -> list[Text]:
+def _line_variants(
+    head: Text, record: SeedRecord, badge: Text, *, alpha: bool, blueprint: bool
+) -> list[Text]:
     """A compact card's first line, richest first: stage name or code, epochs, badge, alpha
     and gate mark, blueprint in full or short."""
     out = []
     bp_full = record.blueprint_id
     bp_short = BLUEPRINT_SHORT.get(bp_full, bp_full)
     for code in (False, True):
-        for with_alpha in ((True, False) if alpha else (False,)):
-            for bp in ((bp_full, bp_short, "") if blueprint else ("",)):
+        for with_alpha in (True, False) if alpha else (False,):
+            for bp in (bp_full, bp_short, "") if blueprint else ("",):
                 t = head.copy()
                 t.append_text(_stage_text(record, code=code))
                 t.append(f" {record.epochs_in_stage}ep")
@@ -169,15 +176,26 @@ def _line_variants(head: Text, record: SeedRecord, badge: Text, *, alpha: bool, 
                     t.append(f" α{record.alpha:.2f}", style="cyan")
                     gate = record.gate
                     if gate is not None:
-                        t.append(" ✓" if gate.passed else " ✗", style="bold green" if gate.passed else "bold red")
+                        t.append(
+                            " ✓" if gate.passed else " ✗",
+                            style="bold green" if gate.passed else "bold red",
+                        )
                 if bp:
                     t.append(f" {bp}", style="dim")
                 out.append(t)
     return out
 
 
-def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: str | None,
-              compact: bool | int, selected: bool = False, width: int = 60, strict: bool = False) -> Text:  # fmt: skip
+def card_text(
+    lane: str,
+    slot: int,
+    history: tuple[SeedRecord, ...],
+    pending: str | None,
+    compact: bool | int,
+    selected: bool = False,
+    width: int = 60,
+    strict: bool = False,
+) -> Text:
     """A card's content in ``width`` cells: four lines, or two when ``compact`` (1 for a single
     line); a compact card has no border, so a ``▶`` marks the selected one. What does not fit
     is shortened by rule (stage codes, short blueprints, gate ids), never cut in a word."""
@@ -196,9 +214,13 @@ def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: st
             variants.append(t)
         return _first_fitting(variants, width, strict)
     if lines == 1:
-        return _first_fitting(_line_variants(head, record, badge, alpha=True, blueprint=True), width, strict)
+        return _first_fitting(
+            _line_variants(head, record, badge, alpha=True, blueprint=True), width, strict
+        )
     if lines == 2:
-        first = _first_fitting(_line_variants(head, record, badge, alpha=False, blueprint=True), width, strict)
+        first = _first_fitting(
+            _line_variants(head, record, badge, alpha=False, blueprint=True), width, strict
+        )
         hist = 6 if width >= 40 else 0
         alpha = _alpha_text(record, history, 6, hist)
         second = Text(" ")
@@ -211,12 +233,23 @@ def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: st
     if cell_len(pipeline.plain) > width:
         pipeline = _stage_text(record)
     info = badge + Text(" ") if badge else Text()
-    info_variants = [info + Text(f"{bp} · {record.stage_name} · {record.epochs_in_stage} ep")
-                     for bp in (record.blueprint_id, BLUEPRINT_SHORT.get(record.blueprint_id, record.blueprint_id))]
-    info_variants.append(info + Text(f"{STAGE_CODES.get(record.stage, '?')} · {record.epochs_in_stage} ep"))
+    info_variants = [
+        info + Text(f"{bp} · {record.stage_name} · {record.epochs_in_stage} ep")
+        for bp in (
+            record.blueprint_id,
+            BLUEPRINT_SHORT.get(record.blueprint_id, record.blueprint_id),
+        )
+    ]
+    info_variants.append(
+        info + Text(f"{STAGE_CODES.get(record.stage, '?')} · {record.epochs_in_stage} ep")
+    )
     hist = max(0, min(HISTORY_WIDTH, width - 20))
-    lines_out = [pipeline, _first_fitting(info_variants, width),
-                 _alpha_text(record, history, 10 if width >= 30 else 6, hist), _gate_text(record, width)]
+    lines_out = [
+        pipeline,
+        _first_fitting(info_variants, width),
+        _alpha_text(record, history, 10 if width >= 30 else 6, hist),
+        _gate_text(record, width),
+    ]
     return Text("\n").join(lines_out)
 
 
@@ -237,11 +270,21 @@ class SeedCard(Static):
         self.slot_index = slot_index
         self._text: Text | None = None
 
-    def show(self, lane: str, history: tuple[SeedRecord, ...], pending: str | None,
-             compact: bool | int, selected: bool = False, width: int = 60, label: str | None = None,
-             strict: bool = False) -> None:  # fmt: skip
+    def show(
+        self,
+        lane: str,
+        history: tuple[SeedRecord, ...],
+        pending: str | None,
+        compact: bool | int,
+        selected: bool = False,
+        width: int = 60,
+        label: str | None = None,
+        strict: bool = False,
+    ) -> None:
         """Draw the card; ``strict`` raises ``DoesNotFit`` (before drawing) when a line would be cut."""
-        text = card_text(label or lane, self.slot_index, history, pending, compact, selected, width, strict)
+        text = card_text(
+            label or lane, self.slot_index, history, pending, compact, selected, width, strict
+        )
         record = history[-1] if history else None
         slot = record.slot_id if record is not None else f"slot{self.slot_index}"
         title = Text(f"{lane} · {slot}")
@@ -272,8 +315,9 @@ class SeedGrid(Container):
     compact: reactive[bool] = reactive(False)
     lines: reactive[int] = reactive(4)
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._cards: list[list[SeedCard]] = []
         self._shape = (0, 0)
@@ -345,17 +389,32 @@ class SeedGrid(Container):
         width = self.card_width(shape[1])
         names = [lane.name for lane in lanes]
         try:  # full lane names when every card's lines fit with them; else every lane's code
-            self._show_all(lanes, selected, width, lane_labels(names, width - LABEL_ROOM), strict=True)
+            self._show_all(
+                lanes, selected, width, lane_labels(names, width - LABEL_ROOM), strict=True
+            )
         except DoesNotFit:
             self._show_all(lanes, selected, width, lane_codes(names), strict=False)
 
-    def _show_all(self, lanes: tuple[LaneView, ...], selected: tuple[int, int], width: int,
-                  labels: dict[str, str], strict: bool) -> None:  # fmt: skip
+    def _show_all(
+        self,
+        lanes: tuple[LaneView, ...],
+        selected: tuple[int, int],
+        width: int,
+        labels: dict[str, str],
+        strict: bool,
+    ) -> None:
         for li, lane in enumerate(lanes):
             for si, card in enumerate(self._cards[li]):
-                card.show(lane.name, lane.seed_history.get(si, ()), lane.pending.get(si),
-                          self.lines if self.compact else False, (li, si) == selected, width,
-                          labels[lane.name], strict)  # fmt: skip
+                card.show(
+                    lane.name,
+                    lane.seed_history.get(si, ()),
+                    lane.pending.get(si),
+                    self.lines if self.compact else False,
+                    (li, si) == selected,
+                    width,
+                    labels[lane.name],
+                    strict,
+                )
 
     def _rebuild(self, shape: tuple[int, int]) -> None:
         lanes, slots = shape

@@ -7,6 +7,12 @@ from esper_tui.screens.events import EventFilterScreen, EventLogScreen
 from esper_tui.screens.help import HelpScreen
 
 __all__ = [
-    "ConfirmScreen", "CrashScreen", "EventFilterScreen", "EventLogScreen", "FilterScreen", "FinishedScreen",
-    "HelpScreen", "SeedDetailScreen",
-]  # fmt: skip
+    "ConfirmScreen",
+    "CrashScreen",
+    "EventFilterScreen",
+    "EventLogScreen",
+    "FilterScreen",
+    "FinishedScreen",
+    "HelpScreen",
+    "SeedDetailScreen",
+]

@@ -39,7 +39,9 @@ class LogFilter:
 
     def describe(self) -> str:
         lane = f"lane {self.lane} (and run-wide events)" if self.lane else "all lanes"
-        kinds = ", ".join(k for k, _ in LOG_KINDS if k in self.kinds) if self.kinds else "every kind"
+        kinds = (
+            ", ".join(k for k, _ in LOG_KINDS if k in self.kinds) if self.kinds else "every kind"
+        )
         return f"{lane}; {kinds}"
 
 
@@ -167,9 +169,13 @@ class EventFilterScreen(EsperModal[LogFilter]):
 
     def compose_dialog(self) -> ComposeResult:
         with Vertical(id="event-filter", classes="dialog"):
-            yield Static(Text.assemble(("Filter the event log", "bold"),
-                                       ("   enter toggles · escape applies · q quits", "dim")),
-                         markup=False)  # fmt: skip
+            yield Static(
+                Text.assemble(
+                    ("Filter the event log", "bold"),
+                    ("   enter toggles · escape applies · q quits", "dim"),
+                ),
+                markup=False,
+            )
             yield OptionList(*self._options(), id="event-filter-options")
 
     def _options(self) -> list[Option]:
@@ -179,11 +185,17 @@ class EventFilterScreen(EsperModal[LogFilter]):
             return ("●" if on else "○") if radio else ("☑" if on else "☐")
 
         options = [Option(Text(f"{mark(c.lane is None)} all lanes"), id="lane:")]
-        options += [Option(Text(f"{mark(c.lane == name)} lane {name} (and run-wide events)"), id=f"lane:{i}")
-                    for i, name in enumerate(self.lanes)]  # fmt: skip
+        options += [
+            Option(
+                Text(f"{mark(c.lane == name)} lane {name} (and run-wide events)"), id=f"lane:{i}"
+            )
+            for i, name in enumerate(self.lanes)
+        ]
         options.append(Option(Text(f"{mark(not c.kinds, False)} every kind"), id="kind:"))
-        options += [Option(Text(f"{mark(kind in c.kinds, False)} {kind}: {what}"), id=f"kind:{kind}")
-                    for kind, what in LOG_KINDS]  # fmt: skip
+        options += [
+            Option(Text(f"{mark(kind in c.kinds, False)} {kind}: {what}"), id=f"kind:{kind}")
+            for kind, what in LOG_KINDS
+        ]
         return options
 
     @on(OptionList.OptionSelected, "#event-filter-options")

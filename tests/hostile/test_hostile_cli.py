@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from esper_tui import cli, iql_cli
+from esper_tui.cli import iql as iql_cli
+from esper_tui.cli import tui as cli
 from esper_tui.record_writer import RecordFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -106,7 +107,10 @@ TUI_CASES = {
     "cifar-batch-fifo": (["--preset", "cifar10", "--data-dir", "cifar"], "FIFO"),
     "seed-past-32-bits": (["--seed", str(2**32)], "32 bits"),
     "seed-negative": (["--seed", "-1"], "outside"),
-    "seed-plus-episodes-past-32-bits": (TUI + ["--seed", str(2**32 - 1), "--episodes", "2"], "largest seed"),
+    "seed-plus-episodes-past-32-bits": (
+        TUI + ["--seed", str(2**32 - 1), "--episodes", "2"],
+        "largest seed",
+    ),
     "epochs-a-billion": (["--epochs", "1000000000"], "outside"),
     "speed-nan": (["--speed", "nan"], "positive number"),
     "speed-inf": (["--speed", "inf"], "positive number"),
@@ -143,8 +147,16 @@ def dataset(path: str, states=None, rewards=None, metadata=None, n: int = 32, di
     masks = np.ones((n, 7), dtype=bool)
     s = rng.normal(size=(n, dim)).astype(np.float32) if states is None else states
     r = rng.normal(size=n).astype(np.float32) if rewards is None else rewards
-    OfflineDataset(s, rng.integers(0, 7, n), r, s, np.zeros(n, np.float32), masks, masks,
-                   metadata if metadata is not None else {"feature_set": "seed"}).to_npz(path)  # fmt: skip
+    OfflineDataset(
+        s,
+        rng.integers(0, 7, n),
+        r,
+        s,
+        np.zeros(n, np.float32),
+        masks,
+        masks,
+        metadata if metadata is not None else {"feature_set": "seed"},
+    ).to_npz(path)
     return path
 
 
@@ -171,7 +183,10 @@ IQL_CASES = {
     "collect-output-fifo": (["collect", "-o", "fifo"], "FIFO"),
     "collect-output-device": (["collect", "-o", "/dev/null", "--force"], "device"),
     "collect-output-folder": (["collect", "-o", "folder"], "folder"),
-    "collect-record-existing": (["collect", "-o", "new.npz", "--record", "kept.jsonl"], "already exists"),
+    "collect-record-existing": (
+        ["collect", "-o", "new.npz", "--record", "kept.jsonl"],
+        "already exists",
+    ),
     "train-data-fifo": (["train", "fifo", "-o", "new.pt"], "FIFO"),
     "train-data-device": (["train", "/dev/zero", "-o", "new.pt"], "device"),
     "train-data-folder": (["train", "folder", "-o", "new.pt"], "folder"),
@@ -184,10 +199,16 @@ IQL_CASES = {
     "train-lr-huge": (["train", "{good}", "-o", "new.pt", "--lr", "1e30"], "outside"),
     "train-seed-negative": (["train", "{good}", "-o", "new.pt", "--seed", "-5"], "outside"),
     "train-steps-huge": (["train", "{good}", "-o", "new.pt", "--steps", str(10**12)], "outside"),
-    "compare-report-existing": (["compare", "--model", str(MODEL), "--report", "kept.json"], "already exists"),
+    "compare-report-existing": (
+        ["compare", "--model", str(MODEL), "--report", "kept.json"],
+        "already exists",
+    ),
     "compare-model-fifo": (["compare", "--model", "fifo"], "FIFO"),
     "compare-model-executes": (["compare", "--model", "unsafe.pt"], "refused without running it"),
-    "compare-record-fifo": (["compare", "--model", str(MODEL), "--preset", "tiny", "--record", "fifo"], "FIFO"),
+    "compare-record-fifo": (
+        ["compare", "--model", str(MODEL), "--preset", "tiny", "--record", "fifo"],
+        "FIFO",
+    ),
 }
 
 
@@ -204,7 +225,9 @@ def test_esper_iql_refuses_in_one_sentence(case, hostile, capsys):
     argv = [files[a]() if a in files else a for a in argv]
     assert expected in one_sentence(iql_cli.main, argv, capsys)
     assert not Path("new.pt").exists() and not Path("new.npz").exists()
-    assert [p.name for p in Path(".").glob(".*") if p.is_file()] == []  # no temporary file left behind
+    assert [
+        p.name for p in Path(".").glob(".*") if p.is_file()
+    ] == []  # no temporary file left behind
 
 
 def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(hostile, capsys):

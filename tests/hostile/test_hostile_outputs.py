@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 from ptyrun import ALT_SCREEN_OFF, run_in_pty
 
-from esper_tui import iql_cli
-from esper_tui.headless import TrainingStopped, loss_guard
+from esper_tui.cli import iql as iql_cli
+from esper_tui.cli.headless import TrainingStopped, loss_guard
 from esper_tui.record_writer import RecordFile
-from esper_tui.replay import replay_all
-from esper_tui.signals import StopSignals
+from esper_tui.replay import read_records, replay_all
+from esper_tui.stop_signals import StopSignals
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import record_from_line
-from training.safe_io import PathError, atomic_write
+from training.util.safe_io import PathError, atomic_write
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
 RECORDS = [record_from_line(line) for line in FIXTURE.read_text().splitlines()]
@@ -44,7 +43,9 @@ def test_a_deleted_record_folder_is_reported_at_once_and_the_run_rescued(tmp_pat
         assert corrupt == 0 and len(records) == len(RECORDS)
         replayed = TelemetryStore(source="replay")
         replay_all(rescued, replayed)
-        assert [lane.epochs for lane in replayed.view().lanes] == [lane.epochs for lane in view.lanes]
+        assert [lane.epochs for lane in replayed.view().lanes] == [
+            lane.epochs for lane in view.lanes
+        ]
     finally:
         rescued.unlink()
 
@@ -82,9 +83,30 @@ def test_tui_shows_a_failed_record_and_exits_1_with_one_sentence_saying_where_it
             deleted.append(True)
         return bool(deleted) and b"NOT SAVED" in screen
 
-    argv = [sys.executable, "-m", "esper_tui.cli", "--preset", "tiny", "--epochs", "40", "--episodes", "1",
-            "--model", str(ROOT / "tests/fixtures/tiny_iql.pt"), "--record", str(record), "--refresh", "10"]  # fmt: skip
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TERM="xterm-256color", TMPDIR=str(tmp_path))
+    argv = [
+        sys.executable,
+        "-m",
+        "esper_tui.cli",
+        "--preset",
+        "tiny",
+        "--epochs",
+        "40",
+        "--episodes",
+        "1",
+        "--model",
+        str(ROOT / "tests/fixtures/tiny_iql.pt"),
+        "--record",
+        str(record),
+        "--refresh",
+        "10",
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        OMP_NUM_THREADS="1",
+        TERM="xterm-256color",
+        TMPDIR=str(tmp_path),
+    )
     result = run_in_pty(argv, env, delete_then_quit, b"q")
     assert result.code == 1
     tail = result.screen.split(ALT_SCREEN_OFF)[-1].decode(errors="replace")
@@ -97,14 +119,37 @@ def test_a_non_finite_loss_stops_training_in_one_sentence(tmp_path, monkeypatch,
     from training.policies import dataset_checks
     from training.policies.offline_data import OfflineDataset
 
-    monkeypatch.setattr(dataset_checks, "MAX_MAGNITUDE", float("inf"))  # let through what validation stops
+    # let through what validation stops
+    monkeypatch.setattr(dataset_checks, "MAX_MAGNITUDE", float("inf"))
     n, rng = 32, np.random.default_rng(0)
     masks = np.ones((n, 7), dtype=bool)
     states = rng.normal(size=(n, 37)).astype(np.float32)
-    OfflineDataset(states, rng.integers(0, 7, n), np.full(n, 3e38, np.float32), states, np.zeros(n, np.float32),
-                   masks, masks, {"feature_set": "seed"}).to_npz(tmp_path / "d.npz")  # fmt: skip
-    code = iql_cli.main(["train", str(tmp_path / "d.npz"), "-o", str(tmp_path / "m.pt"), "--steps", "50",
-                         "--hidden", "8", "--batch-size", "8", "--device", "cpu"])  # fmt: skip
+    OfflineDataset(
+        states,
+        rng.integers(0, 7, n),
+        np.full(n, 3e38, np.float32),
+        states,
+        np.zeros(n, np.float32),
+        masks,
+        masks,
+        {"feature_set": "seed"},
+    ).to_npz(tmp_path / "d.npz")
+    code = iql_cli.main(
+        [
+            "train",
+            str(tmp_path / "d.npz"),
+            "-o",
+            str(tmp_path / "m.pt"),
+            "--steps",
+            "50",
+            "--hidden",
+            "8",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "became NaN or infinite" in err.splitlines()[-1] and "Traceback" not in err
     assert not (tmp_path / "m.pt").exists()
@@ -124,7 +169,9 @@ async def test_a_second_screenshot_never_replaces_the_first(tmp_path):
     store = TelemetryStore(tmp_path / "run.jsonl")
     for record in RECORDS[:5]:
         store.add(record)
-    app = EsperApp(store, None, refresh_hz=0, record_path=tmp_path / "run.jsonl", controls=False, clock=None)
+    app = EsperApp(
+        store, None, refresh_hz=0, record_path=tmp_path / "run.jsonl", controls=False, clock=None
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("s")
         await pilot.pause()
@@ -146,10 +193,28 @@ def test_a_record_that_hits_a_file_size_limit_midway_ends_in_one_sentence_and_ex
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
 
-    argv = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(ROOT / "tests/fixtures/tiny_iql.pt"),
-            "--preset", "tiny", "--episodes", "1", "--epochs", "8", "--device", "cpu", "--record", "r.jsonl"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "esper_tui.cli.iql",
+        "compare",
+        "--model",
+        str(ROOT / "tests/fixtures/tiny_iql.pt"),
+        "--preset",
+        "tiny",
+        "--episodes",
+        "1",
+        "--epochs",
+        "8",
+        "--device",
+        "cpu",
+        "--record",
+        "r.jsonl",
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TMPDIR=str(tmp_path))
-    result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, preexec_fn=limited)
+    result = subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, preexec_fn=limited
+    )
     lines = [line for line in result.stderr.splitlines() if line.startswith("esper-iql")]
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(lines) == 1 and "can no longer be written (File too large)" in lines[0]

@@ -3,9 +3,9 @@ the cursor moves and End resumes it, and / filters by lane, refusal and disagree
 
 import dataclasses
 
+from esper_tui.replay import read_records
 from esper_tui.screens import FilterScreen, SeedDetailScreen
 from tests.tui.conftest import RUN, snapshot_app, store_from
-from training.recordio import read_records
 from training.records import EpochRecord
 from widgets.decision_panel import DecisionPanel
 from widgets.decision_table import DecisionFilter, DecisionTable
@@ -33,7 +33,9 @@ async def test_enter_on_a_decision_row_opens_its_seed():
     app = snapshot_app(upto=MID_RUN)
     async with app.run_test(size=SIZE) as pilot:
         table = await focus_table(pilot, app)
-        row = max(i for i, d in enumerate(shown(table)) if d.lane == "tiny_iql" and d.target_slot == 2)
+        row = max(
+            i for i, d in enumerate(shown(table)) if d.lane == "tiny_iql" and d.target_slot == 2
+        )
         table.move_cursor(row=row)
         await pilot.press("enter")
         assert isinstance(app.screen, SeedDetailScreen)
@@ -51,7 +53,10 @@ async def test_the_pane_tells_the_cursor_rows_decision_with_every_q():
         await pilot.press("up", "up")  # the IQL lane's previous decision
         decision = table.cursor_decision
         pane = pane_text(app)
-        assert decision.q_values is not None and f"{decision.episode}·{decision.epoch} {decision.lane}" in pane
+        assert (
+            decision.q_values is not None
+            and f"{decision.episode}·{decision.epoch} {decision.lane}" in pane
+        )
         assert all(f"{q:+.2f}" in pane for q in decision.q_values)
         assert " ".join(decision.reason.split()) in " ".join(pane.split())
 
@@ -91,7 +96,10 @@ async def test_filter_by_lane_then_disagreements_only():
         rows = shown(table)
         assert rows and all(d.lane == "tiny_iql" and d.agrees is False for d in rows)
         assert len(rows) == sum(d.lane == "tiny_iql" and d.agrees is False for d in everything)
-        assert "filter: lane tiny_iql, disagreements only" in app.screen.query_one(DecisionPanel).panel_state().plain
+        assert (
+            "filter: lane tiny_iql, disagreements only"
+            in app.screen.query_one(DecisionPanel).panel_state().plain
+        )
 
 
 async def test_filter_refused_only_keeps_refusals_as_they_arrive():
@@ -102,7 +110,11 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
         table.row_filter = DecisionFilter(refused_only=True)
         await pilot.pause()
         assert table.row_count == sum(not d.executed for d in store.view().decisions)
-        record = next(r for r in read_records(RUN)[0] if isinstance(r, EpochRecord) and r.epoch == 6 and r.decision)
+        record = next(
+            r
+            for r in read_records(RUN)[0]
+            if isinstance(r, EpochRecord) and r.epoch == 6 and r.decision
+        )
         refused = dataclasses.replace(record.decision, executed=False, outcome="refused: slot busy")
         store.add(dataclasses.replace(record, decision=refused))
         app.dashboard.poll()

@@ -32,8 +32,13 @@ MID_RUN = (1, "tiny_iql", 5)
 
 def live_app(session, store: TelemetryStore, tmp=None) -> EsperApp:
     store._status = RunStatus.RUNNING  # noqa: SLF001 - a live run, as far as the keys are concerned
-    return EsperApp(store, session=session, refresh_hz=0, clock=None,
-                    record_path=None if tmp is None else tmp / "r.jsonl")  # fmt: skip
+    return EsperApp(
+        store,
+        session=session,
+        refresh_hz=0,
+        clock=None,
+        record_path=None if tmp is None else tmp / "r.jsonl",
+    )
 
 
 async def footer_keys(pilot, app) -> dict[str, str]:
@@ -56,8 +61,10 @@ async def test_saturation_lane_headings_are_whole_names(size):
 async def test_saturation_values_stay_in_their_columns():
     view = store_from(RUN, MID_RUN).view()
     lane = view.lanes[0]  # the first group: a value that spills moves every bar after it
-    rows = tuple(dataclasses.replace(r, raw=0.00859, normalised=-0.015) if r.feature == "grad_norm" else r
-                 for r in lane.saturation)  # fmt: skip
+    rows = tuple(
+        dataclasses.replace(r, raw=0.00859, normalised=-0.015) if r.feature == "grad_norm" else r
+        for r in lane.saturation
+    )
     lanes = (dataclasses.replace(lane, saturation=rows), view.lanes[1])
     from widgets.saturation_panel import saturation_text
 
@@ -71,10 +78,15 @@ def line_bars(line: str) -> list[int]:
     return [i for i, c in enumerate(line) if c == "│"]
 
 
-@pytest.mark.parametrize(("size", "models"), [((118, 40), 1), ((120, 40), 2), ((80, 24), 2)],
-                         ids=["118x40-one", "120x40-two", "80x24-two"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("size", "models"),
+    [((118, 40), 1), ((120, 40), 2), ((80, 24), 2)],
+    ids=["118x40-one", "120x40-two", "80x24-two"],
+)
 async def test_gradient_subtitle_is_whole(size, models):
-    app = snapshot_app(upto=MID_RUN) if models == 1 else snapshot_app(store=two_model_store(MID_RUN))
+    app = (
+        snapshot_app(upto=MID_RUN) if models == 1 else snapshot_app(store=two_model_store(MID_RUN))
+    )
     async with app.run_test(size=size) as pilot:
         await pilot.press("tab")  # in a small terminal the gradient panel shows after tab
         await pilot.pause()
@@ -83,7 +95,9 @@ async def test_gradient_subtitle_is_whole(size, models):
         assert cell_len(first) <= panel.content_size.width and first in SUBTITLES
 
 
-@pytest.mark.parametrize("size", [(120, 40), (80, 24), (200, 60)], ids=["120x40", "80x24", "200x60"])
+@pytest.mark.parametrize(
+    "size", [(120, 40), (80, 24), (200, 60)], ids=["120x40", "80x24", "200x60"]
+)
 @pytest.mark.parametrize("models", [1, 2], ids=["one", "two"])
 async def test_seed_cards_are_never_cut(size, models):
     store = store_from(RUN, MID_RUN) if models == 1 else two_model_store(MID_RUN)
@@ -112,7 +126,10 @@ async def test_at_200x60_saturation_gets_the_width_gradient_health_does_not_need
         await pilot.pause()
         gradients = app.screen.query_one("#gradients", ScrollPanel)
         saturation = app.screen.query_one("#saturation", ScrollPanel)
-        widest = max(cell_len(line.rstrip()) for line in app.screen.query_one(GradientPanel).render().plain.splitlines())
+        widest = max(
+            cell_len(line.rstrip())
+            for line in app.screen.query_one(GradientPanel).render().plain.splitlines()
+        )
         assert gradients.size.width <= widest + 24  # its lines and a little, not half the screen
         assert saturation.panel_state() is None  # nothing below or beside: no "more" hint
 
@@ -150,7 +167,9 @@ async def test_after_a_resize_a_following_table_shows_the_newest_row():
         await pilot.pause()
         await pilot.pause()
         table = app.screen.query_one(DecisionPanel).table
-        visible = range(int(table.scroll_y), int(table.scroll_y) + table.scrollable_content_region.height - 1)
+        visible = range(
+            int(table.scroll_y), int(table.scroll_y) + table.scrollable_content_region.height - 1
+        )
         assert table.following and table.row_count - 1 in visible
 
 
@@ -161,7 +180,10 @@ async def test_below_80x24_a_dialog_gives_way_to_the_size_message():
         assert isinstance(app.screen, SeedDetailScreen)
         await pilot.resize_terminal(70, 20)
         await pilot.pause()
-        assert not app.screen.query_one("#detail").display or not app.screen.query_one("#detail").region
+        assert (
+            not app.screen.query_one("#detail").display
+            or not app.screen.query_one("#detail").region
+        )
         assert any("needs a terminal of at least 80×24" in line for line in screen_lines(app))
 
 
@@ -176,7 +198,9 @@ async def test_s_in_a_replay_saves_next_to_the_record(tmp_path):
 
 
 async def test_s_under_the_finished_dialog_saves(tmp_path):
-    app = EsperApp(store_from(RUN), session=None, refresh_hz=0, clock=None, record_path=tmp_path / "r.jsonl")
+    app = EsperApp(
+        store_from(RUN), session=None, refresh_hz=0, clock=None, record_path=tmp_path / "r.jsonl"
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, FinishedScreen))
         await pilot.press("s")
@@ -200,7 +224,9 @@ async def test_while_paused_space_says_resume(fake_session):
         assert (await footer_keys(pilot, app))["space"] == "Pause"
         store.add(RunEvent("fixture0001", "paused", "training paused by operator"))
         app.dashboard.poll()
-        await until(pilot, lambda: any(k.description == "Resume" for k in app.screen.query("FooterKey")))
+        await until(
+            pilot, lambda: any(k.description == "Resume" for k in app.screen.query("FooterKey"))
+        )
 
 
 async def test_the_seed_detail_offers_only_its_own_keys(fake_session):
@@ -231,7 +257,8 @@ async def test_at_80x24_the_footer_says_that_help_lists_the_keys_it_leaves_out(f
 
 
 async def test_no_cull_is_offered_for_a_fossilized_seed(fake_session):
-    app = live_app(fake_session, store_from(RUN, (2, "tiny_iql", 9)))  # the heuristic's slot 0 fossilized
+    # the heuristic's slot 0 fossilized
+    app = live_app(fake_session, store_from(RUN, (2, "tiny_iql", 9)))
     async with app.run_test(size=(140, 45)) as pilot:
         _, _, record = app.dashboard.selected_seed()
         assert record is not None and record.stage_name == "FOSSILIZED"
@@ -244,7 +271,7 @@ async def test_no_cull_is_offered_for_a_fossilized_seed(fake_session):
 
 async def test_the_header_never_says_episode_0():
     store = TelemetryStore(source="live")
-    from training.recordio import read_records
+    from esper_tui.replay import read_records
 
     info = next(r for r in read_records(RUN)[0] if isinstance(r, RunInfo))
     store.add(info)
@@ -261,7 +288,11 @@ async def test_with_two_models_the_header_says_whose_agreement():
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         third = screen_lines(app)[2]
-        assert "agreement with heuristic" in third and "tiny_iql 0%" in third and f"{SECOND} 0%" in third
+        assert (
+            "agreement with heuristic" in third
+            and "tiny_iql 0%" in third
+            and f"{SECOND} 0%" in third
+        )
 
 
 async def test_the_finished_dialog_shows_the_parameters_each_lane_added():

@@ -11,8 +11,7 @@ MID_RUN = (1, "tiny_iql", 5)
 
 
 def test_the_header_shows_the_phase_and_batch_k_of_n_while_live():
-    view = dataclasses.replace(store_from(RUN, MID_RUN).view(),
-                               status=RunStatus.RUNNING)  # fmt: skip
+    view = dataclasses.replace(store_from(RUN, MID_RUN).view(), status=RunStatus.RUNNING)
     live = SourceState("live", progress=Progress("training", "heuristic", 1, 6, 12, 30))
     first = header_text(view, live, 120).plain.splitlines()[0]
     assert "epoch 6/10" in first and "training heuristic" in first and "12/30 batches" in first

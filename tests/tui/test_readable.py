@@ -13,7 +13,9 @@ SIZES = [(120, 40), (80, 24)]
 
 
 def app_with(models: int):
-    return snapshot_app(upto=MID_RUN) if models == 1 else snapshot_app(store=two_model_store(MID_RUN))
+    return (
+        snapshot_app(upto=MID_RUN) if models == 1 else snapshot_app(store=two_model_store(MID_RUN))
+    )
 
 
 def region_text(app, selector: str) -> str:
@@ -44,19 +46,29 @@ async def test_the_reason_of_a_decision_with_a_closing_parenthesis_is_whole(size
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         table = app.screen.query_one(DecisionPanel).table
-        row = next(i for i in range(table.row_count - 1, -1, -1) if table.decision_at(i).reason.endswith(")"))
+        row = next(
+            i
+            for i in range(table.row_count - 1, -1, -1)
+            if table.decision_at(i).reason.endswith(")")
+        )
         table.following = False
         table.move_cursor(row=row)
         await pilot.pause()
         decision = table.decision_at(row)
-        assert words(f"{decision.reason} → {decision.outcome}") in words(region_text(app, "#why-scroll"))
+        assert words(f"{decision.reason} → {decision.outcome}") in words(
+            region_text(app, "#why-scroll")
+        )
 
 
 def in_help(app, binding) -> bool:
     """The key is listed in ``?`` (by name, by its symbol, or each arrow of an arrow group)."""
     tokens = " ".join(key for key, _ in KEYS).split()
     display = app.get_key_display(binding).replace(" ", "")
-    return binding.key in tokens or display in tokens or (len(display) > 1 and all(c in tokens for c in display))
+    return (
+        binding.key in tokens
+        or display in tokens
+        or (len(display) > 1 and all(c in tokens for c in display))
+    )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
@@ -67,7 +79,9 @@ async def test_every_dashboard_key_is_in_the_footer_or_in_help(size):
             if focus == "table":
                 await pilot.press("tab", "tab", "tab")
             await until(pilot, lambda: app.screen.query("FooterKey"))
-            footer = {key.key for key in app.screen.query("FooterKey") if key.region.right <= size[0]}
+            footer = {
+                key.key for key in app.screen.query("FooterKey") if key.region.right <= size[0]
+            }
             active = [b.binding for b in app.screen.active_bindings.values() if b.binding.show]
             missing = [b.key for b in active if b.key not in footer and not in_help(app, b)]
             assert not missing, f"{focus}: {missing} neither in the footer nor in ?"
@@ -80,11 +94,27 @@ async def effect_of(pilot, app, key: str, session, folder) -> str:
     maximised something); "" when it did nothing."""
     screen = app.screen
     focused = app.focused
-    before = (len(app.screen_stack), screen.maximized, app.focused, app.selected, len(list(folder.glob("*.svg"))))
-    replay = getattr(app.session, "paused", None), getattr(app.session, "speed", None), list(getattr(app.session, "jumps", []))
+    before = (
+        len(app.screen_stack),
+        screen.maximized,
+        app.focused,
+        app.selected,
+        len(list(folder.glob("*.svg"))),
+    )
+    replay = (
+        getattr(app.session, "paused", None),
+        getattr(app.session, "speed", None),
+        list(getattr(app.session, "jumps", [])),
+    )
     await pilot.press(key)
     await pilot.pause()
-    after = (len(app.screen_stack), screen.maximized, app.focused, app.selected, len(list(folder.glob("*.svg"))))
+    after = (
+        len(app.screen_stack),
+        screen.maximized,
+        app.focused,
+        app.selected,
+        len(list(folder.glob("*.svg"))),
+    )
     if session is not None and session.commands():
         return "command"
     if after[0] > before[0]:
@@ -101,7 +131,11 @@ async def effect_of(pilot, app, key: str, session, folder) -> str:
         app.dashboard.selected = before[3]  # the next key acts on the same seed
         await pilot.pause()
         return "focus, selection or file"
-    now = getattr(app.session, "paused", None), getattr(app.session, "speed", None), list(getattr(app.session, "jumps", []))
+    now = (
+        getattr(app.session, "paused", None),
+        getattr(app.session, "speed", None),
+        list(getattr(app.session, "jumps", [])),
+    )
     return "replay" if now != replay else ""
 
 

@@ -59,7 +59,9 @@ def test_decisions_maximised(snap_compare):
 
 
 def test_seed_grid_maximised(snap_compare):
-    assert snap_compare(snapshot_app(store=two_model_store(MID_RUN)), terminal_size=(120, 40), press=["m"])
+    assert snap_compare(
+        snapshot_app(store=two_model_store(MID_RUN)), terminal_size=(120, 40), press=["m"]
+    )
 
 
 def test_five_lanes(snap_compare):

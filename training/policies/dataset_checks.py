@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
-from training.features import FEATURE_SETS
+from training.env.features import FEATURE_SETS
 from training.policies.offline_data import OfflineDataset
-from training.safe_io import PathError, check_input_file
+from training.util.safe_io import PathError, check_input_file
 
 MAX_DATASET_BYTES = 4 * 2**30
 MAX_MAGNITUDE = 1e6  # raw features and rewards are accuracies, losses, norms: far below this
@@ -26,10 +26,17 @@ def validate_for_training(dataset: OfflineDataset) -> None:
     """Raise ``ValueError`` (one sentence) for a dataset that training would choke on."""
     if dataset.state_dim not in FEATURE_SETS.values():
         widths = ", ".join(f"{dim} ({name})" for name, dim in FEATURE_SETS.items())
-        raise ValueError(f"its states have {dataset.state_dim} features; the policies read {widths}")
-    if dataset.feature_set not in FEATURE_SETS or FEATURE_SETS[dataset.feature_set] != dataset.state_dim:
-        raise ValueError(f"its metadata names feature set {dataset.feature_set[:40]!r}, "
-                         f"which does not have {dataset.state_dim} features")  # fmt: skip
+        raise ValueError(
+            f"its states have {dataset.state_dim} features; the policies read {widths}"
+        )
+    if (
+        dataset.feature_set not in FEATURE_SETS
+        or FEATURE_SETS[dataset.feature_set] != dataset.state_dim
+    ):
+        raise ValueError(
+            f"its metadata names feature set {dataset.feature_set[:40]!r}, "
+            f"which does not have {dataset.state_dim} features"
+        )
     for key in ("states", "next_states", "rewards", "dones"):
         if np.iscomplexobj(getattr(dataset, key)):
             raise ValueError(f"{key} holds complex numbers")
@@ -37,14 +44,20 @@ def validate_for_training(dataset: OfflineDataset) -> None:
         values = np.asarray(getattr(dataset, key), dtype=np.float64)
         peak = float(np.abs(values).max()) if values.size else 0.0
         if peak > MAX_MAGNITUDE:
-            raise ValueError(f"{key} reach {peak:.3g}, beyond the {MAX_MAGNITUDE:.0e} any real run produces")
+            raise ValueError(
+                f"{key} reach {peak:.3g}, beyond the {MAX_MAGNITUDE:.0e} any real run produces"
+            )
     try:
         json.dumps(dataset.metadata, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as error:
-        raise ValueError(f"its metadata cannot be stored in a checkpoint ({type(error).__name__})") from None
+        raise ValueError(
+            f"its metadata cannot be stored in a checkpoint ({type(error).__name__})"
+        ) from None
 
 
-def load_training_dataset(path: str | os.PathLike[str], feature_set: str | None = None) -> OfflineDataset:
+def load_training_dataset(
+    path: str | os.PathLike[str], feature_set: str | None = None
+) -> OfflineDataset:
     """Read and check a dataset; every problem is a ``ValueError`` naming the file."""
     try:
         checked = check_input_file(path, "offline dataset", MAX_DATASET_BYTES)
@@ -55,7 +68,9 @@ def load_training_dataset(path: str | os.PathLike[str], feature_set: str | None 
             warnings.simplefilter("error")  # e.g. complex values cast to real: refuse, never print
             dataset = OfflineDataset.from_npz(checked, feature_set)
     except (RecursionError, MemoryError, OverflowError, Warning) as error:
-        raise ValueError(f"offline dataset {checked} is malformed ({type(error).__name__})") from None
+        raise ValueError(
+            f"offline dataset {checked} is malformed ({type(error).__name__})"
+        ) from None
     try:
         validate_for_training(dataset)
     except ValueError as error:

@@ -1,0 +1,225 @@
+"""``esper-iql ablate``: collect once, train IQL on 27/37/54 inputs and BC, compare them all
+against the heuristic on the same paired episodes, write a Markdown table and a JSON report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from esper_tui.cli.common import (
+    MAX_SEED,
+    UsageError,
+    add_run_flags,
+    add_training_flags,
+    bounded_int,
+    probability,
+    seed_number,
+)
+from esper_tui.cli.parallel import (
+    RAY_MISSING,
+    add_parallel_flags,
+    describe,
+    make_backend,
+    record_sink,
+    run_config,
+)
+from esper_tui.cli.progress import ProgressBars
+
+
+def add_ablate_parser(sub) -> None:
+    a = sub.add_parser(
+        "ablate", help="the plan's 27/37/54 ablation and a BC baseline in one command"
+    )
+    a.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="a new (or empty) folder for the data, models, records and reports",
+    )
+    a.add_argument(
+        "--collect-episodes",
+        type=bounded_int(1, 100_000),
+        default=16,
+        metavar="N",
+        help="behaviour episodes to collect (default 16)",
+    )
+    a.add_argument(
+        "--collect-seed",
+        type=seed_number,
+        default=100,
+        metavar="N",
+        help="seed of the first behaviour episode (default 100; keep clear of the compared seeds)",
+    )
+    a.add_argument(
+        "--epsilon",
+        type=probability,
+        default=0.3,
+        help="share of random valid actions (default 0.3)",
+    )
+    add_training_flags(a, steps=5000, hidden=128, seed_flag="--train-seed", per_model=True)
+    # --episodes/--seed/--epochs: the paired comparison. Sized so that the whole ablation ends
+    # within 30 minutes with --workers 2 on a quiet 2-core machine (README, "The ablation").
+    add_run_flags(a, episodes=6, epochs=20)
+    add_parallel_flags(a)
+
+
+def run_ablate(args: argparse.Namespace, fail) -> int:
+    from esper_tui.cli.headless import open_record
+    from training.policies.iql import IQLConfig
+    from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
+
+    if args.epochs < 2:
+        fail("ablate needs at least 2 epochs per episode to form a transition")
+    if args.collect_seed + args.collect_episodes - 1 > MAX_SEED:
+        fail(
+            f"--collect-seed {args.collect_seed} with {args.collect_episodes} behaviour episodes runs past "
+            f"{MAX_SEED}, the largest seed"
+        )
+    if (
+        args.collect_seed < args.seed + args.episodes
+        and args.seed < args.collect_seed + args.collect_episodes
+    ):
+        fail(
+            f"behaviour seeds {args.collect_seed}..{args.collect_seed + args.collect_episodes - 1} overlap the "
+            f"compared seeds {args.seed}..{args.seed + args.episodes - 1}; move --collect-seed or --seed"
+        )
+    out = _empty_folder(args.output, fail)
+    try:
+        compare = run_config(args, "head-to-head")
+        collect = replace(
+            compare,
+            episodes=args.collect_episodes,
+            env=replace(compare.env, seed=args.collect_seed),
+            run_id=f"{compare.run_id}-collect" if compare.run_id else "",
+        )
+        iql = IQLConfig(tau=args.tau, beta=args.beta, lr=args.lr, hidden=args.hidden)
+    except (UsageError, ValueError) as exc:
+        fail(str(exc))
+    config = AblationConfig(
+        collect=collect,
+        compare=compare,
+        epsilon=args.epsilon,
+        steps=args.steps,
+        iql=iql,
+        train_seed=args.train_seed,
+        threads=args.threads,
+        train_device="cpu" if args.gpus_per_episode else compare.env.device,
+    )
+    writers = [
+        open_record(str(out / "collect.jsonl"), False),
+        open_record(str(out / "compare.jsonl"), False),
+    ]
+    stop = args.signals.stop
+    try:
+        with _cluster(args, fail), AblationProgress(args) as progress:
+            result = run_ablation(
+                config,
+                out,
+                lambda: make_backend(args, compare.env.data_config(), stop),
+                record_sink(writers[0]),
+                record_sink(writers[1]),
+                progress,
+                stop,
+            )
+    except AblationStopped as stopped:
+        _record_problems(writers)
+        return _interrupted(args, str(stopped))
+    except (UsageError, ValueError) as exc:
+        _record_problems(writers)
+        fail(str(exc))
+    _record_problems(writers)
+    table = markdown(result, config)
+    (out / "ablation.md").write_text(table)
+    (out / "ablation.json").write_text(json.dumps(result.to_dict(config), indent=2) + "\n")
+    print(table)
+    print(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
+    if result.comparison.result.stopped:
+        done = len(result.comparison.result.episodes)
+        return _interrupted(
+            args,
+            f"during the comparison; the table covers the {done} paired episode(s) that finished",
+        )
+    return 1 if result.comparison.result.failed else 0
+
+
+def _record_problems(writers) -> None:
+    """Close the records; a record that could not be written says where its lines went."""
+    from esper_tui.cli.headless import record_problem
+
+    for writer in writers:
+        problem = record_problem(writer)
+        if problem is not None:
+            sys.stderr.write(f"esper-iql: {problem}\n")
+
+
+def _interrupted(args: argparse.Namespace, what: str) -> int:
+    from esper_tui.stop_signals import signal_name
+
+    signum = args.signals.signum
+    who = signal_name(signum) if signum is not None else "a stop request"
+    sys.stderr.write(f"esper-iql: ablation interrupted by {who} {what}\n")
+    return args.signals.code or 130
+
+
+@contextmanager
+def _cluster(args: argparse.Namespace, fail) -> Iterator[None]:
+    """One Ray for the collection and the comparison (when asked for)."""
+    stack = ExitStack()
+    if args.ray or args.ray_address:
+        from training.runs.cluster import ClusterError, ray_session
+
+        try:
+            stack.enter_context(ray_session(args.ray_address))
+        except ImportError:
+            fail(RAY_MISSING)
+        except ClusterError as exc:
+            fail(str(exc))
+    with stack:
+        yield
+
+
+def _empty_folder(path: str, fail) -> Path:
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        fail(f"{out} is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        fail(
+            f"the folder {out} is not empty; choose a new one so that no earlier ablation is overwritten"
+        )
+    if not out.parent.is_dir():
+        fail(f"cannot create {out}: folder {out.parent} does not exist")
+    out.mkdir(exist_ok=True)
+    return out
+
+
+class AblationProgress(ProgressBars):
+    """One bar per stage: collect (lane-epochs), train (steps of the three models), compare."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__("info", "eta", name_width=8)
+        self._tasks = {
+            "collect": self.add("collect", total=None, info=""),
+            "train": self.add("train", total=3 * args.steps, info=""),
+            "compare": self.add("compare", total=None, info=""),
+        }
+
+    def __call__(self, stage: str, state) -> None:
+        from rich.markup import escape
+
+        task = self._tasks[stage]
+        if stage == "train":
+            fs, step, total = state
+            done = {"none": 0, "seed": 1, "full": 2}[fs] * total + step
+            if step == total or step % max(total // 50, 1) == 0:
+                self.update(task, completed=done, info=f"IQL on '{fs}' step {step}/{total}")
+            return
+        info = describe(state)
+        for p in state.paired:
+            info += escape(f"  {p.lane} {p.difference_text(ci_digits=1)}")
+        self.update(task, total=state.epochs_total or None, completed=state.epochs_done, info=info)

@@ -1,0 +1,209 @@
+"""Paths checked before they are trusted, and outputs that are never clobbered or half-written.
+
+Inputs are ``stat``-ed before they are opened: a FIFO blocks its reader until a writer appears,
+and a device or socket is never a model, a record or a dataset. Outputs are written to a
+temporary file in the target's folder and renamed onto a path that is new, or, with ``force``,
+onto a regular file, never onto a device node, FIFO or folder (``os.replace`` would replace
+those too, as root). Every problem is a ``PathError`` whose message is one sentence naming the path.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+class PathError(ValueError):
+    """A path that cannot be used as asked; the message is one sentence naming it."""
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+class InputProblem(PathError):
+    """Why an input file cannot be read, as facts: ``kind`` is "missing", "unreadable" (its
+    ``stat`` failed), "folder", "special", "too large" or "no access" (opening or reading it
+    failed); ``detail`` is the OS's reason, the file's kind in words, or its size in MiB. Each
+    reader words them in its own sentence."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind, self.detail = kind, detail
+
+
+def examine_input_file(path: Path, max_bytes: int | None = None, head: int = 1) -> bytes:
+    """The one check every input file passes before it is opened for real: it exists, is a
+    regular file (symlinks followed; a FIFO would block its reader forever, a device never end),
+    is no larger than ``max_bytes``, and can be opened and read; its first ``head`` bytes come
+    back. ``InputProblem`` otherwise."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputProblem("missing") from None
+    except OSError as error:
+        raise InputProblem("unreadable", _reason(error)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputProblem("folder", kind_of(st.st_mode))
+    if not stat.S_ISREG(st.st_mode):
+        raise InputProblem("special", kind_of(st.st_mode))
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise InputProblem("too large", f"{st.st_size / 2**20:.0f} MiB")
+    try:  # O_NONBLOCK: should the file have become a FIFO since the stat, the open does not hang
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            return os.read(fd, head)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise InputProblem("no access", _reason(error)) from None
+
+
+def check_input_file(path: str | os.PathLike[str], what: str, max_bytes: int | None = None) -> Path:
+    """A regular, readable file (symlinks followed), no larger than ``max_bytes``."""
+    p = Path(path).expanduser()
+    try:
+        examine_input_file(p, max_bytes)
+    except InputProblem as problem:
+        kind, detail = problem.kind, problem.detail
+        if kind == "missing":
+            raise PathError(f"{what} {p} does not exist") from None
+        if kind == "no access":
+            detail = "permission denied" if detail == os.strerror(errno.EACCES) else detail
+        if kind in ("unreadable", "no access"):
+            raise PathError(f"cannot read {what} {p}: {detail}") from None
+        if kind == "too large" and max_bytes is not None:  # only a cap makes a file too large
+            limit = f"{max_bytes / 2**20:.0f} MiB"
+            raise PathError(f"{what} {p} is {detail}, more than the {limit} allowed") from None
+        raise PathError(f"{what} {p} is {detail}, not a regular file") from None
+    return p
+
+
+def check_input_dir(path: str | os.PathLike[str], what: str, must_exist: bool = True) -> Path:
+    """A folder (or, without ``must_exist``, a path not there yet whose parent is a folder)."""
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if must_exist:
+            raise PathError(f"{what} {p} does not exist") from None
+        return p
+    except OSError as error:
+        raise PathError(f"cannot use {what} {p}: {_reason(error)}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise PathError(f"{what} {p} is {kind_of(st.st_mode)}, not a folder")
+    if not os.access(p, os.R_OK | os.X_OK):
+        raise PathError(f"cannot read {what} {p}: permission denied")
+    return p
+
+
+def check_output_file(path: str | os.PathLike[str], what: str, force: bool = False) -> Path:
+    """A new path in a writable folder, or (with ``force``) an existing regular file."""
+    p = Path(path).expanduser()
+    try:
+        st = p.lstat()
+    except FileNotFoundError:
+        st = None
+    except OSError as error:
+        raise PathError(f"cannot write {what} {p}: {_reason(error)}") from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise PathError(f"{what} {p} is a symbolic link; give the real path of a new file")
+        if not stat.S_ISREG(st.st_mode):
+            raise PathError(f"{what} {p} is {kind_of(st.st_mode)}; give the path of a new file")
+        if not force:
+            raise PathError(
+                f"{what} {p} already exists; choose a new file, or pass --force to replace it"
+            )
+    parent = p.parent
+    if not parent.is_dir():
+        raise PathError(f"cannot write {what} {p}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PathError(f"cannot write {what} {p}: permission denied in folder {parent}")
+    return p
+
+
+def new_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem-2``, ``stem-3``... : the first name nothing uses yet."""
+    candidate, n = folder / f"{stem}{suffix}", 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = folder / f"{stem}-{n}{suffix}"
+    return candidate
+
+
+def atomic_write(
+    path: Path, write: Callable[[Path], object], what: str, force: bool = False
+) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path`` (same suffix, so numpy and torch
+    keep the name), fsync it, then move it onto ``path``: without ``force`` only onto a new path
+    (a hard link, which fails if the path appeared meanwhile), with it onto a regular file.
+    The temporary file never outlives a failure."""
+    check_output_file(path, what, force)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        _commit(tmp, path, what, force)
+    except OSError as error:
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    _sync_dir(path.parent)
+
+
+def _commit(tmp: Path, path: Path, what: str, force: bool) -> None:
+    if not force:
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            raise PathError(
+                f"{what} {path} appeared while it was being written; it was left as it is"
+            ) from None
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+    # still a regular file or a new path, just before the rename
+    check_output_file(path, what, force)
+    os.replace(tmp, path)
+
+
+def _sync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
