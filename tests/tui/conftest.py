@@ -167,3 +167,31 @@ def screen_lines(app) -> list[str]:
 def words(text: str) -> str:
     """Whitespace collapsed: a wrapped sentence compared with the one it came from."""
     return " ".join(text.split())
+
+
+async def settle(pilot, *keys: str, timeout: float = 20.0) -> None:
+    """Press ``keys``, then let the app run until its screen stops changing: three equal
+    screenshots in a row. The dashboard fits its panels in steps (each after a refresh, on
+    Textual's frame timer), so a fixed number of pauses snapshots a half-fitted screen on a
+    busy machine; this waits for the fitting, never for a clock."""
+    await pilot.press(*keys)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    last, same = None, 0
+    while same < 3:
+        assert loop.time() < end, "the screen never settled"
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.02)
+        shot = pilot.app.export_screenshot()
+        same = same + 1 if shot == last else 0
+        last = shot
+
+
+def settled(*keys: str):
+    """A snapshot's ``run_before``: press ``keys``, then wait for the screen to settle."""
+
+    async def run_before(pilot) -> None:
+        await settle(pilot, *keys)
+
+    return run_before
