@@ -237,6 +237,11 @@ class DecisionTable(DataTable):
             self.move_cursor(row=self.row_count - 1)
         else:
             self.move_cursor(row=self.get_row_index(cursor_key))
+        # DataTable measures the new rows when its own message queue runs dry; a rebuild called
+        # from the panel's resize leaves it no message, so the columns kept their labels' widths
+        # and the view stayed on the first rows until the next decision came (a minute, live).
+        # This message gets it measured, then keeps a following table on its newest row.
+        self.call_after_refresh(self._keep_newest_in_sight)
 
     def _add(self, key: str, decision: DecisionRecord, shadow: bool) -> None:
         cells = dict(
