@@ -63,6 +63,8 @@ class SeedDetailScreen(EsperModal[None]):
 
     def update_view(self, view: StoreView) -> None:
         self.view = view
+        if not self.is_mounted:  # pushed, not yet composed: on_mount shows this view
+            return
         history = self._history(view)
         latest = history[-1] if history else None
         title = Text()

@@ -14,7 +14,7 @@ from esper_tui.screens import (
 )
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
-from tests.tui.conftest import RUN, store_from
+from tests.tui.conftest import RUN, store_from, until
 from training.env.actions import CommandType
 from training.env.environment import EnvConfig
 from training.records import EpochRecord, RunEvent
@@ -177,6 +177,7 @@ async def test_screenshot_is_saved_next_to_the_record(fake_session, tmp_path):
 async def test_refused_command_shows_its_reason(fake_session):
     app = live_app(fake_session)
     async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.dashboard.is_mounted)  # a busy machine mounts late
         app.store.add(
             RunEvent(
                 "fixture0001",
@@ -185,8 +186,13 @@ async def test_refused_command_shows_its_reason(fake_session):
             )
         )
         app.dashboard.poll()
-        await pilot.pause()
-        assert any("FOSSILIZED and cannot be culled" in str(n.message) for n in app._notifications)  # noqa: SLF001
+        await until(
+            pilot,
+            lambda: any(
+                "FOSSILIZED and cannot be culled" in str(n.message)
+                for n in app._notifications  # noqa: SLF001
+            ),
+        )
 
 
 async def test_finishing_shows_the_summary():
