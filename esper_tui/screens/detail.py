@@ -63,7 +63,7 @@ class SeedDetailScreen(EsperModal[None]):
 
     def update_view(self, view: StoreView) -> None:
         self.view = view
-        if not self.is_mounted:  # pushed, not yet composed: on_mount shows this view
+        if not self.query("#detail-timeline"):  # pushed, not composed yet: on_mount shows it
             return
         history = self._history(view)
         latest = history[-1] if history else None

@@ -3,6 +3,8 @@
 import threading
 import time
 
+from textual.widgets import DataTable
+
 from esper_tui.app import EsperApp
 from esper_tui.replay import read_records
 from esper_tui.screens import (
@@ -121,7 +123,9 @@ async def test_seed_detail_updates_live(fake_session):
     app = live_app(fake_session, upto=(1, "heuristic", 3))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
-        table = app.screen.query_one("#detail-history")
+        await until(pilot, lambda: app.screen.query("#detail-history"))
+        table = app.screen.query_one("#detail-history", DataTable)
+        await until(pilot, lambda: table.row_count > 0)  # filled on mount
         before = table.row_count
         records, _ = read_records(RUN)
         nxt = next(
@@ -131,7 +135,7 @@ async def test_seed_detail_updates_live(fake_session):
         )
         app.store.add(nxt)
         app.dashboard.poll()
-        await pilot.pause()
+        await until(pilot, lambda: table.row_count != before)
         assert table.row_count == before + 1
 
 
