@@ -76,6 +76,7 @@ class DashboardScreen(TrainerControls):
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
         Binding("g", "charts", "Charts"),
+        Binding("r", "runs", "Runs"),
         Binding("m", "toggle_maximize", "Max"),
         Binding("tab", "next_panel", "Next panel"),
         Binding("s", "screenshot", "Shot"),
@@ -349,6 +350,12 @@ class DashboardScreen(TrainerControls):
         from esper_tui.charts import ChartsScreen
 
         self.app.push_screen(ChartsScreen(chart_provider(self.store.view, lambda: self.selected)))
+
+    def action_runs(self) -> None:
+        """r: the runs screen of this record's folder (esper_tui.workspace)."""
+        from esper_tui.workspace.opened import open_runs
+
+        open_runs(self)
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:

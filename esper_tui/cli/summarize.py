@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from esper_tui.cli.headless import PathError, output
+from esper_tui.cli.headless import output
 
 MAX_RECORDS = 64
 
@@ -24,28 +24,8 @@ def add_summarize_parser(sub) -> None:
     s.add_argument("--force", action="store_true", help="replace an existing --json file")
 
 
-def read_outcome(path: str | Path):
-    """The ``RunOutcome`` of one record file; ``PathError`` with one sentence when it has none."""
-    from esper_tui.replay import ReplayError, check_readable, read_records
-    from training.runs.outcome import NoRunRecord, run_outcome
-
-    try:
-        checked = check_readable(path)
-        records, corrupt = read_records(checked)
-    except ReplayError as exc:
-        raise PathError(str(exc)) from None
-    except OSError as exc:
-        raise PathError(f"cannot read record file {path}: {exc.strerror or exc}") from None
-    try:
-        return run_outcome(path, records, corrupt)
-    except NoRunRecord:
-        raise PathError(
-            f"{path} is not an Esper record: it holds no run line"
-            + (f" ({corrupt} unreadable line(s))" if corrupt else "")
-        ) from None
-
-
 def run_summarize(args, fail: Callable[[str], NoReturn]) -> int:
+    from esper_tui.workspace.load import read_outcome
     from training.runs.outcome import markdown_table
     from training.util.safe_io import atomic_write
 
