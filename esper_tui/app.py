@@ -41,6 +41,7 @@ class EsperApp(App[int]):
         clock: Callable[[], float] | None = wall_clock,
         runs_folder: Path | None = None,
         replay_speed: float = 4.0,
+        rescan_s: float = 3.0,
     ) -> None:
         """``refresh_hz`` 0 polls only when asked (tests); ``clock`` None shows no data age
         (snapshots). ``controls`` False treats a source as a recording even if it takes
@@ -52,7 +53,7 @@ class EsperApp(App[int]):
         self.record_path = record_path
         self.dashboard = DashboardScreen(store, session, refresh_hz, record_path, clock, controls)
         self.runs_folder = runs_folder
-        self._runs_options = (replay_speed, refresh_hz, clock)
+        self._runs_options = (replay_speed, refresh_hz, clock, rescan_s)
         self._stopping = False
 
     @classmethod
@@ -62,9 +63,11 @@ class EsperApp(App[int]):
         replay_speed: float = 4.0,
         refresh_hz: float = 4.0,
         clock: Callable[[], float] | None = wall_clock,
+        rescan_s: float = 3.0,
     ) -> EsperApp:
         """The workspace: the runs screen of ``folder``, no trainer and no record written; runs
-        open from it as replays or follows (``esper-tui --runs``, ``--serve``)."""
+        open from it as replays or follows (``esper-tui --runs``, ``--serve``). ``rescan_s`` 0
+        scans once, on the UI thread (snapshots)."""
         return cls(
             TelemetryStore(source="replay"),
             None,
@@ -73,14 +76,22 @@ class EsperApp(App[int]):
             clock=clock,
             runs_folder=Path(folder),
             replay_speed=replay_speed,
+            rescan_s=rescan_s,
         )
 
     def get_default_screen(self) -> Screen:
         if self.runs_folder is not None:
             from esper_tui.workspace.runs import RunsScreen
 
-            speed, refresh, clock = self._runs_options
-            return RunsScreen(self.runs_folder, replay_speed=speed, refresh_hz=refresh, clock=clock)
+            speed, refresh, clock, rescan_s = self._runs_options
+            return RunsScreen(
+                self.runs_folder,
+                rescan_s=rescan_s,
+                replay_speed=speed,
+                refresh_hz=refresh,
+                clock=clock,
+                threaded=rescan_s > 0,
+            )
         return self.dashboard
 
     def on_mount(self) -> None:

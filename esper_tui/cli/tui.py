@@ -164,7 +164,11 @@ def _prepare_runs(args: argparse.Namespace) -> Launch:
     try:
         folder = check_input_dir(args.runs, "runs folder")
     except PathError as exc:
-        hint = "; start a run first (esper-tui) or pass --runs DIR" if args.runs == str(RUNS_DIR) else ""
+        hint = (
+            "; start a run first (esper-tui) or pass --runs DIR"
+            if args.runs == str(RUNS_DIR)
+            else ""
+        )
         fail(f"{exc}{hint}")
     return Launch(
         TelemetryStore(source="replay"),

@@ -109,8 +109,15 @@ class CompareScreen(Screen[None]):
             notes.append(f"not shown: {problem}\n", style="red")
         for run, _ in outcomes:
             if run.ending != "finished":
-                how = f"ended by {run.ending}" if run.ending else "no ending event: live, or its writer died"
-                notes.append(f"{Path(run.path).name}: {how}; finals count finished episodes only\n", style="dim")
+                how = (
+                    f"ended by {run.ending}"
+                    if run.ending
+                    else "no ending event: live, or its writer died"
+                )
+                notes.append(
+                    f"{Path(run.path).name}: {how}; finals count finished episodes only\n",
+                    style="dim",
+                )
         notes.rstrip()
         self.query_one("#compare-notes", Static).update(notes)
 
@@ -178,7 +185,12 @@ def _cell(text: str, lane: LaneOutcome, column: int) -> Text:
     when its interval excludes zero."""
     cell = Text(text)
     paired = lane.paired
-    if column == 5 and paired is not None and paired.ci_low is not None and paired.ci_high is not None:
+    if (
+        column == 5
+        and paired is not None
+        and paired.ci_low is not None
+        and paired.ci_high is not None
+    ):
         if paired.ci_low > 0:
             cell.stylize("green")
         elif paired.ci_high < 0:

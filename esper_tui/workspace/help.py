@@ -52,7 +52,9 @@ class WorkspaceHelp(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body", classes="dialog"):
-            yield Static("[b]Esper runs — keys[/b]   [dim]escape closes · q quits · ↑↓ scroll[/dim]")
+            yield Static(
+                "[b]Esper runs — keys[/b]   [dim]escape closes · q quits · ↑↓ scroll[/dim]"
+            )
             yield Static(_grid(KEYS))
             yield Static("\n[b]Status[/b]")
             yield Static(_grid(STATUSES))

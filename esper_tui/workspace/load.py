@@ -24,4 +24,6 @@ def read_outcome(path: str | Path) -> RunOutcome:
         return run_outcome(path, records, corrupt)
     except NoRunRecord:
         unreadable = f" ({corrupt} unreadable line(s))" if corrupt else ""
-        raise PathError(f"{path} is not an Esper record: it holds no run line{unreadable}") from None
+        raise PathError(
+            f"{path} is not an Esper record: it holds no run line{unreadable}"
+        ) from None

@@ -63,7 +63,10 @@ def open_runs(dashboard: DashboardScreen) -> None:
 
     folder = record_folder(dashboard)
     if folder is None:
-        dashboard.notify("this run writes no record (--no-record): there is no folder to list", severity="warning")
+        dashboard.notify(
+            "this run writes no record (--no-record): there is no folder to list",
+            severity="warning",
+        )
         return
     app = dashboard.app
     stack = app.screen_stack

@@ -20,8 +20,8 @@ from training.records.summary import (
 
 COLUMNS = (
     ("mark", " "), ("file", "run"), ("status", "status"), ("started", "started"),
-    ("duration", "time"), ("mode", "mode"), ("preset", "preset"), ("episodes", "eps"),
-    ("lanes", "lanes"), ("paired", "Δ vs heuristic [95% CI] W/T/L"), ("size", "size"),
+    ("duration", "time"), ("episodes", "eps"), ("paired", "Δ vs heuristic [95% CI] W/T/L"),
+    ("mode", "mode"), ("preset", "preset"), ("size", "size"), ("lanes", "lanes"),
 )  # fmt: skip
 SORTS = (
     ("started", "start"), ("file", "name"), ("status", "status"), ("duration", "time"),
@@ -117,9 +117,7 @@ def duration_of(summary: RunSummary, clock: Callable[[], float] | None) -> float
     return summary.duration_s
 
 
-def row_cells(
-    summary: RunSummary, relative: str, clock: Callable[[], float] | None
-) -> list[Text]:
+def row_cells(summary: RunSummary, relative: str, clock: Callable[[], float] | None) -> list[Text]:
     """Every column but the selection mark."""
     unreadable = summary.status == UNREADABLE
     return [
@@ -127,12 +125,14 @@ def row_cells(
         status_text(summary),
         Text(started_text(summary)),
         Text(duration_text(duration_of(summary, clock))),
+        Text(episodes_text(summary)),
+        paired_text(summary),
         Text(summary.mode or "—"),
         Text(summary.preset or "—"),
-        Text(episodes_text(summary)),
-        Text(summary.reason if unreadable else lanes_text(summary), style="dim" if unreadable else ""),
-        paired_text(summary),
         Text(size_text(summary.size_bytes), justify="right"),
+        Text(
+            summary.reason if unreadable else lanes_text(summary), style="dim" if unreadable else ""
+        ),
     ]
 
 
@@ -161,7 +161,11 @@ def detail_text(summary: RunSummary, clock: Callable[[], float] | None) -> Text:
             out.append(f"  {lane.model}", style="dim")
         for p in summary.paired:
             if p.lane == lane.name:
-                ci = " [CI needs 2+ episodes]" if p.lo is None or p.hi is None else f" [95% CI {p.lo:+.2f}, {p.hi:+.2f}]"
+                ci = (
+                    " [CI needs 2+ episodes]"
+                    if p.lo is None or p.hi is None
+                    else f" [95% CI {p.lo:+.2f}, {p.hi:+.2f}]"
+                )
                 out.append(
                     f"  Δ vs {summary.reference or 'heuristic'} {p.delta:+.2f}{ci}, "
                     f"W/T/L {p.wins}/{p.ties}/{p.losses} over {p.n} episode(s)"

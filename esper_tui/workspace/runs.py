@@ -176,7 +176,10 @@ class RunsScreen(Screen[None]):
         yield Static("", id="runs-title")
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="runs-detail")
-        yield Input(placeholder="filter: words that must all appear; enter keeps it, escape clears", id="runs-filter")
+        yield Input(
+            placeholder="filter: words that must all appear; enter keeps it, escape clears",
+            id="runs-filter",
+        )
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -212,10 +215,14 @@ class RunsScreen(Screen[None]):
     def _refill(self) -> None:
         table = self.query_one(DataTable)
         current = self.current_key()
-        shown = {k: s for k, s in self.summaries.items() if matches(s, self.filter_text, self._relative(s))}
+        shown = {
+            k: s
+            for k, s in self.summaries.items()
+            if matches(s, self.filter_text, self._relative(s))
+        }
         with self.app.batch_update():
-            for key in [k.value for k in list(table.rows) if k.value not in shown]:
-                table.remove_row(key)
+            for row_key in [k for k in list(table.rows) if k.value not in shown]:
+                table.remove_row(row_key)
             for key, summary in shown.items():
                 cells = self._cells(key, summary)
                 if key in table.rows:
@@ -294,7 +301,9 @@ class RunsScreen(Screen[None]):
         if self.problem:
             title.append(f" · {self.problem}", style="red")
         elif not total:
-            title.append(" · no record files (*.jsonl) here yet; rescanned every few seconds", style="dim")
+            title.append(
+                " · no record files (*.jsonl) here yet; rescanned every few seconds", style="dim"
+            )
         self.query_one("#runs-title", Static).update(title)
 
     @on(DataTable.RowHighlighted, "#runs-table")
@@ -311,7 +320,7 @@ class RunsScreen(Screen[None]):
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
-            return len(self.app.screen_stack) > 1 or None
+            return len(self.app.screen_stack) > 1
         return True
 
     def action_rescan(self) -> None:
@@ -338,7 +347,10 @@ class RunsScreen(Screen[None]):
 
         chosen = [k for k in self.selected if self.summaries[k].status != UNREADABLE]
         if len(chosen) < 2:
-            self.notify("select two to six runs with space first (unreadable files cannot be compared)", severity="warning")
+            self.notify(
+                "select two to six runs with space first (unreadable files cannot be compared)",
+                severity="warning",
+            )
             return
         self.app.push_screen(
             CompareScreen([Compared(self.summaries[k].path, self.colour_of(k)) for k in chosen])
@@ -373,7 +385,13 @@ class RunsScreen(Screen[None]):
     def action_sort(self) -> None:
         keys = [k for k, _ in SORTS]
         self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
-        self.sort_reverse = self.sort_column in ("started", "duration", "size", "episodes", "paired")
+        self.sort_reverse = self.sort_column in (
+            "started",
+            "duration",
+            "size",
+            "episodes",
+            "paired",
+        )
         self._refill()
 
     def action_reverse(self) -> None:
@@ -397,7 +415,7 @@ class RunsScreen(Screen[None]):
         if summary is None:
             return
         if summary.status == UNREADABLE:
-            self.notify(Text(f"{summary.name}: {summary.reason}"), severity="warning", markup=False)
+            self.notify(f"{summary.name}: {summary.reason}", severity="warning", markup=False)
             return
         from esper_tui.workspace.opened import open_run
 
