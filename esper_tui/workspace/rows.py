@@ -20,7 +20,7 @@ from training.records.summary import (
 
 COLUMNS = (
     ("mark", " "), ("file", "run"), ("status", "status"), ("started", "started"),
-    ("duration", "time"), ("episodes", "eps"), ("paired", "Δ vs heuristic [95% CI] W/T/L"),
+    ("duration", "time"), ("episodes", "eps"), ("paired", "Δ vs heur [95% CI] W/T/L"),
     ("mode", "mode"), ("preset", "preset"), ("size", "size"), ("lanes", "lanes"),
 )  # fmt: skip
 SORTS = (
