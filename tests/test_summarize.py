@@ -88,6 +88,26 @@ def test_seeds_parameters_and_agreement_per_lane():
     assert heuristic.params_added == pytest.approx(statistics.fmean(final_params.values()))
 
 
+def test_every_paired_result_carries_its_sd_detectable_effect_and_episodes_needed(capsys):
+    outcome, records = outcome_of(RUN)
+    finals = {}
+    for r in records:
+        if isinstance(r, RunEvent) and r.event == "episode_finished":
+            finals[r.episode] = r.data["final_accuracy"]
+    diffs = [f["tiny_iql"] - f["heuristic"] for f in finals.values()]
+    paired = outcome.lanes[1].paired
+    assert paired is not None and paired.sd == pytest.approx(statistics.stdev(diffs))
+    assert paired.detectable_effect is not None and paired.episodes_needed is not None
+    code, out, _ = run_cli(["summarize", str(RUN)], capsys)
+    row = next(line for line in out.splitlines() if "| tiny_iql |" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6:9] == [
+        f"{paired.sd:.2f}",
+        f"±{paired.detectable_effect:.2f}",
+        f"{paired.episodes_needed} for ±{paired.effect:g}",
+    ]
+
+
 def test_a_crashed_run_has_curves_but_no_finals():
     outcome, _ = outcome_of(CRASHED)
     assert outcome.ending == "crashed"
@@ -108,7 +128,7 @@ def test_summarize_prints_a_row_per_run_and_lane(capsys):
     assert code == 0, err
     rows = [line for line in out.splitlines() if line.startswith("| run.jsonl")]
     assert len(rows) == 2
-    assert "| tiny_iql | tiny_iql.pt | 2/2 | 37.19 ± 2.21 | -3.44 [-7.41, +0.53] | 0/0/2 |" in out
+    assert "| tiny_iql | 2/2 | 37.19 ± 2.21 | -3.44 [-7.41, +0.53] | 0/0/2 |" in out
     assert sum(line.startswith("| crashed.jsonl") for line in out.splitlines()) == 2
     assert "crashed.jsonl: ended by crashed" in out
 

@@ -28,9 +28,10 @@ from training.runs.outcome import LaneOutcome, RunOutcome, row_cells
 from training.util.safe_io import PathError
 
 COLUMNS = (
-    "run", "lane", "model", "eps", "final acc ± sd", "Δ vs heur [95% CI]",
-    "W/T/L", "agree", "foss/cull", "params+",
-)  # fmt: skip
+    "run", "lane", "eps", "final acc ± sd", "Δ vs heur [95% CI]", "W/T/L", "sd Δ",
+    "detects", "eps needed", "agree", "foss/cull", "params+", "model",
+)  # fmt: skip  # the cells of training.runs.outcome.row_cells, shorter headings
+DELTA_COLUMN = 4
 MARKERS = ("×", "+", "◆", "▲")  # the second and later IQL lanes of a run
 
 

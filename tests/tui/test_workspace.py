@@ -219,7 +219,7 @@ async def test_space_selects_and_c_compares_in_the_runs_colours(folder):
         colours = [colour for _, colour in compare.outcomes]
         assert colours == [str(marks["finished"]), str(marks["crashed"])]
         first = rows.get_row_at(1)
-        assert first[0].plain == "● finished.jsonl" and first[5].plain == "-3.44 [-7.41, +0.53]"
+        assert first[0].plain == "● finished.jsonl" and first[4].plain == "-3.44 [-7.41, +0.53]"
         await pilot.press("escape")
         assert app.screen is runs
 

@@ -223,37 +223,54 @@ def _lane_outcome(
     )
 
 
+HEADINGS = (
+    "run", "lane", "episodes", "final acc (mean ± sd)", "Δ vs heuristic [95% CI]", "W/T/L",
+    "paired sd", "detects", "episodes needed", "agreement", "fossilized / culled",
+    "params added", "model",
+)  # fmt: skip
+
+
 def markdown_table(outcomes: Sequence[RunOutcome]) -> str:
     """The comparison as one Markdown table, a row per run and lane."""
-    header = (
-        "| run | lane | model | episodes | final acc (mean ± sd) | Δ vs heuristic [95% CI] "
-        "| W/T/L | agreement | fossilized / culled | params added |"
-    )
-    rule = "|" + "---|" * 10
-    rows = [header, rule]
+    rows = ["| " + " | ".join(HEADINGS) + " |", "|" + "---|" * len(HEADINGS)]
     for run in outcomes:
         for lane in run.lanes:
-            cells = row_cells(run, lane)
-            rows.append("| " + " | ".join(_md(c) for c in cells) + " |")
+            rows.append("| " + " | ".join(_md(c) for c in row_cells(run, lane)) + " |")
     return "\n".join(rows)
 
 
 def row_cells(run: RunOutcome, lane: LaneOutcome) -> list[str]:
-    """The ten cells of a lane's row, as plain text (the screen and the Markdown share them)."""
+    """The cells of a lane's row under ``HEADINGS``, as plain text (the screen and the Markdown
+    share them)."""
+    paired = lane.paired
     return [
         run_label(run),
         lane.name,
-        lane.model_file or "—",
         f"{lane.episodes}/{run.episodes_planned}",
         accuracy_text(lane),
-        delta_text(lane.paired),
-        "—"
-        if lane.paired is None
-        else f"{lane.paired.wins}/{lane.paired.ties}/{lane.paired.losses}",
+        delta_text(paired),
+        "—" if paired is None else f"{paired.wins}/{paired.ties}/{paired.losses}",
+        *power_cells(paired),
         "—" if lane.agreement is None else f"{lane.agreement:.0%} of {lane.decisions_compared}",
         f"{lane.fossilized} / {lane.culled}",
         "—" if lane.params_added is None else f"{lane.params_added:,.0f}",
+        lane.model_file or "—",
     ]
+
+
+def power_cells(paired: PairedResult | None) -> list[str]:
+    """The paired sd, the smallest effect these episodes detect (two-sided 0.05, power 0.8) and
+    the episodes that would detect the target effect: "—" where a result has none yet."""
+    if paired is None or paired.sd is None:
+        return ["—", "—", "—"]
+    detects = "—" if paired.detectable_effect is None else f"±{paired.detectable_effect:.2f}"
+    if paired.effect is None:
+        needed = "—"
+    elif paired.episodes_needed is None:
+        needed = f"too many for ±{paired.effect:g}"
+    else:
+        needed = f"{paired.episodes_needed} for ±{paired.effect:g}"
+    return [f"{paired.sd:.2f}", detects, needed]
 
 
 def run_label(run: RunOutcome) -> str:
