@@ -76,7 +76,7 @@ class DashboardScreen(TrainerControls):
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
         Binding("g", "charts", "Charts"),
-        Binding("r", "runs", "Runs"),
+        Binding("r", "runs", "Runs", show=False),  # in ? and the README; the footer is full
         Binding("m", "toggle_maximize", "Max"),
         Binding("tab", "next_panel", "Next panel"),
         Binding("s", "screenshot", "Shot"),

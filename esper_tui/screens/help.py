@@ -47,6 +47,10 @@ KEYS = (
         "charts: validation accuracy and loss per lane over the epochs, this episode over the "
         "finished ones; the selected seed's alpha and gradient norm",
     ),
+    (
+        "r",
+        "runs: every record in this record's folder (esper-tui --runs); escape comes back",
+    ),
     ("v", "decision details line: the full Q vector, or the reason and result in full"),
     ("tab", "next panel (in a small terminal, also which lower panel shows)"),
     ("m", "maximise the focused panel; m or escape restores it"),
