@@ -74,7 +74,7 @@ class CompareScreen(Screen[None]):
     def _title(self) -> Text:
         title = Text("Compare runs", style="bold")
         title.append(
-            f" · {len(self.runs)} runs · validation accuracy (%), episode mean per epoch",
+            f" · {len(self.runs)} runs · validation accuracy (%) by epoch, mean over episodes",
             style="dim",
         )
         return title
@@ -82,7 +82,7 @@ class CompareScreen(Screen[None]):
     def on_mount(self) -> None:
         plot = self.query_one(PlotWidget)
         plot.margin_top = 0
-        plot.set_xlabel("epoch")
+        plot.margin_bottom = 1  # the tick labels; "by epoch" is in the title
         table = self.query_one(DataTable)
         for name in COLUMNS:
             table.add_column(name, key=name)
@@ -135,7 +135,7 @@ class CompareScreen(Screen[None]):
                 ys = [acc for _, acc in lane.curve]
                 longest = max(longest, int(xs[-1]))
                 if lane.policy_kind == "heuristic":
-                    dim = Color.parse(colour).darken(0.3).hex
+                    dim = Color.parse(colour).darken(0.2).hex
                     plot.plot(xs, ys, line_style=dim, hires_mode=HiResMode.BRAILLE)
                     continue
                 plot.plot(xs, ys, line_style=colour, hires_mode=HiResMode.BRAILLE)
@@ -153,8 +153,7 @@ class CompareScreen(Screen[None]):
             legend.append("● ", style=colour)
             legend.append(Path(run.path).name)
         legend.append(
-            "   dim line: heuristic · bright: IQL lanes (" + "/".join(MARKERS[:2]) + ": 2nd, 3rd)",
-            style="dim",
+            f"   dim: heuristic · bright: IQL ({' '.join(MARKERS[:2])} 2nd, 3rd)", style="dim"
         )
         return legend
 
@@ -164,7 +163,8 @@ class CompareScreen(Screen[None]):
         for run, colour in self.outcomes:
             for lane in run.lanes:
                 cells = row_cells(run, lane)
-                first = Text("● ", style=colour)
+                first = Text()
+                first.append("● ", style=colour)
                 first.append(cells[0])
                 table.add_row(
                     first,

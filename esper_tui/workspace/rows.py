@@ -147,6 +147,8 @@ def detail_text(summary: RunSummary, clock: Callable[[], float] | None) -> Text:
         return out
     if summary.reason:
         out.append(f" · {summary.reason}", style="red" if summary.status == CRASHED else "")
+    if summary.message and summary.status in (STOPPED, FINISHED):
+        out.append(f" · {summary.message}", style="dim")
     if summary.status == WRITER_GONE:
         out.append(" · no ending event and no process holds its lock: the writer died", style="red")
     out.append(

@@ -266,7 +266,10 @@ class RunsScreen(Screen[None]):
             )
             return
         self.app.push_screen(
-            CompareScreen([Compared(self.summaries[k].path, self.colour_of(k)) for k in chosen])
+            CompareScreen(
+                [Compared(self.summaries[k].path, self.colour_of(k)) for k in chosen],
+                threaded=self.threaded,
+            )
         )
 
     def action_filter(self) -> None:
