@@ -57,7 +57,7 @@ KEYS = (
     ("s", "save an SVG screenshot next to the record file"),
     ("+  -", "replay: faster / slower"),
     ("]  [", "replay: next / previous episode"),
-    ("escape", "close a dialog"),
+    ("escape", "close a dialog; in a run opened from the runs screen, back to the list"),
 )
 COLUMNS = (
     ("ep·e", "episode and epoch of the decision (taken after that epoch's training)"),

@@ -144,6 +144,8 @@ class CompareScreen(Screen[None]):
                     plot.scatter(xs, ys, marker=marker, marker_style=colour)
                 iql_index += 1
         plot.set_xlimits(1.0, float(max(longest, 2)))
+        # whole epochs only: a short run would otherwise get ticks at 1.5, 2.5
+        plot.set_xticks(list(range(1, longest + 1)) if longest <= 12 else None)
         self.query_one("#compare-legend", Static).update(self._legend())
 
     def _legend(self) -> Text:

@@ -19,8 +19,8 @@ from training.records.summary import (
 )
 
 COLUMNS = (
-    ("mark", " "), ("file", "run"), ("status", "status"), ("started", "started"),
-    ("duration", "time"), ("episodes", "eps"), ("paired", "Δ vs heur [95% CI] W/T/L"),
+    ("mark", " "), ("file", "run"), ("status", "status"), ("episodes", "eps"),
+    ("paired", "Δ vs heur [95% CI] W/T/L"), ("started", "started"), ("duration", "time"),
     ("mode", "mode"), ("preset", "preset"), ("size", "size"), ("lanes", "lanes"),
 )  # fmt: skip
 SORTS = (
@@ -123,10 +123,10 @@ def row_cells(summary: RunSummary, relative: str, clock: Callable[[], float] | N
     return [
         Text(relative),
         status_text(summary),
-        Text(started_text(summary)),
-        Text(duration_text(duration_of(summary, clock))),
         Text(episodes_text(summary)),
         paired_text(summary),
+        Text(started_text(summary)),
+        Text(duration_text(duration_of(summary, clock))),
         Text(summary.mode or "—"),
         Text(summary.preset or "—"),
         Text(size_text(summary.size_bytes), justify="right"),

@@ -263,6 +263,8 @@ def power_cells(paired: PairedResult | None) -> list[str]:
     the episodes that would detect the target effect: "—" where a result has none yet."""
     if paired is None or paired.sd is None:
         return ["—", "—", "—"]
+    if paired.sd == 0.0:  # every difference equal: no spread to size a test on
+        return ["0.00", "—", "no spread"]
     detects = "—" if paired.detectable_effect is None else f"±{paired.detectable_effect:.2f}"
     if paired.effect is None:
         needed = "—"
