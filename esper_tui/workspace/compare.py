@@ -33,6 +33,7 @@ COLUMNS = (
 )  # fmt: skip  # the cells of training.runs.outcome.row_cells, shorter headings
 DELTA_COLUMN = 4
 MARKERS = ("×", "+", "◆", "▲")  # the second and later IQL lanes of a run
+LIVE_RELOAD_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Compared:
 
     path: Path
     colour: str
+    live: bool = False  # being written: re-read while the comparison is open
 
 
 class CompareScreen(Screen[None]):
@@ -52,11 +54,16 @@ class CompareScreen(Screen[None]):
         Binding("q", "app.quit_app", "Quit"),
     ]
 
-    def __init__(self, runs: Sequence[Compared], threaded: bool = True) -> None:
-        """``threaded`` False reads the records on the UI thread (tests, snapshots)."""
+    def __init__(
+        self, runs: Sequence[Compared], threaded: bool = True, reload_s: float = LIVE_RELOAD_S
+    ) -> None:
+        """``threaded`` False reads the records on the UI thread, once (tests, snapshots);
+        otherwise live runs are re-read every ``reload_s``."""
         super().__init__()
         self.runs = tuple(runs)
         self.threaded = threaded
+        self.reload_s = reload_s
+        self.loads = 0
         self.outcomes: tuple[tuple[RunOutcome, str], ...] = ()
         self.problems: tuple[str, ...] = ()
 
@@ -77,6 +84,8 @@ class CompareScreen(Screen[None]):
             f" · {len(self.runs)} runs · validation accuracy (%) by epoch, mean over episodes",
             style="dim",
         )
+        if any(run.live for run in self.runs):
+            title.append(f" · live runs re-read every {self.reload_s:g} s", style="green")
         return title
 
     def on_mount(self) -> None:
@@ -89,6 +98,8 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-notes", Static).update(Text("reading the records…", style="dim"))
         if self.threaded:
             self._load_in_thread()
+            if any(run.live for run in self.runs):
+                self.set_interval(self.reload_s, self._load_in_thread, name="live-reload")
         else:
             self.show(*load(self.runs))
         table.focus()
@@ -103,6 +114,7 @@ class CompareScreen(Screen[None]):
     ) -> None:
         """Draw the curves and fill the table (UI thread)."""
         self.outcomes, self.problems = tuple(outcomes), tuple(problems)
+        self.loads += 1
         self._draw_curves()
         self._fill_table()
         notes = Text()
@@ -161,6 +173,7 @@ class CompareScreen(Screen[None]):
 
     def _fill_table(self) -> None:
         table = self.query_one(DataTable)
+        row = table.cursor_row  # a live re-read keeps the cursor where it was
         table.clear()
         for run, colour in self.outcomes:
             for lane in run.lanes:
@@ -173,6 +186,8 @@ class CompareScreen(Screen[None]):
                     *(_cell(c, lane, i) for i, c in enumerate(cells[1:], start=1)),
                     key=f"{run.path}\0{lane.name}",
                 )
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 
     def action_close(self) -> None:
         self.dismiss()

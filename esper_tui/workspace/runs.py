@@ -38,6 +38,12 @@ RESCAN_S = 3.0
 MAX_COMPARED = 6
 
 
+class RunsTable(DataTable):
+    """The list; its ``enter`` is in the footer, as "Open" (it posts ``DataTable.RowSelected``)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open")]
+
+
 class RunsScreen(Screen[None]):
     """The runs in ``folder``. Construct it from a folder path alone (no trainer, no store):
     ``--runs``, ``r`` on a dashboard and ``--serve`` all do."""
@@ -87,7 +93,7 @@ class RunsScreen(Screen[None]):
     # ------------------------------------------------------------------ composition
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-title")
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield RunsTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="runs-detail")
         yield Input(
             placeholder="filter: words that must all appear; enter keeps it, escape clears",
@@ -267,7 +273,14 @@ class RunsScreen(Screen[None]):
             return
         self.app.push_screen(
             CompareScreen(
-                [Compared(self.summaries[k].path, self.colour_of(k)) for k in chosen],
+                [
+                    Compared(
+                        self.summaries[k].path,
+                        self.colour_of(k),
+                        live=self.summaries[k].status == LIVE,
+                    )
+                    for k in chosen
+                ],
                 threaded=self.threaded,
             )
         )

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from esper_tui.app import EsperApp
 from esper_tui.replay import RecordFeeder
 from esper_tui.store import TelemetryStore
-from esper_tui.workspace.compare import CompareScreen
+from esper_tui.workspace.compare import Compared, CompareScreen
 from esper_tui.workspace.opened import RunDashboard
 from esper_tui.workspace.runs import RunsScreen, sorted_keys
 from tests.tui.conftest import RUN, until
@@ -222,6 +222,42 @@ async def test_space_selects_and_c_compares_in_the_runs_colours(folder):
         assert first[0].plain == "● finished.jsonl" and first[4].plain == "-3.44 [-7.41, +0.53]"
         await pilot.press("escape")
         assert app.screen is runs
+
+
+async def test_a_live_run_in_the_comparison_is_read_again_as_it_grows(folder):
+    from training.records import record_from_dict
+
+    writer = start_live_run(folder)  # episode 1 under way, no episode finished yet
+    try:
+        app = runs_app(folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            runs = {Path(k).name: k for k in sorted_keys(app.screen)}
+            compared = [
+                Compared(Path(runs["live.jsonl"]), "#4e9af1", live=True),
+                Compared(Path(runs["finished.jsonl"]), "#f28e2b"),
+            ]
+            screen = CompareScreen(compared, reload_s=0.2)
+            app.push_screen(screen)
+            await until(pilot, lambda: screen.loads >= 1)
+            live = next(run for run, _ in screen.outcomes if run.run_id == "run-live")
+            assert live.lanes[0].episodes == 0
+            rest = fixture_lines(RUN)[12:]
+            ended = next(
+                i for i, line in enumerate(rest) if line.get("event") == "episode_finished"
+            )
+            for line in rest[: ended + 1]:
+                writer.write(record_from_dict(dict(line, run_id="run-live")))
+            writer.flush()
+            await until(
+                pilot,
+                lambda: (
+                    next(r for r, _ in screen.outcomes if r.run_id == "run-live").lanes[0].episodes
+                    == 1
+                ),
+            )
+    finally:
+        writer.close()
 
 
 async def test_q_quits_from_the_list_and_from_the_comparison(folder):
