@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -104,6 +105,13 @@ class EsperApp(App[int]):
     def selected(self) -> tuple[int, int]:
         """The selected seed card (lane, slot) on the dashboard."""
         return self.dashboard.selected
+
+    @on(DashboardScreen.RunsRequested)
+    def _open_runs(self, message: DashboardScreen.RunsRequested) -> None:
+        """r on a dashboard: the runs screen of its record's folder."""
+        from esper_tui.workspace.navigate import open_runs
+
+        open_runs(self, message.dashboard, message.folder)
 
     def action_quit_app(self) -> None:
         self.begin_shutdown(0, "by operator (q)")

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
@@ -351,11 +352,18 @@ class DashboardScreen(TrainerControls):
 
         self.app.push_screen(ChartsScreen(chart_provider(self.store.view, lambda: self.selected)))
 
-    def action_runs(self) -> None:
-        """r: the runs screen of this record's folder (esper_tui.workspace)."""
-        from esper_tui.workspace.opened import open_runs
+    class RunsRequested(Message):
+        """``r``: show the runs of ``folder`` (the App opens the workspace; None: no record)."""
 
-        open_runs(self)
+        def __init__(self, dashboard: DashboardScreen, folder: Path | None) -> None:
+            super().__init__()
+            self.dashboard = dashboard
+            self.folder = folder
+
+    def action_runs(self) -> None:
+        """r: the runs screen of this record's folder, opened by the App (esper_tui.workspace)."""
+        path = self.record_path or self.store.record_path or source_path(self.source)
+        self.post_message(self.RunsRequested(self, None if path is None else Path(path).parent))
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:

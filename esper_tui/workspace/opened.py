@@ -1,7 +1,7 @@
 """A run opened from the runs screen, and the way back: ``enter`` on a row starts a replay (the
 run has ended) or a follow (it is live) of that record into a store of its own, shown by the
 ordinary dashboard; ``escape`` stops that reader and returns to the list, whose cursor never
-moved. ``r`` on any dashboard opens the runs screen of its record's folder."""
+moved. ``r`` on a dashboard is ``esper_tui.workspace.navigate``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from textual.screen import Screen
 
 from esper_tui.dashboard import DashboardScreen, wall_clock
 from esper_tui.replay import RecordFeeder
-from esper_tui.sources import source_path
 from esper_tui.store import TelemetryStore
 
 
@@ -48,43 +47,3 @@ def open_run(over: Screen, path: Path, live: bool) -> RunDashboard:
     feeder.start()
     over.app.push_screen(screen)
     return screen
-
-
-def record_folder(dashboard: DashboardScreen) -> Path | None:
-    """The folder of the record a dashboard shows: the one it writes or the one it reads."""
-    path = dashboard.record_path or dashboard.store.record_path or source_path(dashboard.source)
-    return None if path is None else Path(path).parent
-
-
-def open_runs(dashboard: DashboardScreen) -> None:
-    """``r``: the runs screen of the current record's folder. When that list is already below
-    (the run was opened from it), go back to it instead of stacking another."""
-    from esper_tui.workspace.runs import RunsScreen
-
-    folder = record_folder(dashboard)
-    if folder is None:
-        dashboard.notify(
-            "this run writes no record (--no-record): there is no folder to list",
-            severity="warning",
-        )
-        return
-    app = dashboard.app
-    stack = app.screen_stack
-    for index in range(len(stack) - 1, -1, -1):
-        below = stack[index]
-        if isinstance(below, RunsScreen) and below.folder.resolve() == folder.resolve():
-            while app.screen is not below:
-                top = app.screen
-                if isinstance(top, RunDashboard):
-                    top.stop_source()
-                app.pop_screen()
-            return
-    speed = getattr(dashboard.source, "speed", 4.0)
-    app.push_screen(
-        RunsScreen(
-            folder,
-            replay_speed=speed if isinstance(speed, int | float) else 4.0,
-            refresh_hz=dashboard.refresh_hz or 4.0,
-            clock=dashboard.clock,
-        )
-    )

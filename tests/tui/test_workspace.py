@@ -286,6 +286,22 @@ async def test_r_on_a_replay_opens_the_runs_of_its_folder_and_escape_returns(fol
         runs = app.screen
         assert isinstance(runs, RunsScreen)
         assert runs.folder == folder
+        await until(pilot, lambda: runs.scans > 0)
+        await move_to(pilot, runs, "stopped.jsonl")
+        await pilot.press("enter")
+        opened = app.screen
+        assert isinstance(opened, RunDashboard)
+        await pilot.press("r")  # the list it came from, not another one on top
+        assert app.screen is runs and len(app.screen_stack) == 2
+        assert isinstance(opened.source, RecordFeeder) and not opened.source.is_alive()
         await pilot.press("escape")
         assert app.screen is dashboard
         await pilot.press("q")
+
+
+async def test_r_without_a_record_says_there_is_no_folder():
+    app = EsperApp(TelemetryStore(), None, refresh_hz=0, clock=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        assert app.screen is app.dashboard
+        assert any("no record" in str(n.message) for n in app._notifications)
