@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from esper_tui.store import TelemetryStore
@@ -72,8 +73,8 @@ class TestRunHeader:
     def test_rate_is_the_latest_epochs_not_an_average(self) -> None:
         old, new = (view := full_view()).lanes[0].epochs[-2:]
         epochs = (
-            dataclasses.replace(old, samples_per_second=1000.0),
-            dataclasses.replace(new, samples_per_second=3000.0),
+            msgspec.structs.replace(old, samples_per_second=1000.0),
+            msgspec.structs.replace(new, samples_per_second=3000.0),
         )
         line = line_with(header_text(with_lane(view, 0, epochs=epochs), None).plain, "heuristic:")
         assert "3.0k samples/s" in line and "2.0k" not in line
@@ -98,7 +99,7 @@ class TestScoreboard:
         view = full_view()
         first = view.lanes[0].epochs[0]
         epochs = tuple(
-            dataclasses.replace(first, epoch=i + 1, val_accuracy=acc)
+            msgspec.structs.replace(first, epoch=i + 1, val_accuracy=acc)
             for i, acc in enumerate((0.0, 50.0, 100.0))
         )
         text = plain(await drawn(Scoreboard(), with_lane(view, 0, epochs=epochs)))

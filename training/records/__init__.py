@@ -1,8 +1,9 @@
 """The record contract between trainer, store, file and widgets: plain, frozen records.
 
-See docs/architecture.md, "Records". Frozen dataclasses, one JSON object per line, each with
-``kind`` and the schema version ``v``. No torch here; widgets import this package and nothing
-else of ``training``, so the seed stages a record names are exported here too.
+See docs/architecture.md, "Records". Frozen msgspec Structs, one JSON object per line, each
+with ``kind`` and the schema version ``v``, decoded and checked in one pass. No torch here;
+widgets import this package and nothing else of ``training``, so the seed stages a record
+names are exported here too.
 """
 
 from __future__ import annotations

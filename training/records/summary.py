@@ -37,7 +37,7 @@ WRITER_GONE, UNREADABLE = "WRITER GONE", "UNREADABLE"
 STATUSES = (LIVE, FINISHED, STOPPED, CRASHED, WRITER_GONE, UNREADABLE)
 ENDINGS = {"finished": FINISHED, "stopped": STOPPED, "crashed": CRASHED}
 
-FIRST_CHUNK = 65536  # the first read from either end; a run line is a few kB
+FIRST_CHUNK = 16384  # the first read from either end; a run line is a few kB, an epoch ~5 kB
 MAX_CHUNK = 4 * 2**20  # backward reads grow to this
 
 
