@@ -85,8 +85,8 @@ class PairedResult:
             return f"decided: {self.cs_text()} excludes 0"
         if self.no_spread:
             return (
-                f"undecided: all {self.episodes} paired differences are 0 (the lane played "
-                "exactly as the reference), so there is nothing to decide"
+                f"undecided: all {self.episodes} paired differences are 0 (every episode ended "
+                "level with the reference), so there is nothing to decide"
             )
         if self.episodes_needed is None:
             more = ""
