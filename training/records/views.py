@@ -56,6 +56,13 @@ class PairedResult:
         """Every paired difference is 0: the lane played exactly as the reference did."""
         return self.sd == 0.0 and self.mean_difference == 0.0 and self.episodes >= 2
 
+    @property
+    def status(self) -> str:
+        """ "decided", "undecided", or "" in records from before confidence sequences."""
+        if self.effect is None:
+            return ""
+        return "decided" if self.decided else "undecided"
+
     def cs_text(self, digits: int = 2) -> str:
         """ "anytime 95% CS [+0.12, +1.98]", or why there is none yet."""
         if self.cs_low is None or self.cs_high is None:
