@@ -7,7 +7,8 @@ up to N episodes (default 200). Printed per distribution:
 - false decisions: the share of runs with no true effect whose sequence ever excluded 0
   (the promise: at most 5 %), with a 95 % Clopper-Pearson interval, the simulation's margin;
 - the same for the ordinary t interval looked at after every episode, to show why it is not
-  the stopping rule;
+  the stopping rule, and for the asymptotic confidence sequence of Waudby-Smith et al. (2024),
+  the alternative we did not pick;
 - under a true effect of 1 sd and of 0.5 sd: the share of runs that stopped before N, the mean
   episodes they used, and the episodes a fixed-n t-test needs for the same power
   (``training.runs.stats.paired_power``), with the ratio of the two, and for reference the
@@ -86,6 +87,20 @@ def repeated_t_decides(x: np.ndarray) -> np.ndarray:
     return rejects[:, MIN_EPISODES - 1 :].any(axis=1)
 
 
+def asymptotic_cs_decides(x: np.ndarray, alpha: float = 0.05, optimal_n: int = 20) -> np.ndarray:
+    """Per run, whether the asymptotic confidence sequence of Waudby-Smith, Arbour, Sinha,
+    Kennedy & Ramdas (2024), the alternative we did not pick, ever excluded 0: the running mean
+    ± sd_n sqrt(2 (n r + 1) / (n^2 r) log(sqrt(n r + 1) / alpha)), its mixing r tuned to be
+    tightest at ``optimal_n`` episodes, the sd plugged in as if known."""
+    n = np.arange(1, x.shape[1] + 1)
+    mean = np.cumsum(x, axis=1) / n
+    r = (-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / optimal_n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(np.maximum(np.cumsum(x * x, axis=1) - n * mean * mean, 0.0) / (n - 1))
+        radius = sd * np.sqrt(2 * (n * r + 1) / (n * n * r) * np.log(np.sqrt(n * r + 1) / alpha))
+    return (np.abs(mean) > radius)[:, MIN_EPISODES - 1 :].any(axis=1)
+
+
 def interval(k: int, n: int) -> str:
     low = stats.beta.ppf(0.025, k, n - k + 1) if k > 0 else 0.0
     high = stats.beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
@@ -105,12 +120,19 @@ def main() -> None:
         f"{runs} simulated runs per row, up to N = {horizon} episodes, paired sd {SD}, "
         f"decisions from episode {MIN_EPISODES}; anytime 95 % t confidence sequence\n"
     )
-    print(f"{'no true effect':<22} {'false decisions [95% CI]':>32} {'repeated t intervals':>32}")
+    print(
+        f"{'no true effect':<22} {'false decisions [95% CI]':>28} "
+        f"{'repeated t intervals':>28} {'asymptotic CS':>28}"
+    )
     for name, draw in DISTRIBUTIONS.items():
         x = draw(rng, shape)
         false = int(np.count_nonzero(first_decision(x)))
         naive = int(np.count_nonzero(repeated_t_decides(x)))
-        print(f"{name:<22} {interval(false, runs):>32} {interval(naive, runs):>32}")
+        asymptotic = int(np.count_nonzero(asymptotic_cs_decides(x)))
+        print(
+            f"{name:<22} {interval(false, runs):>28} {interval(naive, runs):>28} "
+            f"{interval(asymptotic, runs):>28}"
+        )
     print()
     print(
         f"{'true effect':<42} {'stopped before N [95% CI]':>28} {'mean episodes':>14} "
