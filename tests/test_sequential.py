@@ -80,9 +80,23 @@ def test_all_zero_differences_are_undecided_with_a_sentence():
     result = paired_result("twin", "heuristic", accuracies, accuracies)
     assert result.sd == 0.0 and not result.decided
     assert result.detectable_effect is None and result.episodes_needed is None
-    assert result.cs_low == 0.0 and result.cs_high == 0.0
+    assert result.cs_low is None and result.cs_high is None
     assert result.verdict_text().startswith("undecided: all 7 paired differences are 0")
     assert "no spread" in result.power_text()
+
+
+def test_a_run_of_ties_does_not_pin_the_sequence():
+    # Exact ties are common (lanes that act alike end level); five of them, then real spread,
+    # must leave the sequence free to move off 0 and decide.
+    x = np.array([0.0] * 5 + [-4.4, -5.0, -5.6, -2.5, -5.6, -4.4, -3.8, -5.0, -4.4, -5.0, -4.4])
+    low, high = confidence_sequences(x)
+    assert np.all(np.isinf(low[:5]))
+    assert high[-1] < 0.0
+
+
+def test_equal_nonzero_differences_decide_nothing():
+    low, high = confidence_sequence([0.62] * 8)
+    assert math.isinf(low) and math.isinf(high)
 
 
 def first_decision(differences: np.ndarray) -> np.ndarray:
@@ -105,7 +119,16 @@ SIMULATED = {
     "normal": lambda rng, shape: rng.normal(0.0, MEASURED_SD, shape),
     # Student's t with 3 df (infinite fourth moment), scaled to the same sd.
     "heavy-tailed t3": lambda rng, shape: rng.standard_t(3, shape) * MEASURED_SD / math.sqrt(3.0),
+    # As our episodes are: most end exactly level (lanes that act alike), the rest differ in
+    # steps of 0.625 points (a tiny task's validation images), heavy-tailed; same sd.
+    "tied and heavy-tailed": lambda rng, shape: tied(rng, shape),
 }
+
+
+def tied(rng: np.random.Generator, shape: tuple[int, int], level: float = 0.6) -> np.ndarray:
+    steps = np.round(rng.standard_t(3, shape) / 0.625) * 0.625
+    x = np.where(rng.random(shape) < level, 0.0, steps)
+    return x * MEASURED_SD / float(np.std(x))
 
 
 @pytest.mark.parametrize("kind", sorted(SIMULATED))

@@ -100,7 +100,10 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
                 if result.mean_difference < 0
                 else ""
             )
-            t.append(wrap(result.summary(), width), style=style)
+            # The line ends "decided: ..." or "undecided: ..., ~N more episodes for ±E".
+            t.append(
+                wrap(result.summary(), width), style=f"bold {style}" if result.decided else style
+            )
             t.append("\n")
     else:
         t.append(NO_PAIRED, style="dim")

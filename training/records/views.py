@@ -60,6 +60,13 @@ class PairedResult(msgspec.Struct, frozen=True, gc=False):
         """Every paired difference is 0: the lane played exactly as the reference did."""
         return self.sd == 0.0 and self.mean_difference == 0.0 and self.episodes >= 2
 
+    @property
+    def status(self) -> str:
+        """ "decided", "undecided", or "" in records from before confidence sequences."""
+        if self.effect is None:
+            return ""
+        return "decided" if self.decided else "undecided"
+
     def cs_text(self, digits: int = 2) -> str:
         """ "anytime 95% CS [+0.12, +1.98]", or why there is none yet."""
         if self.cs_low is None or self.cs_high is None:
@@ -89,8 +96,8 @@ class PairedResult(msgspec.Struct, frozen=True, gc=False):
             return f"decided: {self.cs_text()} excludes 0"
         if self.no_spread:
             return (
-                f"undecided: all {self.episodes} paired differences are 0 (the lane played "
-                "exactly as the reference), so there is nothing to decide"
+                f"undecided: all {self.episodes} paired differences are 0 (every episode ended "
+                "level with the reference), so there is nothing to decide"
             )
         if self.episodes_needed is None:
             more = ""

@@ -193,8 +193,9 @@ def confidence_sequences(
     """An anytime-valid confidence sequence for the mean of ``differences`` (along the last axis;
     any leading axes are independent runs): after every prefix n, the interval (low, high), which
     covers the true mean at every n at once with probability at least 1 - ``alpha``, so a run may
-    look after every episode and stop whenever it likes. Before ``min_episodes`` (and before it
-    is informative: with alpha 0.05 and the default prior, 5 episodes) it is (-inf, +inf).
+    look after every episode and stop whenever it likes. Before ``min_episodes``, before it is
+    informative (with alpha 0.05 and the default prior, 5 episodes) and while every difference
+    so far is equal, it is (-inf, +inf).
 
     The method is the scale-invariant t confidence sequence of Lai (1976) as set out by Wang &
     Ramdas (2023, "Anytime-valid t-tests and confidence sequences for Gaussian means with unknown
@@ -227,9 +228,12 @@ def confidence_sequences(
         log_a = (2.0 / n) * (0.5 * np.log1p(n * g) - math.log(alpha))
         a = np.exp(log_a)
         shrink = 1.0 - a / (1.0 + n * g)
-        bounded = (n >= min_episodes) & (shrink > 0.0)
+        # Differences with no spread yet (all equal, as when every episode so far tied exactly)
+        # bound nothing: the Gaussian model's sd 0 would make the interval a point and pin every
+        # later intersection to it.
+        bounded = (n >= min_episodes) & (shrink > 0.0) & (sd > 0.0)
         factor = np.where(bounded, np.sqrt((n - 1.0) * np.expm1(log_a) / shrink / n), np.inf)
-        radius = np.where(bounded, sd * factor, np.inf)  # sd 0: the interval is the mean itself
+        radius = np.where(bounded, sd * factor, np.inf)
     low = np.maximum.accumulate(mean - radius, axis=-1)
     high = np.minimum.accumulate(mean + radius, axis=-1)
     empty = low > high
