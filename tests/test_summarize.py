@@ -5,11 +5,12 @@ import json
 import statistics
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from esper_tui.cli.iql import main
 from esper_tui.replay import read_records
-from training.records import EpochRecord, PairedResult, RunEvent
+from training.records import EpochRecord, PairedResult, RunEvent, RunInfo
 from training.runs.outcome import NoRunRecord, run_outcome
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -106,6 +107,37 @@ def test_every_paired_result_carries_its_sd_detectable_effect_and_episodes_neede
         f"±{paired.detectable_effect:.2f}",
         f"{paired.episodes_needed} for ±{paired.effect:g}",
     ]
+
+
+def test_shadow_mode_agreement_is_the_advice_against_the_executed_choice():
+    """A shadow run: only the heuristic trains; the model's advice rides in its decisions."""
+    records, _ = read_records(RUN)
+    shadow = []
+    advised = agreed = 0
+    for record in records:
+        if isinstance(record, RunInfo):
+            record = msgspec.structs.replace(record, mode="shadow", executing_lane="heuristic")
+        elif isinstance(record, EpochRecord):
+            if record.lane != "heuristic":
+                continue  # the model does not train in shadow mode
+            executed = record.decision
+            advice = msgspec.structs.replace(
+                executed, lane="tiny_iql", action=(executed.action + advised % 2) % 7,
+                reference_action=executed.action, executed=False,
+            )  # fmt: skip
+            advised += 1
+            agreed += advice.action == executed.action
+            record = msgspec.structs.replace(
+                record, decision=msgspec.structs.replace(executed, shadow=(advice,))
+            )
+        shadow.append(record)
+    outcome = run_outcome("shadow.jsonl", shadow)
+    heuristic, iql = outcome.lanes
+    assert iql.paired is None and heuristic.paired is None  # nothing paired in shadow mode
+    assert iql.decisions_compared == advised
+    assert iql.agreement == pytest.approx(agreed / advised)
+    assert heuristic.agreement is None  # the executed lane is the reference itself
+    assert iql.curve == ()  # it trains nothing, so it has no curve
 
 
 def test_a_crashed_run_has_curves_but_no_finals():

@@ -253,6 +253,9 @@ class RunsScreen(Screen[None]):
         if key in self.selected:
             self.selected.remove(key)
             self.colours.forget(self._run_key(key))
+        elif self.summaries[key].status == UNREADABLE:
+            self.notify("an unreadable file cannot be compared", severity="warning")
+            return
         else:
             if len(self.selected) >= MAX_COMPARED:
                 self.notify(f"at most {MAX_COMPARED} runs can be compared", severity="warning")

@@ -305,3 +305,15 @@ async def test_r_without_a_record_says_there_is_no_folder():
         await pilot.press("r")
         assert app.screen is app.dashboard
         assert any("no record" in str(n.message) for n in app._notifications)
+
+
+async def test_an_unreadable_file_cannot_be_selected(folder):
+    app = runs_app(folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await move_to(pilot, runs, "garbage.jsonl")
+        await pilot.press("space")
+        assert runs.selected == []
+        assert any("cannot be compared" in str(n.message) for n in app._notifications)
