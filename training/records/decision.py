@@ -33,6 +33,7 @@ class DecisionRecord(msgspec.Struct, frozen=True, gc=False):
     # Plan-format models carry no statistics: range-widths beyond esper-lite's range instead.
     range_excess: Numbers | None = None
     reference_action: ActionIndex | None = None  # the heuristic's choice on the same state
+    reference_reason: Text | None = None  # and its reason (None in records written before it)
     # Shadow mode: what the other policies chose on this same state (never executed).
     shadow: Annotated[tuple[DecisionRecord, ...], items(8)] = ()
     episode: Count = 0

@@ -60,7 +60,7 @@ class EpochRecord(_Record, frozen=True, gc=False, tag="epoch"):
 
 class LaneInfo(msgspec.Struct, frozen=True, gc=False):
     name: Text
-    policy_kind: Text  # "heuristic" or "iql"
+    policy_kind: Text  # "heuristic", "iql" or "bc" (the ablation's behaviour-cloning baseline)
     model_path: Text | None = None
     state_dim: StateDim | None = None
     telemetry_type: Text | None = None  # none / seed / full / unknown
