@@ -38,15 +38,18 @@ class EsperApp(App[int]):
         record_path: Path | None = None,
         controls: bool = True,
         clock: Callable[[], float] | None = wall_clock,
+        served: bool = False,
     ) -> None:
         """``refresh_hz`` 0 polls only when asked (tests); ``clock`` None shows no data age
         (snapshots). ``controls`` False treats a source as a recording even if it takes
-        commands."""
+        commands. ``served``: a browser visitor's read-only view (``esper-tui --serve``)."""
         super().__init__()
         self.store = store
         self.session = session
         self.record_path = record_path
-        self.dashboard = DashboardScreen(store, session, refresh_hz, record_path, clock, controls)
+        self.dashboard = DashboardScreen(
+            store, session, refresh_hz, record_path, clock, controls, served
+        )
         self._stopping = False
 
     def get_default_screen(self) -> DashboardScreen:

@@ -89,14 +89,17 @@ class DashboardScreen(TrainerControls):
         record_path: Path | None = None,
         clock: Callable[[], float] | None = None,
         controls: bool = True,
+        served: bool = False,
     ) -> None:
         super().__init__()
+        self.served = served  # a browser visitor's view: no training keys, no file written
         self.store = store
         self.source = source
         self.refresh_hz = refresh_hz  # 0: no timer (tests call poll())
         self.record_path = record_path
         self.clock = clock  # wall-clock seconds for data age; None: no age shown (snapshots)
-        self.commands = source if controls and isinstance(source, CommandSource) else None
+        takes_commands = controls and not served and isinstance(source, CommandSource)
+        self.commands = source if takes_commands else None
         self.mode = source_mode(
             source, "live" if self.commands is not None else store.source.split(" ")[0]
         )
@@ -381,6 +384,14 @@ class DashboardScreen(TrainerControls):
             (panel.table if isinstance(panel, DecisionPanel) else panel).focus()
 
     def action_screenshot(self) -> None:
+        if self.served:
+            self.notify(
+                "screenshots are off in a served view: it never writes a file on the server; "
+                "use your browser's screenshot instead",
+                severity="warning",
+                timeout=5,
+            )
+            return
         folder = self.record_path.parent if self.record_path is not None else Path.cwd()
         stem = self.record_path.stem if self.record_path is not None else "esper"
         try:

@@ -23,6 +23,7 @@ from esper_tui.cli.common import (
     run_config_from_args,
 )
 from esper_tui.cli.common import fail as _fail
+from esper_tui.cli.serve import add_serve_flags
 from esper_tui.stop_signals import exit_code
 
 if TYPE_CHECKING:  # imported where used, to keep --help fast
@@ -96,6 +97,7 @@ def build_parser() -> OneLineParser:
         metavar="HZ",
         help="screen refresh rate, 0.5-30 Hz (default 4)",
     )
+    add_serve_flags(parser)
     return parser
 
 
@@ -117,6 +119,8 @@ def prepare(args: argparse.Namespace) -> Launch:
     if not 0.5 <= args.refresh <= 30:
         fail(f"--refresh {args.refresh:g} Hz is outside 0.5-30")
     source = args.replay or args.follow
+    if args.served and not source:
+        fail("--served is the read-only viewer of --serve; it shows a record and never trains")
     if args.replay and args.follow:
         fail("--replay and --follow cannot be combined; choose one file to watch")
     if source:
@@ -200,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.serve:
+        from esper_tui.cli.serve import serve_main
+
+        return serve_main(args)
+    if args.runs is not None:
+        fail("--runs DIR chooses what --serve shows; add --serve")
     launch = prepare(args)
     from esper_tui.app import EsperApp
 
@@ -209,6 +219,7 @@ def _main(argv: list[str] | None) -> int:
         refresh_hz=launch.refresh,
         record_path=launch.record_path,
         controls=launch.controls,
+        served=args.served,
     )
     app.run()
     code = app.return_code or 0

@@ -1,0 +1,272 @@
+"""``esper-tui --serve``: the dashboard in browsers, read-only, one viewer process per visitor.
+
+What is served: a record (``--replay`` / ``--follow``), the newest record of a folder
+(``--runs DIR``, or ``runs/``), or, with ``--model``, a run that trains here, headless, writing
+its record while each visitor follows it. Everything is checked, and the port bound, before
+anything starts; each problem is one sentence and exit 2. SIGINT, SIGTERM and SIGHUP end every
+visitor's process and stop the training the way ``q`` does (a ``stopped`` event, the record
+flushed and closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from esper_tui.cli.common import add_run_flags, bounded_int
+from esper_tui.cli.common import fail as _fail
+from esper_tui.stop_signals import STOP_SIGNALS, exit_code, signal_name
+
+if TYPE_CHECKING:
+    from esper_tui.cli.tui import Launch
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+RUNS_DIR = Path("runs")
+JOIN_TIMEOUT_S = 15.0
+
+
+def fail(message: str) -> NoReturn:
+    _fail(message, "esper-tui")
+
+
+def add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "serving to browsers",
+        "esper-tui --serve shows read-only views in a web browser; each visitor gets its own "
+        "viewer process, which cannot train, command the trainer or write a file",
+    )
+    group.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the dashboard to browsers: --replay/--follow FILE, --runs DIR (default: the "
+        "newest record in runs/), or with --model train here, headless, while visitors watch",
+    )
+    group.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address --serve listens on (default {DEFAULT_HOST}, this machine only; any "
+        "other address has no authentication: prefer an SSH tunnel)",
+    )
+    group.add_argument(
+        "--port",
+        type=bounded_int(0, 65535, "--port"),
+        default=DEFAULT_PORT,
+        help=f"port --serve listens on (default {DEFAULT_PORT}; 0: any free port, printed)",
+    )
+    group.add_argument(
+        "--runs",
+        nargs="?",
+        const=str(RUNS_DIR),
+        metavar="DIR",
+        help="with --serve: visitors watch the newest record in DIR or one folder below "
+        f"(default {RUNS_DIR}/)",
+    )
+    # the viewer process of one visitor (started by --serve): read-only, never a trainer
+    group.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
+
+
+@dataclass
+class Plan:
+    """What the server serves, decided and checked before it starts."""
+
+    what: str  # for the printed line and the page title
+    viewer: Callable[[], list[str]]  # the viewer's arguments after ``esper-tui``, per visit
+    trains: bool = False
+
+
+def plan(args: argparse.Namespace) -> Plan:
+    """Check the flags and the record or folder; exits 2 on the first problem."""
+    from esper_tui.replay import ReplayError, check_readable
+
+    if args.served:
+        fail("--served is the viewer that --serve starts for each visitor; use --serve")
+    given = {"--replay": args.replay, "--follow": args.follow, "--runs": args.runs}
+    sources = [flag for flag, value in given.items() if value]
+    if len(sources) > 1:
+        fail(f"{' and '.join(sources)} cannot be combined; serve one record or one folder")
+    if sources and args.model:
+        fail(f"--model trains a new run; it cannot be combined with {sources[0]}")
+    shown = ["--refresh", f"{args.refresh:g}"]
+    if args.model:
+        if args.no_record:
+            fail("visitors follow the record of the run, so --serve cannot train with --no-record")
+        return Plan("a training run", lambda: shown, trains=True)
+    unused = _training_flags_given(args)
+    if unused:
+        fail(
+            f"{unused} only applies to a new training run; add --model FILE to train while serving"
+        )
+    if args.replay or args.follow:
+        try:
+            path = check_readable(args.replay or args.follow).resolve()
+        except ReplayError as exc:
+            fail(str(exc))
+        if args.replay:
+            speed = ["--speed", f"{args.speed:g}"]
+            return Plan(f"a replay of {path}", lambda: [*shown, *speed, "--replay", str(path)])
+        return Plan(f"a follow of {path}", lambda: [*shown, "--follow", str(path)])
+    folder = Path(args.runs or RUNS_DIR).expanduser()
+    first = newest_record(folder)
+    if first is None:
+        fail(
+            f"{folder} holds no record file (*.jsonl) yet; start a run, "
+            "or serve one with --follow FILE or --replay FILE"
+        )
+
+    def newest_now() -> list[str]:  # a visitor sees the newest run when they arrive
+        return [*shown, "--follow", str(newest_record(folder) or first)]
+
+    return Plan(f"the newest record in {folder.resolve()}", newest_now)
+
+
+def _training_flags_given(args: argparse.Namespace) -> str | None:
+    """The first flag given that only a training run would use, as the user wrote it."""
+    from esper_tui.cli.tui import build_parser
+
+    probe = argparse.ArgumentParser(add_help=False)
+    add_run_flags(probe)
+    only_training = [*vars(probe.parse_args([])), "mode", "record", "no_record", "force"]
+    defaults = vars(build_parser().parse_args([]))
+    for dest in only_training:
+        if getattr(args, dest) != defaults[dest]:
+            return "--" + dest.replace("_", "-")
+    return None
+
+
+def newest_record(folder: Path) -> Path | None:
+    """The most recently modified ``*.jsonl`` regular file in ``folder`` or one folder below.
+    Exits 2 when ``folder`` is not a folder."""
+    if not folder.is_dir():
+        fail(f"{folder} is not a folder of runs; pass --runs DIR, --follow FILE or --replay FILE")
+    best: tuple[float, Path] | None = None
+    for path in [*folder.glob("*.jsonl"), *folder.glob("*/*.jsonl")]:
+        try:
+            if not path.is_file() or path.is_symlink():
+                continue
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        if best is None or mtime > best[0]:
+            best = (mtime, path)
+    return None if best is None else best[1].resolve()
+
+
+def viewer_command(arguments: list[str]) -> str:
+    """The shell command of one visitor's viewer; ``exec`` so the process is the viewer."""
+    argv = [sys.executable, "-m", "esper_tui.cli", "--served", *arguments]
+    return "exec " + shlex.join(argv)
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """``esper-tui --serve``: check, bind, (train,) serve until a stop signal; the exit code."""
+    from esper_tui.serve import ServeError, bind, is_loopback, no_auth_warning
+
+    served = plan(args)
+    try:
+        loopback = is_loopback(args.host)
+        sock = bind(args.host, args.port)
+    except ServeError as exc:
+        fail(str(exc))
+    try:
+        launch = None
+        if served.trains:
+            from esper_tui.cli.tui import prepare
+
+            launch = prepare(args)  # loads the models, creates and locks the record
+            record = launch.record_path
+            assert record is not None  # --no-record was refused
+            follow = ["--follow", str(record.resolve())]
+            base = served.viewer()
+            served = Plan(f"training into {record}", lambda: [*base, *follow], trains=True)
+        if not loopback:
+            sys.stderr.write(no_auth_warning(args.host, sock.getsockname()[1]) + "\n")
+        return asyncio.run(_serve(served, sock, launch))
+    finally:
+        sock.close()
+
+
+async def _serve(served: Plan, sock, launch: Launch | None) -> int:
+    from esper_tui.serve import ViewerServer
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    caught: list[int] = []
+    server = ViewerServer(lambda: viewer_command(served.viewer()), sock, f"Esper · {served.what}")
+
+    def on_signal(signum: int) -> None:
+        caught.append(signum)
+        stop.set()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, int(sig))
+    await server.start()
+    trainer = launch.session if launch is not None else None
+    watcher = None
+    if launch is not None and trainer is not None:
+        trainer.start()
+        watcher = asyncio.create_task(_announce_end(launch, stop))
+    stops = "the training and the server" if trainer is not None else "the server"
+    print(
+        f"esper-tui: serving {served.what} at {server.url} (read-only views, one process per "
+        f"visitor); ctrl+c stops {stops}",
+        flush=True,
+    )
+    await stop.wait()
+    signum = caught[0]
+    await asyncio.gather(server.close(), _stop_training(launch, f"by {signal_name(signum)}"))
+    if watcher is not None:
+        watcher.cancel()
+    code = exit_code(signum)
+    if launch is not None:
+        code = _report(launch) or code
+    return code
+
+
+async def _announce_end(launch: Launch, stop: asyncio.Event) -> None:
+    """One line when the training ends by itself; the server goes on serving its record."""
+    trainer = launch.session
+    assert trainer is not None
+    while trainer.is_alive():
+        await asyncio.sleep(0.5)
+    if stop.is_set():
+        return
+    view = launch.store.view()
+    how = f"crashed ({view.crash.message})" if view.crash is not None else "finished"
+    print(
+        f"esper-tui: training {how}; visitors still see its record {launch.record_path}; "
+        "ctrl+c stops the server",
+        flush=True,
+    )
+
+
+async def _stop_training(launch: Launch | None, reason: str) -> None:
+    """Like ``q``: the trainer stops at a batch boundary with a ``stopped`` event, then the
+    record is flushed and closed."""
+    if launch is None:
+        return
+    trainer = launch.session
+    if trainer is not None:
+        await asyncio.to_thread(trainer.stop, JOIN_TIMEOUT_S, reason)  # type: ignore[call-arg]
+    launch.store.flush()
+    launch.store.close()
+
+
+def _report(launch: Launch) -> int:
+    """The line printed after a served training run: its record and the paired result."""
+    view = launch.store.view()
+    result = "; ".join(p.summary() for p in view.paired) or "no paired result yet"
+    print(f"esper-tui: record: {launch.record_path} · {result}", flush=True)
+    error = launch.store.record_error
+    if error is None:
+        return 0
+    rescued = launch.store.rescue_record()
+    where = f"the whole run was saved to {rescued} instead" if rescued else "it was not saved"
+    sys.stderr.write(f"esper-tui: {error}; {where}\n")
+    return 1
