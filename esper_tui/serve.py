@@ -16,6 +16,7 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,8 +38,18 @@ class ServeError(Exception):
     """The server cannot start; one sentence for the user."""
 
 
+HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
 def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
-    """``getaddrinfo`` for a listening TCP socket; ``ServeError`` for a host that is no address."""
+    """``getaddrinfo`` for a listening TCP socket; ``ServeError`` for a host that is no address
+    (a name that cannot be a host name is refused without asking DNS)."""
+    problem = f"--host {host!r} is neither an IP address nor a known host name"
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        if len(host) > 253 or not HOST_NAME.fullmatch(host):
+            raise ServeError(problem) from None
     try:
         return socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE

@@ -1,0 +1,78 @@
+"""``esper-tui --serve`` in a real headless Chromium: the dashboard, its keys and sizes, one
+viewer process per tab, a single trainer, and the warning of a non-loopback bind."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psutil
+
+from tests.browser.conftest import FIXTURES, open_page, screen_text, wait_for_text
+
+RUN = FIXTURES / "run.jsonl"
+MODEL = FIXTURES / "tiny_iql.pt"
+PANELS = ("Seed lifecycle", "Gradient health", "Normalisation saturation", "IQL decisions")
+
+
+def test_the_served_dashboard_shows_its_panels_and_help(serve, context, tmp_path):
+    server = serve("--follow", str(RUN))
+    page = open_page(context, server.url)
+    wait_for_text(page, *PANELS, "FOLLOW", "tiny_iql")
+    page.locator(".xterm-helper-textarea").focus()
+    page.keyboard.press("?")
+    help_screen = wait_for_text(page, "Esper — keys", "Decision table columns")
+    page.keyboard.press("Escape")
+    deadline = time.monotonic() + 20
+    while "Esper — keys" in screen_text(page):
+        assert time.monotonic() < deadline, "escape did not close the help"
+        time.sleep(0.2)
+    wait_for_text(page, *PANELS)
+    shot = tmp_path / "served-dashboard.png"
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    assert "space" in help_screen
+
+
+def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, context, tmp_path):
+    record = tmp_path / "run.jsonl"
+    server = serve(
+        "--model", str(MODEL), "--preset", "tiny", "--epochs", "3", "--episodes", "40",
+        "--record", str(record),
+    )  # fmt: skip
+    wide = open_page(context, server.url)
+    narrow = open_page(context, server.url, width=820, height=520)  # about 80×26 cells
+    wide_text = wait_for_text(wide, *PANELS, "FOLLOW")
+    narrow_text = wait_for_text(narrow, "Seed lifecycle", "IQL decisions", "FOLLOW")
+    # the same app at the narrow size class: one lower panel at a time
+    assert "Gradient health" in wide_text and "Gradient health" not in narrow_text
+
+    viewers = server.viewers()
+    assert len(viewers) == 2
+    for viewer in viewers:
+        argv = viewer.cmdline()
+        assert "--served" in argv and argv[-2:] == ["--follow", str(record)]
+        assert "--model" not in argv
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert sum(line["kind"] == "run" for line in lines) == 1  # one trainer, however many tabs
+
+    pids = [viewer.pid for viewer in viewers] + [server.process.pid]
+    assert server.stop() == 143
+    last = json.loads(record.read_text().splitlines()[-1])
+    assert last["event"] == "stopped" and "SIGTERM" in last["message"]
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(pid) for pid in pids):
+        assert time.monotonic() < deadline, "a process outlived the server"
+        time.sleep(0.1)
+
+
+def test_a_non_loopback_bind_warns_and_still_serves(serve, context):
+    server = serve("--host", "0.0.0.0", "--replay", str(RUN), "--speed", "1000")
+    port = server.url.rsplit(":", 1)[1]
+    page = open_page(context, f"http://127.0.0.1:{port}")  # the page's websocket follows suit
+    wait_for_text(page, "Seed lifecycle", "REPLAY")
+    assert server.stop() == 143
+    warning = server.process.stderr.read().splitlines()
+    said = [line for line in warning if "no authentication" in line]
+    assert len(said) == 1, warning
+    assert "ssh -L" in said[0] and "authenticating proxy" in said[0]

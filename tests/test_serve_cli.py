@@ -1,0 +1,114 @@
+"""``esper-tui --serve``: every refusal is one sentence and exit 2 before anything starts (no
+port bound, no record created, no process started); what a visitor's process runs."""
+
+import os
+import shlex
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from esper_tui.cli import serve
+from esper_tui.cli import tui as cli
+from esper_tui.serve import ServeError, bind, is_loopback
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MODEL = FIXTURES / "tiny_iql.pt"
+RUN = FIXTURES / "run.jsonl"
+
+
+@pytest.fixture
+def busy_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def refused(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("esper-tui: error: ") and err.count("\n") == 1, err
+    return err
+
+
+CASES = [
+    (["--replay", "{tmp}/missing.jsonl"], "does not exist"),
+    (["--follow", "{tmp}/missing.jsonl"], "does not exist"),
+    (["--runs", "{tmp}/empty"], "holds no record file"),
+    (["--runs", "{tmp}/nowhere"], "is not a folder of runs"),
+    (["--replay", str(RUN), "--runs", "{tmp}"], "cannot be combined"),
+    (["--follow", str(RUN), "--model", str(MODEL)], "cannot be combined"),
+    (["--replay", str(RUN), "--epochs", "3"], "--epochs only applies to a new training run"),
+    (["--follow", str(RUN), "--record", "{tmp}/r.jsonl"], "--record only applies"),
+    (["--model", str(MODEL), "--no-record"], "--no-record"),
+    (["--served"], "the viewer that --serve starts"),
+    (["--replay", str(RUN), "--host", "bad host!"], "neither an IP address nor a known host"),
+    (["--replay", str(RUN), "--host", "192.0.2.1"], "not an address of this machine"),
+    (["--replay", str(RUN), "--port", "70000"], "--port"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a)[:40] for a, _ in CASES])
+def test_bad_serve_input_exits_2_with_one_sentence(args, message, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = ["--serve", "--port", "0", *(a.replace("{tmp}", str(tmp_path)) for a in args)]
+    assert message in refused(argv, capsys)
+
+
+def test_a_port_in_use_is_refused_before_the_record_is_created(busy_port, tmp_path, capsys):
+    record = tmp_path / "r.jsonl"
+    argv = ["--model", str(MODEL), "--serve", "--port", str(busy_port), "--record", str(record)]
+    err = refused(argv, capsys)
+    assert f"port {busy_port} on 127.0.0.1 is already in use; choose another with --port" in err
+    assert not record.exists()
+
+
+def test_runs_and_served_need_serve(tmp_path, capsys):
+    assert "add --serve" in refused(["--runs", str(tmp_path)], capsys)
+    assert "never trains" in refused(["--served", "--model", str(MODEL)], capsys)
+
+
+def test_loopback_hosts():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0")
+
+
+def test_bind_listens_on_a_free_port_when_asked_for_port_0():
+    sock = bind("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        assert port > 0
+        with pytest.raises(ServeError, match="already in use"):
+            bind("127.0.0.1", port)
+    finally:
+        sock.close()
+
+
+def test_visitors_follow_the_newest_record_of_the_folder(tmp_path):
+    old, new = tmp_path / "old.jsonl", tmp_path / "ablation" / "new.jsonl"
+    new.parent.mkdir()
+    for i, path in enumerate((old, new)):
+        path.write_text(RUN.read_text())
+        os.utime(path, (time.time() - 100 + i * 50,) * 2)
+    (tmp_path / "notes.txt").write_text("not a record")
+    args = cli.build_parser().parse_args(["--serve", "--runs", str(tmp_path)])
+    plan = serve.plan(args)
+    assert plan.viewer()[-2:] == ["--follow", str(new.resolve())]
+    newest = tmp_path / "newest.jsonl"  # a run started after the server: the next visitor sees it
+    newest.write_text(RUN.read_text())
+    assert plan.viewer()[-2:] == ["--follow", str(newest.resolve())]
+
+
+def test_a_hostile_record_name_reaches_the_viewer_intact(tmp_path):
+    record = tmp_path / "run $(touch pwned); 'x'.jsonl"
+    record.write_text(RUN.read_text())
+    plan = serve.plan(cli.build_parser().parse_args(["--serve", "--replay", str(record)]))
+    command = serve.viewer_command(plan.viewer())
+    assert command.startswith("exec ")
+    argv = shlex.split(command.removeprefix("exec "))
+    assert argv[-1] == str(record.resolve()) and "--served" in argv
