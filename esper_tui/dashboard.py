@@ -98,8 +98,8 @@ class DashboardScreen(TrainerControls):
         self.refresh_hz = refresh_hz  # 0: no timer (tests call poll())
         self.record_path = record_path
         self.clock = clock  # wall-clock seconds for data age; None: no age shown (snapshots)
-        takes_commands = controls and not served and isinstance(source, CommandSource)
-        self.commands = source if takes_commands else None
+        takes_commands = controls and not served
+        self.commands = source if takes_commands and isinstance(source, CommandSource) else None
         self.mode = source_mode(
             source, "live" if self.commands is not None else store.source.split(" ")[0]
         )
