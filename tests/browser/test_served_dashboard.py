@@ -46,6 +46,10 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
     narrow_text = wait_for_text(narrow, "Seed lifecycle", "IQL decisions", "FOLLOW")
     # the same app at the narrow size class: one lower panel at a time
     assert "Gradient health" in wide_text and "Gradient health" not in narrow_text
+    wide.locator(".xterm-helper-textarea").focus()  # Textual shows the footer once focused
+    footer = wait_for_text(wide, "? Help", "q Quit").splitlines()[-1]
+    assert "Pause" not in footer and "Cull" not in footer  # no training keys for visitors
+    wide.keyboard.press("Space")  # would pause training in a terminal
 
     viewers = server.viewers()
     assert len(viewers) == 2
@@ -58,8 +62,10 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
 
     pids = [viewer.pid for viewer in viewers] + [server.process.pid]
     assert server.stop() == 143
-    last = json.loads(record.read_text().splitlines()[-1])
-    assert last["event"] == "stopped" and "SIGTERM" in last["message"]
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert lines[-1]["event"] == "stopped" and "SIGTERM" in lines[-1]["message"]
+    events = {line.get("event") for line in lines}
+    assert not events & {"paused", "command_applied", "command_refused"}  # space reached nobody
     deadline = time.monotonic() + 10
     while any(psutil.pid_exists(pid) for pid in pids):
         assert time.monotonic() < deadline, "a process outlived the server"
