@@ -60,14 +60,18 @@ def add_serve_flags(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_PORT,
         help=f"port --serve listens on (default {DEFAULT_PORT}; 0: any free port, printed)",
     )
-    group.add_argument(
-        "--runs",
-        nargs="?",
-        const=str(RUNS_DIR),
-        metavar="DIR",
-        help="with --serve: visitors watch the newest record in DIR or one folder below "
-        f"(default {RUNS_DIR}/)",
-    )
+    try:
+        group.add_argument(
+            "--runs",
+            nargs="?",
+            const=str(RUNS_DIR),
+            metavar="DIR",
+            help="with --serve: visitors watch the newest record in DIR or one folder below "
+            f"(default {RUNS_DIR}/)",
+        )
+        parser.set_defaults(runs_needs_serve=True)  # without the workspace, only --serve reads it
+    except argparse.ArgumentError:  # the runs workspace defines --runs itself; --serve reuses it
+        pass
     # the viewer process of one visitor (started by --serve): read-only, never a trainer
     group.add_argument("--served", action="store_true", help=argparse.SUPPRESS)
 

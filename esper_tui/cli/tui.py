@@ -208,7 +208,7 @@ def _main(argv: list[str] | None) -> int:
         from esper_tui.cli.serve import serve_main
 
         return serve_main(args)
-    if args.runs is not None:
+    if args.runs is not None and getattr(args, "runs_needs_serve", False):
         fail("--runs DIR chooses what --serve shows; add --serve")
     launch = prepare(args)
     from esper_tui.app import EsperApp
