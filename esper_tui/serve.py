@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import json
 import logging
 import re
 import socket
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
@@ -31,7 +32,7 @@ log = logging.getLogger("esper_tui.serve")
 
 QUIT_GRACE_S = 3.0  # a visitor's process gets this long to quit when asked, then SIGTERM
 TERM_GRACE_S = 2.0  # and then this long before SIGKILL
-MAX_CELLS = 1000  # a browser claiming a wider or taller terminal than this is clamped
+MAX_CELLS = 500  # a browser claiming a wider or taller terminal than this is clamped
 
 
 class ServeError(Exception):
@@ -197,6 +198,34 @@ class ViewerServer(Server):
             self.visits.discard(visit)
         return websocket
 
+    async def _process_messages(
+        self, websocket: web.WebSocketResponse, service: AppService
+    ) -> None:
+        """The browser's messages to its viewer: keys, sizes (clamped: a forged size must not
+        make the viewer allocate a screen of millions of cells), focus and pings. Anything
+        else, or anything malformed, is dropped."""
+        async for message in websocket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                envelope = json.loads(message.data)
+            except (ValueError, RecursionError):
+                continue
+            if not isinstance(envelope, list) or not envelope:
+                continue
+            kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
+            if kind == "stdin" and isinstance(data, str):
+                await service.send_bytes(data.encode("utf-8", "replace"))
+            elif kind == "resize" and isinstance(data, dict):
+                width, height = _cells(data.get("width"), 80), _cells(data.get("height"), 24)
+                await service.set_terminal_size(width, height)
+            elif kind == "ping" and isinstance(data, str):
+                await websocket.send_json(["pong", data[:64]])
+            elif kind == "blur":
+                await service.blur()
+            elif kind == "focus":
+                await service.focus()
+
     async def _end(self, visit: Visit) -> None:
         """Ask the viewer to quit; terminate it, then kill it, if it does not; close the socket."""
         if visit.ending.is_set():
@@ -234,8 +263,9 @@ class ViewerServer(Server):
             self._runner = None
 
 
-def _cells(value: str | None, default: int) -> int:
+def _cells(value: object, default: int) -> int:
+    """A terminal dimension from the browser, as a whole number in 1..MAX_CELLS."""
     try:
-        return max(1, min(int(value or default), MAX_CELLS))
-    except ValueError:
+        return max(1, min(int(value or default), MAX_CELLS))  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
         return default

@@ -112,3 +112,69 @@ def test_a_hostile_record_name_reaches_the_viewer_intact(tmp_path):
     assert command.startswith("exec ")
     argv = shlex.split(command.removeprefix("exec "))
     assert argv[-1] == str(record.resolve()) and "--served" in argv
+
+
+class Recorder:
+    """Stands in for a visitor's viewer process: what the server would send it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent.append(("keys", data))
+
+    async def set_terminal_size(self, width: int, height: int) -> None:
+        self.sent.append(("size", width, height))
+
+    async def blur(self) -> None:
+        self.sent.append(("blur",))
+
+    async def focus(self) -> None:
+        self.sent.append(("focus",))
+
+
+class Messages:
+    """A browser's websocket messages, as aiohttp delivers them."""
+
+    def __init__(self, *texts: str) -> None:
+        from aiohttp import WSMessage, WSMsgType
+
+        self.pongs: list = []
+        self._messages = [WSMessage(WSMsgType.TEXT, text, None) for text in texts]
+
+    def __aiter__(self):
+        async def each():
+            for message in self._messages:
+                yield message
+
+        return each()
+
+    async def send_json(self, data) -> None:
+        self.pongs.append(data)
+
+
+async def test_a_forged_or_malformed_browser_message_never_reaches_the_viewer_as_is():
+    sock = bind("127.0.0.1", 0)
+    try:
+        from esper_tui.serve import ViewerServer
+
+        server = ViewerServer(lambda: "true", sock, "test")
+        messages = Messages(
+            '["resize", {"width": 100000000, "height": 100000000}]',
+            '["resize", {"width": "x", "height": null}]',
+            '["stdin", "?"]',
+            '["stdin", {"not": "text"}]',
+            "not json",
+            "[" * 100_000,
+            '{"stdin": "q"}',
+            "[]",
+            '["download", "/etc/passwd"]',
+            '["focus"]',
+            '["ping", "1"]',
+        )
+        viewer = Recorder()
+        await server._process_messages(messages, viewer)
+    finally:
+        sock.close()
+    assert viewer.sent == [("size", 500, 500), ("size", 80, 24), ("keys", b"?"), ("focus",)]
+    assert messages.pongs == [["pong", "1"]]
