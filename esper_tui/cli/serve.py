@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 RUNS_DIR = Path("runs")
 JOIN_TIMEOUT_S = 15.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def fail(message: str) -> NoReturn:
@@ -160,6 +164,19 @@ def newest_record(folder: Path) -> Path | None:
         if best is None or mtime > best[0]:
             best = (mtime, path)
     return None if best is None else best[1].resolve()
+
+
+def end_with_the_server() -> None:
+    """In a visitor's viewer: a SIGTERM when the server goes, even by SIGKILL (Linux's
+    ``PR_SET_PDEATHSIG``), so that no viewer outlives it; the signal ends the app like ``q``."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the server's own shutdown ends its viewers
+        return
+    if os.getppid() != parent or parent == 1:  # the server is already gone
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def viewer_command(arguments: list[str]) -> str:

@@ -211,6 +211,10 @@ def _main(argv: list[str] | None) -> int:
     if args.runs is not None and getattr(args, "runs_needs_serve", False):
         fail("--runs DIR chooses what --serve shows; add --serve")
     launch = prepare(args)
+    if args.served:
+        from esper_tui.cli.serve import end_with_the_server
+
+        end_with_the_server()
     from esper_tui.app import EsperApp
 
     app = EsperApp(

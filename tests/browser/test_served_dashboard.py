@@ -1,10 +1,12 @@
 """``esper-tui --serve`` in a real headless Chromium: the dashboard, its keys and sizes, one
-viewer process per tab, a single trainer, and the warning of a non-loopback bind."""
+viewer process per tab, a single trainer, no process left behind, and the warning of a
+non-loopback bind."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import psutil
 
@@ -15,6 +17,17 @@ MODEL = FIXTURES / "tiny_iql.pt"
 PANELS = ("Seed lifecycle", "Gradient health", "Normalisation saturation", "IQL decisions")
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def none_alive(pids: list[int]) -> bool:
+    return not any(psutil.pid_exists(pid) for pid in pids)
+
+
 def test_the_served_dashboard_shows_its_panels_and_help(serve, context, tmp_path):
     server = serve("--follow", str(RUN))
     page = open_page(context, server.url)
@@ -22,16 +35,13 @@ def test_the_served_dashboard_shows_its_panels_and_help(serve, context, tmp_path
     page.locator(".xterm-helper-textarea").focus()
     page.keyboard.press("?")
     help_screen = wait_for_text(page, "Esper — keys", "Decision table columns")
+    assert "space" in help_screen
     page.keyboard.press("Escape")
-    deadline = time.monotonic() + 20
-    while "Esper — keys" in screen_text(page):
-        assert time.monotonic() < deadline, "escape did not close the help"
-        time.sleep(0.2)
+    wait_until(lambda: "Esper — keys" not in screen_text(page), "escape did not close the help")
     wait_for_text(page, *PANELS)
     shot = tmp_path / "served-dashboard.png"
     page.screenshot(path=str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
-    assert "space" in help_screen
 
 
 def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, context, tmp_path):
@@ -41,7 +51,7 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
         "--record", str(record),
     )  # fmt: skip
     wide = open_page(context, server.url)
-    narrow = open_page(context, server.url, width=820, height=520)  # about 80×26 cells
+    narrow = open_page(context, server.url, width=820, height=520)  # about 90×28 cells
     wide_text = wait_for_text(wide, *PANELS, "FOLLOW")
     narrow_text = wait_for_text(narrow, "Seed lifecycle", "IQL decisions", "FOLLOW")
     # the same app at the narrow size class: one lower panel at a time
@@ -59,6 +69,8 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
         assert "--model" not in argv
     lines = [json.loads(line) for line in record.read_text().splitlines()]
     assert sum(line["kind"] == "run" for line in lines) == 1  # one trainer, however many tabs
+    narrow.close()  # a closed tab ends its viewer
+    wait_until(lambda: len(server.viewers()) == 1, "the closed tab's viewer lives on")
 
     pids = [viewer.pid for viewer in viewers] + [server.process.pid]
     assert server.stop() == 143
@@ -66,19 +78,20 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
     assert lines[-1]["event"] == "stopped" and "SIGTERM" in lines[-1]["message"]
     events = {line.get("event") for line in lines}
     assert not events & {"paused", "command_applied", "command_refused"}  # space reached nobody
-    deadline = time.monotonic() + 10
-    while any(psutil.pid_exists(pid) for pid in pids):
-        assert time.monotonic() < deadline, "a process outlived the server"
-        time.sleep(0.1)
+    wait_until(lambda: none_alive(pids), "a process outlived the server", 10)
 
 
-def test_a_non_loopback_bind_warns_and_still_serves(serve, context):
+def test_a_non_loopback_bind_warns_and_its_viewers_end_with_the_server(serve, context):
     server = serve("--host", "0.0.0.0", "--replay", str(RUN), "--speed", "1000")
     port = server.url.rsplit(":", 1)[1]
     page = open_page(context, f"http://127.0.0.1:{port}")  # the page's websocket follows suit
     wait_for_text(page, "Seed lifecycle", "REPLAY")
-    assert server.stop() == 143
-    warning = server.process.stderr.read().splitlines()
-    said = [line for line in warning if "no authentication" in line]
-    assert len(said) == 1, warning
+    viewers = [viewer.pid for viewer in server.viewers()]
+    assert len(viewers) == 1
+    server.process.kill()  # even a server killed outright leaves no viewer behind
+    server.process.wait(10)
+    wait_until(lambda: none_alive(viewers), "a viewer outlived its killed server", 10)
+    stderr = server.process.stderr.read().splitlines()
+    said = [line for line in stderr if "no authentication" in line]
+    assert len(said) == 1, stderr
     assert "ssh -L" in said[0] and "authenticating proxy" in said[0]
