@@ -186,8 +186,10 @@ class ViewerServer(Server):
         visit = Visit(service, websocket)
         self.visits.add(visit)
         self.visits_started += 1
+        watcher: asyncio.Task[None] | None = None
         try:
             await service.start(width, height)
+            watcher = asyncio.create_task(self._close_when_viewer_ends(visit))
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             pass
@@ -196,7 +198,17 @@ class ViewerServer(Server):
         finally:
             await self._end(visit)
             self.visits.discard(visit)
+            if watcher is not None:
+                watcher.cancel()
         return websocket
+
+    async def _close_when_viewer_ends(self, visit: Visit) -> None:
+        """A viewer that exits (``q``, or a record it could not open) closes its page's socket,
+        so the page says "Session ended" instead of waiting forever."""
+        process = visit.service.process
+        if process is not None:
+            await process.wait()
+            await visit.websocket.close()
 
     async def _process_messages(
         self, websocket: web.WebSocketResponse, service: AppService

@@ -81,13 +81,18 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
     wait_until(lambda: none_alive(pids), "a process outlived the server", 10)
 
 
-def test_a_non_loopback_bind_warns_and_its_viewers_end_with_the_server(serve, context):
-    server = serve("--host", "0.0.0.0", "--replay", str(RUN), "--speed", "1000")
+def test_a_non_loopback_bind_warns_and_its_viewers_end_with_the_server(serve, context, tmp_path):
+    record = tmp_path / "copy.jsonl"
+    record.write_bytes(RUN.read_bytes())
+    server = serve("--host", "0.0.0.0", "--replay", str(record), "--speed", "1000")
     port = server.url.rsplit(":", 1)[1]
     page = open_page(context, f"http://127.0.0.1:{port}")  # the page's websocket follows suit
     wait_for_text(page, "Seed lifecycle", "REPLAY")
     viewers = [viewer.pid for viewer in server.viewers()]
     assert len(viewers) == 1
+    record.unlink()  # the next visitor's viewer cannot open it: the page says the session ended
+    late = open_page(context, f"http://127.0.0.1:{port}")
+    late.wait_for_selector("body.-closed", timeout=30_000)
     server.process.kill()  # even a server killed outright leaves no viewer behind
     server.process.wait(10)
     wait_until(lambda: none_alive(viewers), "a viewer outlived its killed server", 10)
