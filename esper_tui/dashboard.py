@@ -404,7 +404,7 @@ class DashboardScreen(TrainerControls):
         self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(served=self.served))
 
     def show_stopping(self) -> None:
         """Shown at once when quitting begins; the source is joined off the UI thread."""

@@ -178,3 +178,10 @@ async def test_a_forged_or_malformed_browser_message_never_reaches_the_viewer_as
         sock.close()
     assert viewer.sent == [("size", 500, 500), ("size", 80, 24), ("keys", b"?"), ("focus",)]
     assert messages.pongs == [["pong", "1"]]
+
+
+def test_help_documents_the_serve_flags_and_hides_the_viewers_own():
+    text = cli.build_parser().format_help()
+    for flag in ("--serve", "--host", "--port", "--runs", "no authentication"):
+        assert flag in text
+    assert "--served" not in text

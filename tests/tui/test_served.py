@@ -39,3 +39,12 @@ async def test_s_is_refused_with_a_message_and_writes_nothing(fake_session, tmp_
         await pilot.pause()
     assert list(tmp_path.iterdir()) == []
     assert any("screenshots are off in a served view" in message for message in said)
+
+
+async def test_the_help_says_the_view_is_read_only(fake_session):
+    app = served_app(fake_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = [str(static.render()) for static in app.screen.query("Static")]
+    assert any("served to a browser and read-only" in text for text in shown)
