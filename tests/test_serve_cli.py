@@ -96,8 +96,8 @@ def test_visitors_follow_the_newest_record_of_the_folder(tmp_path):
         path.write_text(RUN.read_text())
         os.utime(path, (time.time() - 100 + i * 50,) * 2)
     (tmp_path / "notes.txt").write_text("not a record")
-    args = cli.build_parser().parse_args(["--serve", "--runs", str(tmp_path)])
-    plan = serve.plan(args)
+    parser = cli.build_parser()
+    plan = serve.plan(parser.parse_args(["--serve", "--runs", str(tmp_path)]), parser)
     assert plan.viewer()[-2:] == ["--follow", str(new.resolve())]
     newest = tmp_path / "newest.jsonl"  # a run started after the server: the next visitor sees it
     newest.write_text(RUN.read_text())
@@ -107,7 +107,8 @@ def test_visitors_follow_the_newest_record_of_the_folder(tmp_path):
 def test_a_hostile_record_name_reaches_the_viewer_intact(tmp_path):
     record = tmp_path / "run $(touch pwned); 'x'.jsonl"
     record.write_text(RUN.read_text())
-    plan = serve.plan(cli.build_parser().parse_args(["--serve", "--replay", str(record)]))
+    parser = cli.build_parser()
+    plan = serve.plan(parser.parse_args(["--serve", "--replay", str(record)]), parser)
     command = serve.viewer_command(plan.viewer())
     assert command.startswith("exec ")
     argv = shlex.split(command.removeprefix("exec "))

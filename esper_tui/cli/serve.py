@@ -20,14 +20,25 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from esper_tui.cli.common import add_run_flags, bounded_int
 from esper_tui.cli.common import fail as _fail
 from esper_tui.stop_signals import STOP_SIGNALS, exit_code, signal_name
 
 if TYPE_CHECKING:
-    from esper_tui.cli.tui import Launch
+    from esper_tui.sources import DataSource
+    from esper_tui.store import TelemetryStore
+
+
+class Launch(Protocol):
+    """What ``esper_tui.cli.tui.prepare`` builds for a training run (passed in, so that this
+    module does not import the command line that imports it)."""
+
+    store: TelemetryStore
+    session: DataSource | None
+    record_path: Path | None
+
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -89,7 +100,7 @@ class Plan:
     trains: bool = False
 
 
-def plan(args: argparse.Namespace) -> Plan:
+def plan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Plan:
     """Check the flags and the record or folder; exits 2 on the first problem."""
     from esper_tui.replay import ReplayError, check_readable
 
@@ -106,7 +117,7 @@ def plan(args: argparse.Namespace) -> Plan:
         if args.no_record:
             fail("visitors follow the record of the run, so --serve cannot train with --no-record")
         return Plan("a training run", lambda: shown, trains=True)
-    unused = _training_flags_given(args)
+    unused = _training_flags_given(args, parser)
     if unused:
         fail(
             f"{unused} only applies to a new training run; add --model FILE to train while serving"
@@ -134,16 +145,13 @@ def plan(args: argparse.Namespace) -> Plan:
     return Plan(f"the newest record in {folder.resolve()}", newest_now)
 
 
-def _training_flags_given(args: argparse.Namespace) -> str | None:
+def _training_flags_given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
     """The first flag given that only a training run would use, as the user wrote it."""
-    from esper_tui.cli.tui import build_parser
-
     probe = argparse.ArgumentParser(add_help=False)
     add_run_flags(probe)
     only_training = [*vars(probe.parse_args([])), "mode", "record", "no_record", "force"]
-    defaults = vars(build_parser().parse_args([]))
     for dest in only_training:
-        if getattr(args, dest) != defaults[dest]:
+        if getattr(args, dest) != parser.get_default(dest):
             return "--" + dest.replace("_", "-")
     return None
 
@@ -185,11 +193,15 @@ def viewer_command(arguments: list[str]) -> str:
     return "exec " + shlex.join(argv)
 
 
-def serve_main(args: argparse.Namespace) -> int:
+def serve_main(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    prepare: Callable[[argparse.Namespace], Launch],
+) -> int:
     """``esper-tui --serve``: check, bind, (train,) serve until a stop signal; the exit code."""
     from esper_tui.serve import ServeError, bind, is_loopback, no_auth_warning
 
-    served = plan(args)
+    served = plan(args, parser)
     try:
         loopback = is_loopback(args.host)
         sock = bind(args.host, args.port)
@@ -198,8 +210,6 @@ def serve_main(args: argparse.Namespace) -> int:
     try:
         launch = None
         if served.trains:
-            from esper_tui.cli.tui import prepare
-
             launch = prepare(args)  # loads the models, creates and locks the record
             record = launch.record_path
             assert record is not None  # --no-record was refused

@@ -203,11 +203,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.serve:
         from esper_tui.cli.serve import serve_main
 
-        return serve_main(args)
+        return serve_main(args, parser, prepare)
     if args.runs is not None and getattr(args, "runs_needs_serve", False):
         fail("--runs DIR chooses what --serve shows; add --serve")
     launch = prepare(args)
