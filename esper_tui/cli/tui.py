@@ -229,7 +229,7 @@ def _main(argv: list[str] | None) -> int:
     app.run()
     code = app.return_code or 0
     summary = app.exit_summary()
-    if summary:
+    if summary and not args.served:  # a viewer's stdout is the browser's channel
         print(summary)
     error = getattr(launch.store, "record_error", None)
     if error is not None:
