@@ -60,15 +60,31 @@ def chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's launch arguments, with Debian's Chromium as the executable."""
+@pytest.fixture(scope="module")
+def web_browser():
+    """Debian's Chromium, headless, for one test module. Playwright's sync API runs an event
+    loop in this thread while it is open, so it is closed at the end of the module: a
+    session-wide browser (pytest-playwright's ``browser``) would leave that loop running and
+    break every asyncio test that comes after."""
+    from playwright.sync_api import sync_playwright
+
     path = chromium()
     if path is None:
         if os.environ.get("ESPER_REQUIRE_BROWSER"):  # .ci/run installed it: it must be there
             pytest.fail(INSTALL)
         pytest.skip(INSTALL)
-    return {**browser_type_launch_args, "executable_path": path, "args": ["--no-sandbox"]}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(web_browser):
+    """A fresh browser context (its own pages and storage) per test."""
+    context = web_browser.new_context()
+    yield context
+    context.close()
 
 
 def screen_text(page) -> str:
