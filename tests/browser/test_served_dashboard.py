@@ -14,7 +14,7 @@ from tests.browser.conftest import FIXTURES, open_page, screen_text, wait_for_te
 
 RUN = FIXTURES / "run.jsonl"
 MODEL = FIXTURES / "tiny_iql.pt"
-PANELS = ("Seed lifecycle", "Gradient health", "Normalisation saturation", "IQL decisions")
+PANELS = ("Seed lifecycle", "Gradient health", "Normalisation saturation", "Decisions")
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
@@ -53,7 +53,7 @@ def test_two_tabs_of_a_training_run_get_two_viewers_and_one_trainer(serve, conte
     wide = open_page(context, server.url)
     narrow = open_page(context, server.url, width=820, height=520)  # about 90×28 cells
     wide_text = wait_for_text(wide, *PANELS, "FOLLOW")
-    narrow_text = wait_for_text(narrow, "Seed lifecycle", "IQL decisions", "FOLLOW")
+    narrow_text = wait_for_text(narrow, "Seed lifecycle", "Decisions", "FOLLOW")
     # the same app at the narrow size class: one lower panel at a time
     assert "Gradient health" in wide_text and "Gradient health" not in narrow_text
     wide.locator(".xterm-helper-textarea").focus()  # Textual shows the footer once focused
