@@ -45,16 +45,20 @@ class EsperApp(App[int]):
         runs_folder: Path | None = None,
         replay_speed: float = 4.0,
         rescan_s: float = 3.0,
+        served: bool = False,
     ) -> None:
         """``refresh_hz`` 0 polls only when asked (tests); ``clock`` None shows no data age
         (snapshots). ``controls`` False treats a source as a recording even if it takes
         commands. ``runs_folder`` starts on the runs screen of that folder instead of the
-        dashboard (``EsperApp.for_runs``)."""
+        dashboard (``EsperApp.for_runs``). ``served``: a browser visitor's read-only view
+        (``esper-tui --serve``)."""
         super().__init__()
         self.store = store
         self.session = session
         self.record_path = record_path
-        self.dashboard = DashboardScreen(store, session, refresh_hz, record_path, clock, controls)
+        self.dashboard = DashboardScreen(
+            store, session, refresh_hz, record_path, clock, controls, served
+        )
         self.runs_folder = runs_folder
         self._runs_options = (replay_speed, refresh_hz, clock, rescan_s)
         self._stopping = False
@@ -67,6 +71,7 @@ class EsperApp(App[int]):
         refresh_hz: float = 4.0,
         clock: Callable[[], float] | None = wall_clock,
         rescan_s: float = 3.0,
+        served: bool = False,
     ) -> EsperApp:
         """The workspace: the runs screen of ``folder``, no trainer and no record written; runs
         open from it as replays or follows (``esper-tui --runs``, ``--serve``). ``rescan_s`` 0
@@ -80,6 +85,7 @@ class EsperApp(App[int]):
             runs_folder=Path(folder),
             replay_speed=replay_speed,
             rescan_s=rescan_s,
+            served=served,
         )
 
     def get_default_screen(self) -> Screen:
@@ -117,7 +123,16 @@ class EsperApp(App[int]):
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """s: an SVG of the screen as it is (dialogs included), next to the record written or
-        read (else in the current folder), never over an earlier file."""
+        read (else in the current folder), never over an earlier file. Refused in a view served
+        to a browser: a visitor never writes a file on the server."""
+        if self.dashboard.served:
+            self.notify(
+                "screenshots are off in a served view: it never writes a file on the server; "
+                "use your browser's screenshot instead",
+                severity="warning",
+                timeout=5,
+            )
+            return
         folder, stem = self.dashboard.screenshot_folder()
         try:
             target = new_path(folder, f"{stem}-{self.store.version}", ".svg")

@@ -103,14 +103,17 @@ class DashboardScreen(PanelLayout, TrainerControls):
         record_path: Path | None = None,
         clock: Callable[[], float] | None = None,
         controls: bool = True,
+        served: bool = False,
     ) -> None:
         super().__init__()
+        self.served = served  # a browser visitor's view: no training keys, no file written
         self.store = store
         self.source = source
         self.refresh_hz = refresh_hz  # 0: no timer (tests call poll())
         self.record_path = record_path
         self.clock = clock  # wall-clock seconds for data age; None: no age shown (snapshots)
-        self.commands = source if controls and isinstance(source, CommandSource) else None
+        takes_commands = controls and not served
+        self.commands = source if takes_commands and isinstance(source, CommandSource) else None
         self.mode = source_mode(
             source, "live" if self.commands is not None else store.source.split(" ")[0]
         )
@@ -413,7 +416,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         self.restore_panel()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(served=self.served))
 
     def screenshot_folder(self) -> tuple[Path, str]:
         """Where ``s`` saves: next to the record written or read, else the current folder."""

@@ -23,6 +23,7 @@ from esper_tui.cli.common import (
     run_config_from_args,
 )
 from esper_tui.cli.common import fail as _fail
+from esper_tui.cli.serve import add_serve_flags
 from esper_tui.stop_signals import exit_code
 
 if TYPE_CHECKING:  # imported where used, to keep --help fast
@@ -104,6 +105,7 @@ def build_parser() -> OneLineParser:
         metavar="HZ",
         help="screen refresh rate, 0.5-30 Hz (default 4)",
     )
+    add_serve_flags(parser)
     return parser
 
 
@@ -129,6 +131,8 @@ def prepare(args: argparse.Namespace) -> Launch:
     if args.runs is not None:
         return _prepare_runs(args)
     source = args.replay or args.follow
+    if args.served and not source:
+        fail("--served is the read-only viewer of --serve; it shows a record and never trains")
     if args.replay and args.follow:
         fail("--replay and --follow cannot be combined; choose one file to watch")
     if source:
@@ -244,12 +248,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.serve:
+        from esper_tui.cli.serve import serve_main
+
+        return serve_main(args, parser, prepare)
     launch = prepare(args)
+    if args.served:
+        from esper_tui.cli.serve import end_with_the_server
+
+        end_with_the_server()
     from esper_tui.app import EsperApp
 
     if launch.runs_folder is not None:
-        app = EsperApp.for_runs(launch.runs_folder, launch.speed, launch.refresh)
+        app = EsperApp.for_runs(
+            launch.runs_folder, launch.speed, launch.refresh, served=args.served
+        )
     else:
         app = EsperApp(
             launch.store,
@@ -258,11 +273,12 @@ def _main(argv: list[str] | None) -> int:
             record_path=launch.record_path,
             controls=launch.controls,
             replay_speed=launch.speed,
+            served=args.served,
         )
     app.run()
     code = app.return_code or 0
     summary = app.exit_summary()
-    if summary:
+    if summary and not args.served:  # a viewer's stdout is the browser's channel
         print(summary)
     error = getattr(launch.store, "record_error", None)
     if error is not None:

@@ -169,8 +169,18 @@ def _grid(rows: tuple[tuple[str, str], ...]) -> Table:
     return table
 
 
+SERVED = (
+    "This view is served to a browser and read-only: the training keys (space, p, c) are off "
+    "and s saves nothing; q ends this view only, never the run."
+)
+
+
 class HelpScreen(EsperModal[None]):
     BINDINGS = [Binding("escape,question_mark", "dismiss", "Close")]
+
+    def __init__(self, served: bool = False) -> None:
+        super().__init__()
+        self.served = served  # esper-tui --serve: say what a visitor cannot do
 
     def compose_dialog(self) -> ComposeResult:
         stages = Table.grid(padding=(0, 2))
@@ -181,6 +191,8 @@ class HelpScreen(EsperModal[None]):
             features.add_row(Text(spec.name, style="bold"), spec.description, spec.bound_text())
         with VerticalScroll(id="help-body", classes="dialog"):
             yield Static("[b]Esper — keys[/b]   [dim]escape closes · q quits · ↑↓ scroll[/dim]")
+            if self.served:
+                yield Static(Text(SERVED, style="bold"))
             yield Static(_grid(KEYS))
             yield Static("\n[b]Decision table columns[/b]")
             yield Static(_grid(COLUMNS))
