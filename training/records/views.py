@@ -4,22 +4,26 @@ The UI's view models (``StoreView``, ``LaneView``, ...) live in ``widgets/model.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import msgspec
+
+from training.seeds.bounds import Count, Text
 
 
-@dataclass(frozen=True)
-class PairedResult:
-    """A lane against the reference lane over paired episodes (same seed each pair)."""
+class PairedResult(msgspec.Struct, frozen=True, gc=False):
+    """A lane against the reference lane over paired episodes (same seed each pair).
 
-    lane: str
-    reference: str
-    episodes: int
+    It travels inside an event's free-form ``data`` as a plain object, hence ``to_dict`` and
+    ``from_dict`` (the decoder's own checks, through ``msgspec.convert``)."""
+
+    lane: Text
+    reference: Text
+    episodes: Count
     mean_difference: float  # accuracy points, lane minus reference
     ci_low: float | None  # 95 % CI of the mean difference; None with fewer than 2 pairs
     ci_high: float | None
-    wins: int
-    ties: int
-    losses: int
+    wins: Count
+    ties: Count
+    losses: Count
     sign_test_p: float
     # Power (``training.runs.stats.paired_power``): the paired sd, the smallest effect these
     # episodes detect (two-sided 0.05, power 0.8) and the episodes that detect ``effect`` points.
@@ -35,11 +39,11 @@ class PairedResult:
     decided: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return msgspec.to_builtins(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> PairedResult:
-        return cls(**d)
+        return msgspec.convert(d, cls)
 
     def ci_text(self, digits: int = 2, label: str = "") -> str:
         """ " [+0.12, +1.98]" (" [95% CI +0.12, +1.98]" with that ``label``); "" with no interval."""
