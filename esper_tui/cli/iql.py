@@ -5,6 +5,7 @@ esper-iql train data.npz -o iql.pt --steps 20000
 esper-iql compare --model iql.pt --episodes 5 --report report.json --record run.jsonl
 esper-iql compare --model iql.pt --until-decided --max-episodes 40 --workers 2
 esper-iql ablate -o ablation/ --workers 2
+esper-iql summarize runs/*.jsonl --json table.json
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from esper_tui.cli.parallel import (
     run_config,
 )
 from esper_tui.cli.progress import ProgressBars
+from esper_tui.cli.summarize import add_summarize_parser, run_summarize
 from esper_tui.cli.until_decided import (
     add_until_decided_flags,
     resolve_episodes,
@@ -135,6 +137,7 @@ def build_parser() -> OneLineParser:
     add_parallel_flags(m)
     add_until_decided_flags(m)
     add_ablate_parser(sub)
+    add_summarize_parser(sub)
     return parser
 
 
@@ -148,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _train(args)
             if args.command == "ablate":
                 return run_ablate(args, fail)
+            if args.command == "summarize":
+                return run_summarize(args, fail)
             return _compare(args)
     except BrokenPipeError:
         # stdout closed early (| head): the outputs are written, say nothing more
