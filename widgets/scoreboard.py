@@ -147,7 +147,9 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
 
 
 def _paired_style(result: PairedResult) -> str:
-    return "green" if result.mean_difference > 0 else "red" if result.mean_difference < 0 else ""
+    """Green or red by the sign of the difference; bold once the confidence sequence decided."""
+    colour = "green" if result.mean_difference > 0 else "red" if result.mean_difference < 0 else ""
+    return f"bold {colour}".strip() if result.decided else colour
 
 
 def _paired_compact(view: StoreView, width: int, labels: dict[str, str]) -> Text:
@@ -168,6 +170,7 @@ def _paired_compact(view: StoreView, width: int, labels: dict[str, str]) -> Text
         item = (
             f"{labels.get(result.lane, result.lane)} {result.mean_difference:+.2f} {ci} "
             f"{result.wins}/{result.ties}/{result.losses} p={result.sign_test_p:.3f}"
+            + (f" sd {result.sd:.2f} {result.status}" if result.sd is not None else "")
         )
         if line + 3 + len(item) > width:
             t.append("\n  ")
