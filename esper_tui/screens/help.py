@@ -64,13 +64,17 @@ KEYS = (
         "finished ones; the selected seed's alpha and gradient norm",
     ),
     (
+        "r",
+        "runs: every record in this record's folder (esper-tui --runs); escape comes back",
+    ),
+    (
         "s",
         "save an SVG screenshot of what is on screen, dialogs included, next to the record file "
         "(the one written, replayed or followed)",
     ),
     ("+  -", "replay: faster / slower"),
     ("]  [", "replay: next / previous episode"),
-    ("escape", "close a dialog"),
+    ("escape", "close a dialog; in a run opened from the runs screen, back to the list"),
 )
 COLUMNS = (
     ("ep·e", "episode and epoch of the decision (taken after that epoch's training)"),
