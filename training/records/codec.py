@@ -107,6 +107,9 @@ def _refused(exc: msgspec.ValidationError) -> RecordError:
     text = str(exc)
     if text.endswith("`$.v`"):
         return RecordError(f"record schema version not {SCHEMA_VERSION}: {text}")
+    if text.endswith("`$.kind`") and text.startswith("Invalid value "):
+        kind = text.removeprefix("Invalid value ").rsplit(" - at ", 1)[0]
+        return RecordError(f"unknown record kind {kind[:40]}")
     if text.endswith("`$.kind`") or "missing required field `kind`" in text:
         return RecordError(f"not a record kind this build reads ({text})")
     return RecordError(f"malformed record: {text}"[:300])
