@@ -16,6 +16,7 @@ from training.records.fields import check_depth
 from training.records.run import EVENT_KINDS, EpochRecord, LaneInfo, RunEvent, RunInfo
 from training.records.seed import SeedRecord
 from training.records.views import PairedResult
+from training.records.vitals import GpuVitals, Vitals
 from training.seeds.lifecycle import SeedStage, is_failure_stage, stage_name
 
 Record = RunInfo | EpochRecord | RunEvent
@@ -28,6 +29,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DecisionRecord",
     "EpochRecord",
+    "GpuVitals",
     "LaneInfo",
     "Record",
     "RecordError",
@@ -40,6 +42,7 @@ __all__ = [
     "record_from_line",
     "record_to_line",
     "stage_name",
+    "Vitals",
 ]
 
 

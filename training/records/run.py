@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
+
 from training.records.base import SCHEMA_VERSION, RecordError
 from training.records.decision import DecisionRecord
 from training.records.fields import check_event_data, conform
 from training.records.seed import SeedRecord
+from training.records.vitals import Vitals
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class EpochRecord:
     samples_per_second: float
     reward: float = 0.0
     plateau_epochs: int = 0
+    vitals: Vitals | None = None  # the process, host and GPUs when the epoch ended
 
     def to_dict(self) -> dict:
         return {
@@ -53,11 +57,12 @@ class EpochRecord:
             "samples_per_second": self.samples_per_second,
             "reward": self.reward,
             "plateau_epochs": self.plateau_epochs,
+            "vitals": None if self.vitals is None else msgspec.to_builtins(self.vitals),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> EpochRecord:
-        d = conform(cls, d, nested=("seeds", "decision"))
+        d = conform(cls, d, nested=("seeds", "decision", "vitals"))
         return cls(
             run_id=d["run_id"],
             episode=int(d["episode"]),
@@ -76,6 +81,9 @@ class EpochRecord:
             samples_per_second=float(d["samples_per_second"]),
             reward=float(d.get("reward", 0.0)),
             plateau_epochs=int(d.get("plateau_epochs", 0)),
+            vitals=None
+            if d.get("vitals") is None
+            else msgspec.convert(d["vitals"], Vitals, strict=True),
         )
 
 
