@@ -17,7 +17,7 @@ from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
 from training.runs.lanes import Lane
 
 MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
-WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
+WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at", "vitals"}
 
 
 def _strip(value):
