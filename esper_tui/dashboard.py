@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
+from esper_tui.liveness import LivenessState, LivenessWatch, liveness_note
 from esper_tui.operator import TrainerControls
 from esper_tui.screens import (
     CrashScreen,
@@ -76,6 +77,7 @@ class DashboardScreen(TrainerControls):
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
         Binding("g", "charts", "Charts"),
+        Binding("y", "vitals", "Vitals"),
         Binding("m", "toggle_maximize", "Max"),
         Binding("tab", "next_panel", "Next panel"),
         Binding("s", "screenshot", "Shot"),
@@ -111,6 +113,7 @@ class DashboardScreen(TrainerControls):
         self._active_panel = 0  # index into PANELS of the focused panel
         self._lower_panel = 3  # the lower panel a compact layout shows: the last one tab reached
         self._poll_timer: Timer | None = None
+        self._liveness: LivenessWatch | None = None
 
     # ------------------------------------------------------------------ composition
     def compose(self) -> ComposeResult:
@@ -163,7 +166,8 @@ class DashboardScreen(TrainerControls):
         lanes = max(len(grid_lanes(self.view)), 1)
         lines = 1 if self.has_class("-compact") else 2
         # header, scoreboard, ...
-        room = height - 3 - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1
+        header = 3 if self.view.vitals is None else 4
+        room = height - header - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1
         if self.has_class("-wide") and lanes * 6 <= room:
             lines = 4
         self.query_one(SeedGrid).set_lines(lines)
@@ -207,6 +211,7 @@ class DashboardScreen(TrainerControls):
             age = self.store.now() - view.last_record_at
         speed = getattr(self.source, "speed", None)
         ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
+        alive = self._alive(view)
         return SourceState(
             self.mode,
             age,
@@ -215,7 +220,21 @@ class DashboardScreen(TrainerControls):
             waiting,
             self.stopping,
             ended,
+            "" if alive is None else alive.verdict.value,
+            "" if alive is None else liveness_note(alive),
+            None if alive is None else alive.writer_pid,
         )
+
+    def _alive(self, view: StoreView) -> LivenessState | None:
+        """Follow mode: LIVE, SLOW, STALE or WRITER GONE (None without a clock: snapshots)."""
+        if self.mode != "follow" or self.clock is None:
+            return None
+        path = source_path(self.source)
+        if path is None:
+            return None
+        if self._liveness is None or self._liveness.path != path:
+            self._liveness = LivenessWatch(path, self.clock)
+        return self._liveness.state(view)
 
     def poll(self) -> None:
         try:
@@ -230,9 +249,10 @@ class DashboardScreen(TrainerControls):
         if view.generation != self._seen_generation:
             self._forget_old_run(view.generation)
         lanes_before = len(grid_lanes(self.view))
+        header_before = self.view.vitals is None
         self.view = view
         self.selected = self._clamp(self.selected)
-        if len(grid_lanes(view)) != lanes_before:
+        if len(grid_lanes(view)) != lanes_before or (view.vitals is None) != header_before:
             self._fit_cards()
         with self.app.batch_update():
             self.query_one(Scoreboard).update_view(view)
@@ -349,6 +369,12 @@ class DashboardScreen(TrainerControls):
         from esper_tui.charts import ChartsScreen
 
         self.app.push_screen(ChartsScreen(chart_provider(self.store.view, lambda: self.selected)))
+
+    def action_vitals(self) -> None:
+        """y: the trainer's vitals, their history as a chart and a table."""
+        from esper_tui.screens.vitals import VitalsScreen
+
+        self.app.push_screen(VitalsScreen(self.store.view, self.refresh_hz))
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:

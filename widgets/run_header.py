@@ -1,4 +1,5 @@
-"""The run header: what is running, where, how fast, and whether it is still alive.
+"""The run header: what is running, where, how fast, whether it is still alive, and (when the
+records carry them) the trainer's vitals on a fourth line.
 
 No clock of its own: the dashboard passes a ``SourceState`` with the age of the newest data, so
 snapshots stay stable and a stalled trainer shows as stale data rather than as a ticking clock.
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from widgets.glyphs import TextPanel, fit, fmt_count, truncate
 from widgets.model import LaneView, RunStatus, StoreView
+from widgets.vitals_text import vitals_line
 
 # Each status looks different; FINISHED (a normal end) must never look like CRASHED.
 STATUS_STYLES: dict[str, tuple[str, str]] = {
@@ -26,6 +28,13 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     RunStatus.WAITING: ("· WAITING", "dim"),
 }
 SOURCE_STYLE = "bold black on cyan"
+# follow mode: is the writer still there (esper_tui.liveness gives the verdict)
+LIVENESS_STYLES: dict[str, tuple[str, str]] = {
+    "LIVE": ("● LIVE", "bold black on green"),
+    "SLOW": ("◐ SLOW", "bold black on yellow"),
+    "STALE": ("○ STALE", "bold white on dark_orange3"),
+    "WRITER GONE": ("✗ WRITER GONE", "bold white on red"),
+}
 NARROW = 100
 STALE_AFTER_S = 30.0  # a running trainer that wrote nothing for this long is worth a look
 
@@ -43,6 +52,9 @@ class SourceState:
     waiting: str = ""  # follow: what it is waiting for
     stopping: bool = False  # the app is stopping the source
     ended: bool = False  # a replay that has read its whole file
+    liveness: str = ""  # follow: "LIVE", "SLOW", "STALE" or "WRITER GONE" ("" before a verdict)
+    liveness_note: str = ""  # why, e.g. "no record for 41 s; an epoch takes 2.0 s"
+    writer_pid: int | None = None  # follow: the process holding the record's writer lock
 
 
 def lane_policy_text(lane: LaneView, narrow: bool = False) -> str:
@@ -79,6 +91,10 @@ def _badge(view: StoreView, source: SourceState) -> Text:
     label, style = STATUS_STYLES.get(view.status, (str(view.status), "bold"))
     t.append(" ")
     t.append(f" {label} ", style=style)  # what the record says of the run
+    if source.liveness:
+        label, style = LIVENESS_STYLES.get(source.liveness, (source.liveness, "bold"))
+        t.append(" ")
+        t.append(f" {label} ", style=style)  # whether its writer is still there
     return t
 
 
@@ -134,6 +150,10 @@ def _freshness(view: StoreView, source: SourceState) -> Text:
     return t
 
 
+def _note_style(liveness: str) -> str:
+    return "dim" if liveness == "LIVE" else "bold red" if liveness == "WRITER GONE" else "bold yellow"
+
+
 def _created(view: StoreView) -> datetime | None:
     if view.run is None or not view.run.created_at:
         return None
@@ -153,8 +173,8 @@ def record_time(view: StoreView) -> float | None:
 def header_text(
     view: StoreView, source: SourceState | float | None = None, width: int = 140
 ) -> Text:
-    """The header's three lines, built from the view alone, each cut to ``width``; below
-    ``NARROW`` columns the labels shorten."""
+    """The header's three lines (four when the records carry the trainer's vitals), built from
+    the view alone, each cut to ``width``; below ``NARROW`` columns the labels shorten."""
     if not isinstance(source, SourceState):
         source = SourceState(mode=view.source.split(" ")[0], age=source)
     narrow = width < NARROW
@@ -175,6 +195,8 @@ def header_text(
         if not narrow:
             first.append(f" · run {run.run_id}", style="dim")
     third = _freshness(view, source)
+    if source.liveness_note:
+        third.append(f" · {source.liveness_note}", style=_note_style(source.liveness))
     note = view.source.partition(" · ")[
         2
     ]  # what the store adds to its source, e.g. a failed record
@@ -196,7 +218,10 @@ def header_text(
         third.append(f" · {n} corrupt line{'s' if n != 1 else ''} skipped", style="bold yellow")
     if view.crash is not None:
         third.append(f" · {truncate(view.crash.message or 'crashed', 80)}", style="bold red")
-    return Text("\n").join([fit(first, width), _lanes_line(view, width), fit(third, width)])
+    lines = [fit(first, width), _lanes_line(view, width), fit(third, width)]
+    if view.vitals is not None:
+        lines.append(vitals_line(view.vitals, width))
+    return Text("\n").join(lines)
 
 
 class RunHeader(TextPanel):
@@ -207,7 +232,7 @@ class RunHeader(TextPanel):
     """
 
     DEFAULT_CSS = """
-    RunHeader { height: 3; text-wrap: nowrap; }
+    RunHeader { height: auto; text-wrap: nowrap; }
     """
 
     _view: StoreView | None = None
