@@ -140,9 +140,9 @@ class LivenessWatch:
 def liveness_note(state: LivenessState) -> str:
     """What the header adds to the verdict: the writer's pid, or how long it has been quiet."""
     if state.verdict is Liveness.WRITER_GONE:
-        return "no ending event and no process holds the record's lock: the writer is gone"
+        return "no ending event, and no process holds the record's lock"
     if state.verdict is Liveness.LIVE:
         return "" if state.writer_pid is None else f"writer pid {state.writer_pid}"
-    expected = "" if state.expected_s is None else f"; records come every {state.expected_s:.1f} s"
+    expected = "" if state.expected_s is None else f", one expected every {state.expected_s:.1f} s"
     quiet = 0.0 if state.quiet_s is None else state.quiet_s
-    return f"no record for {quiet:.0f} s{expected} (writer pid {state.writer_pid})"
+    return f"no record for {quiet:.0f} s{expected} · writer pid {state.writer_pid}"

@@ -232,7 +232,7 @@ class RunHeader(TextPanel):
     """
 
     DEFAULT_CSS = """
-    RunHeader { height: auto; text-wrap: nowrap; }
+    RunHeader { height: 3; text-wrap: nowrap; }
     """
 
     _view: StoreView | None = None
@@ -243,6 +243,9 @@ class RunHeader(TextPanel):
         if not isinstance(source, SourceState):
             source = SourceState(mode=view.source.split(" ")[0], age=source)
         self._view, self._source = view, source
+        lines = 3 if view.vitals is None else 4  # every line is cut to the width: never wraps
+        if self.styles.height is None or self.styles.height.value != lines:
+            self.styles.height = lines
         self.refresh_text()
         status = str(
             view.status.value if isinstance(view.status, RunStatus) else view.status

@@ -47,6 +47,11 @@ KEYS = (
         "charts: validation accuracy and loss per lane over the epochs, this episode over the "
         "finished ones; the selected seed's alpha and gradient norm",
     ),
+    (
+        "y",
+        "vitals: the trainer's CPU, RSS and threads, the host's CPU and memory, each GPU's "
+        "utilisation, memory, temperature, power and torch memory; newest, chart and table",
+    ),
     ("v", "decision details line: the full Q vector, or the reason and result in full"),
     ("tab", "next panel (in a small terminal, also which lower panel shows)"),
     ("m", "maximise the focused panel; m or escape restores it"),
@@ -94,6 +99,22 @@ POLICIES = (
         "weighted), so the chosen action need not be the highest Q; 'best Q' shows when not",
     ),
 )
+HEADER = (
+    (
+        "vitals line",
+        "trainer CPU (% of one core) and RSS · host CPU and memory · each GPU's utilisation "
+        "and memory; yellow from 75 % memory or 80 % utilisation, red from 90 % and 95 %; "
+        "N/A where a sensor is missing (a CPU run has no GPU)",
+    ),
+    ("● LIVE", "follow: records keep coming and the writer holds the record's lock"),
+    ("◐ SLOW", "follow: no new record for 2× the run's median epoch time"),
+    ("○ STALE", "follow: no new record for 10× the run's median epoch time"),
+    (
+        "✗ WRITER GONE",
+        "follow: the record has no ending event and no process holds its writer lock "
+        "(the writer was killed or died)",
+    ),
+)
 STAGES = (
     (SeedStage.DORMANT, "empty slot, ready to germinate"),
     (SeedStage.GERMINATED, "seed module built; starts training at the next epoch"),
@@ -128,6 +149,8 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body", classes="dialog"):
             yield Static("[b]Esper — keys[/b]   [dim]escape closes · q quits · ↑↓ scroll[/dim]")
             yield Static(_grid(KEYS))
+            yield Static("\n[b]The header: vitals and liveness[/b]")
+            yield Static(_grid(HEADER))
             yield Static("\n[b]Decision table columns[/b]")
             yield Static(_grid(COLUMNS))
             yield Static("\n[b]How each policy chooses[/b]")
