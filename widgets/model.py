@@ -158,7 +158,9 @@ class StoreView:
     record_seconds: float = 0.0  # training time the records account for (sum of epoch wall times)
     generation: int = 0  # how many times the store was reset (a followed file replaced): a new run
     vitals: Vitals | None = None  # what the newest epoch record carried (None: none carried any)
-    vitals_history: tuple[Vitals, ...] = ()  # distinct samples, oldest first by their time (bounded)
+    vitals_history: tuple[
+        Vitals, ...
+    ] = ()  # distinct samples, oldest first by their time (bounded)
 
     def lane(self, name: str) -> LaneView | None:
         return next((lane for lane in self.lanes if lane.name == name), None)

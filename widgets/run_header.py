@@ -151,7 +151,9 @@ def _freshness(view: StoreView, source: SourceState) -> Text:
 
 
 def _note_style(liveness: str) -> str:
-    return "dim" if liveness == "LIVE" else "bold red" if liveness == "WRITER GONE" else "bold yellow"
+    return (
+        "dim" if liveness == "LIVE" else "bold red" if liveness == "WRITER GONE" else "bold yellow"
+    )
 
 
 def _created(view: StoreView) -> datetime | None:

@@ -63,7 +63,9 @@ def percent_series(history: Sequence[Vitals]) -> list[Series]:
             Series(f"GPU{index} util", util, tuple(None if g is None else g.util_pct for g in gpus))
         )
         out.append(
-            Series(f"GPU{index} mem", mem, tuple(None if g is None else gpu_mem_pct(g) for g in gpus))
+            Series(
+                f"GPU{index} mem", mem, tuple(None if g is None else gpu_mem_pct(g) for g in gpus)
+            )
         )
     return out
 
@@ -233,7 +235,9 @@ class VitalsView(Widget):
         for item in series:
             for run_x, run_y in segments(xs, item.values):
                 if len(run_x) == 1:  # one sample: a dot, not a line of no length
-                    plot.scatter(run_x, run_y, marker_style=item.colour, hires_mode=HiResMode.BRAILLE)
+                    plot.scatter(
+                        run_x, run_y, marker_style=item.colour, hires_mode=HiResMode.BRAILLE
+                    )
                 else:
                     plot.plot(run_x, run_y, line_style=item.colour, hires_mode=HiResMode.BRAILLE)
         caption = legend(series, span * 60.0)

@@ -28,7 +28,11 @@ from widgets.vitals_view import VitalsView, summary_text
 
 VITALS = FIXTURES / "vitals.jsonl"
 MID_RUN = (1, "tiny_iql", 5)
-LATE = (2, "tiny_iql", 9)  # the GPU past both utilisation and memory thresholds, the host's memory warm
+LATE = (
+    2,
+    "tiny_iql",
+    9,
+)  # the GPU past both utilisation and memory thresholds, the host's memory warm
 SIZE = (120, 40)
 
 

@@ -235,7 +235,11 @@ class VitalsSampler:
         try:
             host_cpu = psutil.cpu_percent(None)
             memory = psutil.virtual_memory()
-            used, total, pct = (memory.total - memory.available) / MB, memory.total / MB, memory.percent
+            used, total, pct = (
+                (memory.total - memory.available) / MB,
+                memory.total / MB,
+                memory.percent,
+            )
         except Exception as error:  # noqa: BLE001
             self._say("host", f"host vitals read N/A ({error})")
         return VitalsSample(
