@@ -33,8 +33,8 @@ from _timing import interleaved  # noqa: E402
 from training.env.actions import Action  # noqa: E402
 from training.env.data import DataConfig, load_task  # noqa: E402
 from training.env.environment import EnvConfig, MorphogeneticEnv  # noqa: E402
-from training.seeds.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
 from training.runs.vitals import EpochVitals  # noqa: E402
+from training.seeds.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
 from training.seeds.gradients import EpochGradientTelemetry  # noqa: E402
 from training.util.vitals import INTERVAL_S, VitalsSampler  # noqa: E402
 

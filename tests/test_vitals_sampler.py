@@ -116,3 +116,29 @@ def test_a_compare_run_records_vitals_in_every_epoch(tmp_path):
         assert isinstance(epoch.vitals, Vitals)
         assert epoch.vitals.proc_rss_mb and epoch.vitals.proc_rss_mb > 10
         assert epoch.vitals.gpus == ()  # a CPU run: GPU N/A
+
+
+def test_a_missing_gpu_sensor_is_said_once_in_the_record(monkeypatch):
+    """A run on a GPU whose NVML is missing: every epoch's GPU readings are N/A, and one
+    ``vitals_unavailable`` event says why (once per process, not once per epoch)."""
+    from training.env.environment import EnvConfig
+    from training.records import RunEvent
+    from training.runs import comparison
+    from training.runs.comparison import RunConfig
+    from training.runs.driver import run_in_process
+    from training.runs.lanes import Lane
+
+    def no_library() -> None:
+        raise pynvml.NVMLError_LibraryNotFound()
+
+    monkeypatch.setattr(pynvml, "nvmlInit", no_library)
+    sampler = VitalsSampler(["cuda:0"], interval=0.0)
+    monkeypatch.setattr(comparison, "EpochVitals", lambda devices: EpochVitals(devices, sampler))
+    records: list = []
+    config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=2, device="cpu"), episodes=2)
+    run_in_process(config, [Lane.heuristic()], records.append)
+    events = [r for r in records if isinstance(r, RunEvent) and r.event == "vitals_unavailable"]
+    assert len(events) == 1 and "NVML is not available" in events[0].message
+    epochs = [r for r in records if isinstance(r, EpochRecord)]
+    assert len(epochs) == 4
+    assert all(e.vitals and e.vitals.gpus[0].util_pct is None for e in epochs)

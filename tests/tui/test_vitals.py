@@ -13,7 +13,7 @@ from esper_tui.screens import HelpScreen
 from esper_tui.screens.help import HEADER, KEYS
 from esper_tui.screens.vitals import VitalsScreen
 from esper_tui.store import TelemetryStore
-from tests.tui.conftest import FIXTURES, RUN, snapshot_app, store_from
+from tests.tui.conftest import FIXTURES, RUN, snapshot_app, store_from, until
 from training.records import GpuVitals, Vitals
 from widgets import RunHeader
 from widgets.vitals_text import (
@@ -119,9 +119,7 @@ async def test_y_opens_the_vitals_view_with_every_sample_and_goes_back():
     store = store_from(VITALS, MID_RUN)
     app = snapshot_app(store=store)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        actions = {key.action for key in app.screen.query("FooterKey")}
-        assert "vitals" in actions
+        await until(pilot, lambda: "vitals" in {k.action for k in app.screen.query("FooterKey")})
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, VitalsScreen)
@@ -131,8 +129,12 @@ async def test_y_opens_the_vitals_view_with_every_sample_and_goes_back():
         assert table.cursor_row == table.row_count - 1  # on the newest sample
         summary = app.screen.query_one("#vitals-summary").render()
         assert "NVIDIA H100 80GB HBM3" in str(summary)
-        screen_keys = {key.action for key in app.screen.query("FooterKey")}
-        assert {"close", "help", "quit_app"} <= screen_keys
+        await until(
+            pilot,
+            lambda: (
+                {"close", "help", "quit_app"} <= {k.action for k in app.screen.query("FooterKey")}
+            ),
+        )
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -229,3 +231,17 @@ def test_vitals_view_snapshot(snap_compare, size):
     assert snap_compare(
         snapshot_app(store=store_from(VITALS, LATE)), terminal_size=size, press=["y"]
     )
+
+
+async def test_a_missing_sensor_is_said_in_a_notice():
+    from training.records import RunEvent
+
+    store = store_from(VITALS, MID_RUN)
+    app = snapshot_app(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        message = "GPU sensors read N/A: NVML is not available (NVML Shared Library Not Found)"
+        store.add(RunEvent("fixture0001", "vitals_unavailable", message, episode=1))
+        app.dashboard.poll()
+        await until(pilot, lambda: len(app._notifications) > 0)
+        assert [n.message for n in app._notifications] == [message]

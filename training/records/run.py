@@ -183,6 +183,7 @@ class RunInfo:
 EVENT_KINDS = (
     "started", "paused", "resumed", "command_applied", "command_refused", "episode_finished",
     "finished", "stopped", "crashed", "record_failed", "episode_failed",
+    "vitals_unavailable",
 )  # fmt: skip
 
 

@@ -401,6 +401,8 @@ def play_episode(
                     episode,
                 )
                 sink(_epoch_record(info.run_id, episode, name, env, result, record, vitals))
+                for message in vitals.unreported():  # a missing sensor, said once per process
+                    sink(RunEvent(info.run_id, "vitals_unavailable", message, episode=episode))
     except StopEpoch:
         return None
     for name, env in envs.items():

@@ -57,6 +57,14 @@ class EpochVitals:
         self._sample: VitalsSample | None = None
         self._vitals: Vitals | None = None
 
+    def unreported(self) -> list[str]:
+        """Sensors found missing since the last call, once per process (the record says so in a
+        ``vitals_unavailable`` event; the screen shows them as N/A)."""
+        try:
+            return self._sampler.unreported()
+        except Exception:  # noqa: BLE001
+            return []
+
     def latest(self) -> Vitals | None:
         """Never raises: a sampler failure is an epoch without vitals, never a lost epoch."""
         try:

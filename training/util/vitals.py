@@ -191,6 +191,8 @@ class VitalsSampler:
         self.interval = interval
         self._clock, self._wall = clock, wall
         self._said: set[str] = set()
+        self._messages: list[str] = []  # what was said, in order; ``unreported`` hands them on
+        self._reported = 0
         self._gpus = cuda_indices(devices)
         self._nvml = _Nvml(self._say)
         self._last: VitalsSample | None = None
@@ -211,7 +213,14 @@ class VitalsSampler:
     def _say(self, key: str, message: str) -> None:
         if key not in self._said:
             self._said.add(key)
+            self._messages.append(message)
             log.warning("%s", message)
+
+    def unreported(self) -> list[str]:
+        """What this sampler has said about missing sensors since the last call (each once)."""
+        fresh = self._messages[self._reported :]
+        self._reported = len(self._messages)
+        return fresh
 
     def latest(self) -> VitalsSample:
         """The newest sample, at most ``interval`` seconds old."""
