@@ -1,6 +1,7 @@
 """Dashboard overhead, measured side by side in one run:
 
-1. training throughput with the store and the app running headless (polling at the default
+1. training throughput of the heuristic lane beside the bundled IQL lane, with the store and
+   the app running headless at 120x40 (polling at the default
    4 Hz) against the trainer alone, alternating A/B runs (goal >= 0.95). Each run is its own
    child process: torch's OpenMP pool is per thread that uses it, and a process whose main thread
    ever ran a parallel op trains ~30 % slower in a second thread, so one process cannot host both
@@ -39,30 +40,49 @@ from training.runs.lanes import Lane  # noqa: E402
 from widgets import SeedGrid  # noqa: E402
 
 
-def throughput(records) -> float:
-    """Median samples/s over the epochs after the first (which includes warm-up)."""
-    rates = [r.samples_per_second for r in records if isinstance(r, EpochRecord) and r.epoch > 1]
-    return statistics.median(rates)
+def throughput(records) -> tuple[float, float]:
+    """Median samples/s of the heuristic lane over the epochs after the first (warm-up), and the
+    median wall time of those epochs (which, unlike samples/s, includes the batch hooks: operator
+    commands and the progress the header shows)."""
+    mine = [
+        r for r in records if isinstance(r, EpochRecord) and r.epoch > 1 and r.lane == "heuristic"
+    ]
+    return statistics.median(r.samples_per_second for r in mine), statistics.median(
+        r.wall_seconds for r in mine
+    )
 
 
-def trainer_alone(config: RunConfig) -> float:
+BUNDLED = ROOT / "esper_tui" / "assets" / "default_iql.pt"
+
+
+def lanes() -> list[Lane]:
+    """The heuristic and the bundled IQL policy, as ``esper-tui`` runs by default: the decision
+    pane then draws Q bars, V and the advantage for every other row."""
+    from training.policies.checkpoint import IQLPolicy
+
+    policy = IQLPolicy(BUNDLED, name="default_iql")
+    return [Lane.heuristic(), Lane.playing(policy, policy.lane_info())]
+
+
+def trainer_alone(config: RunConfig) -> tuple[float, float]:
     """What ``esper-iql compare`` does: the loop on the main thread, records to a sink."""
     records: list = []
-    run_in_process(config, [Lane.heuristic()], records.append)
+    run_in_process(config, lanes(), records.append)
     return throughput(records)
 
 
-def with_dashboard(config: RunConfig) -> float:
-    """What ``esper-tui`` does: the trainer thread, the store and the app polling at 4 Hz."""
+def with_dashboard(config: RunConfig) -> tuple[float, float]:
+    """What ``esper-tui`` does: the trainer thread (telling the header where each epoch is), the
+    store and the app polling at 4 Hz, at 120x40 with the decision pane and the event strip."""
     store = TelemetryStore()
-    thread = TrainerThread(config, [Lane.heuristic()], store)
+    thread = TrainerThread(config, lanes(), store)
     app = EsperApp(store, thread, refresh_hz=4.0)
 
     async def drive() -> None:
         # Only wait: ``pilot.pause`` would also post a callback to every widget ten times a
         # second to wait for the screen, work the real app never does (it doubled the UI
         # thread's CPU time in this loop).
-        async with app.run_test(headless=True, size=(140, 45)):
+        async with app.run_test(headless=True, size=(120, 40)):
             while thread.is_alive():
                 await asyncio.sleep(0.1)
 
@@ -70,15 +90,16 @@ def with_dashboard(config: RunConfig) -> float:
     return throughput(store.view().lane("heuristic").epochs)
 
 
-def child(kind: str, epochs: int) -> float:
-    """Run one measurement in a fresh process and read back its samples/s."""
+def child(kind: str, epochs: int) -> tuple[float, float]:
+    """Run one measurement in a fresh process and read back its samples/s and epoch seconds."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    rate, wall = out.stdout.strip().splitlines()[-1].split()
+    return float(rate), float(wall)
 
 
 def responsiveness(config: RunConfig, presses: int) -> list[float]:
@@ -149,12 +170,16 @@ def main() -> None:
     config = RunConfig(env=EnvConfig(max_epochs=args.epochs), episodes=1)
     if args.child:
         measure = {"alone": trainer_alone, "dashboard": with_dashboard}[args.child]
-        print(measure(config))
+        print(*measure(config))
         return
-    alone, dashed = [], []
+    alone, dashed, alone_wall, dashed_wall = [], [], [], []
     for _ in range(args.rounds):  # A/B alternated so drift hits both
-        alone.append(child("alone", args.epochs))
-        dashed.append(child("dashboard", args.epochs))
+        rate, wall = child("alone", args.epochs)
+        alone.append(rate)
+        alone_wall.append(wall)
+        rate, wall = child("dashboard", args.epochs)
+        dashed.append(rate)
+        dashed_wall.append(wall)
     ratio = statistics.median(dashed) / statistics.median(alone)
     # Each round's own ratio (its two children ran back to back): the spread says how far one
     # number can be trusted on this machine.
@@ -167,6 +192,10 @@ def main() -> None:
     print(
         f"  per round: min {rounds[0]:.3f}, median {statistics.median(rounds):.3f}, max {rounds[-1]:.3f}"
         + (f", sd {statistics.stdev(rounds):.3f}" if len(rounds) > 1 else "")
+    )
+    print(
+        f"  epoch wall time, trainer alone / with the dashboard (batch hooks included): "
+        f"{statistics.median(alone_wall) / statistics.median(dashed_wall):.3f}"
     )
     latencies = sorted(
         responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), args.presses)

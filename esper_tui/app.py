@@ -14,6 +14,7 @@ from esper_tui.dashboard import DashboardScreen, wall_clock
 from esper_tui.sources import CommandSource, DataSource, source_path
 from esper_tui.stop_signals import install_app_signals
 from esper_tui.store import TelemetryStore
+from training.util.safe_io import new_path
 
 JOIN_TIMEOUT_S = 15.0
 
@@ -28,6 +29,7 @@ class EsperApp(App[int]):
     BINDINGS = [
         Binding("q", "quit_app", "Quit", priority=True),
         Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
+        Binding("s", "screenshot", "Shot"),  # any screen, any dialog: what is on screen now
     ]
 
     def __init__(
@@ -62,6 +64,18 @@ class EsperApp(App[int]):
     def selected(self) -> tuple[int, int]:
         """The selected seed card (lane, slot) on the dashboard."""
         return self.dashboard.selected
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """s: an SVG of the screen as it is (dialogs included), next to the record written or
+        read (else in the current folder), never over an earlier file."""
+        folder, stem = self.dashboard.screenshot_folder()
+        try:
+            target = new_path(folder, f"{stem}-{self.store.version}", ".svg")
+            path = self.save_screenshot(path=str(folder), filename=target.name)
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
+            return
+        self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
 
     def action_quit_app(self) -> None:
         self.begin_shutdown(0, "by operator (q)")

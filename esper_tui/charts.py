@@ -13,16 +13,17 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header, Static
 
+from esper_tui.screens.base import SizeGuard
 from widgets.charts import ChartData, LaneCharts
+from widgets.footer import FittingFooter
 
 ChartProvider = Callable[[], ChartData | None]
 _NOTHING = object()  # what the screen shows before its first poll
 
 
-class ChartsScreen(Screen[None]):
+class ChartsScreen(SizeGuard[None]):
     """Validation accuracy and loss per lane, this episode over the finished ones, and the focus
     seed's alpha and gradient norm."""
 
@@ -44,7 +45,8 @@ class ChartsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield LaneCharts(id="lane-charts")
-        yield Footer()
+        yield Static(id="modal-too-small", markup=False)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.poll()

@@ -1,8 +1,10 @@
-"""The dashboard screen: layout, keys, seed selection, the poll loop and size classes.
+"""The dashboard screen: layout, keys, seed selection and the poll loop.
 
 It polls the store's immutable view and fans it out to the panels inside one
-``batch_update()``; each panel repaints only what changed. Dialogs are plain ``ModalScreen``s
-pushed over it; quitting belongs to the App, so ``q`` works in every dialog.
+``batch_update()``; each panel repaints only what changed. Dialogs are ``EsperModal``s pushed
+over it; quitting and screenshots belong to the App, so ``q`` and ``s`` work in every dialog.
+A key shows in the footer only where it acts: the training keys while there is a trainer and
+the run goes on, a seed key only for a seed it can act on, ``space`` says Pause or Resume.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.timer import Timer
-from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from esper_tui.layout import PANELS, PanelLayout
 from esper_tui.liveness import LivenessState, LivenessWatch, liveness_note
 from esper_tui.operator import TrainerControls
 from esper_tui.screens import (
     CrashScreen,
+    EventLogScreen,
     FilterScreen,
     FinishedScreen,
     HelpScreen,
@@ -32,22 +35,22 @@ from esper_tui.screens import (
 from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
 from training.records import SeedRecord
-from training.util.safe_io import new_path
+from training.seeds.lifecycle import is_live_stage, is_terminal_stage
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
+from widgets.decision_panel import DecisionPanel
 from widgets.decision_table import DecisionFilter, DecisionTable
-from widgets.model import StoreView
-from widgets.panel import DecisionPanel, ScrollPanel, Titled
+from widgets.event_strip import EventStrip
+from widgets.footer import FittingFooter
+from widgets.model import RunStatus, StoreView
+from widgets.panel import ScrollPanel, Titled
 from widgets.run_header import SourceState, record_time
 from widgets.seed_grid import grid_lanes
 
-MIN_WIDTH, MIN_HEIGHT = 80, 24
-COMPACT_WIDTH, COMPACT_HEIGHT = 110, 36
-WIDE_WIDTH, WIDE_HEIGHT = 150, 46
-PANELS = ("seed-grid", "gradients", "saturation", "decision-panel")
-DECISIONS_MIN = 8  # rule, column labels, five rows and the details line
-HEALTH_ROWS = 15  # rule, saturation headings, ten features, outliers
-TRAINING_ACTIONS = {"toggle_training", "pause_seed", "cull_seed"}
-REPLAY_ACTIONS = {"toggle_replay", "speed", "jump"}
+__all__ = ["PANELS", "DashboardScreen", "wall_clock"]
+
+GOING_ON = (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.WAITING)
+SEED_ACTIONS = {"pause_seed", "resume_seed", "cull_seed"}
+REPLAY_ACTIONS = {"pause_replay", "resume_replay", "speed", "jump"}
 
 
 class SeedPanel(SeedGrid, Titled):
@@ -55,32 +58,41 @@ class SeedPanel(SeedGrid, Titled):
     ALLOW_MAXIMIZE = True
 
 
-class DashboardScreen(TrainerControls):
+class DashboardScreen(PanelLayout, TrainerControls):
     """Everything on one screen; the App only holds the store, the source and the exit."""
 
     BINDINGS = [
+        Binding("tab", "next_panel", "Panel"),
         Binding("question_mark", "help", "Help"),
         # the App's priority binding acts; this orders the footer
         Binding("q", "app.quit_app", "Quit"),
-        Binding("space", "toggle_training", "Pause"),
-        Binding("space", "toggle_replay", "Pause replay"),
-        Binding("left,h", "move(0,-1)", "Select", show=False),
-        Binding("right,l", "move(0,1)", "Seed", key_display="←→↑↓"),
-        Binding("up,k", "move(-1,0)", "Select", show=False),
-        Binding("down,j", "move(1,0)", "Select", show=False),
-        Binding("p", "pause_seed", "Pause seed"),
-        Binding("c", "cull_seed", "Cull"),
+        Binding("space", "pause_training", "Pause"),
+        Binding("space", "resume_training", "Resume"),
+        Binding("space", "pause_replay", "Pause"),
+        Binding("space", "resume_replay", "Resume"),
+        Binding("e", "events", "Events"),
         Binding("enter", "seed_detail", "Detail"),
-        Binding("y", "vitals", "Vitals"),
+        Binding("p", "pause_seed", "Pause seed"),
+        Binding("p", "resume_seed", "Resume seed"),
+        Binding("c", "cull_seed", "Cull"),
+        Binding("m", "maximise", "Max"),
+        Binding("m", "restore", "Restore"),
         Binding("slash", "filter", "Filter"),
+        Binding("g", "charts", "Charts"),
+        Binding("y", "vitals", "Vitals"),
         Binding("plus", "speed(2.0)", "Faster"),
         Binding("minus", "speed(0.5)", "Slower"),
         Binding("right_square_bracket", "jump(1)", "Next ep"),
         Binding("left_square_bracket", "jump(-1)", "Prev ep"),
-        Binding("g", "charts", "Charts"),
-        Binding("m", "toggle_maximize", "Max"),
-        Binding("tab", "next_panel", "Next panel"),
-        Binding("s", "screenshot", "Shot"),
+        # shown while the seed grid has focus
+        Binding("right", "move(0,1)", "Seed", key_display="←→↑↓"),
+        Binding("left", "move(0,-1)", "Select", show=False),
+        Binding("up", "move(-1,0)", "Select", show=False),
+        Binding("down", "move(1,0)", "Select", show=False),
+        Binding("h", "select(0,-1)", "Select", show=False),  # h j k l select from any panel
+        Binding("l", "select(0,1)", "Select", show=False),
+        Binding("k", "select(-1,0)", "Select", show=False),
+        Binding("j", "select(1,0)", "Select", show=False),
     ]
 
     def __init__(
@@ -113,6 +125,7 @@ class DashboardScreen(TrainerControls):
         self._active_panel = 0  # index into PANELS of the focused panel
         self._lower_panel = 3  # the lower panel a compact layout shows: the last one tab reached
         self._poll_timer: Timer | None = None
+        self._key_state: tuple = ()
         self._liveness: LivenessWatch | None = None
 
     # ------------------------------------------------------------------ composition
@@ -125,71 +138,23 @@ class DashboardScreen(TrainerControls):
                 yield ScrollPanel(GradientPanel(), "Gradient health", id="gradients")
                 yield ScrollPanel(SaturationPanel(), "Normalisation saturation", id="saturation")
             yield DecisionPanel(id="decision-panel")
-        yield Static(id="too-small")
-        yield Footer(compact=True, show_command_palette=False)
+            yield EventStrip(id="event-strip")
+        yield Static(id="too-small", markup=False)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
-        self._apply_size()
+        self.apply_size()
         self.poll()
         if self.refresh_hz > 0:
             self._poll_timer = self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
         self.query_one(SeedGrid).focus()
 
     def on_resize(self) -> None:
-        self._apply_size()
+        self.apply_size()
 
     def on_screen_resume(self) -> None:
         """The terminal may have changed size while a dialog covered the dashboard."""
-        self._apply_size()
-
-    def _apply_size(self) -> None:
-        width, height = self.app.size
-        small = width < MIN_WIDTH or height < MIN_HEIGHT
-        compact = not small and (width < COMPACT_WIDTH or height < COMPACT_HEIGHT)
-        wide = width >= WIDE_WIDTH and height >= WIDE_HEIGHT
-        self.set_class(small, "-too-small")
-        self.set_class(compact, "-compact")
-        self.set_class(wide, "-wide")
-        if small:
-            self.query_one("#too-small", Static).update(
-                f"Esper needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {width}×{height}.\n"
-                "Enlarge it, or press q to quit. Training goes on meanwhile."
-            )
-        self._fit_cards()
-        self._show_panel(self._active_panel, focus=False)
-        self.call_after_refresh(self._fit_health)
-
-    def _fit_cards(self) -> None:
-        """Framed four-line cards on a wide screen when they leave the panels below their room;
-        two lines at 120x40; one in a small terminal."""
-        height = self.app.size.height
-        lanes = max(len(grid_lanes(self.view)), 1)
-        lines = 1 if self.has_class("-compact") else 2
-        # header, scoreboard, ...
-        header = 3 if self.view.vitals is None else 4
-        room = height - header - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1
-        if self.has_class("-wide") and lanes * 6 <= room:
-            lines = 4
-        self.query_one(SeedGrid).set_lines(lines)
-
-    def _fit_health(self) -> None:
-        """The health row takes what the decision table's five rows leave (it scrolls beyond)."""
-        try:
-            health = self.query_one("#health")
-            parts = [
-                self.query_one(f"#{name}") for name in ("run-header", "scoreboard", "seed-grid")
-            ]
-        except NoMatches:  # shutting down
-            return
-        if self.has_class("-compact") or self.has_class("-too-small"):
-            health.styles.max_height = None
-            return
-        used = sum(part.outer_size.height for part in parts)
-        room = self.size.height - used - 1 - DECISIONS_MIN  # 1: the footer
-        if health.styles.max_height is None or health.styles.max_height.value != max(room, 6):
-            health.styles.max_height = max(room, 6)
-        for panel in self.query(ScrollPanel):  # their scroll hints follow the new height
-            panel.call_after_refresh(panel.retitle)
+        self.apply_size()
 
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:
@@ -211,6 +176,7 @@ class DashboardScreen(TrainerControls):
             age = self.store.now() - view.last_record_at
         speed = getattr(self.source, "speed", None)
         ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
+        progress = self.store.progress if self.mode == "live" else None
         alive = self._alive(view)
         return SourceState(
             self.mode,
@@ -220,6 +186,7 @@ class DashboardScreen(TrainerControls):
             waiting,
             self.stopping,
             ended,
+            progress,
             "" if alive is None else alive.verdict.value,
             "" if alive is None else liveness_note(alive),
             None if alive is None else alive.writer_pid,
@@ -253,20 +220,22 @@ class DashboardScreen(TrainerControls):
         self.view = view
         self.selected = self._clamp(self.selected)
         if len(grid_lanes(view)) != lanes_before or (view.vitals is None) != header_before:
-            self._fit_cards()
+            self.fit_cards()
         with self.app.batch_update():
             self.query_one(Scoreboard).update_view(view)
             self.query_one(SeedGrid).update_view(view, self.selected)
             self.query_one(GradientPanel).update_view(view)
             self.query_one(SaturationPanel).update_view(view)
             self.query_one(DecisionPanel).update_view(view)
+            self.query_one(EventStrip).update_view(view)
             for screen in self.app.screen_stack:
-                if isinstance(screen, SeedDetailScreen):
+                if isinstance(screen, SeedDetailScreen | EventLogScreen):
                     screen.update_view(view)
         for panel in self.query(ScrollPanel):
             panel.retitle()
-        self.call_after_refresh(self._fit_health)
+        self.call_after_refresh(self.fit_rows)
         self._announce_events(view)
+        self._refresh_keys()
         if view.crash is not None and not self._crash_shown:
             self._crash_shown = True
             self.app.push_screen(CrashScreen(view.crash))
@@ -281,6 +250,23 @@ class DashboardScreen(TrainerControls):
         self._crash_shown = self._finish_shown = False
         while isinstance(self.app.screen, CrashScreen | FinishedScreen):
             self.app.pop_screen()
+
+    def _refresh_keys(self) -> None:
+        """Redraw the footer when what the keys can do changed (status, selected seed, replay
+        pause): never on a plain tick."""
+        seed = tuple(
+            self.check_action(action, ()) for action in ("pause_seed", "resume_seed", "cull_seed")
+        )
+        state = (
+            self.view.status,
+            seed,
+            self.replay_paused,
+            self.maximized is not None,
+            self.selected_seed()[0] is not None,
+        )
+        if state != self._key_state:
+            self._key_state = state
+            self.refresh_bindings()
 
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
@@ -300,6 +286,9 @@ class DashboardScreen(TrainerControls):
         history = lane.seed_history.get(slot, ())
         return lane.name, slot, history[-1] if history else None
 
+    def action_select(self, d_lane: int, d_slot: int) -> None:
+        self.action_move(d_lane, d_slot)
+
     def action_move(self, d_lane: int, d_slot: int) -> None:
         lanes, slots = self._shape()
         lane, slot = self.selected
@@ -310,20 +299,67 @@ class DashboardScreen(TrainerControls):
             lane = (lane + d_lane) % lanes
         self.selected = (lane, slot)
         self.query_one(SeedGrid).update_view(self.view, self.selected)
+        self._refresh_keys()
 
-    # ------------------------------------------------------------------ actions
+    # ------------------------------------------------------------------ which keys act now
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Training keys only with a trainer, replay keys only in a replay (hidden otherwise)."""
-        if action in TRAINING_ACTIONS:
-            return self.commands is not None
+        """A key is offered only where it acts: False hides it from the footer and the key."""
+        live = self.commands is not None and self.view.status in GOING_ON and not self.stopping
+        if action == "pause_training":
+            return live and self.view.status is not RunStatus.PAUSED
+        if action == "resume_training":
+            return live and self.view.status is RunStatus.PAUSED
+        if action in SEED_ACTIONS:
+            return live and self._seed_can(action)
+        replay = self.mode == "replay" and isinstance(self.source, ReplayControls)
+        if action == "pause_replay":
+            return replay and not self.replay_paused
+        if action == "resume_replay":
+            return replay and self.replay_paused
         if action in REPLAY_ACTIONS:
-            return self.mode == "replay" and isinstance(self.source, ReplayControls)
+            return replay
+        if action == "maximise":
+            return self.maximized is None and self.focused_panel() is not None
+        if action == "restore":
+            return self.maximized is not None
+        if action == "seed_detail":
+            return self.selected_seed()[0] is not None
+        if action == "move":  # arrows select seeds on the grid; on a scrolling panel they scroll
+            return isinstance(self.focused, SeedGrid) or self.focused is None
         return True
 
-    def action_toggle_replay(self) -> None:
+    def _seed_can(self, action: str) -> bool:
+        lane, slot, record = self.selected_seed()
+        if (
+            lane is None
+            or record is None
+            or record.seed_id is None
+            or not is_live_stage(record.stage)
+        ):
+            return False
+        if is_terminal_stage(record.stage):
+            return False  # fossilized: part of the host, neither paused nor culled
+        lane_view = self.view.lane(lane)
+        if lane_view is not None and lane_view.pending.get(slot) == "culled":
+            return False
+        if action == "pause_seed":
+            return not self.seed_paused(lane, slot, record)
+        if action == "resume_seed":
+            return self.seed_paused(lane, slot, record)
+        return True
+
+    # ------------------------------------------------------------------ actions
+    def action_pause_replay(self) -> None:
+        self._toggle_replay()
+
+    def action_resume_replay(self) -> None:
+        self._toggle_replay()
+
+    def _toggle_replay(self) -> None:
         if isinstance(self.source, ReplayControls):
             self.replay_paused = self.source.toggle_pause()
             self.poll()
+            self.refresh_bindings()
 
     def action_speed(self, factor: float) -> None:
         if isinstance(self.source, ReplayControls):
@@ -363,6 +399,10 @@ class DashboardScreen(TrainerControls):
             FilterScreen([lane.name for lane in self.view.lanes], table.row_filter), apply
         )
 
+    def action_events(self) -> None:
+        """e: the whole event log, following new events."""
+        self.app.push_screen(EventLogScreen(self.view))
+
     def action_charts(self) -> None:
         """g: validation curves per lane and the selected seed's alpha and gradient norm."""
         from esper_tui.chart_feed import chart_provider
@@ -376,50 +416,21 @@ class DashboardScreen(TrainerControls):
 
         self.app.push_screen(VitalsScreen(self.store.view, self.refresh_hz))
 
-    def action_toggle_maximize(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        elif self.focused is not None:
-            panel = next(
-                (w for w in (self.focused, *self.focused.ancestors) if w.id in PANELS), None
-            )
-            if isinstance(panel, Widget):
-                self.maximize(panel, container=False)
+    def action_maximise(self) -> None:
+        self.maximise_panel()
 
-    def action_next_panel(self) -> None:
-        """Tab: the next panel. In the compact layout only that panel of the lower row shows."""
-        if self.maximized is not None:
-            self.minimize()
-        self._active_panel = (self._active_panel + 1) % len(PANELS)
-        self._show_panel(self._active_panel)
-
-    def _show_panel(self, index: int, focus: bool = True) -> None:
-        if PANELS[index] != "seed-grid":
-            self._lower_panel = index
-        compact = self.has_class("-compact")
-        for i, panel_id in enumerate(PANELS[1:], start=1):
-            self.query_one(f"#{panel_id}").set_class(compact and i != self._lower_panel, "-hidden")
-        self.query_one("#health").set_class(
-            compact and PANELS[self._lower_panel] == "decision-panel", "-hidden"
-        )
-        if focus:
-            panel: Widget = self.query_one(f"#{PANELS[index]}")
-            (panel.table if isinstance(panel, DecisionPanel) else panel).focus()
-
-    def action_screenshot(self) -> None:
-        folder = self.record_path.parent if self.record_path is not None else Path.cwd()
-        stem = self.record_path.stem if self.record_path is not None else "esper"
-        try:
-            # never over an earlier file
-            target = new_path(folder, f"{stem}-{self.view.version}", ".svg")
-            path = self.app.save_screenshot(path=str(folder), filename=target.name)
-        except OSError as exc:
-            self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
-            return
-        self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
+    def action_restore(self) -> None:
+        self.restore_panel()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
+
+    def screenshot_folder(self) -> tuple[Path, str]:
+        """Where ``s`` saves: next to the record written or read, else the current folder."""
+        path = self.record_path or self.store.record_path or source_path(self.source)
+        if path is None:
+            return Path.cwd(), "esper"
+        return path.parent, path.stem
 
     def show_stopping(self) -> None:
         """Shown at once when quitting begins; the source is joined off the UI thread."""
@@ -432,6 +443,7 @@ class DashboardScreen(TrainerControls):
             )
         except NoMatches:
             pass
+        self.refresh_bindings()
 
 
 def wall_clock() -> float:

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
+from esper_tui.event_log import applied_text
 from esper_tui.screens import ConfirmScreen
 from esper_tui.sources import CommandSource
 from training.env.actions import Command, CommandType
-from training.records import RunEvent, SeedRecord
+from training.records import SeedRecord
+from training.seeds.lifecycle import is_terminal_stage
 from widgets.model import RunStatus, StoreView
 
-APPLIED = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}
-
-
-def applied_text(event: RunEvent) -> str:
-    """An applied seed command in words ("paused the seed in heuristic slot 0"), without the
-    trainer's internal seed id; other events keep their message."""
-    verb = APPLIED.get(str(event.data.get("type", "")))
-    if verb is None or event.lane is None or event.slot is None:
-        return event.message
-    return f"{verb} the seed in {event.lane} slot {event.slot}"
+__all__ = ["TrainerControls", "applied_text"]
 
 
 class TrainerControls(Screen[None]):
@@ -73,17 +66,20 @@ class TrainerControls(Screen[None]):
         self.commands.send(command)
         self.notify(ack, timeout=3, markup=False)
 
-    def action_toggle_training(self) -> None:
-        status = self.view.status
-        if status is RunStatus.PAUSED:
-            self._send(Command(CommandType.RESUME_TRAINING), "resume requested")
-        elif status in (RunStatus.RUNNING, RunStatus.WAITING):
+    def action_pause_training(self) -> None:
+        if self.view.status in (RunStatus.RUNNING, RunStatus.WAITING):
             self._send(
                 Command(CommandType.PAUSE_TRAINING),
                 "pause requested: training stops at the next batch",
             )
         else:
-            self.notify(f"training is {status.value.lower()}", severity="warning")
+            self.notify(f"training is {self.view.status.value.lower()}", severity="warning")
+
+    def action_resume_training(self) -> None:
+        if self.view.status is RunStatus.PAUSED:
+            self._send(Command(CommandType.RESUME_TRAINING), "resume requested")
+        else:
+            self.notify(f"training is {self.view.status.value.lower()}", severity="warning")
 
     def _seed_name(self, lane: str, slot: int, record: SeedRecord | None) -> str:
         """How a person names a seed: lane, slot, blueprint and stage (never the internal id)."""
@@ -91,15 +87,23 @@ class TrainerControls(Screen[None]):
             return f"{lane} slot {slot}"
         return f"the {record.blueprint_id} seed in {lane} slot {slot} ({record.stage_name})"
 
+    def seed_paused(self, lane: str, slot: int, record: SeedRecord) -> bool:
+        """Paused by the record, or by the operator's command applied since it was written."""
+        pending = next((v.pending.get(slot) for v in self.view.lanes if v.name == lane), None)
+        if pending in ("paused", "resumed"):
+            return pending == "paused"
+        return record.paused
+
+    def action_resume_seed(self) -> None:
+        self.action_pause_seed()
+
     def action_pause_seed(self) -> None:
+        """p: pause the selected seed, or resume it when it is paused (or a pause is pending)."""
         lane, slot, record = self.selected_seed()
         if lane is None or record is None or record.seed_id is None:
             self.notify(f"slot {slot} is empty: nothing to pause", severity="warning")
             return
-        paused = record.paused
-        pending = next((v.pending.get(slot) for v in self.view.lanes if v.name == lane), None)
-        if pending in ("paused", "resumed"):
-            paused = pending == "paused"
+        paused = self.seed_paused(lane, slot, record)
         kind = CommandType.RESUME_SEED if paused else CommandType.PAUSE_SEED
         verb = "resume" if paused else "pause"
         self._send(
@@ -111,6 +115,13 @@ class TrainerControls(Screen[None]):
         lane, slot, record = self.selected_seed()
         if lane is None or record is None or record.seed_id is None:
             self.notify(f"slot {slot} is empty: nothing to cull", severity="warning")
+            return
+        if is_terminal_stage(record.stage):
+            self.notify(
+                f"{self._seed_name(lane, slot, record)} is part of the host: it cannot be culled",
+                severity="warning",
+                markup=False,
+            )
             return
 
         def answer(yes: bool | None) -> None:

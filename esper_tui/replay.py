@@ -66,7 +66,8 @@ class RecordSink(Protocol):
 
     def add(self, record: Record) -> None: ...
 
-    def note_corrupt(self, count: int = 1) -> None: ...
+    def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
+        """``count`` lines skipped as unreadable; ``line``: the first one's number."""
 
     def reset(self, source: str | None = None) -> None: ...
 
@@ -95,6 +96,7 @@ class RecordFeeder(threading.Thread):
         self.linger = linger  # replay: stay at the end, so that jump_episode can go back
         self.stop_event = threading.Event()
         self.lines_read = 0
+        self.line_number = 0  # of the line read last, counting every line of the file (blank too)
         self._resume = threading.Event()
         self._resume.set()
         self._lock = threading.Lock()
@@ -190,11 +192,13 @@ class RecordFeeder(threading.Thread):
             if self._take_restart():
                 handle.seek(0)
                 pending, overlong = b"", False
+                self.line_number = 0
                 self.store.reset()
             chunk = handle.read(CHUNK) if not self.stop_event.is_set() else b""
             if not chunk:
                 if not self.follow:
                     if pending.strip() and not overlong:
+                        self.line_number += 1
                         self._feed(pending)
                     pending = b""
                     if not self.linger:
@@ -207,12 +211,14 @@ class RecordFeeder(threading.Thread):
                     handle.close()
                     handle = replaced  # noqa: PLW2901
                     pending, overlong = b"", False
+                    self.line_number = 0
                     continue
                 self.stop_event.wait(self.poll)
                 continue
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
+                self.line_number += 1
                 if overlong:  # the tail of a line already counted as corrupt
                     overlong = False
                     continue
@@ -222,7 +228,9 @@ class RecordFeeder(threading.Thread):
                     break
             if len(pending) > MAX_LINE:  # no end in sight: count it once, drop it unparsed
                 if not overlong:
-                    self.store.note_corrupt()
+                    self.store.note_corrupt(
+                        line=self.line_number + 1, reason=f"longer than {MAX_LINE} bytes"
+                    )
                 overlong, pending = True, b""
 
     def _take_restart(self) -> bool:
@@ -255,13 +263,15 @@ class RecordFeeder(threading.Thread):
         self.lines_read += 1
         try:
             record = record_from_line(line)
-        except RecordError:
-            self.store.note_corrupt()
+        except RecordError as exc:
+            self.store.note_corrupt(line=self.line_number, reason=str(exc)[:200])
             return
         try:
             self.store.add(record)
-        except Exception:  # noqa: BLE001 - a record the store cannot take is a corrupt line
-            self.store.note_corrupt()
+        except Exception as exc:  # noqa: BLE001 - a record the store cannot take is a corrupt line
+            self.store.note_corrupt(
+                line=self.line_number, reason=f"the store refused it ({type(exc).__name__})"
+            )
             return
         if isinstance(record, EpochRecord):
             self._pace(record.episode)
@@ -293,7 +303,7 @@ class _Collected:
     def add(self, record: Record) -> None:
         self.records.append(record)
 
-    def note_corrupt(self, count: int = 1) -> None:
+    def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
         self.corrupt += count
 
     def reset(self, source: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import traceback
@@ -17,6 +18,7 @@ from training.runs.comparison import RunConfig
 from training.runs.driver import run_in_process
 from training.runs.lanes import Lane
 from training.util.stopping import DEFAULT_REASON, StopFlag
+from widgets.model import Progress
 
 
 class TrainerThread(threading.Thread):
@@ -29,8 +31,10 @@ class TrainerThread(threading.Thread):
         lanes: Sequence[Lane],
         store: TelemetryStore,
         task: ImageTask | None = None,
-        runner: Callable = run_in_process,
+        runner: Callable | None = None,
     ) -> None:
+        """``runner`` stands in for ``training.runs.driver.run_in_process`` (tests); the real
+        one also tells the store where each epoch is (the header's progress)."""
         super().__init__(name="esper-trainer", daemon=True)
         self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
         self.lanes = list(lanes)
@@ -38,14 +42,24 @@ class TrainerThread(threading.Thread):
         self.task = task
         self.stop_event = StopFlag()
         self.inbox: queue.Queue[Command] = queue.Queue()
-        self._runner = runner
+        self._runner = (
+            runner
+            if runner is not None
+            else functools.partial(run_in_process, progress=self._progress)
+        )
         self.error: BaseException | None = None
 
     @property
     def run_id(self) -> str:
         return self.config.run_id
 
+    def _progress(
+        self, phase: str, lane: str, episode: int, epoch: int, batch: int, batches: int
+    ) -> None:
+        self.store.set_progress(Progress(phase, lane, episode, epoch, batch, batches))
+
     def run(self) -> None:
+        self.store.set_progress(Progress("loading"))  # before the first record: a sign of life
         try:
             self._runner(
                 self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task
@@ -61,6 +75,7 @@ class TrainerThread(threading.Thread):
                 )
             )
         finally:
+            self.store.set_progress(None)
             self.store.flush()
 
     def send(self, command: Command) -> None:

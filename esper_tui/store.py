@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from esper_tui.event_log import EventLog
 from esper_tui.record_writer import RecordFile
 from esper_tui.saturation import SaturationTracker, focus_record
 from training.records import (
@@ -30,21 +31,22 @@ from training.records import (
 )
 from training.seeds.lifecycle import SeedStage, is_failure_stage
 from widgets.model import (
-    OUTLIER_Z,
-    PLAN_RANGE_WIDTHS,
     Agreement,
     EpisodeCurve,
     FocusPoint,
     InputOutlier,
     LaneView,
+    Progress,
     RunStatus,
     StoreView,
+    input_outliers,
 )
 
 EPOCH_HISTORY = 200  # epochs kept per lane (the current episode's curve)
 SEED_HISTORY = 60  # records kept per lane and slot (alpha / gradient history, detail screen)
 DECISIONS = 300  # rows of the decision table
 EVENTS = 200
+LOG_ENTRIES = 2000  # lines of the event log (a few per epoch at most)
 PAST_EPISODES = 20  # finished episodes' curves kept per lane (the charts draw them)
 VITALS_HISTORY = 300  # distinct vitals samples kept: 10 minutes at one sample every 2 s
 
@@ -76,6 +78,7 @@ class _LaneHistory:
     episode_agreed: int = 0
     episode_decided: int = 0
     choices: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))  # advising lanes
+    final_params: list[int] = field(default_factory=list)
 
     def count_agreement(self, decision: DecisionRecord) -> None:
         if decision.episode != self.agreement_episode:
@@ -118,6 +121,7 @@ class TelemetryStore:
         )
         self.source = source
         self._generation = 0  # resets so far; the dashboard drops the old run's dialogs on a change
+        self._progress: Progress | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -127,6 +131,7 @@ class TelemetryStore:
         self._lanes: dict[str, _LaneHistory] = {}
         self._decisions: deque[DecisionRecord] = deque(maxlen=DECISIONS)
         self._events: deque[RunEvent] = deque(maxlen=EVENTS)
+        self._log = EventLog(LOG_ENTRIES)
         self._paired: tuple[PairedResult, ...] = ()
         self._episode = 0
         self._epoch = 0
@@ -161,10 +166,23 @@ class TelemetryStore:
         ):
             self.flush()
 
-    def note_corrupt(self, count: int = 1) -> None:
+    def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
+        """Record lines skipped as unreadable: counted, and each logged with its line number."""
         with self._lock:
             self._corrupt += count
+            for _ in range(min(count, 50)):
+                self._log.add_unreadable(line, reason)
             self._version += 1
+
+    # ------------------------------------------------------------------ live progress
+    def set_progress(self, progress: Progress | None) -> None:
+        """Where the trainer is inside the epoch (called per batch). One reference swapped, no
+        lock and no new version: the header reads it at each tick, nothing else redraws."""
+        self._progress = progress
+
+    @property
+    def progress(self) -> Progress | None:
+        return self._progress
 
     def flush(self) -> None:
         with self._lock:
@@ -187,6 +205,7 @@ class TelemetryStore:
             self._generation += 1
             if source is not None:
                 self.source = source
+                self._log.add_note("run", source.partition(" · ")[2] or source, "warn")
 
     def set_source(self, source: str) -> None:
         """Where the records come from, as the header shows it (e.g. "follow · waiting for FILE")."""
@@ -203,13 +222,13 @@ class TelemetryStore:
             return
         self.record_error = self._writer.error
         run_id = self._run.run_id if self._run is not None else ""
-        self._events.append(
-            RunEvent(
-                run_id=run_id,
-                event="record_failed",
-                message=f"{self.record_error}; training goes on and the run is kept in memory",
-            )
+        event = RunEvent(
+            run_id=run_id,
+            event="record_failed",
+            message=f"{self.record_error}; training goes on and the run is kept in memory",
         )
+        self._events.append(event)
+        self._log.add_event(event)
         self.source = f"{self.source} · RECORD NOT SAVED"
         self._version += 1
 
@@ -273,6 +292,7 @@ class TelemetryStore:
                 elif is_failure_stage(seed.stage):
                     lane.culled.add(seed.seed_id)
         lane.saturation.add(record)
+        self._log.add_epoch(record)
         lane.pending.clear()  # the record now tells the truth about every slot
         decision = record.decision
         if decision is not None:
@@ -307,24 +327,11 @@ class TelemetryStore:
             del history[0]
 
     def _outliers(self, decision: DecisionRecord) -> tuple[InputOutlier, ...]:
-        if decision.features is None:
-            return ()
-        if decision.z_scores is not None:
-            scores, limit, measure = decision.z_scores, OUTLIER_Z, "z"
-        elif decision.range_excess is not None:
-            scores, limit, measure = decision.range_excess, PLAN_RANGE_WIDTHS, "range"
-        else:
-            return ()
-        names = self._lane(decision.lane).feature_names
-        out = [
-            InputOutlier(decision.lane, names[i] if i < len(names) else f"x{i}", raw, z, measure)
-            for i, (raw, z) in enumerate(zip(decision.features, scores, strict=False))
-            if abs(z) > limit
-        ]
-        return tuple(sorted(out, key=lambda o: -abs(o.z)))
+        return input_outliers(decision, self._lane(decision.lane).feature_names)
 
     def _add_event(self, event: RunEvent) -> None:
         self._events.append(event)
+        self._log.add_event(event)
         kind = event.event
         if kind == "paused":
             self._status = RunStatus.PAUSED
@@ -340,7 +347,11 @@ class TelemetryStore:
         elif kind == "episode_finished":
             self._paired = self._paired_from(event)
             for name, acc in (event.data.get("final_accuracy") or {}).items():
-                self._lane(name).finals.append(float(acc))
+                lane = self._lane(name)
+                lane.finals.append(float(acc))
+                latest = lane.epochs[-1] if lane.epochs else None
+                ended = latest is not None and latest.episode == event.episode
+                lane.final_params.append(latest.seed_params if ended and latest is not None else 0)
         elif kind == "command_applied" and event.lane is not None and event.slot is not None:
             command = event.data.get("type", "")
             label = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}.get(
@@ -383,6 +394,8 @@ class TelemetryStore:
                     lane.agreement(),
                     self._advising(lane.name),
                     tuple(lane.choices),
+                    tuple(lane.final_params),
+                    lane.epochs[-1].host_params if lane.epochs else 0,
                 )
                 for lane in self._ordered_lanes()
             )
@@ -405,6 +418,7 @@ class TelemetryStore:
                 generation=self._generation,
                 vitals=self._vitals,
                 vitals_history=tuple(self._vitals_history),
+                log=self._log.entries(),
             )
             return self._view
 

@@ -177,3 +177,21 @@ def test_ablate_takes_the_training_flags_with_trains_bounds(args, message, tmp_p
 def test_ablate_refuses_a_folder_that_holds_files(ablation, capsys):
     code, _, err = run_cli(["ablate", "-o", str(ablation), "--preset", "tiny"], capsys)
     assert code == 2 and "not empty" in err
+
+
+def test_the_bc_lane_records_its_own_policy_and_no_q(ablation):
+    """BC has no Q: its decisions carry policy "bc" and its own probabilities, never the Q, V
+    and advantage of the IQL model whose checkpoint slots it shares."""
+    records, _ = read_records(ablation / "compare.jsonl")
+    info = records[0]
+    assert {lane.name: lane.policy_kind for lane in info.lanes}["bc"] == "bc"
+    decisions = [r.decision for r in records if getattr(r, "decision", None) is not None]
+    bc = [d for d in decisions if d.lane == "bc"]
+    iql = {(d.episode, d.epoch): d for d in decisions if d.lane == "iql_37"}
+    assert bc and all(
+        d.policy == "bc" and d.q_values is None and d.value is None and d.advantage is None
+        for d in bc
+    )
+    assert all(d.probabilities is not None and abs(sum(d.probabilities) - 1) < 1e-4 for d in bc)
+    assert any(d.probabilities != iql[(d.episode, d.epoch)].probabilities for d in bc)
+    assert all(d.reason.startswith(("masked BC policy", "only ")) for d in bc)

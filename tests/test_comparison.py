@@ -253,3 +253,39 @@ def test_the_plans_live_comparison_reports_agreement():
     result = live_comparison(MODEL, n_episodes=1, max_epochs=3, preset="tiny")
     assert result["decisions"] == 3 and len(result["accuracies"]) == 1
     assert result["agreement_rate"] == result["agreements"] / 3
+
+
+def test_progress_tells_each_phase_of_each_lanes_epoch_in_order():
+    calls: list[tuple] = []
+    run_in_process(
+        config(epochs=1),
+        [Lane.heuristic(), eager("other")],
+        lambda r: None,
+        progress=lambda *a: calls.append(a),
+    )
+    batches = calls[1][5]
+    assert calls[0] == ("loading", "", 1, 0, 0, 0) and batches > 1
+    for lane in ("heuristic", "other"):
+        mine = [c for c in calls if c[1] == lane]
+        phases = [c[0] for c in mine]
+        assert phases == ["training"] * (batches + 1) + ["validating", "deciding"]
+        assert [c[4] for c in mine[:-2]] == [0, *range(batches)] and all(
+            c[2:4] == (1, 1) for c in mine
+        )
+
+
+def test_a_decision_records_the_heuristics_reason_on_the_same_state(task):
+    records: list = []
+    scripted_lane = Lane.playing(
+        Scripted("scripted", [Action.GERMINATE_CONV]), LaneInfo("scripted", "scripted")
+    )
+    run_in_process(
+        config(epochs=3), [Lane.heuristic(), scripted_lane], records.append, image_task=task
+    )
+    decisions = [r.decision for r in records if isinstance(r, EpochRecord)]
+    scripted = [d for d in decisions if d.lane == "scripted"]
+    heuristic = {d.epoch: d for d in decisions if d.lane == "heuristic"}
+    assert all(d.reference_reason for d in scripted)
+    # identical runs up to the first decision
+    assert scripted[0].reference_reason == heuristic[1].reason
+    assert all(d.reference_reason is None for d in heuristic.values())

@@ -26,11 +26,10 @@ from tests.widgets_support import (
     with_latest_seed,
 )
 from widgets import DecisionTable, GradientPanel, SaturationPanel
-from widgets.decision_table import q_vector_text
+from widgets.decision_why import why_text
 from widgets.glyphs import ACTION_SHORT
 from widgets.gradient_panel import gradient_text
 from widgets.model import InputOutlier
-from widgets.saturation_panel import GROUP_W
 
 
 class TestGradientPanel:
@@ -59,7 +58,10 @@ class TestSaturationPanel:
     async def test_saturation_rows_show_raw_normalised_bound_and_window(self) -> None:
         text = plain(await drawn(SaturationPanel(), view := full_view()))
         row = next(r for r in view.lanes[1].saturation if r.feature == "grad_norm")
-        assert f"{view.lanes[1].name} last {row.window}"[: GROUP_W - 2] in text
+        assert (
+            view.lanes[1].name in line_with(text, view.lanes[0].name)
+            and f"peg: last {row.window} ep" in text
+        )
         cells = line_with(text, "grad_norm").split()
         assert cells[:2] == ["grad_norm", "≤10"] and f"{row.normalised:.3f}" in cells
 
@@ -169,12 +171,16 @@ class TestDecisionTable:
             and heur.reason in heur_cells[9]
         )
 
-    def test_q_vector_marks_masked_actions(self) -> None:
-        iql = next(
-            d for d in full_view().decisions if d.q_values is not None and not all(d.action_mask)
-        )
+    def test_the_pane_marks_masked_actions(self) -> None:
+        view = full_view()
+        iql = next(d for d in view.decisions if d.q_values is not None and not all(d.action_mask))
         masked = iql.action_mask.index(False)
-        assert f"{ACTION_SHORT[masked]} ({iql.q_values[masked]:+.2f})" in q_vector_text(iql).plain
+        line = next(
+            line
+            for line in why_text(iql, view, 60).plain.splitlines()
+            if f"({iql.q_values[masked]:+.2f})" in line
+        )
+        assert ACTION_SHORT[masked] in line and "·" in line
 
     async def test_shadow_decisions_get_their_own_marked_rows(self) -> None:
         parent = (view := full_view()).decisions[-1]

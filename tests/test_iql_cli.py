@@ -178,3 +178,103 @@ def test_console_script_is_installed():
         [sys.executable, "-m", "esper_tui.cli.iql", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "collect" in result.stdout and "compare" in result.stdout
+
+
+def rewrite(source, target, **changes) -> None:
+    """A copy of an .npz dataset with some arrays replaced."""
+    with np.load(source, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.update(changes)
+    np.savez_compressed(target, **arrays)
+
+
+def test_train_warns_on_fewer_transitions_than_a_batch_and_on_one_action(
+    pipeline, capsys, tmp_path
+):
+    waits = tmp_path / "waits.npz"
+    with np.load(pipeline / "d.npz", allow_pickle=False) as data:
+        n = len(data["actions"])
+    rewrite(pipeline / "d.npz", waits, actions=np.zeros(n, dtype=np.int64))
+    code, _, err = run_cli(
+        [
+            "train",
+            str(waits),
+            "-o",
+            str(tmp_path / "w.pt"),
+            "--steps",
+            "5",
+            "--hidden",
+            "8",
+            "--device",
+            "cpu",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert f"warning: only {n} transitions, fewer than one batch of 256" in err
+    assert f"warning: {n} of {n} transitions (100%) are WAIT" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), [("c.jsonl", "a JSON-lines record"), ("m.pt", "a PyTorch checkpoint")]
+)
+def test_train_names_a_file_that_is_not_a_dataset_and_never_advises_unpickling(
+    name, what, pipeline, capsys, tmp_path
+):
+    code, _, err = run_cli(["train", str(pipeline / name), "-o", str(tmp_path / "x.pt")], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{pipeline / name} is {what}, not an .npz dataset" in err
+    assert "pickle" not in err
+
+
+def test_compare_prints_agreement_per_lane(pipeline, capsys):
+    code, out, _ = run_cli(
+        [
+            "compare",
+            "--model",
+            str(pipeline / "m.pt"),
+            "--model",
+            str(pipeline / "m2.pt"),
+            "--preset",
+            "tiny",
+            "--episodes",
+            "1",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+        ],
+        capsys,
+    )
+    assert code == 0, out
+    lines = [
+        line.strip()
+        for line in out.splitlines()
+        if "agrees with the heuristic on the same states" in line
+    ]
+    assert [line.split(":")[0] for line in lines] == ["m", "m2"]
+    assert all(line.endswith("of 2)") for line in lines)
+
+
+def test_progress_labels_stay_whole_and_the_eta_settles():
+    from rich.console import Console
+
+    from esper_tui.cli.progress import ProgressBars, SteadyETAColumn
+
+    console = Console(width=60, record=True, file=__import__("io").StringIO())
+    bars = ProgressBars("info", "eta", name_width=8, console=console)  # as ablate's
+    for label in ("collect", "train", "compare"):
+        bars.add(
+            label,
+            total=10,
+            completed=3,
+            info="iql_27 +0.00 [+0.0, +0.0]  iql_37 +0.05 [-0.1, +0.2]  bc -0.02",
+        )
+    progress = bars._progress  # noqa: SLF001 - its table, drawn once at a fixed width
+    console.print(progress.make_tasks_table(progress.tasks))
+    text = console.export_text()
+    assert all(label in text for label in ("collect", "train", "compare")) and "…" not in text
+    task = progress.tasks[0]
+    task.start_time, task.completed, task.total = 0.0, 100.0, 500.0  # 100 of 500 in 10 s
+    task._get_time = lambda: 10.0  # noqa: SLF001 - a fixed clock
+    assert SteadyETAColumn().render(task).plain == "0:00:40"

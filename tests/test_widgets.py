@@ -66,17 +66,19 @@ class TestRunHeader:
 
     async def test_names_each_lanes_policy_with_state_dim_and_telemetry(self) -> None:
         text = plain(await drawn(RunHeader(), full_view(), None))
-        assert "tiny_iql.pt · 37 in · seed" in text and "heuristic: heuristic" in text
+        assert "TI tiny_iql: tiny_iql.pt · 37 in · seed" in text and "HE heuristic ·" in text
         assert "head-to-head" in text and "episode 2/2" in text and "epoch 10/10" in text
 
-    def test_rate_is_the_latest_epochs_not_an_average(self) -> None:
+    def test_rate_is_over_the_last_epochs_and_says_so(self) -> None:
+        """The rate of equal-sized epochs over a window: the harmonic mean (1000 and 3000
+        samples/s over two epochs of the same size is 1.5k/s, not their average 2.0k), labelled."""
         old, new = (view := full_view()).lanes[0].epochs[-2:]
         epochs = (
             dataclasses.replace(old, samples_per_second=1000.0),
             dataclasses.replace(new, samples_per_second=3000.0),
         )
-        line = line_with(header_text(with_lane(view, 0, epochs=epochs), None).plain, "heuristic:")
-        assert "3.0k samples/s" in line and "2.0k" not in line
+        line = line_with(header_text(with_lane(view, 0, epochs=epochs), None).plain, "HE heuristic")
+        assert "1.5k samples/s" in line and "samples/s over the last 5 epochs" in line
 
     @pytest.mark.parametrize(
         ("age", "shown"), [(None, "data —"), (0.4, "data < 1 s old"), (2.14, "data 2 s old")]

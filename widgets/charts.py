@@ -185,6 +185,31 @@ class Log10Formatter(AxisFormatter):
         ]
 
 
+def y_limits(values: Sequence[float | None], pad: float) -> tuple[float, float] | None:
+    """Explicit y limits when the finite values span (almost) nothing: the plot would otherwise
+    label its axis 16.875001 / 16.875000 / 16.874999. None: let the plot scale itself."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return None
+    lo, hi = min(finite), max(finite)
+    if hi - lo >= pad:
+        return None
+    middle = (lo + hi) / 2
+    return middle - pad, middle + pad
+
+
+def draw_series(
+    plot: PlotWidget, xs: Sequence[float], ys: Sequence[float | None], style: str
+) -> None:
+    """A line through each run of values; a run of one value (the first epoch, or one between
+    gaps) is a dot, since a line needs two points."""
+    for run_x, run_y in segments(xs, ys):
+        if len(run_x) == 1:
+            plot.scatter(run_x, run_y, marker="●", marker_style=style)
+        else:
+            plot.plot(run_x, run_y, line_style=style, hires_mode=HiResMode.BRAILLE)
+
+
 def _label(text: str) -> str:
     return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…"
 
@@ -286,6 +311,14 @@ class LaneCharts(Widget):
         assert cell is not None
         cell.query_one(".chart-caption", Static).update(caption)
 
+    @staticmethod
+    def _fit_y(plot: PlotWidget, values: Sequence[float | None], pad: float) -> None:
+        limits = y_limits(values, pad)
+        if limits is None:
+            plot.set_ylimits()
+        else:
+            plot.set_ylimits(*limits)
+
     def _x_limits(self, plot: PlotWidget, data: ChartData) -> None:
         if data.max_epochs > 1:
             plot.set_xlimits(1.0, float(data.max_epochs))
@@ -302,13 +335,19 @@ class LaneCharts(Widget):
             dim = LANE_COLOURS[index % len(LANE_COLOURS)][1]
             shown = lane.finished[-MAX_FINISHED:]
             for curve in shown:  # unlabelled: the caption says what the dim lines are
-                for xs, ys in segments(range(1, len(curve) + 1), curve):
-                    accuracy.plot(xs, ys, line_style=dim, hires_mode=HiResMode.BRAILLE)
+                draw_series(accuracy, range(1, len(curve) + 1), curve, dim)
         for index, lane in enumerate(data.lanes):
             bright = LANE_COLOURS[index % len(LANE_COLOURS)][0]
             for plot, values in ((accuracy, lane.val_accuracy), (loss, lane.val_loss)):
-                for xs, ys in segments(lane.epochs, values):
-                    plot.plot(xs, ys, line_style=bright, hires_mode=HiResMode.BRAILLE)
+                draw_series(plot, lane.epochs, values, bright)
+        accuracies = [
+            v
+            for lane in data.lanes
+            for v in (*lane.val_accuracy, *(x for c in lane.finished for x in c))
+        ]
+        losses = [v for lane in data.lanes for v in lane.val_loss]
+        self._fit_y(accuracy, accuracies, 1.0)
+        self._fit_y(loss, losses, 0.05)
         finished = max((len(lane.finished) for lane in data.lanes), default=0)
         self._caption(
             "plot-accuracy", legend(data.lanes, f"dimmer: {finished} finished" if finished else "")
@@ -328,14 +367,13 @@ class LaneCharts(Widget):
             )
             self._caption("plot-norm", "" if focus is None else focus.label)
             return
-        for xs, ys in segments(focus.epochs, focus.alpha):
-            alpha.plot(xs, ys, line_style=FOCUS_COLOUR, hires_mode=HiResMode.BRAILLE)
-        for xs, ys in segments(focus.epochs, log_norms(focus.gradient_norm)):
-            norm.plot(xs, ys, line_style=FOCUS_COLOUR, hires_mode=HiResMode.BRAILLE)
-        if not any(v is not None for v in log_norms(focus.gradient_norm)):
+        draw_series(alpha, focus.epochs, focus.alpha, FOCUS_COLOUR)
+        logs = log_norms(focus.gradient_norm)
+        draw_series(norm, focus.epochs, logs, FOCUS_COLOUR)
+        if not any(v is not None for v in logs):
             norm.set_ylimits(-3.0, 1.0)  # nothing measured yet: a plain default range
         else:
-            norm.set_ylimits()
+            self._fit_y(norm, logs, 0.5)  # half a decade either side of a flat norm
         alpha_gaps, norm_gaps = (
             gaps_caption(focus.epochs, focus.alpha),
             gaps_caption(focus.epochs, focus.gradient_norm),

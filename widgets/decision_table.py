@@ -1,6 +1,7 @@
-"""The decision table: every policy decision, compact enough that agreement, outcome and reason
-fit at 120 columns. The chosen action's Q, the best valid Q, V and the advantage have columns;
-the full Q vector of the row under the cursor is on the details line below (``DecisionPanel``).
+"""The decision table: every policy decision, one row each. It shows the columns that fit its
+width, chosen by priority (when, lane, action, outcome, Q, the heuristic's choice, advantage, V,
+best Q, reason); the decision pane beside or under it (``DecisionPanel``) tells the row under
+the cursor in full, so a column left out is never lost. Each column is as wide as its content.
 
 Rows are keyed by ``DecisionRecord.key``. An update only adds the new rows at the bottom and
 removes those that fell out of the store's bounded window; it never clears (a table cleared and
@@ -16,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
@@ -23,15 +25,37 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from training.records import DecisionRecord
-from widgets.glyphs import ACTION_SHORT, action_short, fmt_signed, truncate
+from widgets.glyphs import action_short, fmt_signed
+from widgets.labels import lane_labels
 from widgets.model import StoreView
 
-LANE_W = 12
+LANE_W = 12  # a lane name longer than this: the table uses every lane's two-letter code
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ep·e", "when"), ("lane", "lane"), ("action", "action"), ("Q", "q"), ("best Q", "best"),
-    ("V", "value"), ("adv", "advantage"), ("heur", "reference"), ("outcome", "outcome"),
+    ("ep·e", "when"),
+    ("lane", "lane"),
+    ("action", "action"),
+    ("Q", "q"),
+    ("best Q", "best"),
+    ("V", "value"),
+    ("adv", "advantage"),
+    ("heur", "reference"),
+    ("outcome", "outcome"),
     ("reason → result", "reason"),
-)  # fmt: skip
+)
+LABELS = dict((key, label) for label, key in COLUMNS)
+PRIORITY = (
+    "when",
+    "lane",
+    "action",
+    "outcome",
+    "q",
+    "reference",
+    "advantage",
+    "value",
+    "best",
+    "reason",
+)
+CELL_PADDING = 2  # DataTable's cell padding, one each side
 
 
 @dataclass(frozen=True)
@@ -79,9 +103,11 @@ def _num(x: float | None) -> Text:
     return Text(fmt_signed(x), justify="right", style="" if x is not None else "dim")
 
 
-def decision_cells(decision: DecisionRecord, shadow: bool) -> tuple[Text, ...]:
-    """The cells of one row, in ``COLUMNS`` order."""
-    lane = Text(truncate(decision.lane, LANE_W))
+def decision_cells(
+    decision: DecisionRecord, shadow: bool, lane_label: str | None = None
+) -> tuple[Text, ...]:
+    """The cells of one row, in ``COLUMNS`` order; ``lane_label`` is the lane's name or code."""
+    lane = Text(lane_label if lane_label is not None else decision.lane)
     if shadow:
         lane.append(" ⁝", style="italic dim")  # advice only, never executed
     action = Text(action_short(decision.action), style="bold")
@@ -127,47 +153,14 @@ def decision_cells(decision: DecisionRecord, shadow: bool) -> tuple[Text, ...]:
     )
 
 
-def reason_text(decision: DecisionRecord) -> Text:
-    """What the policy said and what became of it: the last column, in full."""
-    if not decision.executed and decision.outcome.startswith("shadow"):
-        return Text(f"advice: {decision.reason}", style="italic")
-    if decision.executed:
-        t = Text(decision.reason)
-        t.append(f" → {decision.outcome}", style="green")
-        return t
-    t = Text("REFUSED ", style="bold red")
-    t.append(decision.outcome)
-    t.append(f" ({decision.reason})", style="dim")
-    return t
-
-
-def q_vector_text(decision: DecisionRecord) -> Text:
-    """Every action's Q: the chosen one reversed, masked (invalid) ones dim in parentheses."""
-    t = Text("Q ", style="bold")
-    if decision.q_values is None:
-        t.append(f"— ({decision.policy}: rules, no Q-values)", style="dim")
-        return t
-    for a, label in enumerate(ACTION_SHORT):
-        if a >= len(decision.q_values):
-            break
-        value = fmt_signed(decision.q_values[a])
-        masked = a < len(decision.action_mask) and not decision.action_mask[a]
-        t.append(f"{label} ", style="dim" if masked else "")
-        if masked:
-            t.append(f"({value})", style="dim")
-        else:
-            t.append(value, style="bold reverse" if a == decision.action else "")
-        t.append("  ")
-    if decision.probabilities is not None and 0 <= decision.action < len(decision.probabilities):
-        t.append(f"p(chosen) {decision.probabilities[decision.action]:.2f}", style="dim")
-    return t
-
-
 class DecisionTable(DataTable):
     """Keyed, bounded, append-at-the-bottom. The cursor stays on its record across updates and
     follows new rows while ``following``."""
 
-    BINDINGS = [Binding("end", "follow", "Follow new rows")]
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Seed detail"),
+        Binding("end", "follow", "Follow new rows"),
+    ]
 
     following: reactive[bool] = reactive(True)
     row_filter: reactive[DecisionFilter] = reactive(DecisionFilter, always_update=True)
@@ -177,8 +170,13 @@ class DecisionTable(DataTable):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, DecisionRecord] = {}  # row key -> record, in table order
+        self._shadow: set[str] = set()  # row keys of shadow-mode advice
         self._decisions: tuple[DecisionRecord, ...] | None = None
         self._view: StoreView | None = None
+        self._shown: tuple[str, ...] = tuple(key for _, key in COLUMNS)  # column keys, in order
+        self._widths: dict[str, int] = {key: cell_len(label) for label, key in COLUMNS}
+        self._lane_labels: dict[str, str] = {}
+        self._enter_offered = False  # what the footer was last told about enter
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -186,8 +184,93 @@ class DecisionTable(DataTable):
     def _ensure_columns(self) -> None:
         """Columns need the app (to measure labels), so they are added on mount."""
         if not self.columns:
-            for label, key in COLUMNS:
-                self.add_column(label, key=key)
+            for key in self._shown:
+                self.add_column(LABELS[key], key=key)
+
+    # ------------------------------------------------------------------ columns by width
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        return self._shown
+
+    def column_width(self, key: str) -> int:
+        """Cells a column takes: its widest content (label included) and the cell padding."""
+        return self._widths[key] + CELL_PADDING
+
+    def columns_for(self, width: int) -> tuple[str, ...]:
+        """The columns that fit in ``width`` cells, taken by priority, in display order."""
+        room = width - 1  # the vertical scrollbar
+        chosen: set[str] = set()
+        for key in PRIORITY:
+            need = self.column_width(key)
+            if need <= room:
+                chosen.add(key)
+                room -= need
+            elif key in ("when", "lane", "action"):
+                chosen.add(key)  # the row must still say what it is
+                room -= need
+        return tuple(key for _, key in COLUMNS if key in chosen)
+
+    def width_of(self, keys: tuple[str, ...]) -> int:
+        return sum(self.column_width(key) for key in keys) + 1
+
+    def set_columns(self, keys: tuple[str, ...]) -> None:
+        """Show these columns (a user's resize or maximise: the one other rebuild)."""
+        keys = tuple(key for _, key in COLUMNS if key in keys)
+        if keys == self._shown:
+            return
+        self._shown = keys
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Every row again, with the columns and lane labels of now; the cursor keeps its row."""
+        cursor_key = self.row_key_at(self.cursor_row)
+        rows = list(self._rows.items())
+        self.clear(columns=True)
+        self._rows.clear()
+        for key in self._shown:
+            self.add_column(LABELS[key], key=key)
+        for key, decision in rows:
+            self._add(key, decision, key in self._shadow)
+        if not self.row_count:
+            return
+        if self.following or cursor_key not in self._rows:
+            self.move_cursor(row=self.row_count - 1)
+        else:
+            self.move_cursor(row=self.get_row_index(cursor_key))
+        # DataTable measures the new rows when its own message queue runs dry; a rebuild called
+        # from the panel's resize leaves it no message, so the columns kept their labels' widths
+        # and the view stayed on the first rows until the next decision came (a minute, live).
+        # This message gets it measured, then keeps a following table on its newest row.
+        self.call_after_refresh(self._keep_newest_in_sight)
+
+    def _add(self, key: str, decision: DecisionRecord, shadow: bool) -> None:
+        cells = dict(
+            zip(
+                (k for _, k in COLUMNS),
+                decision_cells(decision, shadow, self._lane_labels.get(decision.lane)),
+                strict=True,
+            )
+        )
+        for column, cell in cells.items():
+            width = cell_len(cell.plain)
+            if width > self._widths[column]:
+                self._widths[column] = width
+        self.add_row(*(cells[k] for k in self._shown), key=key)
+        self._rows[key] = decision
+        if shadow:
+            self._shadow.add(key)
+        else:
+            self._shadow.discard(key)
+
+    def on_resize(self) -> None:
+        """A following table keeps the newest row in sight whatever the new height."""
+        if self.following and self.row_count:
+            self.call_after_refresh(self._keep_newest_in_sight)
+
+    def _keep_newest_in_sight(self) -> None:
+        if self.following and self.row_count:  # still following when the layout is done
+            self.move_cursor(row=self.row_count - 1)
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     def row_key_at(self, index: int) -> str | None:
         """The key of the row at ``index`` (e.g. the cursor row), or None."""
@@ -245,8 +328,26 @@ class DecisionTable(DataTable):
         self.follow()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """End is offered (in the footer) only while following is paused."""
-        return not self.following if action == "follow" else True
+        """End is offered (in the footer) only while following is paused; enter only on a
+        decision that acted on a seed (it opens that seed)."""
+        if action == "follow":
+            return not self.following
+        if action == "select_cursor":
+            decision = self.cursor_decision
+            return decision is not None and decision.target_slot is not None
+        return True
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        decision = self.cursor_decision
+        names_seed = decision is not None and decision.target_slot is not None
+        if names_seed != self._enter_offered and self.has_focus:  # the footer shows enter, or not
+            self._enter_offered = names_seed
+            self.refresh_bindings()
+
+    def on_focus(self) -> None:
+        decision = self.cursor_decision
+        self._enter_offered = decision is not None and decision.target_slot is not None
 
     def watch_following(self) -> None:
         self.refresh_bindings()
@@ -258,9 +359,10 @@ class DecisionTable(DataTable):
 
     # ------------------------------------------------------------------ data
     def watch_row_filter(self) -> None:
-        """A new filter: the one rebuild (a user's action, never a tick)."""
+        """A new filter: a rebuild (a user's action, never a tick)."""
         self.clear()
         self._rows.clear()
+        self._shadow.clear()
         self._decisions = None
         if self._view is not None:
             self.update_view(self._view)
@@ -274,6 +376,11 @@ class DecisionTable(DataTable):
             return
         self._decisions = decisions
         self._ensure_columns()
+        labels = lane_labels([lane.name for lane in view.lanes], LANE_W)
+        if labels != self._lane_labels:
+            self._lane_labels = labels
+            if self._rows:
+                self._rebuild()
         shadows = {id(s) for d in decisions for s in d.shadow}
         wanted = self.row_filter
         if wanted.active:
@@ -286,9 +393,9 @@ class DecisionTable(DataTable):
         for key in gone:
             self.remove_row(key)
             del self._rows[key]
+            self._shadow.discard(key)
         for key, decision in new:
-            self.add_row(*decision_cells(decision, id(decision) in shadows), key=key)
-            self._rows[key] = decision
+            self._add(key, decision, id(decision) in shadows)
         if not self.row_count:
             return
         if self.following:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
 from widgets.model import StoreView
@@ -130,10 +131,20 @@ def shape(text: Text) -> tuple[int, int]:
     return len(lines), max(cell_len(line) for line in lines)
 
 
-def needs_layout(current: Text | None, new: Text) -> bool:
+def needs_layout(current: Text | None, new: Text, widget: Widget | None = None) -> bool:
     """A new text of the same shape repaints its panel without a layout of the whole screen
-    (the costly part of an update, and most ticks only change digits)."""
-    return current is None or shape(current) != shape(new)
+    (the costly part of an update, and most ticks only change digits). With ``widget``, only
+    the dimensions its size follows count: a fixed height ignores the line count, a width that
+    is not ``auto`` ignores the widest line."""
+    if current is None:
+        return True
+    (lines, wide), (new_lines, new_wide) = shape(current), shape(new)
+    if widget is None:
+        return (lines, wide) != (new_lines, new_wide)
+    width, height = widget.styles.width, widget.styles.height
+    follows_height = height is None or height.is_auto
+    follows_width = width is not None and width.is_auto
+    return (follows_height and lines != new_lines) or (follows_width and wide != new_wide)
 
 
 def wrap(text: str, width: int, indent: str = "  ") -> str:
@@ -164,7 +175,7 @@ class TextPanel(Static):
         self._ready = True
         text = self.build(self.content_size.width or self.DEFAULT_WIDTH)
         if changed(self._text, text):
-            layout = needs_layout(self._text, text)
+            layout = needs_layout(self._text, text, self)
             self._text = text
             self.update(text, layout=layout)
 

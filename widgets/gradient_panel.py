@@ -7,12 +7,14 @@ seeds that were never measured. Green means measured and healthy, nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from rich.text import Text
 
 from training.records import SeedRecord, SeedStage, is_failure_stage
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
+from widgets.labels import lane_labels
 from widgets.model import StoreView
 
 # The norm history is drawn on a log10 scale with fixed bounds (said in the header): a seed's
@@ -94,23 +96,53 @@ def _seed_line(
     return t
 
 
-def gradient_text(view: StoreView, width: int = 120) -> Text:
-    seeds = [
+SUBTITLES = (  # the longest that fits is shown; `?` explains them all
+    f"norm history, log {NORM_BOUNDS_TEXT} (· unmeasured), healthy ≥ {HEALTHY:.1f}",
+    f"log {NORM_BOUNDS_TEXT} history (· unmeasured), healthy ≥ {HEALTHY:.1f}",
+    f"log {NORM_BOUNDS_TEXT}, healthy ≥ {HEALTHY:.1f}",
+    f"log {NORM_BOUNDS_TEXT}",
+)
+
+
+def subtitle(width: int) -> str:
+    return next((s for s in SUBTITLES if len(s) <= width), SUBTITLES[-1])
+
+
+def _seeds(view: StoreView) -> list[tuple[SeedRecord, tuple[SeedRecord, ...]]]:
+    return [
         (history[-1], history)
         for lane in view.lanes
         for _slot, history in sorted(lane.seed_history.items())
         if history and history[-1].seed_id is not None
     ]
-    short = width < 50
-    t = Text(
-        f"norm history, log {NORM_BOUNDS_TEXT} (· unmeasured), healthy ≥ {HEALTHY:.1f}\n"
-        if not short
-        else f"log {NORM_BOUNDS_TEXT}, — not measured\n",
-        style="dim",
+
+
+def natural_width(view: StoreView) -> int:
+    """The panel's width with the whole history, flags, numbers and stage on each line."""
+    seeds = _seeds(view)
+    if not seeds:
+        return len(SUBTITLES[0])
+    name_w = max(len(record.lane) for record, _ in seeds)
+    flags_w = max(len(_flags(r).plain) for r, _ in seeds)
+    return max(
+        len(SUBTITLES[0]),
+        name_w + 4 + 1 + HISTORY_WIDTH + 1 + (flags_w + 1 if flags_w else 0) + 30 + STAGE_W + 2,
     )
+
+
+def gradient_text(view: StoreView, width: int = 120) -> Text:
+    seeds = _seeds(view)
+    short = width < 50
+    t = Text(subtitle(width) + "\n", style="dim")
     if not seeds:
         t.append("no seeds yet", style="dim")
         return t
+    names = list(dict.fromkeys(record.lane for record, _ in seeds))
+    labels = lane_labels(names, max(width - 4 - 1 - MIN_HISTORY - (13 if short else 30), 2))
+    seeds = [
+        (dataclasses.replace(record, lane=labels[record.lane]), history)
+        for record, history in seeds
+    ]
     name_w = max(len(record.lane) for record, _ in seeds)
     flags_w = max(len(_flags(r, short).plain) for r, _ in seeds)
     # lane·sN and a space, flags, norm and health (~13 short, ~21) or "not measured (...)" (~30)
@@ -133,3 +165,6 @@ class GradientPanel(ViewPanel):
 
     def text_of(self, view: StoreView, width: int) -> Text:
         return gradient_text(view, width)
+
+    def natural_width(self, view: StoreView) -> int:
+        return natural_width(view)

@@ -69,6 +69,25 @@ class InputOutlier:
     measure: str = "z"
 
 
+def input_outliers(decision: DecisionRecord, names: tuple[str, ...]) -> tuple[InputOutlier, ...]:
+    """The decision's inputs far outside its model's training distribution, worst first: by
+    z-score (our checkpoints) or by range-widths beyond esper-lite's range (plan format)."""
+    if decision.features is None:
+        return ()
+    if decision.z_scores is not None:
+        scores, limit, measure = decision.z_scores, OUTLIER_Z, "z"
+    elif decision.range_excess is not None:
+        scores, limit, measure = decision.range_excess, PLAN_RANGE_WIDTHS, "range"
+    else:
+        return ()
+    out = [
+        InputOutlier(decision.lane, names[i] if i < len(names) else f"x{i}", raw, z, measure)
+        for i, (raw, z) in enumerate(zip(decision.features, scores, strict=False))
+        if abs(z) > limit
+    ]
+    return tuple(sorted(out, key=lambda o: -abs(o.z)))
+
+
 @dataclass(frozen=True)
 class EpisodeCurve:
     """One finished episode of one lane, epoch by epoch (the charts draw these under the
@@ -109,6 +128,54 @@ class Agreement:
         return self.episode_agreed / self.episode_decided if self.episode_decided else None
 
 
+# What the event log holds, in the order its filter offers them: (kind, what it covers).
+LOG_KINDS: tuple[tuple[str, str], ...] = (
+    ("run", "started, finished, stopped, crashed"),
+    ("pause", "training paused and resumed"),
+    ("command", "operator commands applied"),
+    ("refused", "operator commands refused, with the reason"),
+    ("stage", "seed stage transitions and their gate"),
+    ("gate", "a quality gate failed (the seed stayed where it was)"),
+    ("cull", "seeds culled"),
+    ("fossil", "seeds fossilized"),
+    ("episode", "episodes finished, with the paired result so far"),
+    ("failed", "episodes that failed"),
+    ("unreadable", "record lines skipped as unreadable"),
+    ("record", "the record file could not be written"),
+)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the event log: something that happened to the run, a lane or a seed, told
+    in full (the strip on the main screen and the log screen show the same words)."""
+
+    seq: int  # order of arrival in this store
+    kind: str  # one of LOG_KINDS
+    text: str
+    episode: int | None = None
+    epoch: int | None = None
+    lane: str | None = None
+    slot: int | None = None  # set when the event is about a seed: enter opens its detail
+    level: str = "info"  # info, good, warn or bad: how the line is coloured
+
+
+PHASES = ("loading", "training", "validating", "deciding")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the trainer is inside an epoch. Live only: it is not in the records, so a replay
+    or a follow has none (their header shows epochs and time per epoch)."""
+
+    phase: str  # one of PHASES
+    lane: str = ""
+    episode: int = 0
+    epoch: int = 0  # the epoch in progress
+    batch: int = 0  # batches done this epoch
+    batches: int = 0  # batches in an epoch (0: unknown)
+
+
 @dataclass(frozen=True)
 class LaneView:
     """One lane as the UI sees it: bounded history of the current episode plus derived stats."""
@@ -131,6 +198,8 @@ class LaneView:
     agreement: Agreement = Agreement()
     advising: bool = False  # shadow mode: the lane only advises; its choices are never executed
     choices: tuple[DecisionRecord, ...] = ()  # an advising lane's decisions, this episode
+    final_params: tuple[int, ...] = ()  # seed parameters added by each finished episode's end
+    host_params: int = 0  # the host's parameters (the share the seeds add is of this)
 
     @property
     def latest(self) -> EpochRecord | None:
@@ -161,9 +230,15 @@ class StoreView:
     vitals_history: tuple[
         Vitals, ...
     ] = ()  # distinct samples, oldest first by their time (bounded)
+    log: tuple[LogEntry, ...] = ()  # the event log, oldest first (bounded)
 
     def lane(self, name: str) -> LaneView | None:
         return next((lane for lane in self.lanes if lane.name == name), None)
+
+    def feature_names(self, lane: str) -> tuple[str, ...]:
+        """The names of a lane's policy inputs, as its run record gives them."""
+        info = next((li for li in (self.run.lanes if self.run else ()) if li.name == lane), None)
+        return info.feature_names if info is not None else ()
 
     @property
     def agreement(self) -> Agreement | None:

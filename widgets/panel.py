@@ -1,24 +1,18 @@
 """Titled dashboard panels. A panel's title says what it is, marks focus with ``▶`` (not only
 by colour) and carries the panel's state: a scroll hint, following or paused, the filter.
 
-``ScrollPanel`` holds one text panel and scrolls it when it does not fit; ``DecisionPanel``
-holds the decision table and the details line for the row under the cursor.
+``ScrollPanel`` holds one text panel and scrolls it when it does not fit; the decision table and
+its pane are ``widgets.decision_panel.DecisionPanel``.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events, on
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.reactive import reactive
+from textual import events
+from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
 
-from widgets.decision_table import DecisionFilter, DecisionTable, q_vector_text, reason_text
-from widgets.glyphs import changed, fit
-from widgets.model import StoreView
+from widgets.glyphs import TextPanel, changed
 
 FOCUS_MARK = "▶ "
 
@@ -77,13 +71,14 @@ class ScrollPanel(VerticalScroll, Titled):
     def panel_state(self) -> Text | None:
         below = self.max_scroll_y > 0 and not self.is_vertical_scroll_end
         beside = self.max_scroll_x > 0 and not self.is_horizontal_scroll_end
-        if below and beside:
-            return Text("↓→ more: tab here, ↑↓←→ scroll", style="bold yellow")
-        if below:
-            return Text("↓ more: tab here, ↑↓ scroll", style="bold yellow")
-        if beside:
-            return Text("→ more: tab here, ←→ scroll", style="bold yellow")
-        return None
+        arrows = "↓→" if below and beside else "↓" if below else "→" if beside else ""
+        if not arrows:
+            return None
+        keys = "↑↓←→" if below and beside else "↑↓" if below else "←→"
+        hint = f"{arrows} more: tab here, {keys} scroll"
+        if len(self.PANEL_TITLE) + 5 + len(hint) > self.size.width:
+            hint = f"{arrows} more (tab)"  # a narrow panel: the short form, never cut
+        return Text(hint, style="bold yellow")
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -94,86 +89,7 @@ class ScrollPanel(VerticalScroll, Titled):
         self.retitle()
 
     def on_resize(self, event: events.Resize) -> None:
+        for child in self.children:  # a panel that wraps to this frame's width rebuilds
+            if isinstance(child, TextPanel) and child.is_mounted:
+                child.refresh_text()
         self.call_after_refresh(self.retitle)
-
-
-class DecisionPanel(Vertical, Titled):
-    """The decision table, its follow state and filter in the title, and a details line: the
-    full Q vector of the row under the cursor (every action, masked ones in parentheses)."""
-
-    PANEL_TITLE = "IQL decisions"
-    ALLOW_MAXIMIZE = True
-    BINDINGS = [Binding("v", "toggle_detail", "Q/why")]
-    WIDE = 110  # narrower than this, the details line starts with the reason (its column is cut)
-
-    show_reason: reactive[bool | None] = reactive(None)  # None: by width
-
-    def compose(self) -> ComposeResult:
-        yield DecisionTable(id="decisions")
-        yield Static(id="decision-detail", markup=False)
-
-    @property
-    def table(self) -> DecisionTable:
-        return self.query_one(DecisionTable)
-
-    def on_mount(self) -> None:
-        self.watch(self.table, "following", self._state_changed, init=False)
-        self.watch(self.table, "row_filter", self._state_changed, init=False)
-        self.retitle()
-
-    def _state_changed(self) -> None:
-        self.retitle()
-        self._show_detail()
-
-    def panel_state(self) -> Text:
-        table = self.table
-        t = (
-            Text("following", style="green")
-            if table.following
-            else Text("following paused: End resumes", style="bold yellow")
-        )
-        wanted: DecisionFilter = table.row_filter
-        if wanted.active:
-            t.append(" · ", style="dim")
-            t.append(f"filter: {wanted.describe()} (/ changes)", style="bold cyan")
-        return t
-
-    def update_view(self, view: StoreView) -> None:
-        self.table.update_view(view)
-        self._show_detail()
-
-    @on(DataTable.RowHighlighted, "#decisions")
-    def _row_highlighted(self) -> None:
-        self._show_detail()
-
-    def action_toggle_detail(self) -> None:
-        """v: the details line shows the full Q vector, or the reason and the result."""
-        self.show_reason = not self._reason_shown()
-
-    def watch_show_reason(self) -> None:
-        if self.is_mounted:
-            self._show_detail()
-
-    def on_resize(self) -> None:
-        self._show_detail()
-
-    def _reason_shown(self) -> bool:
-        return self.show_reason if self.show_reason is not None else self.size.width < self.WIDE
-
-    def _show_detail(self) -> None:
-        decision = self.table.cursor_decision
-        detail = self.query_one("#decision-detail", Static)
-        if decision is None:
-            detail.update(
-                Text(
-                    "no decisions yet"
-                    if not self.table.row_filter.active
-                    else "no decision matches the filter (/ changes it)",
-                    style="dim",
-                ),
-                layout=False,
-            )
-            return
-        t = Text(f"{decision.episode}·{decision.epoch} {decision.lane}: ", style="bold")
-        t.append_text(reason_text(decision) if self._reason_shown() else q_vector_text(decision))
-        detail.update(fit(t, max(self.content_size.width, 20)), layout=False)  # one fixed line

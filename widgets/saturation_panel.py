@@ -2,8 +2,9 @@
 how often recently the raw value sat at that bound; then the IQL inputs that lie far outside the
 distribution its checkpoint was trained on.
 
-Features are rows and lanes are column groups (18 cells each), so three lanes fit beside the
-gradient panel at 120 columns. A feature
+Features are rows and lanes are column groups, each column as wide as its widest value (numbers
+keep the digits that fit, never spill), lane names whole when they fit, else every lane's code.
+The window of the pegged share heads the feature column. A feature
 pegged at its bound tells the agent nothing (the plan's example: a gradient norm pegged at 1.0
 because the 10.0 scale is too low), so a row's warning is printed in full, not hinted at by colour.
 """
@@ -11,26 +12,55 @@ because the 10.0 scale is too low), so a row's warning is printed in full, not h
 from __future__ import annotations
 
 from rich.text import Text
+from textual.widget import Widget
 
 from widgets.glyphs import ViewPanel, fmt_num, wrap
+from widgets.labels import fmt_column, lane_labels
 from widgets.model import OUTLIER_Z, PLAN_RANGE_WIDTHS, LaneView, SaturationRow, StoreView
 
 OUTLIER_TITLE = f"out of training distribution (|z| > {OUTLIER_Z:g})"
 PLAN_TITLE = f"plan-format, raw inputs beyond esper-lite's range (> {PLAN_RANGE_WIDTHS:g} width)"
-GROUP_W = 18  # "│" + raw 6 + " " + norm 5 + " " + pegged 4 + " "
+RAW_CAP, NORM_CAP, PEG_W = 7, 6, 4
 
 
-def _cell(row: SaturationRow | None) -> Text:
+def _widths(lanes: list[LaneView]) -> tuple[dict[int, str], dict[int, str], int, int]:
+    """Every raw and normalised value formatted to one width per column (the widest value's,
+    capped; wider values keep fewer digits), keyed by id of their row."""
+    rows = [row for lane in lanes for row in lane.saturation]
+    raws, raw_w = fmt_column([row.raw for row in rows], RAW_CAP)
+    norms, norm_w = fmt_column([row.normalised for row in rows], NORM_CAP, decimals=3)
+    return (
+        {id(r): v for r, v in zip(rows, raws, strict=True)},
+        {id(r): v for r, v in zip(rows, norms, strict=True)},
+        max(raw_w, 3),
+        max(norm_w, 4),
+    )
+
+
+def _group_w(raw_w: int, norm_w: int) -> int:
+    return 1 + raw_w + 1 + norm_w + 1 + PEG_W + 1  # "│" raw norm peg and a space
+
+
+def table_width(view: StoreView) -> int:
+    lanes = [lane for lane in view.lanes if lane.saturation]
+    if not lanes:
+        return 40
+    _, _, raw_w, norm_w = _widths(lanes)
+    feat_w = max(len(row.feature) for row in lanes[0].saturation)
+    return feat_w + 6 + _group_w(raw_w, norm_w) * len(lanes)
+
+
+def _cell(row: SaturationRow | None, raw: str, norm: str, raw_w: int, norm_w: int) -> Text:
     t = Text("│", style="dim")
     if row is None:
-        t.append(f"{'—':>6}{'':>11} ", style="dim")
+        t.append(f"{'—':>{raw_w}}{'':>{norm_w + PEG_W + 2}} ", style="dim")
         return t
-    t.append(f"{fmt_num(row.raw, 3):>6} {row.normalised:>5.3f} ")
+    t.append(f"{raw:>{raw_w}} {norm:>{norm_w}} ")
     if row.bound == "—":
-        t.append(f"{'—':>4}", style="dim")
+        t.append(f"{'—':>{PEG_W}}", style="dim")
     else:
         style = "bold white on red" if row.warning else "yellow" if row.pegged_share > 0 else ""
-        t.append(f"{row.pegged_share:>4.0%}", style=style)
+        t.append(f"{row.pegged_share:>{PEG_W}.0%}", style=style)
     t.append(" ")
     return t
 
@@ -57,32 +87,33 @@ def outliers_text(lane: LaneView, width: int, plan: bool = False) -> Text:
 
 
 def saturation_text(view: StoreView, width: int = 120) -> Text:
+    """The table (as wide as its columns), then warnings and outliers wrapped to ``width``."""
     t = Text()
     lanes = [lane for lane in view.lanes if lane.saturation]
-    # The panel is as wide as its table; the outlier list wraps to that width.
-    width = max(44, 21 + GROUP_W * len(lanes)) if lanes else min(width, 60)
+    width = max(width, table_width(view)) if lanes else min(width, 60)
     if lanes:
+        raws, norms, raw_w, norm_w = _widths(lanes)
+        group_w = _group_w(raw_w, norm_w)
+        labels = lane_labels([lane.name for lane in lanes], group_w - 2)
         features = [row.feature for row in lanes[0].saturation]
         bounds = {row.feature: row.bound for row in lanes[0].saturation}
         by_lane = [{row.feature: row for row in lane.saturation} for lane in lanes]
         feat_w = max(len(f) for f in features)
-        t.append(" " * (feat_w + 6))
+        window = lanes[0].saturation[0].window
+        t.append(f"peg: last {window} ep"[: feat_w + 5].ljust(feat_w + 6), style="dim")
         for lane in lanes:
-            window = lane.saturation[0].window
             t.append("│", style="dim")
-            suffix = f" last {window}"
-            t.append(
-                f" {lane.name[: GROUP_W - 2 - len(suffix)]}{suffix}".ljust(GROUP_W - 1),
-                style="bold",
-            )
+            t.append(f" {labels[lane.name]}".ljust(group_w - 1), style="bold")
         t.append(f"\n{'feature':<{feat_w}} {'clip':>4} ", style="bold dim")
         for _ in lanes:
             t.append("│", style="dim")
-            t.append(f"{'raw':>6} {'norm':>5} {'peg':>4} ", style="bold dim")
+            t.append(f"{'raw':>{raw_w}} {'norm':>{norm_w}} {'peg':>{PEG_W}} ", style="bold dim")
         for feature in features:
             t.append(f"\n{feature:<{feat_w}} {bounds[feature]:>4} ")
             for rows in by_lane:
-                t.append_text(_cell(rows.get(feature)))
+                row = rows.get(feature)
+                key = id(row)
+                t.append_text(_cell(row, raws.get(key, ""), norms.get(key, ""), raw_w, norm_w))
         for lane in lanes:
             for row in lane.saturation:
                 if row.warning:
@@ -100,7 +131,8 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
         t.append("no lanes yet\n", style="dim")
     plan = {li.name for li in (view.run.lanes if view.run else ()) if li.model_format == "plan"}
     for lane in view.lanes:
-        if lane.kind == "iql":  # the heuristic reads raw signals: nothing to be out of range of
+        # the heuristic reads raw signals: nothing to be out of range of
+        if lane.kind in ("iql", "bc"):
             t.append_text(outliers_text(lane, width, lane.name in plan))
             t.append("\n")
     t.rstrip()
@@ -117,3 +149,16 @@ class SaturationPanel(ViewPanel):
 
     def text_of(self, view: StoreView, width: int) -> Text:
         return saturation_text(view, width)
+
+    def build(self, width: int) -> Text:
+        """Wrapped to the width of the panel around it (this text is as wide as its table)."""
+        parent = self.parent
+        room = (
+            parent.content_size.width - 1
+            if isinstance(parent, Widget) and parent.content_size.width
+            else width
+        )
+        return Text() if self._view is None else saturation_text(self._view, room)
+
+    def table_width(self, view: StoreView) -> int:
+        return table_width(view)

@@ -7,13 +7,15 @@ raised DuplicateIds. Cards carry no ids for the same reason; find them with ``ca
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from training.records import SeedRecord, SeedStage, is_failure_stage, stage_name
-from widgets.glyphs import bar, changed, needs_layout, sparkline, truncate
+from widgets.glyphs import bar, changed, fit, needs_layout, sparkline
+from widgets.labels import lane_codes, lane_labels
 from widgets.model import LaneView, StoreView
 
 # Stage values are sparse ints (UNKNOWN 0 .. RESETTING 10); tables are keyed by stage.
@@ -24,6 +26,7 @@ PIPELINE: tuple[tuple[SeedStage, str], ...] = (
 )  # fmt: skip
 SHORT: dict[int, str] = dict(PIPELINE)
 HISTORY_WIDTH = 12
+LABEL_ROOM = 13  # a compact card's line besides the lane name: mark, "·s0 ", stage code, epochs
 PENDING = {  # operator command applied since the last epoch record -> badge, style
     "paused": ("PAUSED", "bold black on yellow"),
     "resumed": ("RESUMED", "bold black on green"),
@@ -45,6 +48,16 @@ def slot_count(view: StoreView) -> int:
     return max(seen) + 1 if seen else 0
 
 
+STAGE_CODES: dict[int, str] = {
+    **SHORT,
+    SeedStage.UNKNOWN: "UNK",
+    SeedStage.CULLED: "CUL",
+    SeedStage.EMBARGOED: "EMB",
+    SeedStage.RESETTING: "RST",
+}
+BLUEPRINT_SHORT = {"conv_enhance": "conv", "attention": "attn", "depthwise": "dw", "norm": "norm"}
+
+
 def _badge(record: SeedRecord | None, pending: str | None) -> Text:
     """PAUSED from the record, or the operator's command applied since the last epoch record
     (shown at once, marked pending, so a key press is never met by silence)."""
@@ -58,15 +71,17 @@ def _badge(record: SeedRecord | None, pending: str | None) -> Text:
     return t
 
 
-def _stage_text(record: SeedRecord, *, pipeline: bool) -> Text:
-    """The pipeline with the current stage marked, or a failure stage named as such."""
+def _stage_text(record: SeedRecord, *, pipeline: bool = False, code: bool = False) -> Text:
+    """The pipeline with the current stage marked, the stage's name, or its three-letter code;
+    a failure stage is marked as such."""
     stage = record.stage
+    name = STAGE_CODES.get(stage, "?") if code else stage_name(stage)
     if is_failure_stage(stage):
-        return Text(f"✗ {stage_name(stage)}", style="bold red")
+        return Text(f"✗ {name}", style="bold red")
     if stage not in SHORT:
-        return Text(f"? {record.stage_name}", style="bold yellow")
+        return Text(f"? {record.stage_name if not code else name}", style="bold yellow")
     if not pipeline:
-        return Text(stage_name(stage), style="bold reverse")
+        return Text(name, style="bold reverse")
     t = Text()
     for i, (value, label) in enumerate(PIPELINE):
         if i:
@@ -77,19 +92,33 @@ def _stage_text(record: SeedRecord, *, pipeline: bool) -> Text:
 
 
 def _gate_text(record: SeedRecord, width: int) -> Text:
+    """The last gate: its name (or only its id when narrow), ✓, or ✗ and the failed checks that
+    fit whole ("+2 more" for the rest: the seed detail lists them)."""
     gate = record.gate
     if gate is None:
         return Text("gate —", style="dim")
-    t = Text(f"gate {gate.gate} ")
-    if gate.passed:
-        t.append("✓", style="bold green")
-    else:
-        t.append("✗ ", style="bold red")
-        t.append(
-            truncate("; ".join(gate.checks_failed) or "failed", max(8, width - len(t.plain))),
-            style="red",
-        )
-    return t
+    for name in (gate.gate, gate.gate.split(" ")[0]):
+        t = Text(f"gate {name} ")
+        if gate.passed:
+            t.append("✓", style="bold green")
+            if len(t.plain) <= width:
+                return t
+            continue
+        t.append("✗", style="bold red")
+        checks = list(gate.checks_failed) or ["failed"]
+        shown: list[str] = []
+        for i, check in enumerate(checks):
+            rest = len(checks) - i - 1
+            more = f" +{rest} more" if rest else ""
+            if len(t.plain) + len(" " + "; ".join([*shown, check])) + len(more) <= width:
+                shown.append(check)
+        if shown:
+            t.append(" " + "; ".join(shown), style="red")
+        if len(shown) < len(checks):
+            t.append(f" +{len(checks) - len(shown)} more", style="red")
+        if len(t.plain) <= width:
+            return t
+    return fit(t, width)
 
 
 def _alpha_text(
@@ -98,9 +127,63 @@ def _alpha_text(
     alphas = [s.alpha for s in history if s.seed_id == record.seed_id]
     t = Text("α ")
     t.append(bar(record.alpha, bar_width), style="cyan")
-    t.append(f" {record.alpha:.2f} ")
-    t.append(sparkline(alphas, 0.0, 1.0, width=hist_width), style="cyan dim")
+    t.append(f" {record.alpha:.2f}")
+    if hist_width:
+        t.append(" ")
+        t.append(sparkline(alphas, 0.0, 1.0, width=hist_width), style="cyan dim")
     return t
+
+
+class DoesNotFit(Exception):
+    """No way of writing a card's line fits its width (the grid then uses lane codes)."""
+
+
+def _first_fitting(candidates: list[Text], width: int, strict: bool = False) -> Text:
+    """The richest candidate that fits ``width`` cells; when none does, the last one cut (or,
+    ``strict``, ``DoesNotFit``)."""
+    for text in candidates:
+        if cell_len(text.plain) <= width:
+            return text
+    if strict:
+        raise DoesNotFit
+    return fit(candidates[-1], width)
+
+
+def _head(lane: str, slot: int, selected: bool) -> Text:
+    head = Text("▶" if selected else " ", style="bold")
+    head.append(f"{lane}·s{slot} ", style="bold")
+    return head
+
+
+def _line_variants(
+    head: Text, record: SeedRecord, badge: Text, *, alpha: bool, blueprint: bool
+) -> list[Text]:
+    """A compact card's first line, richest first: stage name or code, epochs, badge, alpha
+    and gate mark, blueprint in full or short."""
+    out = []
+    bp_full = record.blueprint_id
+    bp_short = BLUEPRINT_SHORT.get(bp_full, bp_full)
+    for code in (False, True):
+        for with_alpha in (True, False) if alpha else (False,):
+            for bp in (bp_full, bp_short, "") if blueprint else ("",):
+                t = head.copy()
+                t.append_text(_stage_text(record, code=code))
+                t.append(f" {record.epochs_in_stage}ep")
+                if badge:
+                    t.append(" ")
+                    t.append_text(badge)
+                if with_alpha:
+                    t.append(f" α{record.alpha:.2f}", style="cyan")
+                    gate = record.gate
+                    if gate is not None:
+                        t.append(
+                            " ✓" if gate.passed else " ✗",
+                            style="bold green" if gate.passed else "bold red",
+                        )
+                if bp:
+                    t.append(f" {bp}", style="dim")
+                out.append(t)
+    return out
 
 
 def card_text(
@@ -110,52 +193,64 @@ def card_text(
     pending: str | None,
     compact: bool | int,
     selected: bool = False,
+    width: int = 60,
+    strict: bool = False,
 ) -> Text:
-    """A card's content: four lines, or two when ``compact`` (1 for a single line); a compact
-    card has no border, so a ``▶`` marks the selected one."""
-    one_line = compact is not True and compact == 1
+    """A card's content in ``width`` cells: four lines, or two when ``compact`` (1 for a single
+    line); a compact card has no border, so a ``▶`` marks the selected one. What does not fit
+    is shortened by rule (stage codes, short blueprints, gate ids), never cut in a word."""
+    lines = 4 if compact is False else (1 if compact is not True and compact == 1 else 2)
     record = history[-1] if history else None
-    head = Text()
-    if compact:
-        head.append("▶" if selected else " ", style="bold")
-        head.append(f"{lane}·s{slot} ", style="bold")
     badge = _badge(record, pending)
+    head = _head(lane, slot, selected) if lines < 4 else Text()
     if record is None or record.is_dormant or record.stage == SeedStage.DORMANT:
-        head.append("DORMANT · empty", style="dim")
-        if badge:
-            head.append(" ")
-            head.append_text(badge)
-        return head
-    if compact:
-        head.append_text(_stage_text(record, pipeline=False))
-        head.append(f" {record.epochs_in_stage}ep ")
-        if badge:
-            head.append_text(badge)
-            head.append(" ")
-        if one_line:
-            head.append(f"α{record.alpha:.2f} ", style="cyan")
-            gate = record.gate
-            if gate is not None:
-                head.append(
-                    "✓" if gate.passed else "✗", style="bold green" if gate.passed else "bold red"
-                )
-            return head
-        head.append(record.blueprint_id, style="dim")
+        variants = []
+        for label in ("DORMANT · empty", "DORMANT", "DOR"):
+            t = head.copy()
+            t.append(label, style="dim")
+            if badge:
+                t.append(" ")
+                t.append_text(badge)
+            variants.append(t)
+        return _first_fitting(variants, width, strict)
+    if lines == 1:
+        return _first_fitting(
+            _line_variants(head, record, badge, alpha=True, blueprint=True), width, strict
+        )
+    if lines == 2:
+        first = _first_fitting(
+            _line_variants(head, record, badge, alpha=False, blueprint=True), width, strict
+        )
+        hist = 6 if width >= 40 else 0
+        alpha = _alpha_text(record, history, 6, hist)
         second = Text(" ")
-        second.append_text(_alpha_text(record, history, 6, 6))
+        second.append_text(alpha)
         second.append(" ")
-        second.append_text(_gate_text(record, 16))
-        return Text("\n").join([head, second])
+        second.append_text(_gate_text(record, max(width - len(second.plain), 8)))
+        return Text("\n").join([first, second])
     # The badge leads the second line (the pipeline fills the first); the stage is named too.
+    pipeline = _stage_text(record, pipeline=True)
+    if cell_len(pipeline.plain) > width:
+        pipeline = _stage_text(record)
     info = badge + Text(" ") if badge else Text()
-    info.append(f"{record.blueprint_id} · {record.stage_name} · {record.epochs_in_stage} ep")
-    lines = [
-        _stage_text(record, pipeline=True),
-        info,
-        _alpha_text(record, history, 10, HISTORY_WIDTH),
-        _gate_text(record, 44),
+    info_variants = [
+        info + Text(f"{bp} · {record.stage_name} · {record.epochs_in_stage} ep")
+        for bp in (
+            record.blueprint_id,
+            BLUEPRINT_SHORT.get(record.blueprint_id, record.blueprint_id),
+        )
     ]
-    return Text("\n").join(lines)
+    info_variants.append(
+        info + Text(f"{STAGE_CODES.get(record.stage, '?')} · {record.epochs_in_stage} ep")
+    )
+    hist = max(0, min(HISTORY_WIDTH, width - 20))
+    lines_out = [
+        pipeline,
+        _first_fitting(info_variants, width),
+        _alpha_text(record, history, 10 if width >= 30 else 6, hist),
+        _gate_text(record, width),
+    ]
+    return Text("\n").join(lines_out)
 
 
 class SeedCard(Static):
@@ -182,8 +277,14 @@ class SeedCard(Static):
         pending: str | None,
         compact: bool | int,
         selected: bool = False,
+        width: int = 60,
+        label: str | None = None,
+        strict: bool = False,
     ) -> None:
-        text = card_text(lane, self.slot_index, history, pending, compact, selected)
+        """Draw the card; ``strict`` raises ``DoesNotFit`` (before drawing) when a line would be cut."""
+        text = card_text(
+            label or lane, self.slot_index, history, pending, compact, selected, width, strict
+        )
         record = history[-1] if history else None
         slot = record.slot_id if record is not None else f"slot{self.slot_index}"
         title = Text(f"{lane} · {slot}")
@@ -193,7 +294,7 @@ class SeedCard(Static):
         self.set_class(selected, "-selected")
         self.set_class(bool(compact), "-compact")
         if changed(self._text, text):
-            layout = needs_layout(self._text, text)
+            layout = needs_layout(self._text, text, self)
             self._text = text
             self.update(text, layout=layout)
 
@@ -222,7 +323,7 @@ class SeedGrid(Container):
         self._shape = (0, 0)
         self._view: StoreView | None = None
         self._selected = (0, 0)
-        self._drawn: tuple[StoreView, tuple[int, int], int, bool] | None = None
+        self._drawn: tuple[StoreView, tuple[int, int], int, bool, int] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -259,9 +360,20 @@ class SeedGrid(Container):
         if self._view is not None:
             self.update_view(self._view, self._selected)
 
+    def on_resize(self) -> None:
+        if self._view is not None:
+            self.update_view(self._view, self._selected)
+
+    def card_width(self, slots: int) -> int:
+        """Cells of a card's content: the grid's width shared by the slots (one gutter between
+        cards), less a framed card's border and padding."""
+        total = self.content_size.width or 118
+        outer = (total - max(slots - 1, 0)) // max(slots, 1)
+        return max(outer - (0 if self.compact else 4), 8)
+
     def update_view(self, view: StoreView, selected: tuple[int, int]) -> None:
         selected = (selected[0], selected[1])
-        drawn = (view, selected, self.lines, self.compact)
+        drawn = (view, selected, self.lines, self.compact, self.content_size.width)
         if self._drawn is not None and all(
             a is b or a == b for a, b in zip(drawn, self._drawn, strict=True)
         ):
@@ -274,6 +386,23 @@ class SeedGrid(Container):
         shape = (len(lanes), slot_count(view))
         if shape != self._shape:
             self._rebuild(shape)
+        width = self.card_width(shape[1])
+        names = [lane.name for lane in lanes]
+        try:  # full lane names when every card's lines fit with them; else every lane's code
+            self._show_all(
+                lanes, selected, width, lane_labels(names, width - LABEL_ROOM), strict=True
+            )
+        except DoesNotFit:
+            self._show_all(lanes, selected, width, lane_codes(names), strict=False)
+
+    def _show_all(
+        self,
+        lanes: tuple[LaneView, ...],
+        selected: tuple[int, int],
+        width: int,
+        labels: dict[str, str],
+        strict: bool,
+    ) -> None:
         for li, lane in enumerate(lanes):
             for si, card in enumerate(self._cards[li]):
                 card.show(
@@ -282,6 +411,9 @@ class SeedGrid(Container):
                     lane.pending.get(si),
                     self.lines if self.compact else False,
                     (li, si) == selected,
+                    width,
+                    labels[lane.name],
+                    strict,
                 )
 
     def _rebuild(self, shape: tuple[int, int]) -> None:

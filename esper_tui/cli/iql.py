@@ -168,6 +168,33 @@ def _stopped(args, message: str) -> int:
     return args.signals.code
 
 
+BEHAVIOUR_SHARE = 0.95  # one action above this share of the data: the policy can learn little else
+
+
+def data_warnings(actions, batch_size: int) -> list[str]:
+    """What makes training on this data little use, in sentences: fewer transitions than one
+    batch (every step resamples the same few) and a behaviour that is nearly one action."""
+    from training.records import ACTION_NAMES
+
+    n = len(actions)
+    out = []
+    if n < batch_size:
+        out.append(
+            f"only {n} transitions, fewer than one batch of {batch_size}: every step draws the same "
+            f"few again (collect more episodes, or lower --batch-size)"
+        )
+    counts = Counter(int(a) for a in actions)
+    if counts:
+        action, k = counts.most_common(1)[0]
+        if k / n > BEHAVIOUR_SHARE:
+            name = ACTION_NAMES[action] if 0 <= action < len(ACTION_NAMES) else str(action)
+            out.append(
+                f"{k} of {n} transitions ({k / n:.0%}) are {name}: a policy learnt from them can do "
+                f"little else (collect with a higher --epsilon)"
+            )
+    return out
+
+
 def _histogram(counts: Counter | dict | tuple) -> str:
     """Share of each action, e.g. "WAIT 70%, GERMINATE_CONV 5%, ..."."""
     from training.env.actions import Action
@@ -259,6 +286,8 @@ def _train(args) -> int:
         fail(str(exc))
     n = len(dataset.actions)
     print(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
+    for warning in data_warnings(dataset.actions, config.batch_size):
+        sys.stderr.write(f"esper-iql: warning: {warning}\n")
     progress = ProgressBars("count", "info", "eta")
     bar = progress.add("train", total=args.steps, info="")
     every = max(args.steps // 10, 1)
@@ -317,6 +346,7 @@ def _train(args) -> int:
 
 def _compare(args) -> int:
     from esper_tui.cli.lanes import load_model_lanes
+    from training.runs.ablation import PolicyTally
     from training.runs.driver import run_episodes
     from training.runs.lanes import Lane
     from training.util.safe_io import atomic_write
@@ -331,12 +361,18 @@ def _compare(args) -> int:
         fail(str(exc))
     backend = _backend(args, config)
     writer = open_record(args.record, args.force)
+    tally, write = PolicyTally(), record_sink(writer)
+
+    def sink(record) -> None:
+        tally(record)  # agreement per lane, as the dashboard counts it
+        write(record)
+
     try:
         with backend, EpisodeProgress("compare", args.episodes) as progress:
             result = run_episodes(
                 config,
                 lanes,
-                record_sink(writer),
+                sink,
                 backend,
                 progress=progress,
                 threads=args.threads,
@@ -352,8 +388,15 @@ def _compare(args) -> int:
     for paired in result.paired:
         print(paired.summary())
     rate = result.agreement_rate()
-    if rate is not None:
-        print(f"agreement with the heuristic on the same states: {100 * rate:.1f}%")
+    reference = "the executing lane (heuristic)" if args.mode == "shadow" else "the heuristic"
+    agreement = {
+        lane: tally.agreement(lane) for lane in result.lanes if tally.agreement(lane) is not None
+    }
+    for lane, share in agreement.items():
+        hits, total = tally.agree[lane]
+        print(
+            f"{lane:>12}: agrees with {reference} on the same states {100 * (share or 0):.1f}% ({hits} of {total})"
+        )
     if report_path is not None:
         report = {
             "run_id": result.run_id,
@@ -371,6 +414,7 @@ def _compare(args) -> int:
             },
             "paired": [p.to_dict() for p in result.paired],
             "agreement_rate": rate,
+            "agreement_by_lane": agreement,
             "models": [str(m) for m in args.model],
             "stopped": result.stopped,
             "failed_episodes": result.failed,

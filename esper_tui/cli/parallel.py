@@ -124,7 +124,7 @@ class EpisodeProgress(ProgressBars):
     queued and failed, and the paired result so far (it updates as episodes finish, in order)."""
 
     def __init__(self, label: str, total: int) -> None:
-        super().__init__("state", "eta", "paired")
+        super().__init__("state", "eta", "paired", name_width=len(label))
         self._task = self.add(label, total=None, state=f"0/{total} episodes", paired="")
 
     def __call__(self, progress) -> None:

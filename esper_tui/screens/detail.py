@@ -7,16 +7,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from esper_tui.screens.base import EsperModal
 from training.records import SeedRecord
 from training.seeds.lifecycle import stage_name
 from training.seeds.telemetry import SEED_FEATURES
 from widgets.model import StoreView
 
 
-class SeedDetailScreen(ModalScreen[None]):
+class SeedDetailScreen(EsperModal[None]):
     """One seed's telemetry history, stage timeline, gate checks and features, live."""
 
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
@@ -27,7 +27,7 @@ class SeedDetailScreen(ModalScreen[None]):
         self._rows: set[str] = set()
         self._seed_id: str | None = None
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="detail", classes="dialog"):
             yield Static(id="detail-title", markup=False)
             yield Static(id="detail-model", markup=False)

@@ -11,25 +11,26 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from esper_tui.screens.base import EsperModal
 from training.records import RunEvent
 from widgets.decision_table import DecisionFilter
+from widgets.glyphs import fmt_count
 from widgets.model import StoreView
 
 CLOSE_HINT = "escape: back to the dashboard · q: quit"
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(EsperModal[bool]):
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
 
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):
             yield Static(Text(self.question), markup=False)
             with Horizontal(id="confirm-buttons"):
@@ -51,7 +52,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class CrashScreen(ModalScreen[None]):
+class CrashScreen(EsperModal[None]):
     """The trainer's traceback, in the app (and in the record). The app stays usable."""
 
     BINDINGS = [Binding("escape", "dismiss", "Close")]
@@ -60,7 +61,7 @@ class CrashScreen(ModalScreen[None]):
         super().__init__()
         self.event = event
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         title = Text("Training crashed", style="bold")
         title.append(f": {self.event.message}")
         with Vertical(id="crash", classes="dialog"):
@@ -74,11 +75,13 @@ class CrashScreen(ModalScreen[None]):
 
 
 def finished_text(view: StoreView) -> Text:
-    """Per lane, each episode's final accuracy to two decimals, and per paired lane each
+    """Per lane, each episode's final accuracy to two decimals and the seed parameters its growth
+    added (a lane can match another's accuracy at six times the size), and per paired lane each
     episode's difference, so the mean difference shown can be checked by hand."""
     t = Text("Run finished", style="bold")
     t.append(f" — {view.run.mode if view.run else ''}, {view.episode} episode(s)\n\n")
     width = max([len(lane.name) for lane in view.lanes] + [4])
+    pad = " " * (width + 3)
     for lane in view.lanes:
         t.append(f"  {lane.name:<{width}} ", style="bold")
         if lane.advising and lane.agreement.rate is not None:
@@ -88,7 +91,17 @@ def finished_text(view: StoreView) -> Text:
             )
             continue
         finals = "  ".join(f"{a:.2f}" for a in lane.finals) or "—"
-        t.append(f"final accuracy per episode: {finals}\n")
+        t.append(f"final accuracy per episode: {finals}")
+        if lane.finals:
+            t.append(f"  (mean {sum(lane.finals) / len(lane.finals):.2f})", style="dim")
+        t.append("\n")
+        if lane.final_params:
+            params = "  ".join(fmt_count(p) for p in lane.final_params)
+            mean = sum(lane.final_params) / len(lane.final_params)
+            share = f", {mean / lane.host_params:.0%} of the host" if lane.host_params else ""
+            t.append(
+                f"{pad}seed parameters added per episode: {params}  (mean {fmt_count(mean)}{share})\n"
+            )
     for paired in view.paired:
         ours, ref = view.lane(paired.lane), view.lane(paired.reference)
         if (
@@ -98,7 +111,11 @@ def finished_text(view: StoreView) -> Text:
             and len(ours.finals) == len(ref.finals)
         ):
             diffs = "  ".join(f"{a - b:+.2f}" for a, b in zip(ours.finals, ref.finals, strict=True))
-            t.append(f"  {paired.lane} − {paired.reference} per episode: {diffs}\n", style="dim")
+            t.append(f"  {paired.lane} − {paired.reference} per episode: {diffs}", style="dim")
+            if ours.final_params and ref.final_params and sum(ref.final_params) > 0:
+                ratio = sum(ours.final_params) / sum(ref.final_params)
+                t.append(f"; seed parameters {ratio:.1f}× the {paired.reference}'s", style="bold")
+            t.append("\n")
     if view.paired:
         t.append("\n")
         for paired in view.paired:
@@ -109,19 +126,19 @@ def finished_text(view: StoreView) -> Text:
     return t
 
 
-class FinishedScreen(ModalScreen[None]):
+class FinishedScreen(EsperModal[None]):
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
 
     def __init__(self, view: StoreView) -> None:
         super().__init__()
         self.view = view
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="finished", classes="dialog"):
             yield Static(finished_text(self.view), markup=False)
 
 
-class FilterScreen(ModalScreen[DecisionFilter]):
+class FilterScreen(EsperModal[DecisionFilter]):
     """Choose which decisions the table shows. Enter toggles an option; escape applies."""
 
     BINDINGS = [Binding("escape,slash", "apply", "Apply")]
@@ -131,7 +148,7 @@ class FilterScreen(ModalScreen[DecisionFilter]):
         self.lanes = lanes
         self.choice = current
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="filter", classes="dialog"):
             yield Static(
                 Text.assemble(

@@ -8,14 +8,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from esper_tui.screens.base import EsperModal
 from training.records import ACTION_NAMES
 from training.seeds.lifecycle import SeedStage
 from training.seeds.telemetry import SEED_FEATURES
 from widgets.glyphs import ACTION_SHORT
-from widgets.model import OUTLIER_Z
+from widgets.model import LOG_KINDS, OUTLIER_Z
 
 KEYS = (
     ("?", "this help"),
@@ -26,22 +26,38 @@ KEYS = (
     ),
     (
         "space",
-        "live: pause / resume training (at the next batch boundary); replay: pause the replay",
+        "live: Pause or Resume training (at the next batch boundary); replay: pause or resume "
+        "the replay. Offered only while the run goes on",
     ),
+    (
+        "e",
+        "the event log: every event in order, following new ones; / filters it by lane and kind, "
+        "enter on a seed's event opens its detail, End follows again, escape or e closes",
+    ),
+    ("tab", "next panel (in a small terminal, also which lower panel shows)"),
     (
         "← → ↑ ↓  h j k l",
         "select a seed card (lanes are rows, slots are columns); arrows act on the "
-        "focused panel when it scrolls",
+        "focused panel when it scrolls or is the decision table",
     ),
-    ("p", "pause / resume the selected seed: no optimizer steps, alpha and stage clock frozen"),
-    ("c", "cull the selected seed (asks first); the trainer may refuse, e.g. a fossilized seed"),
     (
         "enter",
         "seed detail: telemetry history, stage timeline, gate checks (live); on a decision "
         "row, the seed that decision acted on",
     ),
-    ("end", "decision table: follow new rows again (moving the cursor pauses following)"),
+    (
+        "p",
+        "Pause seed / Resume seed: the selected seed gets no optimizer steps, alpha and stage "
+        "clock frozen. Offered for a live seed while training runs",
+    ),
+    ("c", "cull the selected seed (asks first). Never offered for a fossilized seed"),
+    (
+        "m",
+        "maximise the focused panel with the layout of a big terminal (framed seed cards with "
+        "the pipeline; every decision column); m again restores it",
+    ),
     ("/", "filter the decision table: one lane, refused only, disagreements only"),
+    ("end", "decision table: follow new rows again (moving the cursor pauses following)"),
     (
         "g",
         "charts: validation accuracy and loss per lane over the epochs, this episode over the "
@@ -52,17 +68,22 @@ KEYS = (
         "vitals: the trainer's CPU, RSS and threads, the host's CPU and memory, each GPU's "
         "utilisation, memory, temperature, power and torch memory; newest, chart and table",
     ),
-    ("v", "decision details line: the full Q vector, or the reason and result in full"),
-    ("tab", "next panel (in a small terminal, also which lower panel shows)"),
-    ("m", "maximise the focused panel; m or escape restores it"),
-    ("s", "save an SVG screenshot next to the record file"),
+    (
+        "s",
+        "save an SVG screenshot of what is on screen, dialogs included, next to the record file "
+        "(the one written, replayed or followed)",
+    ),
     ("+  -", "replay: faster / slower"),
     ("]  [", "replay: next / previous episode"),
     ("escape", "close a dialog"),
 )
 COLUMNS = (
     ("ep·e", "episode and epoch of the decision (taken after that epoch's training)"),
-    ("lane", "the lane that decided; ⁝ marks advice in shadow mode (never executed)"),
+    (
+        "lane",
+        "the lane that decided (its two-letter code, as the header lists, when a name does not "
+        "fit); ⁝ marks advice in shadow mode (never executed)",
+    ),
     (
         "action",
         "the chosen action and its target slot: "
@@ -70,17 +91,41 @@ COLUMNS = (
             f"{short} {name}" for short, name in zip(ACTION_SHORT, ACTION_NAMES, strict=True)
         ),
     ),
-    ("Q", "the chosen action's Q-value (— for the heuristic: it has none)"),
+    ("Q", "the chosen action's Q-value (— for the heuristic and BC: they have none)"),
     ("best Q", "the valid action with the highest Q, when it is not the chosen one"),
     ("V", "the state value V(s) from the checkpoint's value network"),
     ("adv", "advantage of the chosen action, Q − V"),
     ("heur", "the heuristic's choice on the same state; ✓ agrees, ✗ disagrees"),
     ("outcome", "done, REFUSED (the environment refused it) or advice"),
     ("reason → result", "the policy's reason, then what the action did or why it was refused"),
+    ("", "The table keeps the columns that fit (its title names the others); m shows them all."),
     (
-        "details line",
-        "the row under the cursor: its full Q vector (masked, invalid actions in "
-        "parentheses, the chosen one highlighted) or, after v, its reason and result",
+        "the pane",
+        "beside or under the table, the row under the cursor (the newest while following) in "
+        "full: lane, action and slot, outcome; the reason and its result; the heuristic's "
+        "choice on the same state and its reason; every action's Q as a bar from the lowest "
+        "to the highest valid Q (masked, invalid actions dotted, their Q in parentheses; p: the "
+        "policy's probability), V, the advantage; the inputs farthest from the model's "
+        "training distribution (z-score, or range-widths for a plan-format model)",
+    ),
+)
+EVENTS = (
+    ("the strip", "the last events, under the decisions; the newest in full where it fits"),
+    ("kinds", "; ".join(f"{kind}: {what}" for kind, what in LOG_KINDS)),
+)
+CODES = (
+    (
+        "lane codes",
+        "HE, DI, …: two letters per lane, by one rule (initials, or the first letter and a "
+        "number where two lanes would share them); the header pairs each with its name",
+    ),
+    ("stage codes", "DOR GER TRN BLD SHD PRB FOS, CUL EMB RST: the stages below, in a narrow card"),
+    ("blueprints", "conv = conv_enhance, attn = attention, dw = depthwise, norm"),
+    (
+        "header",
+        "the phase inside the epoch (loading, training with batch k of n, validating, deciding) "
+        "is live only; replay and follow show epochs and the time per epoch. samples/s is over "
+        "the last 5 epochs",
     ),
 )
 POLICIES = (
@@ -97,6 +142,11 @@ POLICIES = (
         "ours",
         "checkpoints from esper-iql train act on the masked policy network (advantage-"
         "weighted), so the chosen action need not be the highest Q; 'best Q' shows when not",
+    ),
+    (
+        "BC",
+        "behaviour cloning (the ablation's baseline): acts on its own policy network's masked "
+        "probabilities; it has no Q, V or advantage, so the pane shows its probabilities",
     ),
 )
 HEADER = (
@@ -136,10 +186,10 @@ def _grid(rows: tuple[tuple[str, str], ...]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(EsperModal[None]):
     BINDINGS = [Binding("escape,question_mark", "dismiss", "Close")]
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         stages = Table.grid(padding=(0, 2))
         for stage, text in STAGES:
             stages.add_row(Text(f"{stage.value:>2} {stage.name}", style="bold"), text)
@@ -153,6 +203,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(_grid(HEADER))
             yield Static("\n[b]Decision table columns[/b]")
             yield Static(_grid(COLUMNS))
+            yield Static("\n[b]Events[/b]")
+            yield Static(_grid(EVENTS))
+            yield Static("\n[b]Short names[/b]")
+            yield Static(_grid(CODES))
             yield Static("\n[b]How each policy chooses[/b]")
             yield Static(_grid(POLICIES))
             yield Static("\n[b]Seed stages[/b]")

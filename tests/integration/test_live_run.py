@@ -80,12 +80,25 @@ async def test_every_lane_reaches_the_screen(tmp_path):
 
 
 async def test_pausing_a_seed_freezes_its_parameters(tmp_path, monkeypatch):
-    envs: list[MorphogeneticEnv] = []
+    # The seed's parameters as each epoch ends, taken in the trainer thread. Cloning them from
+    # the UI thread raced the trainer: its sharpness estimate (diagnostics.sharpness_of) adds
+    # noise to every weight, a paused seed's too, and restores them exactly before the epoch
+    # ends, so a clone taken meanwhile held noisy weights that no later read could match.
+    ends: dict[int, tuple[bool, list[torch.Tensor]]] = {}
 
     class Watched(MorphogeneticEnv):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            envs.append(self)
+        def train_epoch(self, *args, **kwargs):
+            result = super().train_epoch(*args, **kwargs)
+            slot = self.model.slot(0)
+            if slot.seed is not None:
+                ends[self.epoch] = (
+                    slot.is_paused,
+                    [p.detach().clone() for p in slot.seed.parameters()],
+                )
+            return result
+
+    def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+        return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
     monkeypatch.setattr(comparison, "MorphogeneticEnv", Watched)
     store = TelemetryStore(tmp_path / "run.jsonl")
@@ -99,19 +112,20 @@ async def test_pausing_a_seed_freezes_its_parameters(tmp_path, monkeypatch):
         )
         await pilot.press("p")  # the selected card: heuristic, slot 0
         await until(pilot, lambda: epochs(store, "heuristic")[-1].seeds[0].paused)
-        slot = envs[0].model.slot(0)
-        frozen = [p.detach().clone() for p in slot.seed.parameters()]
-        seen = epochs(store, "heuristic")[-1].epoch
-        await until(pilot, lambda: epochs(store, "heuristic")[-1].epoch >= seen + 2)
-        assert all(torch.equal(a, b) for a, b in zip(frozen, slot.seed.parameters(), strict=True))
+        # The pause applies at a batch boundary (or before the decision), so the parameters
+        # at the end of the epoch whose record first says paused are those it froze.
+        paused_at = epochs(store, "heuristic")[-1].epoch
+        await until(pilot, lambda: epochs(store, "heuristic")[-1].epoch >= paused_at + 2)
+        frozen = ends[paused_at][1]
+        for epoch in (paused_at + 1, paused_at + 2):
+            assert ends[epoch][0] and same(frozen, ends[epoch][1]), f"epoch {epoch} moved it"
         record = epochs(store, "heuristic")[-1].seeds[0]
         assert record.paused and not record.gradients_measured
         await pilot.press("p")  # resume: it learns again
         await until(pilot, lambda: not epochs(store, "heuristic")[-1].seeds[0].paused)
         await until(pilot, lambda: epochs(store, "heuristic")[-1].seeds[0].gradients_measured)
-        assert not all(
-            torch.equal(a, b) for a, b in zip(frozen, slot.seed.parameters(), strict=True)
-        )
+        learnt = epochs(store, "heuristic")[-1].epoch
+        assert not ends[learnt][0] and not same(frozen, ends[learnt][1])
         await pilot.press("q")
     assert not thread.is_alive()
 

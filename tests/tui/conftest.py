@@ -139,3 +139,59 @@ async def until(pilot, predicate, timeout: float = 10.0) -> None:
     while not predicate():
         assert loop.time() < end, "timed out"
         await pilot.pause(0.02)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the user sees it, one plain string per row (dialogs over the dashboard
+    included), as ``App.export_screenshot`` renders it."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+        color_system=None,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )  # noqa: SLF001
+    return console.export_text().splitlines()
+
+
+def words(text: str) -> str:
+    """Whitespace collapsed: a wrapped sentence compared with the one it came from."""
+    return " ".join(text.split())
+
+
+async def settle(pilot, *keys: str, timeout: float = 20.0) -> None:
+    """Press ``keys``, then let the app run until its screen stops changing: three equal
+    screenshots in a row. The dashboard fits its panels in steps (each after a refresh, on
+    Textual's frame timer), so a fixed number of pauses snapshots a half-fitted screen on a
+    busy machine; this waits for the fitting, never for a clock."""
+    await pilot.press(*keys)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    last, same = None, 0
+    while same < 3:
+        assert loop.time() < end, "the screen never settled"
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.02)
+        shot = pilot.app.export_screenshot()
+        same = same + 1 if shot == last else 0
+        last = shot
+
+
+def settled(*keys: str):
+    """A snapshot's ``run_before``: press ``keys``, then wait for the screen to settle."""
+
+    async def run_before(pilot) -> None:
+        await settle(pilot, *keys)
+
+    return run_before

@@ -7,8 +7,8 @@ from esper_tui.replay import read_records
 from esper_tui.screens import FilterScreen, SeedDetailScreen
 from tests.tui.conftest import RUN, snapshot_app, store_from
 from training.records import EpochRecord
+from widgets.decision_panel import DecisionPanel
 from widgets.decision_table import DecisionFilter, DecisionTable
-from widgets.panel import DecisionPanel
 
 MID_RUN = (1, "tiny_iql", 5)
 SIZE = (120, 40)
@@ -42,18 +42,23 @@ async def test_enter_on_a_decision_row_opens_its_seed():
         assert (app.screen.lane, app.screen.slot) == ("tiny_iql", 2)
 
 
-async def test_details_line_shows_the_cursor_rows_full_q_vector():
+def pane_text(app) -> str:
+    return app.screen.query_one(DecisionPanel).why.render().plain  # type: ignore[union-attr]
+
+
+async def test_the_pane_tells_the_cursor_rows_decision_with_every_q():
     app = snapshot_app(upto=MID_RUN)
     async with app.run_test(size=SIZE) as pilot:
         table = await focus_table(pilot, app)
         await pilot.press("up", "up")  # the IQL lane's previous decision
         decision = table.cursor_decision
-        detail = str(app.screen.query_one("#decision-detail").render())
+        pane = pane_text(app)
         assert (
             decision.q_values is not None
-            and f"{decision.episode}·{decision.epoch} {decision.lane}" in detail
+            and f"{decision.episode}·{decision.epoch} {decision.lane}" in pane
         )
-        assert f"{decision.q_values[decision.action]:+.2f}" in detail
+        assert all(f"{q:+.2f}" in pane for q in decision.q_values)
+        assert " ".join(decision.reason.split()) in " ".join(pane.split())
 
 
 async def test_following_pauses_when_the_cursor_moves_and_end_resumes_it():
@@ -118,13 +123,13 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
         assert all(not d.executed for d in shown(table))
 
 
-async def test_v_switches_the_details_line_between_q_values_and_the_reason():
+async def test_a_narrow_table_names_the_columns_it_leaves_to_the_pane():
     app = snapshot_app(upto=MID_RUN)
-    # narrow: the reason column is cut, so it leads
     async with app.run_test(size=(80, 24)) as pilot:
-        table = await focus_table(pilot, app)
-        decision = table.cursor_decision
-        detail = app.screen.query_one("#decision-detail")
-        assert decision.reason[:30] in str(detail.render())
-        await pilot.press("v")
-        assert "Q W " in str(detail.render()) and decision.reason[:30] not in str(detail.render())
+        await pilot.pause()
+        panel = app.screen.query_one(DecisionPanel)
+        shown = panel.table.shown_columns
+        assert "reason" not in shown and "when" in shown and "action" in shown
+        assert "reason: in the pane ↓" in panel.panel_state().plain
+        decision = panel.table.cursor_decision
+        assert " ".join(decision.reason.split()) in " ".join(pane_text(app).split())

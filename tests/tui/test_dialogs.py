@@ -135,7 +135,7 @@ async def test_panels_have_titles_and_focus_shows_as_a_marker(fake_session):
             "Gradient health" in titles["gradients"]
             and "Normalisation saturation" in titles["saturation"]
         )
-        assert "IQL decisions" in titles["decision-panel"]
+        assert "Decisions" in titles["decision-panel"]
         assert sum(title.startswith("▶") for title in titles.values()) == 1
         await pilot.press("tab")
         assert title_of(app.screen.query_one("#gradients")).startswith("▶")

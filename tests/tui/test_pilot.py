@@ -270,4 +270,4 @@ def test_an_applied_command_is_announced_without_the_internal_seed_id():
         slot=0,
         data={"type": "pause_seed"},
     )
-    assert applied_text(event) == "paused the seed in heuristic slot 0"
+    assert applied_text(event) == "operator paused the seed in heuristic slot 0"

@@ -3,45 +3,76 @@ purpose with ``pytest tests/tui --snapshot-update`` and look at the report."""
 
 import pytest
 
-from tests.tui.conftest import CRASHED, snapshot_app, two_model_store
+from tests.tui.conftest import CRASHED, extra_lane_store, settled, snapshot_app, two_model_store
 
 MID_RUN = (1, "tiny_iql", 5)  # episode 1: the heuristic's seed is paused, IQL has three seeds
-DASHBOARD_SIZES = [(120, 40), (80, 24), (160, 50)]
+DASHBOARD_SIZES = [(120, 40), (80, 24), (160, 50)]  # the newest decision's reason whole at each
 DIALOG_SIZES = [(120, 40), (80, 24)]
 
 
 @pytest.mark.parametrize("size", DASHBOARD_SIZES, ids=["120x40", "80x24", "160x50"])
 def test_main_screen(snap_compare, size):
-    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size)
+    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, run_before=settled())
 
 
 @pytest.mark.parametrize("size", DASHBOARD_SIZES, ids=["120x40", "80x24", "160x50"])
 def test_main_screen_two_models(snap_compare, size):
-    assert snap_compare(snapshot_app(store=two_model_store(MID_RUN)), terminal_size=size)
+    assert snap_compare(
+        snapshot_app(store=two_model_store(MID_RUN)), terminal_size=size, run_before=settled()
+    )
 
 
 @pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
 def test_help_screen(snap_compare, size):
-    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, press=["question_mark"])
+    assert snap_compare(
+        snapshot_app(upto=MID_RUN), terminal_size=size, run_before=settled("question_mark")
+    )
 
 
 @pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
 def test_seed_detail(snap_compare, size):
-    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, press=["enter"])
+    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, run_before=settled("enter"))
 
 
 @pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
 def test_crash_modal(snap_compare, size):
-    assert snap_compare(snapshot_app(CRASHED), terminal_size=size)
+    assert snap_compare(snapshot_app(CRASHED), terminal_size=size, run_before=settled())
 
 
 def test_finished_summary(snap_compare):
-    assert snap_compare(snapshot_app(), terminal_size=(120, 40))
+    assert snap_compare(snapshot_app(), terminal_size=(120, 40), run_before=settled())
 
 
 def test_filter_dialog(snap_compare):
-    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=(120, 40), press=["slash"])
+    assert snap_compare(
+        snapshot_app(upto=MID_RUN), terminal_size=(120, 40), run_before=settled("slash")
+    )
 
 
 def test_too_small_terminal(snap_compare):
-    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=(70, 20))
+    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=(70, 20), run_before=settled())
+
+
+@pytest.mark.parametrize("size", DIALOG_SIZES, ids=["120x40", "80x24"])
+def test_event_log(snap_compare, size):
+    assert snap_compare(snapshot_app(upto=MID_RUN), terminal_size=size, run_before=settled("e"))
+
+
+def test_decisions_maximised(snap_compare):
+    """m on the decision table: every column, the pane under it."""
+    app = snapshot_app(store=two_model_store(MID_RUN))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settled("tab", "tab", "tab", "m"))
+
+
+def test_seed_grid_maximised(snap_compare):
+    assert snap_compare(
+        snapshot_app(store=two_model_store(MID_RUN)),
+        terminal_size=(120, 40),
+        run_before=settled("m"),
+    )
+
+
+def test_five_lanes(snap_compare):
+    """A replayed ablation: five lanes, lane codes where names do not fit, all ten features."""
+    app = snapshot_app(store=extra_lane_store(("iql_27", "iql_54", "bc"), MID_RUN))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settled())

@@ -9,7 +9,7 @@ from esper_tui.app import EsperApp
 from esper_tui.replay import read_records
 from esper_tui.screens import CrashScreen
 from esper_tui.store import TelemetryStore
-from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store
+from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store, until
 from widgets import RunHeader, Scoreboard, SeedGrid
 
 SIZE = (120, 40)
@@ -67,10 +67,16 @@ async def test_replay_keys_reach_the_replay_and_the_header_says_so():
 async def test_a_replay_hides_the_training_keys_from_the_footer():
     app = snapshot_app(upto=MID_RUN, session=FakeReplay())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: app.screen.query("FooterKey"))
         actions = {key.action for key in app.screen.query("FooterKey")}
-        assert "toggle_replay" in actions and "speed(2.0)" in actions
-        assert not actions & {"toggle_training", "pause_seed", "cull_seed"}
+        assert "pause_replay" in actions and "speed(2.0)" in actions
+        assert not actions & {
+            "pause_training",
+            "resume_training",
+            "pause_seed",
+            "resume_seed",
+            "cull_seed",
+        }
 
 
 async def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path):

@@ -72,6 +72,7 @@ class StopEpoch(Exception):
 
 
 BatchHook = Callable[["MorphogeneticEnv", int], None]
+PhaseHook = Callable[[str], None]  # told "validating" once the epoch's batches are done
 
 
 class MorphogeneticEnv:
@@ -110,12 +111,15 @@ class MorphogeneticEnv:
         return self.tracker.last
 
     # ----------------------------------------------------------------------- training
-    def train_epoch(self, batch_hook: BatchHook | None = None) -> EpochResult:
+    def train_epoch(
+        self, batch_hook: BatchHook | None = None, phase_hook: PhaseHook | None = None
+    ) -> EpochResult:
         """Train one epoch, validate, then run the lifecycle and sync every seed's telemetry.
 
         ``batch_hook(env, batch_index)`` runs before each batch: the place where operator
         commands apply. It may raise ``StopEpoch``; the epoch then ends without side effects
-        on the lifecycle, and the exception propagates.
+        on the lifecycle, and the exception propagates. ``phase_hook("validating")`` runs when
+        the batches are done (the dashboard shows where the epoch is).
         """
         start = time.perf_counter()
         epoch = self.epoch + 1
@@ -164,6 +168,8 @@ class MorphogeneticEnv:
             self._zero_grad()
         self.global_step += batches
         loss_sum, loss_sq, correct = sums.cpu().tolist()
+        if phase_hook is not None:
+            phase_hook("validating")
         val_loss, val_acc, per_class = self._validate()
         stats = grads.materialize()
         sharpness = sharpness_of(model, self.task, self.config, epoch)

@@ -30,7 +30,7 @@ class Decision:
 @runtime_checkable
 class Policy(Protocol):
     name: str
-    kind: str  # "heuristic" or "iql"
+    kind: str  # "heuristic", "iql" or "bc"
 
     def decide(self, observation: TrainingSnapshot, action_mask: Sequence[bool]) -> Decision: ...
 

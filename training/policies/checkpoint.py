@@ -385,6 +385,11 @@ class IQLPolicy:
         self.normalizer = model.normalizer
         self.model_format = model.format
         self.metrics = model.metrics
+        # The ablation's behaviour-cloning baseline is stored in a checkpoint's policy slot: it acts
+        # on that network alone and has no Q, V or advantage of its own (the networks beside it
+        # are another model's), so none is shown or recorded for it.
+        if model.metadata.get("policy") == "bc" and self.iql.has_policy:
+            self.kind = "bc"
 
     def lane_info(self) -> LaneInfo:
         """What the run's header and records say about this lane."""
@@ -422,6 +427,16 @@ class IQLPolicy:
             scores, probabilities = masked_logits(q.unsqueeze(0), mask)[0], None
         action = Action(int(scores.argmax()))
         q_values = tuple(q.tolist())
+        if self.kind == "bc":
+            return Decision(
+                action=action,
+                reason=self._reason(action, scores, None, mask[0]),
+                target_slot=target_for(action, observation),
+                probabilities=probabilities,
+                features=tuple(float(f) for f in features),
+                z_scores=None if plan else tuple(inputs),
+                range_excess=tuple(range_excess(features, self.feature_set)) if plan else None,
+            )
         return Decision(
             action=action,
             reason=self._reason(action, scores, q_values, mask[0]),
@@ -436,12 +451,17 @@ class IQLPolicy:
         )
 
     def _reason(
-        self, action: Action, scores: torch.Tensor, q: tuple[float, ...], mask: torch.Tensor
+        self, action: Action, scores: torch.Tensor, q: tuple[float, ...] | None, mask: torch.Tensor
     ) -> str:
         others = [a for a in Action if bool(mask[a]) and a != action]
         if not others:
             return f"only {action.name} is allowed"
         runner = max(others, key=lambda a: float(scores[a]))
+        if q is None:  # behaviour cloning: probabilities only
+            return (
+                f"masked BC policy: {action.name} p={float(scores[action]):.2f} "
+                f"vs {runner.name} p={float(scores[runner]):.2f}"
+            )
         if self.iql.has_policy:
             return (
                 f"masked policy: {action.name} p={float(scores[action]):.2f} (Q {q[action]:.2f}) "

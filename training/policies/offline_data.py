@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,13 +174,19 @@ class OfflineDataset:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"offline dataset {path} does not exist or is not a file")
+        what = file_kind(path)
+        if what is not None:
+            raise ValueError(
+                f"{path} is {what}, not an .npz dataset (esper-iql collect -o FILE.npz writes one)"
+            )
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
         except Exception as error:  # noqa: BLE001 - any parse failure means "not a dataset"
+            # numpy's own message would advise allow_pickle=True: never pass that on
             raise ValueError(
-                f"offline dataset {path} is not a readable .npz file ({error})"
-            ) from error
+                f"offline dataset {path} is a damaged .npz file ({type(error).__name__})"
+            ) from None
         try:
             if feature_set is not None:
                 arrays = _select_feature_set(arrays, feature_set)
@@ -199,6 +206,41 @@ class OfflineDataset:
             arrays[f"next_states_{fs}"] = self.next_by_set[fs]
         with open(path, "wb") as handle:
             np.savez_compressed(handle, **arrays, metadata=np.asarray(json.dumps(self.metadata)))  # type: ignore[arg-type]  # numpy stubs: **kwds could fill allow_pickle
+
+
+def file_kind(path: Path) -> str | None:
+    """What a file that is not an .npz dataset is, in words ("a PyTorch checkpoint"); None for
+    a zip that holds arrays (an .npz). Reads the first bytes and, for a zip, its member names."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as error:
+        return f"unreadable ({error.strerror})"
+    if not head:
+        return "empty"
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "a damaged zip archive"
+        if any(name.endswith(".npy") for name in names):
+            return None
+        if any(name.endswith("data.pkl") for name in names):
+            return "a PyTorch checkpoint"
+        return "a zip archive that holds no arrays"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single NumPy array (.npy)"
+    if head[:1] == b"\x80":
+        return "a Python pickle, which esper-iql never loads"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{") and b'"kind"' in text:
+        return "a JSON-lines record"
+    if text.startswith((b"{", b"[")):
+        return "a JSON file"
+    if b"\0" not in head:
+        return "a text file"
+    return "a file of unknown contents"
 
 
 def _metadata_from_json(value: object) -> dict:

@@ -30,6 +30,7 @@ class DecisionRecord:
     # Plan-format models carry no statistics: range-widths beyond esper-lite's range instead.
     range_excess: tuple[float, ...] | None = None
     reference_action: int | None = None  # the heuristic's choice on the same state
+    reference_reason: str | None = None  # and its reason (None in records written before it)
     # Shadow mode: what the other policies chose on this same state (never executed).
     shadow: tuple[DecisionRecord, ...] = ()
     episode: int = 0
@@ -68,6 +69,7 @@ class DecisionRecord:
             "z_scores": opt_list(self.z_scores),
             "range_excess": opt_list(self.range_excess),
             "reference_action": self.reference_action,
+            "reference_reason": self.reference_reason,
             "shadow": [s.to_dict() for s in self.shadow],
             "episode": self.episode,
         }
@@ -93,6 +95,7 @@ class DecisionRecord:
             z_scores=opt_tuple(d.get("z_scores")),
             range_excess=opt_tuple(d.get("range_excess")),
             reference_action=d.get("reference_action"),
+            reference_reason=d.get("reference_reason"),
             shadow=tuple(DecisionRecord.from_dict(s) for s in d.get("shadow", ())),
             episode=int(d.get("episode", 0)),
         )

@@ -90,7 +90,7 @@ class EpochRecord:
 @dataclass(frozen=True)
 class LaneInfo:
     name: str
-    policy_kind: str  # "heuristic" or "iql"
+    policy_kind: str  # "heuristic", "iql" or "bc" (the ablation's behaviour-cloning baseline)
     model_path: str | None = None
     state_dim: int | None = None
     telemetry_type: str | None = None  # none / seed / full / unknown

@@ -92,10 +92,12 @@ class PolicyTally:
         self._first.setdefault(key, record.host_params)
         self._last[key] = record.host_params + record.seed_params
         decision = record.decision
-        if decision is not None and decision.reference_action is not None:
-            counts = self.agree.setdefault(record.lane, [0, 0])
-            counts[0] += int(decision.action == decision.reference_action)
-            counts[1] += 1
+        # shadow: the advisers on the executing lane's state
+        for choice in (decision, *decision.shadow) if decision is not None else ():
+            if choice.reference_action is not None:
+                counts = self.agree.setdefault(choice.lane, [0, 0])
+                counts[0] += int(choice.action == choice.reference_action)
+                counts[1] += 1
 
     def agreement(self, lane: str) -> float | None:
         hits, total = self.agree.get(lane, (0, 0))
@@ -241,7 +243,7 @@ def compare_all(
     lanes = [Lane.heuristic()]
     for name, path in models.items():
         fs = MODEL_SETS[name]
-        info = LaneInfo(name, "iql", str(path), FEATURE_SETS[fs], fs)
+        info = LaneInfo(name, "bc" if name == "bc" else "iql", str(path), FEATURE_SETS[fs], fs)
         lanes.append(Lane(info, model=path.read_bytes()))
     tally = PolicyTally()
 

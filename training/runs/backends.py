@@ -16,6 +16,7 @@ from multiprocessing.sharedctypes import Synchronized
 from typing import Protocol, Self
 
 from training.env.data import DataConfig, ImageTask
+from training.env.progress import ProgressSink
 from training.runs.comparison import Sink
 from training.runs.episodes import (
     EpisodeContext,
@@ -76,6 +77,7 @@ class InProcessBackend(Closing):
         inbox: queue.Queue | None = None,
         image_task: ImageTask | None = None,
         raise_errors: bool = False,
+        progress: ProgressSink | None = None,
     ) -> None:
         self._context = EpisodeContext(
             stop_event if stop_event is not None else threading.Event(),
@@ -84,6 +86,7 @@ class InProcessBackend(Closing):
             None,
             image_task,
             raise_errors,
+            progress,
         )
         self._epochs = 0
         self._watch: Callable[[], None] | None = None

@@ -19,6 +19,7 @@ from typing import Any
 from training.env.actions import Action, Command, CommandType
 from training.env.data import ImageTask
 from training.env.environment import EnvConfig, MorphogeneticEnv, StopEpoch
+from training.env.progress import ProgressSink, reporting_hooks
 from training.policies.base import Decision, Policy
 from training.policies.heuristic import HeuristicPolicy
 from training.records import (
@@ -184,6 +185,7 @@ def _decision_record(
     reference: int | None = None,
     shadow: tuple = (),
     episode: int = 0,
+    reference_reason: str | None = None,
 ) -> DecisionRecord:
     return DecisionRecord(
         lane=lane,
@@ -203,6 +205,7 @@ def _decision_record(
         z_scores=decision.z_scores,
         range_excess=decision.range_excess,
         reference_action=reference,
+        reference_reason=reference_reason,
         shadow=shadow,
         episode=episode,
     )
@@ -344,10 +347,12 @@ def play_episode(
     sink: Sink,
     inbox: queue.Queue,
     stop: threading.Event,
+    progress: ProgressSink | None = None,
 ) -> EpisodeSummary | None:
     """One episode of every lane (``policies[i]`` plays ``lanes[i]``), its records to ``sink``
     as they happen; None when ``stop`` ended it. ``inbox`` carries the operator's commands,
-    applied at the next batch boundary."""
+    applied at the next batch boundary; ``progress`` hears where each epoch is (per batch, so
+    it must be cheap)."""
     env_config = config.episode_env(episode)
     playing = {lane.name: policy for lane, policy in zip(lanes, policies, strict=True)}
     if info.executing_lane is None:
@@ -369,12 +374,21 @@ def play_episode(
         for _ in range(env_config.max_epochs):
             for name in training:
                 env, policy = envs[name], playing[name]
-                result = env.train_epoch(batch_hook=control)
+                if progress is None:
+                    result = env.train_epoch(batch_hook=control)
+                else:
+                    result = env.train_epoch(
+                        *reporting_hooks(progress, control, name, episode, env)
+                    )
                 control()  # commands that arrived during validation apply before the decision
+                if progress is not None:
+                    batches = task.batches_per_epoch
+                    progress("deciding", name, episode, env.epoch, batches, batches)
                 obs, mask = env.observe(), env.action_mask()
                 decision = policy.decide(obs, mask)
                 ref = references.get(name)
-                ref_action = int(ref.decide(obs, mask).action) if ref is not None else None
+                ref_decision = ref.decide(obs, mask) if ref is not None else None
+                ref_action = int(ref_decision.action) if ref_decision is not None else None
                 if ref_action is not None:
                     summary.decisions += 1
                     summary.agreements += int(ref_action == int(decision.action))
@@ -399,6 +413,7 @@ def play_episode(
                     ref_action,
                     shadow,
                     episode,
+                    ref_decision.reason if ref_decision is not None else None,
                 )
                 sink(_epoch_record(info.run_id, episode, name, env, result, record, vitals))
                 for message in vitals.unreported():  # a missing sensor, said once per process
@@ -444,6 +459,7 @@ def _shadow_decisions(
                 decision.target_slot,
                 reference=int(executed.action),
                 episode=episode,
+                reference_reason=executed.reason,
             )
         )
     return tuple(records)

@@ -22,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 
 from training.env.data import ImageTask
+from training.env.progress import ProgressSink
 from training.records import EpochRecord, RunEvent
 from training.records.views import PairedResult
 from training.runs.backends import Backend, Closing, InProcessBackend, ProcessBackend
@@ -115,12 +116,14 @@ def run_in_process(
     inbox: queue.Queue | None = None,
     stop: threading.Event | None = None,
     image_task: ImageTask | None = None,
+    progress: ProgressSink | None = None,
 ) -> ComparisonResult:
     """The dashboard's run: the driver on this process's backend, with torch's threads as they
     are, the operator's commands from ``inbox`` applied at the next batch boundary, and a
-    training error raised to the caller (the trainer thread shows it as a crash)."""
+    training error raised to the caller (the trainer thread shows it as a crash); ``progress``
+    hears where each epoch is, batch by batch (the header's live progress)."""
     stop = stop if stop is not None else threading.Event()
-    with InProcessBackend(stop, inbox, image_task, raise_errors=True) as backend:
+    with InProcessBackend(stop, inbox, image_task, True, progress) as backend:
         return run_episodes(config, lanes, sink, backend, threads=None, stop=stop).result
 
 

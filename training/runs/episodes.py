@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 
 from training.env.data import DataConfig, ImageTask, load_task
+from training.env.progress import ProgressSink
 from training.policies.behaviour import EpsilonHeuristic
 from training.policies.offline_data import OfflineDataset, TransitionBuilder
 from training.records import EpochRecord, Record, RunInfo
@@ -67,7 +68,8 @@ class EpisodeContext:
     """What the process that runs an episode adds to its task: the stop flag polled at batch
     boundaries, the operator's command inbox, a callback after every lane-epoch (progress), a
     sink that takes the records as they happen (else they come back in the outcome), an image
-    task already built, and whether a training error propagates (else it fails the episode)."""
+    task already built, whether a training error propagates (else it fails the episode), and
+    where each epoch is, batch by batch (the dashboard's header; not recorded)."""
 
     stop: threading.Event | None = None
     inbox: queue.Queue | None = None
@@ -75,6 +77,7 @@ class EpisodeContext:
     stream: Sink | None = None
     image_task: ImageTask | None = None
     raise_errors: bool = False
+    progress: ProgressSink | None = None
 
 
 def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> EpisodeOutcome:
@@ -103,6 +106,8 @@ def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> Epi
                 if context.on_epoch is not None:
                     context.on_epoch()
 
+        if context.image_task is None and context.progress is not None:
+            context.progress("loading", "", task.episode, 0, 0, 0)
         image_task = context.image_task or cached_task(env_config.data_config())
         inbox = context.inbox if context.inbox is not None else queue.Queue()
         stop = context.stop if context.stop is not None else threading.Event()
@@ -116,6 +121,7 @@ def run_episode(task: EpisodeTask, context: EpisodeContext | None = None) -> Epi
             sink,
             inbox,
             stop,
+            context.progress,
         )
         if builder is not None and outcome.summary is not None:
             outcome.transitions = builder.dataset()
