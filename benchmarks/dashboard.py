@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
+
+import msgspec
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -143,12 +144,14 @@ def store_memory(sizes: tuple[int, ...]) -> list[tuple[int, float]]:
         tracemalloc.start()
         store = TelemetryStore()
         for i in range(size):  # distinct objects, as a real run makes them
-            seeds = tuple(dataclasses.replace(s, alpha=s.alpha + 1e-9 * i) for s in template.seeds)
-            decision = dataclasses.replace(
+            seeds = tuple(
+                msgspec.structs.replace(s, alpha=s.alpha + 1e-9 * i) for s in template.seeds
+            )
+            decision = msgspec.structs.replace(
                 template.decision, epoch=i + 1, features=tuple(template.decision.features)
             )
             store.add(
-                dataclasses.replace(
+                msgspec.structs.replace(
                     template, epoch=i + 1, episode=1 + i // 1000, seeds=seeds, decision=decision
                 )
             )

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from esper_tui.dashboard import DashboardScreen, wall_clock
 from esper_tui.sources import CommandSource, DataSource, source_path
@@ -40,18 +42,59 @@ class EsperApp(App[int]):
         record_path: Path | None = None,
         controls: bool = True,
         clock: Callable[[], float] | None = wall_clock,
+        runs_folder: Path | None = None,
+        replay_speed: float = 4.0,
+        rescan_s: float = 3.0,
     ) -> None:
         """``refresh_hz`` 0 polls only when asked (tests); ``clock`` None shows no data age
         (snapshots). ``controls`` False treats a source as a recording even if it takes
-        commands."""
+        commands. ``runs_folder`` starts on the runs screen of that folder instead of the
+        dashboard (``EsperApp.for_runs``)."""
         super().__init__()
         self.store = store
         self.session = session
         self.record_path = record_path
         self.dashboard = DashboardScreen(store, session, refresh_hz, record_path, clock, controls)
+        self.runs_folder = runs_folder
+        self._runs_options = (replay_speed, refresh_hz, clock, rescan_s)
         self._stopping = False
 
-    def get_default_screen(self) -> DashboardScreen:
+    @classmethod
+    def for_runs(
+        cls,
+        folder: str | Path,
+        replay_speed: float = 4.0,
+        refresh_hz: float = 4.0,
+        clock: Callable[[], float] | None = wall_clock,
+        rescan_s: float = 3.0,
+    ) -> EsperApp:
+        """The workspace: the runs screen of ``folder``, no trainer and no record written; runs
+        open from it as replays or follows (``esper-tui --runs``, ``--serve``). ``rescan_s`` 0
+        scans once, on the UI thread (snapshots)."""
+        return cls(
+            TelemetryStore(source="replay"),
+            None,
+            refresh_hz=refresh_hz,
+            controls=False,
+            clock=clock,
+            runs_folder=Path(folder),
+            replay_speed=replay_speed,
+            rescan_s=rescan_s,
+        )
+
+    def get_default_screen(self) -> Screen:
+        if self.runs_folder is not None:
+            from esper_tui.workspace.runs import RunsScreen
+
+            speed, refresh, clock, rescan_s = self._runs_options
+            return RunsScreen(
+                self.runs_folder,
+                rescan_s=rescan_s,
+                replay_speed=speed,
+                refresh_hz=refresh,
+                clock=clock,
+                threaded=rescan_s > 0,
+            )
         return self.dashboard
 
     def on_mount(self) -> None:
@@ -64,6 +107,13 @@ class EsperApp(App[int]):
     def selected(self) -> tuple[int, int]:
         """The selected seed card (lane, slot) on the dashboard."""
         return self.dashboard.selected
+
+    @on(DashboardScreen.RunsRequested)
+    def _open_runs(self, message: DashboardScreen.RunsRequested) -> None:
+        """r on a dashboard: the runs screen of its record's folder."""
+        from esper_tui.workspace.navigate import open_runs
+
+        open_runs(self, message.dashboard, message.folder)
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """s: an SVG of the screen as it is (dialogs included), next to the record written or
@@ -95,15 +145,24 @@ class EsperApp(App[int]):
         if self.dashboard.is_attached:
             self.dashboard.show_stopping()
         self.notify("stopping… joining the trainer and flushing the record", timeout=30)
+        opened = [  # runs opened from the runs screen: their readers stop too
+            screen.source
+            for screen in self.screen_stack
+            if screen is not self.dashboard
+            and isinstance(screen, DashboardScreen)
+            and screen.source is not None
+        ]
         self.run_worker(
-            lambda: self._stop_source(return_code, reason),
+            lambda: self._stop_source(return_code, reason, opened),
             thread=True,
             name="shutdown",
             exit_on_error=False,
         )
 
-    def _stop_source(self, return_code: int, reason: str) -> None:
+    def _stop_source(self, return_code: int, reason: str, opened: list[DataSource]) -> None:
         try:
+            for source in opened:
+                source.stop(JOIN_TIMEOUT_S)
             if isinstance(self.session, CommandSource):  # the trainer: its stopped event says why
                 self.session.stop(JOIN_TIMEOUT_S, reason)
             elif self.session is not None:
@@ -115,6 +174,8 @@ class EsperApp(App[int]):
 
     def exit_summary(self) -> str:
         """The one line printed after exit: where the record is and the paired result so far."""
+        if self.runs_folder is not None:
+            return f"esper-tui: runs in {self.runs_folder}"
         view = self.store.view()
         mode = self.dashboard.mode
         path = self.record_path or self.store.record_path or source_path(self.session)

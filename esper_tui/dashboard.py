@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
@@ -80,6 +81,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         Binding("slash", "filter", "Filter"),
         Binding("g", "charts", "Charts"),
         Binding("y", "vitals", "Vitals"),
+        Binding("r", "runs", "Runs", show=False),  # in ? and the README; the footer is full
         Binding("plus", "speed(2.0)", "Faster"),
         Binding("minus", "speed(0.5)", "Slower"),
         Binding("right_square_bracket", "jump(1)", "Next ep"),
@@ -415,6 +417,19 @@ class DashboardScreen(PanelLayout, TrainerControls):
         from esper_tui.screens.vitals import VitalsScreen
 
         self.app.push_screen(VitalsScreen(self.store.view, self.refresh_hz))
+
+    class RunsRequested(Message):
+        """``r``: show the runs of ``folder`` (the App opens the workspace; None: no record)."""
+
+        def __init__(self, dashboard: DashboardScreen, folder: Path | None) -> None:
+            super().__init__()
+            self.dashboard = dashboard
+            self.folder = folder
+
+    def action_runs(self) -> None:
+        """r: the runs screen of this record's folder, opened by the App (esper_tui.workspace)."""
+        path = self.record_path or self.store.record_path or source_path(self.source)
+        self.post_message(self.RunsRequested(self, None if path is None else Path(path).parent))
 
     def action_maximise(self) -> None:
         self.maximise_panel()

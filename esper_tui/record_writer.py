@@ -18,23 +18,12 @@ from pathlib import Path
 from typing import IO
 
 from training.records import Record, record_to_line
+from training.util.locks import lock_holder
 from training.util.safe_io import PathError, kind_of
 
+__all__ = ["RecordFile", "lock_holder", "open_exclusive"]
+
 KEEP_BYTES = 256 * 2**20  # lines kept in memory for a rescue; past this only the first ones
-
-
-def lock_holder(path: Path) -> int | None:
-    """The pid holding an advisory lock on ``path`` (Linux ``/proc/locks``), if any is found."""
-    try:
-        inode = path.stat().st_ino
-        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
-            for line in locks:
-                parts = line.split()
-                if len(parts) > 5 and parts[1] == "FLOCK" and parts[5].endswith(f":{inode}"):
-                    return int(parts[4])
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 def _busy(path: Path) -> PathError:

@@ -78,6 +78,11 @@ def test_ablate_writes_one_row_per_policy_with_the_paired_statistics(ablation):
         and "| IQL (none) | 27 |" in table
         and "| BC (seed) | 37 |" in table
     )
+    # Every paired row carries its power: paired sd, detectable effect, episodes for ±0.5.
+    assert "| paired sd | detects | episodes for ±0.5 |" in table
+    for name in ("iql_27", "bc"):
+        paired = rows[name]["paired_vs_heuristic"]
+        assert {"sd", "detectable_effect", "episodes_needed", "cs_low", "decided"} <= set(paired)
 
 
 def test_ablate_trains_each_model_on_its_own_inputs_and_keeps_replayable_records(ablation):

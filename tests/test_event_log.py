@@ -1,8 +1,9 @@
 """The event log the store derives from the records: every run event, every seed transition once
 with its gate, failed gates, and unreadable record lines with their line number."""
 
-import dataclasses
 from pathlib import Path
+
+import msgspec
 
 from esper_tui.event_log import EventLog
 from esper_tui.replay import replay_all
@@ -68,10 +69,12 @@ def test_a_gate_that_fails_without_a_transition_is_logged():
     )
     seed = next(s for s in epoch.seeds if s.seed_id)
     failed = GateResult("G2 blend", 3, 4, False, (), ("accuracy did not improve",), epoch.epoch)
-    later = dataclasses.replace(
+    later = msgspec.structs.replace(
         epoch,
         epoch=epoch.epoch + 1,
-        seeds=tuple(dataclasses.replace(s, gate=failed) if s is seed else s for s in epoch.seeds),
+        seeds=tuple(
+            msgspec.structs.replace(s, gate=failed) if s is seed else s for s in epoch.seeds
+        ),
     )
     log = EventLog(100)
     log.add_epoch(epoch)
@@ -82,7 +85,7 @@ def test_a_gate_that_fails_without_a_transition_is_logged():
         and "gate G2 blend (TRAINING → BLENDING) failed: accuracy did not improve" in gates[0].text
     )
     # the same gate again: nothing new
-    log.add_epoch(dataclasses.replace(later, epoch=later.epoch + 1))
+    log.add_epoch(msgspec.structs.replace(later, epoch=later.epoch + 1))
     assert len([e for e in log.entries() if e.kind == "gate"]) == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import msgspec
 import pytest
 
 import esper_tui.store as store_module
@@ -184,8 +185,14 @@ class TestDecisionTable:
 
     async def test_shadow_decisions_get_their_own_marked_rows(self) -> None:
         parent = (view := full_view()).decisions[-1]
-        shadow = dataclasses.replace(parent, lane="shadow_iql", executed=False, outcome="shadow")
-        decisions = (*view.decisions[:-1], dataclasses.replace(parent, shadow=(shadow,)), shadow)
+        shadow = msgspec.structs.replace(
+            parent, lane="shadow_iql", executed=False, outcome="shadow"
+        )
+        decisions = (
+            *view.decisions[:-1],
+            msgspec.structs.replace(parent, shadow=(shadow,)),
+            shadow,
+        )
         table = await drawn(DecisionTable(), dataclasses.replace(view, decisions=decisions))
         assert row_keys(table)[-2:] == [parent.key, shadow.key]
         assert (
@@ -196,7 +203,7 @@ class TestDecisionTable:
 
     async def test_a_repeated_decision_key_gets_its_own_row(self) -> None:
         first = (view := full_view()).decisions[0]
-        repeat = dataclasses.replace(first, outcome="from a second run in one file")
+        repeat = msgspec.structs.replace(first, outcome="from a second run in one file")
         decisions = (*view.decisions, repeat)
         table = await drawn(DecisionTable(), dataclasses.replace(view, decisions=decisions))
         assert table.row_count == len(decisions) and row_keys(table)[-1] == f"{repeat.key}#2"

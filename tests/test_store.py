@@ -3,6 +3,7 @@
 import dataclasses
 import threading
 
+import msgspec
 import pytest
 
 from esper_tui import store as store_module
@@ -96,7 +97,7 @@ def test_seed_outcomes_count_the_whole_episode_not_just_the_history(monkeypatch)
     for n in range(1, 41):
         stage = stages.get(n, 7 if n > 7 else 0)
         seed_id = None if stage == 0 else ("s-a" if n <= 4 else "s-b")
-        record = dataclasses.replace(seed(epoch=n, stage=stage), seed_id=seed_id)
+        record = msgspec.structs.replace(seed(epoch=n, stage=stage), seed_id=seed_id)
         store.add(epoch(n, seeds=[record]))
     lane = store.view().lanes[0]
     assert len(lane.seed_history[0]) == 3  # the history forgot the cull long ago
@@ -198,7 +199,7 @@ def test_agreement_is_counted_overall_and_per_episode():
     store = TelemetryStore()
     for n, (action, reference, episode) in enumerate([(0, 0, 1), (1, 0, 1), (0, 0, 2)], start=1):
         store.add(
-            dataclasses.replace(
+            msgspec.structs.replace(
                 epoch(n, episode=episode), decision=decided("L", n, action, reference, episode)
             )
         )
@@ -226,7 +227,9 @@ def test_shadow_lanes_advise_and_their_choices_are_kept():
     )
     advice = decided("Q", 1, 1, 0)
     store.add(
-        dataclasses.replace(epoch(1, lane="H"), decision=decided("H", 1, 0, None, shadow=(advice,)))
+        msgspec.structs.replace(
+            epoch(1, lane="H"), decision=decided("H", 1, 0, None, shadow=(advice,))
+        )
     )
     view = store.view()
     advisor = view.lane("Q")

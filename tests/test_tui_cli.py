@@ -55,6 +55,10 @@ CASES = [
     (["--record", "{tmp}/used.jsonl", "--model", str(MODEL)], "already exists"),
     (["--record", "{tmp}/no/such/dir/r.jsonl", "--model", str(MODEL)], "does not exist"),
     (["--mode", "solo"], "invalid choice"),
+    (["--runs", "{tmp}/nowhere"], "does not exist"),
+    (["--runs", "{tmp}/used.jsonl"], "not a folder"),
+    (["--runs", "{tmp}", "--model", str(MODEL)], "cannot be combined with --model"),
+    (["--runs", "{tmp}", "--replay", str(FIXTURES / "run.jsonl")], "cannot be combined"),
 ]
 
 
@@ -109,6 +113,7 @@ def test_help_documents_every_flag():
         "--follow",
         "--speed",
         "--refresh",
+        "--runs",
     ):
         assert flag in text
 
@@ -119,3 +124,14 @@ def test_default_record_goes_to_a_new_file_in_runs(tmp_path, monkeypatch):
     assert launch.record_path.parent == Path("runs") and launch.record_path.suffix == ".jsonl"
     assert launch.record_path.exists() and launch.controls
     launch.store.close()
+
+
+def test_runs_without_a_folder_lists_runs_here(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--runs"])
+    assert exit_info.value.code == 2
+    assert "runs folder runs does not exist" in capsys.readouterr().err
+    (tmp_path / "runs").mkdir()
+    launch = cli.prepare(cli.build_parser().parse_args(["--runs"]))
+    assert launch.runs_folder == Path("runs") and launch.session is None

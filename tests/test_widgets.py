@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from esper_tui.store import TelemetryStore
@@ -74,8 +75,8 @@ class TestRunHeader:
         samples/s over two epochs of the same size is 1.5k/s, not their average 2.0k), labelled."""
         old, new = (view := full_view()).lanes[0].epochs[-2:]
         epochs = (
-            dataclasses.replace(old, samples_per_second=1000.0),
-            dataclasses.replace(new, samples_per_second=3000.0),
+            msgspec.structs.replace(old, samples_per_second=1000.0),
+            msgspec.structs.replace(new, samples_per_second=3000.0),
         )
         line = line_with(header_text(with_lane(view, 0, epochs=epochs), None).plain, "HE heuristic")
         assert "1.5k samples/s" in line and "samples/s over the last 5 epochs" in line
@@ -100,7 +101,7 @@ class TestScoreboard:
         view = full_view()
         first = view.lanes[0].epochs[0]
         epochs = tuple(
-            dataclasses.replace(first, epoch=i + 1, val_accuracy=acc)
+            msgspec.structs.replace(first, epoch=i + 1, val_accuracy=acc)
             for i, acc in enumerate((0.0, 50.0, 100.0))
         )
         text = plain(await drawn(Scoreboard(), with_lane(view, 0, epochs=epochs)))

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widget import Widget
@@ -93,7 +94,7 @@ def with_lane(view: StoreView, index: int, **changes) -> StoreView:
 
 def with_latest_seed(view: StoreView, index: int, slot: int, **changes) -> StoreView:
     history = dict(view.lanes[index].seed_history)
-    history[slot] = (*history[slot][:-1], dataclasses.replace(history[slot][-1], **changes))
+    history[slot] = (*history[slot][:-1], msgspec.structs.replace(history[slot][-1], **changes))
     return with_lane(view, index, seed_history=history)
 
 

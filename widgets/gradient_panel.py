@@ -7,9 +7,9 @@ seeds that were never measured. Green means measured and healthy, nothing else.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
+import msgspec
 from rich.text import Text
 
 from training.records import SeedRecord, SeedStage, is_failure_stage
@@ -140,7 +140,7 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
     names = list(dict.fromkeys(record.lane for record, _ in seeds))
     labels = lane_labels(names, max(width - 4 - 1 - MIN_HISTORY - (13 if short else 30), 2))
     seeds = [
-        (dataclasses.replace(record, lane=labels[record.lane]), history)
+        (msgspec.structs.replace(record, lane=labels[record.lane]), history)
         for record, history in seeds
     ]
     name_w = max(len(record.lane) for record, _ in seeds)

@@ -132,7 +132,9 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
         t.append("no lanes yet\n", style="dim")
     if len(view.paired) == 1:
         result = view.paired[0]
-        t.append(wrap(result.summary(), width), style=_paired_style(result))
+        style = _paired_style(result)
+        # The line ends "decided: ..." or "undecided: ..., ~N more episodes for ±E".
+        t.append(wrap(result.summary(), width), style=f"bold {style}" if result.decided else style)
         t.append("\n")
     elif view.paired:
         # many lanes (a replayed ablation): one item per lane, wrapped, not a line each

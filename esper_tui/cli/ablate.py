@@ -17,6 +17,7 @@ from esper_tui.cli.common import (
     add_run_flags,
     add_training_flags,
     bounded_int,
+    positive_float,
     probability,
     seed_number,
 )
@@ -66,6 +67,13 @@ def add_ablate_parser(sub) -> None:
     # --episodes/--seed/--epochs: the paired comparison. Sized so that the whole ablation ends
     # within 30 minutes with --workers 2 on a quiet 2-core machine (README, "The ablation").
     add_run_flags(a, episodes=6, epochs=20)
+    a.add_argument(
+        "--effect",
+        type=positive_float,
+        default=0.5,
+        metavar="POINTS",
+        help="the effect (accuracy points) whose episodes-needed the table reports (default 0.5)",
+    )
     add_parallel_flags(a)
 
 
@@ -91,7 +99,7 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
         )
     out = _empty_folder(args.output, fail)
     try:
-        compare = run_config(args, "head-to-head")
+        compare = replace(run_config(args, "head-to-head"), effect=args.effect)
         collect = replace(
             compare,
             episodes=args.collect_episodes,

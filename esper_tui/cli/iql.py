@@ -3,7 +3,9 @@
 esper-iql collect -o data.npz --episodes 8 --epochs 25 --epsilon 0.2 --features seed
 esper-iql train data.npz -o iql.pt --steps 20000
 esper-iql compare --model iql.pt --episodes 5 --report report.json --record run.jsonl
+esper-iql compare --model iql.pt --until-decided --max-episodes 40 --workers 2
 esper-iql ablate -o ablation/ --workers 2
+esper-iql summarize runs/*.jsonl --json table.json
 """
 
 from __future__ import annotations
@@ -39,7 +41,16 @@ from esper_tui.cli.parallel import (
     run_config,
 )
 from esper_tui.cli.progress import ProgressBars
+from esper_tui.cli.summarize import add_summarize_parser, run_summarize
+from esper_tui.cli.until_decided import (
+    add_until_decided_flags,
+    resolve_episodes,
+    stopping_report,
+    with_stopping,
+)
 from esper_tui.stop_signals import StopSignals, signal_name
+
+COMPARE_EPISODES = 3  # compare's --episodes by default
 
 
 def fail(message: str) -> NoReturn:
@@ -122,9 +133,11 @@ def build_parser() -> OneLineParser:
         help="write every record (replay it with esper-tui --replay)",
     )
     m.add_argument("--force", action="store_true", help="replace an existing report or record file")
-    add_run_flags(m, episodes=3)
+    add_run_flags(m, episodes=COMPARE_EPISODES)
     add_parallel_flags(m)
+    add_until_decided_flags(m)
     add_ablate_parser(sub)
+    add_summarize_parser(sub)
     return parser
 
 
@@ -138,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _train(args)
             if args.command == "ablate":
                 return run_ablate(args, fail)
+            if args.command == "summarize":
+                return run_summarize(args, fail)
             return _compare(args)
     except BrokenPipeError:
         # stdout closed early (| head): the outputs are written, say nothing more
@@ -351,7 +366,11 @@ def _compare(args) -> int:
     from training.runs.lanes import Lane
     from training.util.safe_io import atomic_write
 
-    config = _run_config(args, args.mode)
+    try:
+        resolve_episodes(args, COMPARE_EPISODES)
+    except UsageError as exc:
+        fail(str(exc))
+    config = with_stopping(_run_config(args, args.mode), args)
     report_path = output(args.report, "report", args.force) if args.report else None
     try:
         # On the CPU when the episodes run on a cluster's GPUs, which this machine may lack.
@@ -387,6 +406,8 @@ def _compare(args) -> int:
         )
     for paired in result.paired:
         print(paired.summary())
+    if config.until_decided:
+        print(f"until decided: {result.stop_reason(config.episodes)}")
     rate = result.agreement_rate()
     reference = "the executing lane (heuristic)" if args.mode == "shadow" else "the heuristic"
     agreement = {
@@ -413,6 +434,8 @@ def _compare(args) -> int:
                 for lane in result.lanes
             },
             "paired": [p.to_dict() for p in result.paired],
+            "effect": config.effect,
+            "until_decided": stopping_report(result, config) if config.until_decided else None,
             "agreement_rate": rate,
             "agreement_by_lane": agreement,
             "models": [str(m) for m in args.model],

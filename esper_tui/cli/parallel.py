@@ -146,4 +146,5 @@ def describe(progress) -> str:
 def _short(p) -> str:
     from rich.markup import escape
 
-    return escape(f"{p.lane} {p.difference_text()} W/T/L {p.wins}/{p.ties}/{p.losses}")
+    status = f" {p.status}" if p.status else ""
+    return escape(f"{p.lane} {p.difference_text()} W/T/L {p.wins}/{p.ties}/{p.losses}{status}")

@@ -45,7 +45,7 @@ def build_parser() -> OneLineParser:
         "arguments: the bundled policy against the heuristic on the synthetic task, head-to-head.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="keys: space pause/resume training · arrows or h j k l select a seed · p pause/resume "
-        "seed · c cull seed · enter seed detail · tab next panel · s screenshot · ? help · q quit",
+        "seed · c cull seed · enter seed detail · tab next panel · s screenshot · r runs · ? help · q quit",
     )
     parser.add_argument(
         "--model",
@@ -83,6 +83,14 @@ def build_parser() -> OneLineParser:
         "(e.g. esper-iql compare --record FILE)",
     )
     parser.add_argument(
+        "--runs",
+        nargs="?",
+        const=str(RUNS_DIR),
+        metavar="DIR",
+        help="list the record files in DIR and one level below (default runs/), newest first; "
+        "open one (enter), select runs (space) and compare them (c)",
+    )
+    parser.add_argument(
         "--speed",
         type=bounded_float(0.01, 10_000.0),
         default=4.0,
@@ -108,6 +116,8 @@ class Launch:
     refresh: float
     record_path: Path | None
     controls: bool  # False for replay/follow: there is no trainer to command
+    runs_folder: Path | None = None  # --runs: the workspace instead of one run
+    speed: float = 4.0
 
 
 def prepare(args: argparse.Namespace) -> Launch:
@@ -116,6 +126,8 @@ def prepare(args: argparse.Namespace) -> Launch:
 
     if not 0.5 <= args.refresh <= 30:
         fail(f"--refresh {args.refresh:g} Hz is outside 0.5-30")
+    if args.runs is not None:
+        return _prepare_runs(args)
     source = args.replay or args.follow
     if args.replay and args.follow:
         fail("--replay and --follow cannot be combined; choose one file to watch")
@@ -134,6 +146,39 @@ def prepare(args: argparse.Namespace) -> Launch:
         feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow), linger=True)
         return Launch(store, feeder, args.refresh, None, controls=False)
     return _prepare_live(args)
+
+
+def _prepare_runs(args: argparse.Namespace) -> Launch:
+    """--runs DIR: a folder to list; nothing trains and nothing is written."""
+    from esper_tui.store import TelemetryStore
+    from training.util.safe_io import PathError, check_input_dir
+
+    for flag, given in (
+        ("--model", args.model),
+        ("--replay", args.replay),
+        ("--follow", args.follow),
+        ("--record", args.record),
+    ):
+        if given:
+            fail(f"--runs lists recorded runs; it cannot be combined with {flag}")
+    try:
+        folder = check_input_dir(args.runs, "runs folder")
+    except PathError as exc:
+        hint = (
+            "; start a run first (esper-tui) or pass --runs DIR"
+            if args.runs == str(RUNS_DIR)
+            else ""
+        )
+        fail(f"{exc}{hint}")
+    return Launch(
+        TelemetryStore(source="replay"),
+        None,
+        args.refresh,
+        None,
+        controls=False,
+        runs_folder=folder,
+        speed=args.speed,
+    )
 
 
 def _prepare_live(args: argparse.Namespace) -> Launch:
@@ -203,13 +248,17 @@ def _main(argv: list[str] | None) -> int:
     launch = prepare(args)
     from esper_tui.app import EsperApp
 
-    app = EsperApp(
-        launch.store,
-        launch.session,
-        refresh_hz=launch.refresh,
-        record_path=launch.record_path,
-        controls=launch.controls,
-    )
+    if launch.runs_folder is not None:
+        app = EsperApp.for_runs(launch.runs_folder, launch.speed, launch.refresh)
+    else:
+        app = EsperApp(
+            launch.store,
+            launch.session,
+            refresh_hz=launch.refresh,
+            record_path=launch.record_path,
+            controls=launch.controls,
+            replay_speed=launch.speed,
+        )
     app.run()
     code = app.return_code or 0
     summary = app.exit_summary()

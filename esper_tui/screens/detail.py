@@ -63,6 +63,8 @@ class SeedDetailScreen(EsperModal[None]):
 
     def update_view(self, view: StoreView) -> None:
         self.view = view
+        if not self.query("#detail-timeline"):  # pushed, not composed yet: on_mount shows it
+            return
         history = self._history(view)
         latest = history[-1] if history else None
         title = Text()

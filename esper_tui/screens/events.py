@@ -88,6 +88,8 @@ class EventLogScreen(EsperModal[None]):
     def update_view(self, view: StoreView, force: bool = False) -> None:
         """Append the entries that arrived (or rebuild: a new filter, a new run in the file)."""
         self.view = view
+        if not self.query("#events-list"):  # pushed, not composed yet: on_mount shows it
+            return
         if view.generation != self._generation:
             self._generation, force = view.generation, True
         options = self.options

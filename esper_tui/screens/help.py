@@ -69,13 +69,17 @@ KEYS = (
         "utilisation, memory, temperature, power and torch memory; newest, chart and table",
     ),
     (
+        "r",
+        "runs: every record in this record's folder (esper-tui --runs); escape comes back",
+    ),
+    (
         "s",
         "save an SVG screenshot of what is on screen, dialogs included, next to the record file "
         "(the one written, replayed or followed)",
     ),
     ("+  -", "replay: faster / slower"),
     ("]  [", "replay: next / previous episode"),
-    ("escape", "close a dialog"),
+    ("escape", "close a dialog; in a run opened from the runs screen, back to the list"),
 )
 COLUMNS = (
     ("ep·e", "episode and epoch of the decision (taken after that epoch's training)"),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import queue
 import threading
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from esper_tui.app import EsperApp
@@ -39,9 +39,9 @@ def store_from(path: Path, upto: tuple[int, str, int] | None = None) -> Telemetr
 
 
 def _as_lane(record: EpochRecord, name: str) -> EpochRecord:
-    seeds = tuple(dataclasses.replace(s, lane=name) for s in record.seeds)
-    decision = record.decision and dataclasses.replace(record.decision, lane=name)
-    return dataclasses.replace(record, lane=name, seeds=seeds, decision=decision)
+    seeds = tuple(msgspec.structs.replace(s, lane=name) for s in record.seeds)
+    decision = record.decision and msgspec.structs.replace(record.decision, lane=name)
+    return msgspec.structs.replace(record, lane=name, seeds=seeds, decision=decision)
 
 
 def two_model_store(
@@ -61,10 +61,10 @@ def extra_lane_store(
         if isinstance(record, RunInfo):
             iql = next(lane for lane in record.lanes if lane.policy_kind == "iql")
             more = tuple(
-                dataclasses.replace(iql, name=name, model_path=f"models/{name}.pt")
+                msgspec.structs.replace(iql, name=name, model_path=f"models/{name}.pt")
                 for name in names
             )
-            record = dataclasses.replace(record, lanes=(*record.lanes, *more))
+            record = msgspec.structs.replace(record, lanes=(*record.lanes, *more))
         store.add(record)
         if isinstance(record, EpochRecord) and record.lane == "tiny_iql":
             for name in names:

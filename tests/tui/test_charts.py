@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
+import msgspec
 import pytest
 from textual.app import App
 from textual.geometry import Region
@@ -287,6 +287,6 @@ def test_built_from_the_store_view_of_the_recorded_run():
 def test_focus_series_keeps_only_the_seed_now_in_the_slot():
     view = store_from(RUN, upto=(1, "tiny_iql", 5)).view()
     history = next(lane for lane in view.lanes if lane.name == "tiny_iql").seed_history[0]
-    earlier = tuple(dataclasses.replace(r, seed_id="slot0-s0") for r in history[:2])
+    earlier = tuple(msgspec.structs.replace(r, seed_id="slot0-s0") for r in history[:2])
     series = focus_series("tiny_iql · slot0", earlier + history[2:])
     assert series.epochs == (3, 4, 5)

@@ -1,7 +1,7 @@
 """The decision table on the dashboard: enter opens the decision's seed, following pauses when
 the cursor moves and End resumes it, and / filters by lane, refusal and disagreement."""
 
-import dataclasses
+import msgspec
 
 from esper_tui.replay import read_records
 from esper_tui.screens import FilterScreen, SeedDetailScreen
@@ -115,8 +115,10 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
             for r in read_records(RUN)[0]
             if isinstance(r, EpochRecord) and r.epoch == 6 and r.decision
         )
-        refused = dataclasses.replace(record.decision, executed=False, outcome="refused: slot busy")
-        store.add(dataclasses.replace(record, decision=refused))
+        refused = msgspec.structs.replace(
+            record.decision, executed=False, outcome="refused: slot busy"
+        )
+        store.add(msgspec.structs.replace(record, decision=refused))
         app.dashboard.poll()
         await pilot.pause()
         assert shown(table)[-1].outcome == "refused: slot busy"

@@ -17,6 +17,7 @@ async def test_e_opens_the_whole_log_in_order_and_follows_new_events():
         await pilot.press("e")
         screen = app.screen
         assert isinstance(screen, EventLogScreen)
+        await until(pilot, lambda: screen._shown)  # noqa: SLF001 - filled once it is mounted
         shown = [e.seq for e in screen._shown]  # noqa: SLF001
         assert shown == [e.seq for e in store.view().log] and shown == sorted(shown)
         for record in read_records(RUN)[0]:
@@ -28,7 +29,7 @@ async def test_e_opens_the_whole_log_in_order_and_follows_new_events():
             )
         )
         app.dashboard.poll()
-        await pilot.pause()
+        await until(pilot, lambda: screen._shown[-1].text.startswith("refused"))  # noqa: SLF001
         assert screen._shown[-1].text == "refused: cull tiny_iql slot 0: the seed is FOSSILIZED"  # noqa: SLF001
         assert screen.following and screen.options.highlighted == len(screen._shown) - 1  # noqa: SLF001
 
@@ -56,6 +57,7 @@ async def test_enter_on_a_seed_event_opens_that_seeds_detail():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
         screen = app.screen
+        await until(pilot, lambda: screen._shown)  # noqa: SLF001 - filled once it is mounted
         index = next(i for i, e in enumerate(screen._shown) if e.lane == "tiny_iql" and e.slot == 2)  # noqa: SLF001
         screen.options.highlighted = index
         await pilot.press("enter")

@@ -3,6 +3,8 @@
 import threading
 import time
 
+from textual.widgets import DataTable
+
 from esper_tui.app import EsperApp
 from esper_tui.replay import read_records
 from esper_tui.screens import (
@@ -14,7 +16,7 @@ from esper_tui.screens import (
 )
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
-from tests.tui.conftest import RUN, store_from
+from tests.tui.conftest import RUN, store_from, until
 from training.env.actions import CommandType
 from training.env.environment import EnvConfig
 from training.records import EpochRecord, RunEvent
@@ -121,7 +123,9 @@ async def test_seed_detail_updates_live(fake_session):
     app = live_app(fake_session, upto=(1, "heuristic", 3))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
-        table = app.screen.query_one("#detail-history")
+        await until(pilot, lambda: app.screen.query("#detail-history"))
+        table = app.screen.query_one("#detail-history", DataTable)
+        await until(pilot, lambda: table.row_count > 0)  # filled on mount
         before = table.row_count
         records, _ = read_records(RUN)
         nxt = next(
@@ -131,7 +135,7 @@ async def test_seed_detail_updates_live(fake_session):
         )
         app.store.add(nxt)
         app.dashboard.poll()
-        await pilot.pause()
+        await until(pilot, lambda: table.row_count != before)
         assert table.row_count == before + 1
 
 
@@ -177,6 +181,7 @@ async def test_screenshot_is_saved_next_to_the_record(fake_session, tmp_path):
 async def test_refused_command_shows_its_reason(fake_session):
     app = live_app(fake_session)
     async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.dashboard.is_mounted)  # a busy machine mounts late
         app.store.add(
             RunEvent(
                 "fixture0001",
@@ -185,8 +190,13 @@ async def test_refused_command_shows_its_reason(fake_session):
             )
         )
         app.dashboard.poll()
-        await pilot.pause()
-        assert any("FOSSILIZED and cannot be culled" in str(n.message) for n in app._notifications)  # noqa: SLF001
+        await until(
+            pilot,
+            lambda: any(
+                "FOSSILIZED and cannot be culled" in str(n.message)
+                for n in app._notifications  # noqa: SLF001
+            ),
+        )
 
 
 async def test_finishing_shows_the_summary():

@@ -1,6 +1,8 @@
 """The acceptance of issue 16 on the fixture run: the newest decision's reason whole on screen at
 the design size and the smallest, with one and two models, without a key; every footer key acts."""
 
+import asyncio
+
 import pytest
 
 from esper_tui.screens import HelpScreen
@@ -60,6 +62,9 @@ async def test_the_reason_of_a_decision_with_a_closing_parenthesis_is_whole(size
         )
 
 
+EFFECT_WAIT = 5.0
+
+
 def in_help(app, binding) -> bool:
     """The key is listed in ``?`` (by name, by its symbol, or each arrow of an arrow group)."""
     tokens = " ".join(key for key, _ in KEYS).split()
@@ -91,31 +96,34 @@ async def test_every_dashboard_key_is_in_the_footer_or_in_help(size):
 
 async def effect_of(pilot, app, key: str, session, folder) -> str:
     """Press ``key`` on the dashboard and name what it did (then undo it where it opened or
-    maximised something); "" when it did nothing."""
+    maximised something); "" when it did nothing. Waits for the effect (a busy machine can
+    take a while to push a screen or write a screenshot), at most ``EFFECT_WAIT`` seconds."""
     screen = app.screen
     focused = app.focused
-    before = (
-        len(app.screen_stack),
-        screen.maximized,
-        app.focused,
-        app.selected,
-        len(list(folder.glob("*.svg"))),
-    )
-    replay = (
-        getattr(app.session, "paused", None),
-        getattr(app.session, "speed", None),
-        list(getattr(app.session, "jumps", [])),
-    )
+
+    def state() -> tuple:
+        return (
+            len(app.screen_stack),
+            screen.maximized,
+            app.focused,
+            app.selected,
+            len(list(folder.glob("*.svg"))),
+            bool(session is not None and session.commands()),
+            getattr(app.session, "paused", None),
+            getattr(app.session, "speed", None),
+            list(getattr(app.session, "jumps", [])),
+        )
+
+    before = state()
     await pilot.press(key)
     await pilot.pause()
-    after = (
-        len(app.screen_stack),
-        screen.maximized,
-        app.focused,
-        app.selected,
-        len(list(folder.glob("*.svg"))),
-    )
-    if session is not None and session.commands():
+    loop = asyncio.get_running_loop()
+    end = loop.time() + EFFECT_WAIT
+    after = state()
+    while after == before and loop.time() < end:
+        await pilot.pause(0.05)
+        after = state()
+    if after[5]:
         return "command"
     if after[0] > before[0]:
         while len(app.screen_stack) > before[0]:
@@ -131,12 +139,7 @@ async def effect_of(pilot, app, key: str, session, folder) -> str:
         app.dashboard.selected = before[3]  # the next key acts on the same seed
         await pilot.pause()
         return "focus, selection or file"
-    now = (
-        getattr(app.session, "paused", None),
-        getattr(app.session, "speed", None),
-        list(getattr(app.session, "jumps", [])),
-    )
-    return "replay" if now != replay else ""
+    return "replay" if after[6:] != before[6:] else ""
 
 
 @pytest.mark.parametrize("state", ["running", "paused", "finished", "table", "replay"])

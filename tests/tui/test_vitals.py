@@ -193,12 +193,11 @@ def test_the_store_keeps_distinct_samples_in_time_order():
     times = [v.t for v in history]
     assert times == sorted(times) and len(set(times)) == len(times)
     # a worker's sample written after a later one lands in its place, and a repeat is dropped
-    from dataclasses import replace
 
     from training.records import EpochRecord
 
     last = next(r for r in reversed(_epochs_of(VITALS)) if isinstance(r, EpochRecord))
-    early = replace(last, vitals=structs.replace(history[0], t=(history[0].t or 0) + 0.5))
+    early = structs.replace(last, vitals=structs.replace(history[0], t=(history[0].t or 0) + 0.5))
     store.add(early)
     store.add(early)
     after = store.view().vitals_history

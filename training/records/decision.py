@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
-from training.records.base import ACTION_NAMES, opt_list, opt_tuple
-from training.records.fields import conform
+import msgspec
+
+from training.records.base import ACTION_NAMES
+from training.seeds.bounds import ActionIndex, Count, SlotIndex, Text, items
+
+Numbers = Annotated[tuple[float, ...], items()]
 
 
-@dataclass(frozen=True)
-class DecisionRecord:
+class DecisionRecord(msgspec.Struct, frozen=True, gc=False):
     """One policy decision and what became of it."""
 
-    lane: str
-    epoch: int
-    policy: str
-    action: int
-    target_slot: int | None
-    reason: str
-    action_mask: tuple[bool, ...]
+    lane: Text
+    epoch: Count
+    policy: Text
+    action: ActionIndex
+    target_slot: SlotIndex | None
+    reason: Text
+    action_mask: Annotated[tuple[bool, ...], items()]
     executed: bool
-    outcome: str  # why it was refused, or what it did
-    q_values: tuple[float, ...] | None = None  # None for the heuristic
+    outcome: Text  # why it was refused, or what it did
+    q_values: Numbers | None = None  # None for the heuristic
     value: float | None = None
     advantage: float | None = None
-    probabilities: tuple[float, ...] | None = None
-    features: tuple[float, ...] | None = None
-    z_scores: tuple[float, ...] | None = None
+    probabilities: Numbers | None = None
+    features: Numbers | None = None
+    z_scores: Numbers | None = None
     # Plan-format models carry no statistics: range-widths beyond esper-lite's range instead.
-    range_excess: tuple[float, ...] | None = None
-    reference_action: int | None = None  # the heuristic's choice on the same state
-    reference_reason: str | None = None  # and its reason (None in records written before it)
+    range_excess: Numbers | None = None
+    reference_action: ActionIndex | None = None  # the heuristic's choice on the same state
+    reference_reason: Text | None = None  # and its reason (None in records written before it)
     # Shadow mode: what the other policies chose on this same state (never executed).
-    shadow: tuple[DecisionRecord, ...] = ()
-    episode: int = 0
+    shadow: Annotated[tuple[DecisionRecord, ...], items(8)] = ()
+    episode: Count = 0
 
     @property
     def key(self) -> str:
@@ -49,53 +52,3 @@ class DecisionRecord:
     @property
     def agrees(self) -> bool | None:
         return None if self.reference_action is None else self.reference_action == self.action
-
-    def to_dict(self) -> dict:
-        return {
-            "lane": self.lane,
-            "epoch": self.epoch,
-            "policy": self.policy,
-            "action": self.action,
-            "target_slot": self.target_slot,
-            "reason": self.reason,
-            "action_mask": list(self.action_mask),
-            "executed": self.executed,
-            "outcome": self.outcome,
-            "q_values": opt_list(self.q_values),
-            "value": self.value,
-            "advantage": self.advantage,
-            "probabilities": opt_list(self.probabilities),
-            "features": opt_list(self.features),
-            "z_scores": opt_list(self.z_scores),
-            "range_excess": opt_list(self.range_excess),
-            "reference_action": self.reference_action,
-            "reference_reason": self.reference_reason,
-            "shadow": [s.to_dict() for s in self.shadow],
-            "episode": self.episode,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DecisionRecord:
-        d = conform(cls, d, nested=("shadow",))
-        return cls(
-            lane=d["lane"],
-            epoch=int(d["epoch"]),
-            policy=d["policy"],
-            action=int(d["action"]),
-            target_slot=d["target_slot"],
-            reason=d["reason"],
-            action_mask=tuple(bool(x) for x in d["action_mask"]),
-            executed=bool(d["executed"]),
-            outcome=d["outcome"],
-            q_values=opt_tuple(d.get("q_values")),
-            value=d.get("value"),
-            advantage=d.get("advantage"),
-            probabilities=opt_tuple(d.get("probabilities")),
-            features=opt_tuple(d.get("features")),
-            z_scores=opt_tuple(d.get("z_scores")),
-            range_excess=opt_tuple(d.get("range_excess")),
-            reference_action=d.get("reference_action"),
-            reference_reason=d.get("reference_reason"),
-            shadow=tuple(DecisionRecord.from_dict(s) for s in d.get("shadow", ())),
-            episode=int(d.get("episode", 0)),
-        )

@@ -357,8 +357,9 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
             else []
         ),
         "",
-        "| policy | inputs | final acc (mean ± sd) | Δ vs heuristic [95% CI] | W/T/L | sign p | agreement | params added |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| policy | inputs | final acc (mean ± sd) | Δ vs heuristic [95% CI] | W/T/L | sign p "
+        f"| paired sd | detects | episodes for ±{config.compare.effect:g} | agreement | params added |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result.rows:
         d = row.to_dict()
@@ -368,12 +369,15 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
         p = row.paired
         if p is None:
             delta, wtl, sign = "(reference)" if row.kind == "heuristic" else "—", "—", "—"
+            power = ("—", "—", "—")
         else:
+            paired = PairedResult.from_dict(p)
             delta, wtl, sign = (
-                PairedResult.from_dict(p).difference_text(),
+                paired.difference_text(),
                 f"{p['wins']}/{p['ties']}/{p['losses']}",
                 f"{p['sign_test_p']:.3f}",
             )
+            power = _power_cells(paired)
         agree = "—" if row.agreement is None else f"{100 * row.agreement:.0f}%"
         params = "—" if d["params_added_mean"] is None else f"{d['params_added_mean']:,.0f}"
         inputs = "—" if row.inputs is None else str(row.inputs)
@@ -381,6 +385,16 @@ def markdown(result: AblationResult, config: AblationConfig) -> str:
             row.kind, f"IQL ({row.feature_set})"
         )
         lines.append(
-            f"| {label} | {inputs} | {acc} | {delta} | {wtl} | {sign} | {agree} | {params} |"
+            f"| {label} | {inputs} | {acc} | {delta} | {wtl} | {sign} | {' | '.join(power)} "
+            f"| {agree} | {params} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _power_cells(paired: PairedResult) -> tuple[str, str, str]:
+    """The paired sd, the effect detectable at these episodes (two-sided 0.05, power 0.8) and
+    the episodes the target effect needs; "—" where there is no spread or too few episodes."""
+    sd = "—" if paired.sd is None else f"{paired.sd:.2f}"
+    detects = "—" if paired.detectable_effect is None else f"±{paired.detectable_effect:.2f}"
+    needed = "—" if paired.episodes_needed is None else str(paired.episodes_needed)
+    return sd, detects, needed

@@ -31,7 +31,7 @@ from training.records import (
     RunInfo,
 )
 from training.runs.lanes import Lane
-from training.runs.stats import PairedResult, paired_result
+from training.runs.stats import DEFAULT_EFFECT, MIN_EPISODES, PairedResult, paired_result
 from training.runs.vitals import EpochVitals
 from training.util.stopping import DEFAULT_REASON
 
@@ -47,12 +47,30 @@ class RunConfig:
     run_id: str = ""
     # Shadow mode: the lane that trains; the others only say what they would have done.
     executing_lane: str | None = None
+    # The paired result's power is given for this target effect (accuracy points).
+    effect: float = DEFAULT_EFFECT
+    # Until decided: ``episodes`` is the most to run; the run ends as soon as every lane's
+    # anytime-valid confidence sequence excludes 0, never before ``min_episodes``.
+    until_decided: bool = False
+    min_episodes: int = MIN_EPISODES
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose {' or '.join(MODES)}")
         if self.episodes < 1:
             raise ValueError(f"episodes must be at least 1, got {self.episodes}")
+        if not (self.effect > 0.0 and self.effect < float("inf")):
+            raise ValueError(
+                f"the target effect must be a positive number of points, got {self.effect}"
+            )
+        if self.min_episodes < 2:
+            raise ValueError(f"the minimum episodes must be at least 2, got {self.min_episodes}")
+        if self.until_decided and self.mode != "head-to-head":
+            raise ValueError("running until decided needs a head-to-head comparison")
+        if self.until_decided and self.min_episodes > self.episodes:
+            raise ValueError(
+                f"the minimum episodes ({self.min_episodes}) exceed the maximum ({self.episodes})"
+            )
 
     def episode_env(self, episode: int) -> EnvConfig:
         """Episode k (1-based) runs on seed base + k - 1: paired across lanes, varied across episodes."""
@@ -81,6 +99,8 @@ class ComparisonResult:
     # episodes that raised (headless runs go on past them)
     failed: list[int] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # their tracebacks' last lines
+    # Until decided: the episode at which every lane's confidence sequence excluded 0.
+    decided_at: int | None = None
 
     def accuracies(self, lane: str) -> list[float]:
         return [e.final_accuracy[lane] for e in self.episodes if lane in e.final_accuracy]
@@ -90,6 +110,24 @@ class ComparisonResult:
         for e in self.episodes:
             total.update(e.actions.get(lane, Counter()))
         return {Action(a).name: total[a] for a in sorted(total)}
+
+    def stop_reason(self, max_episodes: int) -> str:
+        """Why an until-decided run ended, as one sentence without its full stop."""
+        n = len(self.episodes)
+        if self.decided_at is not None:
+            return (
+                f"decided after {self.decided_at} episode(s): the anytime 95% confidence "
+                f"sequence of every model excludes 0"
+            )
+        if self.stopped:
+            return f"stopped after {n} episode(s), undecided"
+        if any(p.no_spread for p in self.paired):
+            why = "a model's paired differences are all 0, so there is nothing to decide"
+        elif self.failed:
+            why = f"{len(self.failed)} episode(s) failed and no decision was reached"
+        else:
+            why = "its confidence sequence still contains 0"
+        return f"reached the maximum of {max_episodes} episodes undecided: {why}"
 
     def agreement_rate(self) -> float | None:
         decisions = sum(e.decisions for e in self.episodes)
@@ -288,6 +326,8 @@ class ScoreKeeper:
                             self.reference,
                             result.accuracies(lane),
                             result.accuracies(self.reference),
+                            effect=self.config.effect,
+                            min_episodes=self.config.min_episodes,
                         )
                     )
         result.paired = paired
@@ -303,6 +343,11 @@ class ScoreKeeper:
                 "agreement_rate": result.agreement_rate(),
             },
         )
+
+    def decided(self) -> bool:
+        """Every lane's paired result is decided (its confidence sequence excludes 0)."""
+        paired = self.result.paired
+        return bool(paired) and all(p.decided for p in paired)
 
     def fail(self, episode: int, error: str) -> RunEvent:
         """An episode that raised: kept out of the paired result, its traceback in the record."""
@@ -331,9 +376,13 @@ class ScoreKeeper:
             message += (
                 f"; {len(result.failed)} episode(s) failed: {', '.join(map(str, result.failed))}"
             )
+        if self.config.until_decided:
+            message = f"{result.stop_reason(self.config.episodes)}; {message}"
         data: dict = {"paired": [p.to_dict() for p in result.paired]}
         if result.failed:
             data["failed"] = list(result.failed)
+        if result.decided_at is not None:
+            data["decided_at"] = result.decided_at
         return RunEvent(run_id=self.run_id, event="finished", message=message, data=data)
 
 

@@ -178,6 +178,9 @@ class _Driver:
                     self.fill()
                     if self.collect_returned() or (stop is not None and stop.is_set()):
                         raise KeyboardInterrupt
+                    if self.config.until_decided and self.board.result.decided_at is not None:
+                        self.end_decided()
+                        break
             except KeyboardInterrupt:
                 self.board.result.stopped = True
                 self.queued.clear()
@@ -227,6 +230,19 @@ class _Driver:
                 self.next_episode = min(self.buffered)
             _write(self.buffered.pop(self.next_episode), self.board, self.sink, self.out)
             self.next_episode += 1
+            result = self.board.result
+            if self.config.until_decided and result.decided_at is None and self.board.decided():
+                result.decided_at = len(result.episodes)
+
+    def end_decided(self) -> None:
+        """The answer is known: queue nothing more, stop the episodes still running (as a stop
+        signal does) and write what they give back. An episode that had already finished still
+        counts; the sequence only narrows, so the decision stands."""
+        self.queued.clear()
+        if self.pending:
+            _drain(self.backend, self.pending, self.buffered)
+        self.write_ready(force=True)
+        self.report()
 
     def report(self) -> None:
         if self.progress is None:

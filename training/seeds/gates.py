@@ -7,8 +7,11 @@ state, so a refused transition can always say exactly why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Annotated, Protocol
 
+import msgspec
+
+from training.seeds.bounds import Count, StageValue, Text, items
 from training.seeds.lifecycle import SeedStage, is_valid_transition, stage_name
 from training.seeds.telemetry import SeedTelemetry
 
@@ -42,45 +45,21 @@ class GatedSeed(Protocol):
     def telemetry(self) -> SeedTelemetry: ...
 
 
-@dataclass(frozen=True, slots=True)
-class GateResult:
+class GateResult(msgspec.Struct, frozen=True, gc=False):
     """The outcome of one gate: which checks passed and which failed."""
 
-    gate: str
-    from_stage: int
-    to_stage: int
+    gate: Text
+    from_stage: StageValue
+    to_stage: StageValue
     passed: bool
-    checks_passed: tuple[str, ...] = ()
-    checks_failed: tuple[str, ...] = ()
-    epoch: int = 0
+    checks_passed: Annotated[tuple[Text, ...], items()] = ()
+    checks_failed: Annotated[tuple[Text, ...], items()] = ()
+    epoch: Count = 0
 
     def reason(self) -> str:
         if self.passed:
             return f"{self.gate} passed"
         return f"{self.gate} failed: " + "; ".join(self.checks_failed)
-
-    def to_dict(self) -> dict:
-        return {
-            "gate": self.gate,
-            "from_stage": self.from_stage,
-            "to_stage": self.to_stage,
-            "passed": self.passed,
-            "checks_passed": list(self.checks_passed),
-            "checks_failed": list(self.checks_failed),
-            "epoch": self.epoch,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> GateResult:
-        return cls(
-            gate=data["gate"],
-            from_stage=int(data["from_stage"]),
-            to_stage=int(data["to_stage"]),
-            passed=bool(data["passed"]),
-            checks_passed=tuple(data.get("checks_passed", ())),
-            checks_failed=tuple(data.get("checks_failed", ())),
-            epoch=int(data.get("epoch", 0)),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,12 @@ No torch here: widgets import this module through ``training.records``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import msgspec
+
+from training.seeds.bounds import Count, Fraction, Percent, StageValue, Text
 
 
 def _utc_now() -> datetime:
@@ -21,39 +25,38 @@ EPOCHS_IN_STAGE_SCALE = 50
 ACCURACY_DELTA_SCALE = 10.0
 
 
-@dataclass(slots=True)
-class SeedTelemetry:
+class SeedTelemetry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """Per-seed telemetry snapshot: the seed's local picture, as the plan defines it.
 
     ``gradient_norm`` is the global L2 norm of the seed's gradients averaged over the epoch's
     batches (docs/architecture.md, "Gradient telemetry"), not the plan's per-tensor average.
     """
 
-    seed_id: str
-    blueprint_id: str = ""
-    layer_id: str = ""
+    seed_id: Text
+    blueprint_id: Text = ""
+    layer_id: Text = ""
 
     # Health signals (lightweight, always collected)
     gradient_norm: float = 0.0
-    gradient_health: float = 1.0  # 0-1, higher is healthier
+    gradient_health: Fraction = 1.0  # 0-1, higher is healthier
     has_vanishing: bool = False
     has_exploding: bool = False
 
     # Progress signals
-    accuracy: float = 0.0  # percentage (0-100)
+    accuracy: Percent = 0.0  # percentage (0-100)
     accuracy_delta: float = 0.0  # positive = improving
-    epochs_in_stage: int = 0
+    epochs_in_stage: Count = 0
 
     # Stage context
-    stage: int = 1  # SeedStage value (1-7)
-    alpha: float = 0.0  # blending weight (0-1)
+    stage: StageValue = 1  # SeedStage value (1-7)
+    alpha: Fraction = 0.0  # blending weight (0-1)
 
     # Temporal context
-    epoch: int = 0
-    max_epochs: int = 25
+    epoch: Count = 0
+    max_epochs: Count = 25
 
     # Timestamp for staleness detection
-    captured_at: datetime = field(default_factory=_utc_now)
+    captured_at: datetime = msgspec.field(default_factory=_utc_now)
 
     def to_features(self) -> list[float]:
         """The 10-dim feature vector for RL policies, each approximately in [0, 1]."""
@@ -76,29 +79,12 @@ class SeedTelemetry:
         return 10
 
     def to_dict(self) -> dict:
-        return {
-            "seed_id": self.seed_id,
-            "blueprint_id": self.blueprint_id,
-            "layer_id": self.layer_id,
-            "gradient_norm": self.gradient_norm,
-            "gradient_health": self.gradient_health,
-            "has_vanishing": self.has_vanishing,
-            "has_exploding": self.has_exploding,
-            "accuracy": self.accuracy,
-            "accuracy_delta": self.accuracy_delta,
-            "epochs_in_stage": self.epochs_in_stage,
-            "stage": self.stage,
-            "alpha": self.alpha,
-            "epoch": self.epoch,
-            "max_epochs": self.max_epochs,
-            "captured_at": self.captured_at.isoformat(),
-        }
+        return msgspec.to_builtins(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> SeedTelemetry:
-        values = dict(data)
-        values["captured_at"] = datetime.fromisoformat(values["captured_at"])
-        return cls(**values)
+        """The telemetry in ``data`` (as ``to_dict`` gives it), checked against its bounds."""
+        return msgspec.convert(data, cls)
 
     @classmethod
     def dormant(cls, epoch: int, max_epochs: int, layer_id: str = "") -> SeedTelemetry:
