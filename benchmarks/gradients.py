@@ -8,7 +8,10 @@ Per batch, for 1, 10 and 50 live seeds:
   loop        the plan's original: a Python loop over parameters with .norm().item()
   floor       one vector_norm over a single flat tensor of the same number of values
 and the collection overhead as a share of one training step of the default host with three
-live seeds. Prints ratios; absolute times on these machines drift and mean little.
+live seeds; beside it the trainer's vitals (training/util/vitals.py): one full sample (psutil,
+and NVML and torch's counters on a GPU), taken at most every 2 s and once per epoch, never per
+batch, so its share of training time is its cost over 2 s; plus what every epoch pays when
+the sample is still fresh. Prints ratios; absolute times on these machines drift and mean little.
 
     python benchmarks/gradients.py [--device cpu|cuda] [--channels N]
 """
@@ -30,8 +33,10 @@ from _timing import interleaved  # noqa: E402
 from training.env.actions import Action  # noqa: E402
 from training.env.data import DataConfig, load_task  # noqa: E402
 from training.env.environment import EnvConfig, MorphogeneticEnv  # noqa: E402
+from training.runs.vitals import EpochVitals  # noqa: E402
 from training.seeds.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
 from training.seeds.gradients import EpochGradientTelemetry  # noqa: E402
+from training.util.vitals import INTERVAL_S, VitalsSampler  # noqa: E402
 
 
 def loop_with_item(params: list[torch.nn.Parameter]) -> float:
@@ -111,13 +116,29 @@ def step_share(device: torch.device, sync) -> str:
             opt.step()
 
     step()
+    sampler = VitalsSampler([str(device)], interval=0.0)  # every call a full sample
+    per_epoch = EpochVitals([str(device)], VitalsSampler([str(device)]))  # as the trainer calls it
     times = interleaved(
-        {"step": step, "collect": telemetry.accumulate}, repeats=9, inner=10, sync=sync
+        {
+            "step": step,
+            "collect": telemetry.accumulate,
+            "sample": sampler.sample,
+            "epoch_vitals": per_epoch.latest,
+        },
+        repeats=9,
+        inner=10,
+        sync=sync,
     )
     live = sum(1 for s in model.seed_slots() if s.seed is not None)
+    collect = times["collect"] / times["step"]
+    vitals = times["sample"] / INTERVAL_S  # one sample per 2 s of training, whatever the steps
     return (
         f"default host, {live} live seeds + 7 host layers, batch {x.shape[0]}: "
-        f"collection = {100 * times['collect'] / times['step']:.2f} % of a training step (goal <= 1 %)"
+        f"collection = {100 * collect:.2f} % of a training step (goal <= 1 %)\n"
+        f"-- vitals: one full sample = {100 * times['sample'] / times['step']:.1f} % of one "
+        f"training step, taken at most every {INTERVAL_S:g} s = {100 * vitals:.3f} % of training "
+        f"time; an epoch between samples pays {times['epoch_vitals'] * 1e6:.1f} us\n"
+        f"-- telemetry with vitals = {100 * (collect + vitals):.2f} % of training (goal <= 1 %)"
     )
 
 

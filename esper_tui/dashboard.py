@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from esper_tui.layout import PANELS, PanelLayout
+from esper_tui.liveness import LivenessState, LivenessWatch, liveness_note
 from esper_tui.operator import TrainerControls
 from esper_tui.screens import (
     CrashScreen,
@@ -79,6 +80,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         Binding("m", "restore", "Restore"),
         Binding("slash", "filter", "Filter"),
         Binding("g", "charts", "Charts"),
+        Binding("y", "vitals", "Vitals"),
         Binding("r", "runs", "Runs", show=False),  # in ? and the README; the footer is full
         Binding("plus", "speed(2.0)", "Faster"),
         Binding("minus", "speed(0.5)", "Slower"),
@@ -129,6 +131,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         self._lower_panel = 3  # the lower panel a compact layout shows: the last one tab reached
         self._poll_timer: Timer | None = None
         self._key_state: tuple = ()
+        self._liveness: LivenessWatch | None = None
 
     # ------------------------------------------------------------------ composition
     def compose(self) -> ComposeResult:
@@ -179,6 +182,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         speed = getattr(self.source, "speed", None)
         ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
         progress = self.store.progress if self.mode == "live" else None
+        alive = self._alive(view)
         return SourceState(
             self.mode,
             age,
@@ -188,7 +192,21 @@ class DashboardScreen(PanelLayout, TrainerControls):
             self.stopping,
             ended,
             progress,
+            "" if alive is None else alive.verdict.value,
+            "" if alive is None else liveness_note(alive),
+            None if alive is None else alive.writer_pid,
         )
+
+    def _alive(self, view: StoreView) -> LivenessState | None:
+        """Follow mode: LIVE, SLOW, STALE or WRITER GONE (None without a clock: snapshots)."""
+        if self.mode != "follow" or self.clock is None:
+            return None
+        path = source_path(self.source)
+        if path is None:
+            return None
+        if self._liveness is None or self._liveness.path != path:
+            self._liveness = LivenessWatch(path, self.clock)
+        return self._liveness.state(view)
 
     def poll(self) -> None:
         try:
@@ -203,9 +221,10 @@ class DashboardScreen(PanelLayout, TrainerControls):
         if view.generation != self._seen_generation:
             self._forget_old_run(view.generation)
         lanes_before = len(grid_lanes(self.view))
+        header_before = self.view.vitals is None
         self.view = view
         self.selected = self._clamp(self.selected)
-        if len(grid_lanes(view)) != lanes_before:
+        if len(grid_lanes(view)) != lanes_before or (view.vitals is None) != header_before:
             self.fit_cards()
         with self.app.batch_update():
             self.query_one(Scoreboard).update_view(view)
@@ -395,6 +414,12 @@ class DashboardScreen(PanelLayout, TrainerControls):
         from esper_tui.charts import ChartsScreen
 
         self.app.push_screen(ChartsScreen(chart_provider(self.store.view, lambda: self.selected)))
+
+    def action_vitals(self) -> None:
+        """y: the trainer's vitals, their history as a chart and a table."""
+        from esper_tui.screens.vitals import VitalsScreen
+
+        self.app.push_screen(VitalsScreen(self.store.view, self.refresh_hz))
 
     class RunsRequested(Message):
         """``r``: show the runs of ``folder`` (the App opens the workspace; None: no record)."""

@@ -100,7 +100,8 @@ class PanelLayout(Screen[None]):
             scoreboard = 0
         if not scoreboard:
             scoreboard = len(self.view.lanes) + 2
-        return self.app.size.height - HEADER_ROWS - FOOTER_ROWS - self._strip_rows - scoreboard
+        header = HEADER_ROWS + (self.view.vitals is not None)  # the vitals line
+        return self.app.size.height - header - FOOTER_ROWS - self._strip_rows - scoreboard
 
     def fit_rows(self) -> None:
         """The health row's height and the two health panels' widths, from what is left."""

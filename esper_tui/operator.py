@@ -52,6 +52,10 @@ class TrainerControls(Screen[None]):
                 self.notify(
                     event.message, title="record", severity="error", timeout=30, markup=False
                 )
+            elif event.event == "vitals_unavailable":  # said once: the header shows N/A
+                self.notify(
+                    event.message, title="vitals", severity="warning", timeout=8, markup=False
+                )
 
     def _send(self, command: Command, ack: str) -> None:
         if self.commands is None:

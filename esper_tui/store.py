@@ -8,6 +8,7 @@ No Textual here.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -19,7 +20,15 @@ from types import MappingProxyType
 from esper_tui.event_log import EventLog
 from esper_tui.record_writer import RecordFile
 from esper_tui.saturation import SaturationTracker, focus_record
-from training.records import DecisionRecord, EpochRecord, PairedResult, Record, RunEvent, RunInfo
+from training.records import (
+    DecisionRecord,
+    EpochRecord,
+    PairedResult,
+    Record,
+    RunEvent,
+    RunInfo,
+    Vitals,
+)
 from training.seeds.lifecycle import SeedStage, is_failure_stage
 from widgets.model import (
     Agreement,
@@ -39,6 +48,7 @@ DECISIONS = 300  # rows of the decision table
 EVENTS = 200
 LOG_ENTRIES = 2000  # lines of the event log (a few per epoch at most)
 PAST_EPISODES = 20  # finished episodes' curves kept per lane (the charts draw them)
+VITALS_HISTORY = 300  # distinct vitals samples kept: 10 minutes at one sample every 2 s
 
 
 @dataclass
@@ -131,6 +141,8 @@ class TelemetryStore:
         self._crash: RunEvent | None = None
         self._finished: RunEvent | None = None
         self._view: StoreView | None = None
+        self._vitals: Vitals | None = None
+        self._vitals_history: list[Vitals] = []  # sorted by time; workers' samples interleave
 
     # ------------------------------------------------------------------ producer side
     def add(self, record: Record) -> None:
@@ -259,6 +271,8 @@ class TelemetryStore:
             lane.culled.clear()
         lane.epochs.append(record)
         self._record_seconds += record.wall_seconds
+        if record.vitals is not None:
+            self._add_vitals(record.vitals)
         focus = focus_record(record.seeds)
         lane.focus.append(
             FocusPoint(record.epoch, None, 0.0, None)
@@ -294,6 +308,23 @@ class TelemetryStore:
         self._episode, self._epoch = record.episode, record.epoch
         if self._status is RunStatus.WAITING:
             self._status = RunStatus.RUNNING
+
+    def _add_vitals(self, vitals: Vitals) -> None:
+        """The newest epoch's vitals, and the history of distinct samples in time order (an
+        epoch shorter than the sampling interval repeats its predecessor's sample)."""
+        self._vitals = vitals
+        history = self._vitals_history
+        if history and history[-1] == vitals:
+            return
+        key = vitals.t if vitals.t is not None else float("inf")
+        at = bisect.bisect_right(
+            history, key, key=lambda v: v.t if v.t is not None else float("inf")
+        )
+        if at > 0 and history[at - 1] == vitals:
+            return
+        history.insert(at, vitals)
+        if len(history) > VITALS_HISTORY:
+            del history[0]
 
     def _outliers(self, decision: DecisionRecord) -> tuple[InputOutlier, ...]:
         return input_outliers(decision, self._lane(decision.lane).feature_names)
@@ -385,6 +416,8 @@ class TelemetryStore:
                 source=self.source,
                 record_seconds=self._record_seconds,
                 generation=self._generation,
+                vitals=self._vitals,
+                vitals_history=tuple(self._vitals_history),
                 log=self._log.entries(),
             )
             return self._view

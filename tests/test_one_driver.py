@@ -20,7 +20,7 @@ FLAGS = [
     str(MODEL),
     *"--preset tiny --episodes 2 --epochs 3 --device cpu --seed 7 --slots 2".split(),
 ]
-WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
+WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at", "vitals"}
 
 
 def _strip(value):

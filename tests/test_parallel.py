@@ -17,7 +17,7 @@ from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
 from training.runs.lanes import Lane
 
 MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
-WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
+WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at", "vitals"}
 
 
 def _strip(value):
@@ -84,6 +84,10 @@ def test_compare_with_two_workers_equals_the_serial_compare(tmp_path):
         comparable_file(tmp_path / "parallel.jsonl"),
     )
     assert serial == parallel
+    # the workers sampled their own vitals (the field is left out of the comparison above)
+    records = read_records(tmp_path / "parallel.jsonl")[0]
+    worker_epochs = [r for r in records if isinstance(r, EpochRecord)]
+    assert worker_epochs and all(r.vitals and r.vitals.proc_rss_mb for r in worker_epochs)
     assert (tmp_path / "serial.json").read_text() == (tmp_path / "parallel.json").read_text()
     episodes = [r["episode"] for r in serial if r["kind"] == "epoch"]
     assert episodes == sorted(episodes) and set(episodes) == {1, 2, 3}  # in episode order

@@ -17,6 +17,7 @@ from training.records import (
     RunEvent,
     RunInfo,
     SeedRecord,
+    Vitals,
 )
 
 OUTLIER_Z = 3.0  # an IQL input this many standard deviations from its training mean is an outlier
@@ -225,6 +226,10 @@ class StoreView:
     source: str  # "live", "replay" or "follow"
     record_seconds: float = 0.0  # training time the records account for (sum of epoch wall times)
     generation: int = 0  # how many times the store was reset (a followed file replaced): a new run
+    vitals: Vitals | None = None  # what the newest epoch record carried (None: none carried any)
+    vitals_history: tuple[
+        Vitals, ...
+    ] = ()  # distinct samples, oldest first by their time (bounded)
     log: tuple[LogEntry, ...] = ()  # the event log, oldest first (bounded)
 
     def lane(self, name: str) -> LaneView | None:

@@ -1,4 +1,5 @@
-"""The run header: what is running, where, how fast, and whether it is still alive.
+"""The run header: what is running, where, how fast, whether it is still alive, and (when the
+records carry them) the trainer's vitals on a fourth line.
 
 No clock of its own: the dashboard passes a ``SourceState`` with the age of the newest data, so
 snapshots stay stable and a stalled trainer shows as stale data rather than as a ticking clock.
@@ -17,6 +18,7 @@ from rich.text import Text
 from widgets.glyphs import TextPanel, bar, fit, fmt_count, truncate
 from widgets.labels import lane_codes, lane_labels
 from widgets.model import LaneView, Progress, RunStatus, StoreView
+from widgets.vitals_text import vitals_line
 
 # Each status looks different; FINISHED (a normal end) must never look like CRASHED.
 STATUS_STYLES: dict[str, tuple[str, str]] = {
@@ -28,6 +30,13 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     RunStatus.WAITING: ("· WAITING", "dim"),
 }
 SOURCE_STYLE = "bold black on cyan"
+# follow mode: is the writer still there (esper_tui.liveness gives the verdict)
+LIVENESS_STYLES: dict[str, tuple[str, str]] = {
+    "LIVE": ("● LIVE", "bold black on green"),
+    "SLOW": ("◐ SLOW", "bold black on yellow"),
+    "STALE": ("○ STALE", "bold white on dark_orange3"),
+    "WRITER GONE": ("✗ WRITER GONE", "bold white on red"),
+}
 NARROW = 100
 STALE_AFTER_S = 30.0  # a running trainer that wrote nothing for this long is worth a look
 RATE_WINDOW = 5  # epochs the samples/s and the time per epoch are taken over
@@ -55,6 +64,9 @@ class SourceState:
     stopping: bool = False  # the app is stopping the source
     ended: bool = False  # a replay that has read its whole file
     progress: Progress | None = None  # live: where the trainer is inside the epoch
+    liveness: str = ""  # follow: "LIVE", "SLOW", "STALE" or "WRITER GONE" ("" before a verdict)
+    liveness_note: str = ""  # why, e.g. "no record for 41 s, one expected every 2.0 s"
+    writer_pid: int | None = None  # follow: the process holding the record's writer lock
 
 
 def lane_policy_text(lane: LaneView, narrow: bool = False) -> str:
@@ -114,7 +126,17 @@ def _badge(view: StoreView, source: SourceState) -> Text:
     label, style = STATUS_STYLES.get(view.status, (str(view.status), "bold"))
     t.append(" ")
     t.append(f" {label} ", style=style)  # what the record says of the run
+    if source.liveness:
+        label, style = LIVENESS_STYLES.get(source.liveness, (source.liveness, "bold"))
+        t.append(" ")
+        t.append(f" {label} ", style=style)  # whether its writer is still there
     return t
+
+
+def _note_style(liveness: str) -> str:
+    if liveness == "LIVE":
+        return "dim"
+    return "bold red" if liveness == "WRITER GONE" else "bold yellow"
 
 
 def _lanes_line(view: StoreView, width: int) -> Text:
@@ -280,8 +302,9 @@ def _agreement(view: StoreView, width: int) -> Text:
 def header_text(
     view: StoreView, source: SourceState | float | None = None, width: int = 140
 ) -> Text:
-    """The header's three lines, built from the view alone, each fitted to ``width`` (items
-    dropped whole by importance, never cut in a word); below ``NARROW`` labels shorten."""
+    """The header's three lines (four when the records carry the trainer's vitals), built from
+    the view alone, each fitted to ``width`` (items dropped whole by importance, never cut in a
+    word); below ``NARROW`` labels shorten."""
     if not isinstance(source, SourceState):
         source = SourceState(mode=view.source.split(" ")[0], age=source)
     narrow = width < NARROW
@@ -315,6 +338,8 @@ def header_text(
             mode += f" (executes {run.executing_lane})"
         third.append((Text(f"{mode} · {run.preset} · {run.device}"), 4))
     third.insert(0, (_freshness(view, source), 0))
+    if source.liveness_note:
+        third.insert(1, (Text(source.liveness_note, style=_note_style(source.liveness)), 0))
     note = view.source.partition(" · ")[
         2
     ]  # what the store adds to its source, e.g. a failed record
@@ -340,9 +365,10 @@ def header_text(
         third.append((agreement, 2))
     if run is not None:
         third.append((Text(f"run {run.run_id}", style="dim"), 5))
-    return Text("\n").join(
-        [_fitting(first, width, "  "), _lanes_line(view, width), _fitting(third, width)]
-    )
+    lines = [_fitting(first, width, "  "), _lanes_line(view, width), _fitting(third, width)]
+    if view.vitals is not None:
+        lines.append(vitals_line(view.vitals, width))
+    return Text("\n").join(lines)
 
 
 class RunHeader(TextPanel):
@@ -364,6 +390,9 @@ class RunHeader(TextPanel):
         if not isinstance(source, SourceState):
             source = SourceState(mode=view.source.split(" ")[0], age=source)
         self._view, self._source = view, source
+        lines = 3 if view.vitals is None else 4  # every line is fitted to the width: never wraps
+        if self.styles.height is None or self.styles.height.value != lines:
+            self.styles.height = lines
         self.refresh_text()
         status = str(
             view.status.value if isinstance(view.status, RunStatus) else view.status

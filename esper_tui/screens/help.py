@@ -64,6 +64,11 @@ KEYS = (
         "finished ones; the selected seed's alpha and gradient norm",
     ),
     (
+        "y",
+        "vitals: the trainer's CPU, RSS and threads, the host's CPU and memory, each GPU's "
+        "utilisation, memory, temperature, power and torch memory; newest, chart and table",
+    ),
+    (
         "r",
         "runs: every record in this record's folder (esper-tui --runs); escape comes back",
     ),
@@ -148,6 +153,22 @@ POLICIES = (
         "probabilities; it has no Q, V or advantage, so the pane shows its probabilities",
     ),
 )
+HEADER = (
+    (
+        "vitals line",
+        "trainer CPU (% of one core) and RSS · host CPU and memory · each GPU's utilisation "
+        "and memory; yellow from 75 % memory or 80 % utilisation, red from 90 % and 95 %; "
+        "N/A where a sensor is missing (a CPU run has no GPU)",
+    ),
+    ("● LIVE", "follow: records keep coming and the writer holds the record's lock"),
+    ("◐ SLOW", "follow: no new record for 2× the run's median epoch time"),
+    ("○ STALE", "follow: no new record for 10× the run's median epoch time"),
+    (
+        "✗ WRITER GONE",
+        "follow: the record has no ending event and no process holds its writer lock "
+        "(the writer was killed or died)",
+    ),
+)
 STAGES = (
     (SeedStage.DORMANT, "empty slot, ready to germinate"),
     (SeedStage.GERMINATED, "seed module built; starts training at the next epoch"),
@@ -194,6 +215,8 @@ class HelpScreen(EsperModal[None]):
             if self.served:
                 yield Static(Text(SERVED, style="bold"))
             yield Static(_grid(KEYS))
+            yield Static("\n[b]The header: vitals and liveness[/b]")
+            yield Static(_grid(HEADER))
             yield Static("\n[b]Decision table columns[/b]")
             yield Static(_grid(COLUMNS))
             yield Static("\n[b]Events[/b]")

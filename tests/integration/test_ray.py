@@ -16,7 +16,7 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.cluster
 
 MODEL = Path(__file__).parent.parent / "fixtures" / "tiny_iql.pt"
-WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
+WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at", "vitals"}
 
 
 def _strip(value):

@@ -90,6 +90,7 @@ class RunInfo(_Record, frozen=True, gc=False, tag="run"):
 EventKind = Literal[
     "started", "paused", "resumed", "command_applied", "command_refused", "episode_finished",
     "finished", "stopped", "crashed", "record_failed", "episode_failed",
+    "vitals_unavailable",
 ]  # fmt: skip
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 _EVENT_KINDS = frozenset(EVENT_KINDS)

@@ -32,6 +32,7 @@ from training.records import (
 )
 from training.runs.lanes import Lane
 from training.runs.stats import DEFAULT_EFFECT, MIN_EPISODES, PairedResult, paired_result
+from training.runs.vitals import EpochVitals
 from training.util.stopping import DEFAULT_REASON
 
 MODES = ("head-to-head", "shadow")
@@ -249,7 +250,13 @@ def _decision_record(
 
 
 def _epoch_record(
-    run_id: str, episode: int, lane: str, env: MorphogeneticEnv, result, decision: DecisionRecord
+    run_id: str,
+    episode: int,
+    lane: str,
+    env: MorphogeneticEnv,
+    result,
+    decision: DecisionRecord,
+    vitals: EpochVitals | None = None,
 ) -> EpochRecord:
     host, seeds = env.param_counts()
     return EpochRecord(
@@ -270,6 +277,7 @@ def _epoch_record(
         samples_per_second=result.samples_per_second,
         reward=result.reward,
         plateau_epochs=env.signals.plateau_epochs,
+        vitals=None if vitals is None else vitals.latest(),
     )
 
 
@@ -409,6 +417,7 @@ def play_episode(
         if lane.info.policy_kind != "heuristic"
     }
     control = _Control(info.run_id, envs, inbox, stop, sink, episode)
+    vitals = EpochVitals([env_config.device])  # this process's sampler: workers sample their own
     summary = EpisodeSummary(episode, {}, {name: Counter() for name in playing}, {}, {})
     try:
         for _ in range(env_config.max_epochs):
@@ -455,7 +464,9 @@ def play_episode(
                     episode,
                     ref_decision.reason if ref_decision is not None else None,
                 )
-                sink(_epoch_record(info.run_id, episode, name, env, result, record))
+                sink(_epoch_record(info.run_id, episode, name, env, result, record, vitals))
+                for message in vitals.unreported():  # a missing sensor, said once per process
+                    sink(RunEvent(info.run_id, "vitals_unavailable", message, episode=episode))
     except StopEpoch:
         return None
     for name, env in envs.items():
