@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -19,6 +18,8 @@ from esper_tui.cli_common import (
     positive_float,
     positive_int,
     probability,
+    say,
+    warn,
 )
 from esper_tui.parallel_cli import (
     RAY_MISSING,
@@ -91,8 +92,8 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     table = markdown(result, config)
     (out / "ablation.md").write_text(table)
     (out / "ablation.json").write_text(json.dumps(result.to_dict(config), indent=2) + "\n")
-    print(table)
-    print(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
+    say(table, multiline=True)
+    say(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
     if result.comparison.result.stopped:
         done = len(result.comparison.result.episodes)
         return _interrupted(args, f"during the comparison; the table covers the {done} paired episode(s) that finished")
@@ -106,7 +107,7 @@ def _record_problems(writers) -> None:
     for writer in writers:
         problem = record_problem(writer)
         if problem is not None:
-            sys.stderr.write(f"esper-iql: {problem}\n")
+            warn(problem, "esper-iql")
 
 
 def _interrupted(args: argparse.Namespace, what: str) -> int:
@@ -114,7 +115,7 @@ def _interrupted(args: argparse.Namespace, what: str) -> int:
 
     signum = args.signals.signum
     who = signal_name(signum) if signum is not None else "a stop request"
-    sys.stderr.write(f"esper-iql: ablation interrupted by {who} {what}\n")
+    warn(f"ablation interrupted by {who} {what}", "esper-iql")
     return args.signals.code or 130
 
 

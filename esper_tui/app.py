@@ -14,6 +14,7 @@ from esper_tui.dashboard import DashboardScreen, wall_clock
 from esper_tui.signals import install_app_signals
 from esper_tui.sources import CommandSource, DataSource, source_path
 from esper_tui.store import TelemetryStore
+from training.records.text import printable
 
 JOIN_TIMEOUT_S = 15.0
 
@@ -106,4 +107,4 @@ class EsperApp(App[int]):
             result = f"agreement {agreement.rate:.0%} over {agreement.decided} decisions"
         else:
             result = "no paired result yet (no episode finished)"
-        return f"esper-tui: {where} · {result}"
+        return printable(f"esper-tui: {where} · {result}")  # paths and lane names are foreign text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +18,11 @@ from esper_tui.cli_common import (
     UsageError,
     add_run_flags,
     bounded_float,
+    escaping_streams,
     positive_float,
     run_config_from_args,
+    say,
+    warn,
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.signals import exit_code
@@ -156,10 +158,11 @@ def _record_file(requested: str | None, force: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
+    escaping_streams()
     try:
         return _main(argv)
     except KeyboardInterrupt:  # ctrl+c while loading, before the app owns the terminal
-        sys.stderr.write("esper-tui: interrupted before the run started\n")
+        warn("interrupted before the run started", "esper-tui")
         return exit_code(signal.SIGINT)
 
 
@@ -174,12 +177,12 @@ def _main(argv: list[str] | None) -> int:
     code = app.return_code or 0
     summary = app.exit_summary()
     if summary:
-        print(summary)
+        say(summary)
     error = getattr(launch.store, "record_error", None)
     if error is not None:
         rescued = launch.store.rescue_record()
         where = f"the whole run was saved to {rescued} instead" if rescued else "the run could not be saved elsewhere either"
-        sys.stderr.write(f"esper-tui: {error}; {where}\n")
+        warn(f"{error}; {where}", "esper-tui")
         return code or 1
     return code
 

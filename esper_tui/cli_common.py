@@ -23,8 +23,30 @@ class OneLineParser(argparse.ArgumentParser):
 
 def fail(message: str, prog: str) -> NoReturn:
     """One sentence on stderr, exit code 2."""
-    sys.stderr.write(f"{prog}: error: {message}\n")
+    say(f"{prog}: error: {message}", err=True)
     raise SystemExit(EXIT_USAGE)
+
+
+def say(text: str, err: bool = False, multiline: bool = False) -> None:
+    """A line for the user on stdout (``err``: stderr). Paths, lane names and messages in it
+    are foreign text: escape codes and lone surrogates are shown escaped, never sent as they are."""
+    from training.records.text import printable
+
+    (sys.stderr if err else sys.stdout).write(printable(text, multiline) + "\n")
+
+
+def escaping_streams() -> None:
+    """What ``say`` misses (a library's own print) still cannot raise on a lone surrogate or an
+    encoding that lacks a character: stdout and stderr escape what they cannot encode."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def warn(message: str, prog: str) -> None:
+    """One sentence on stderr, prefixed with the command's name."""
+    say(f"{prog}: {message}", err=True)
 
 
 def _whole_number(text: str) -> int:

@@ -31,7 +31,8 @@ from esper_tui.screens import (
 from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
 from training.records import SeedRecord
-from training.safe_io import new_path
+from training.records.text import printable, printable_path
+from training.safe_io import PathError, create_new, new_path
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.model import StoreView
@@ -180,7 +181,7 @@ class DashboardScreen(TrainerControls):
         age, waiting = None, ""
         if self.mode == "follow" and view.run is None and " · " not in view.source:  # else the source says
             path = source_path(self.source)
-            name = str(path) if path is not None else "the record"
+            name = printable_path(path) if path is not None else "the record"
             exists = path is not None and path.exists()
             waiting = (f"waiting for the first record in {name}" if exists
                        else f"waiting for {name} to be created (like tail -F)")  # fmt: skip
@@ -352,15 +353,22 @@ class DashboardScreen(TrainerControls):
             (panel.table if isinstance(panel, DecisionPanel) else panel).focus()
 
     def action_screenshot(self) -> None:
-        folder = self.record_path.parent if self.record_path is not None else Path.cwd()
+        """An SVG next to the record (a replay: in the current folder), in a new file: never
+        over an earlier one, nor over a file that appears meanwhile."""
+        try:
+            folder = self.record_path.parent if self.record_path is not None else Path.cwd()
+        except FileNotFoundError:  # Path.cwd() of a deleted folder
+            self.notify("could not save the screenshot: the current folder was deleted; restart esper-tui "
+                        "from a folder that exists", severity="error", markup=False)  # fmt: skip
+            return
         stem = self.record_path.stem if self.record_path is not None else "esper"
         try:
-            target = new_path(folder, f"{stem}-{self.view.version}", ".svg")  # never over an earlier file
-            path = self.app.save_screenshot(path=str(folder), filename=target.name)
-        except OSError as exc:
-            self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
+            target = new_path(folder, f"{stem}-{self.view.version}", ".svg")
+            create_new(target, self.app.export_screenshot(), "the screenshot")
+        except PathError as exc:
+            self.notify(printable(str(exc)), title="screenshot not saved", severity="error", markup=False)
             return
-        self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
+        self.notify(f"saved {printable_path(target)}", title="screenshot", timeout=5, markup=False)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

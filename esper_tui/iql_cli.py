@@ -21,8 +21,11 @@ from esper_tui.cli_common import (
     add_run_flags,
     bounded_float,
     bounded_int,
+    escaping_streams,
     probability,
+    say,
     seed_number,
+    warn,
 )
 from esper_tui.cli_common import fail as _fail
 from esper_tui.headless import (
@@ -47,9 +50,12 @@ if TYPE_CHECKING:
     pass
 
 
+PROG = "esper-iql"
+
+
 def fail(message: str) -> NoReturn:
     """One sentence on stderr and exit code 2."""
-    _fail(message, "esper-iql")
+    _fail(message, PROG)
 
 
 def build_parser() -> OneLineParser:
@@ -97,6 +103,7 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    escaping_streams()
     args = build_parser().parse_args(argv)
     try:
         with StopSignals() as args.signals:  # SIGINT/SIGTERM/SIGHUP: stop at the next batch
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt:  # a second signal: stop waiting
-        sys.stderr.write("esper-iql: interrupted again; stopped without waiting for the current step\n")
+        warn("interrupted again; stopped without waiting for the current step", PROG)
         return 130
     except PathError as exc:
         fail(str(exc))
@@ -129,7 +136,7 @@ def _run_config(args, mode: str = "head-to-head"):
 
 def _stopped(args, message: str) -> int:
     """One sentence for a run ended by a signal; the exit code the shell expects."""
-    sys.stderr.write(f"esper-iql: interrupted by {signal_name(args.signals.signum)}: {message}\n")
+    warn(f"interrupted by {signal_name(args.signals.signum)}: {message}", PROG)
     return args.signals.code
 
 
@@ -186,18 +193,18 @@ def _collect(args) -> int:
         if stopped:
             return _stopped(args, "no episode had finished, so nothing was written")
         _failed_exit(errors, args.record)
-        sys.stderr.write(f"esper-iql: no episode finished, so {path} was not written\n")
+        warn(f"no episode finished, so {path} was not written", PROG)
         return 1
     atomic_write(path, lambda tmp: save_npz(tmp, transitions, metadata), "output", args.force)
     counts = Counter(transitions.actions.tolist())
-    print(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
+    say(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
           f"all of {', '.join(metadata['feature_sets'])} stored) to {path}")
-    print(f"action histogram: {_histogram(counts)}")
+    say(f"action histogram: {_histogram(counts)}")
     if stopped:
         return _stopped(args, f"wrote the {metadata['episodes']} finished episode(s), {len(transitions)} "
                               f"transitions, to {path}")  # fmt: skip
     if problem is not None:  # the run finished but its record did not: say so, exit 1
-        sys.stderr.write(f"esper-iql: {problem}\n")
+        warn(problem, PROG)
         return 1
     return _failed_exit(errors, args.record)
 
@@ -220,7 +227,7 @@ def _train(args) -> int:
     except ValueError as exc:
         fail(str(exc))
     n = len(dataset.actions)
-    print(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
+    say(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
     progress, bar = _progress(args.steps, "train")
     every = max(args.steps // 10, 1)
     log: list[str] = []
@@ -238,15 +245,15 @@ def _train(args) -> int:
     except ValueError as exc:
         fail(str(exc))
     except TrainingStopped as exc:  # a signal, or a NaN/inf loss
-        sys.stderr.write(f"esper-iql: {exc}\n")
+        warn(str(exc), PROG)
         return args.signals.code or 1
     for line in log:
-        print(line)
+        say(line)
     counts = result.action_counts
-    print(f"action histogram, data: {_histogram(counts['data'])}")
-    print(f"action histogram, IQL:  {_histogram(counts['iql'])}")
-    print(f"action histogram, BC:   {_histogram(counts['bc'])}")
-    print(f"agreement with the data: IQL {100.0 * result.agreement['iql']:.1f}%, "
+    say(f"action histogram, data: {_histogram(counts['data'])}")
+    say(f"action histogram, IQL:  {_histogram(counts['iql'])}")
+    say(f"action histogram, BC:   {_histogram(counts['bc'])}")
+    say(f"agreement with the data: IQL {100.0 * result.agreement['iql']:.1f}%, "
           f"BC {100.0 * result.agreement['bc']:.1f}%")
     metadata = dict(dataset.metadata)
     metadata.update({"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)})
@@ -255,7 +262,7 @@ def _train(args) -> int:
                      "checkpoint", args.force)  # fmt: skip
     except ValueError as exc:  # PathError included: a full disk, the folder gone
         fail(str(exc))
-    print(f"wrote {path}")
+    say(f"wrote {path}")
     return 0
 
 
@@ -282,12 +289,12 @@ def _compare(args) -> int:
         problem = record_problem(writer)
     for lane in result.lanes:
         accs = ", ".join(f"{a:.1f}" for a in result.accuracies(lane))
-        print(f"{lane:>12}: final accuracy per episode [{accs}]; actions {result.action_counts(lane)}")
+        say(f"{lane:>12}: final accuracy per episode [{accs}]; actions {result.action_counts(lane)}")
     for paired in result.paired:
-        print(paired.summary())
+        say(paired.summary())
     rate = result.agreement_rate()
     if rate is not None:
-        print(f"agreement with the heuristic on the same states: {100 * rate:.1f}%")
+        say(f"agreement with the heuristic on the same states: {100 * rate:.1f}%")
     if report_path is not None:
         report = {
             "run_id": result.run_id, "mode": result.mode, "episodes": len(result.episodes),
@@ -298,12 +305,12 @@ def _compare(args) -> int:
             "models": [str(m) for m in args.model], "stopped": result.stopped, "failed_episodes": result.failed,
         }  # fmt: skip
         atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"), "report", args.force)
-        print(f"wrote {report_path}")
+        say(f"wrote {report_path}")
     if args.signals.signum is not None:
         return _stopped(args, f"{len(result.episodes)} episode(s) had finished"
                               + (f"; record {writer.path} closed" if writer else ""))  # fmt: skip
     if problem is not None:  # the run finished but its record did not: say so, exit 1
-        sys.stderr.write(f"esper-iql: {problem}\n")
+        warn(problem, PROG)
         return 1
     return _failed_exit(result.errors, args.record)
 
@@ -320,9 +327,9 @@ def _failed_exit(errors: dict[int, str], record: str | None) -> int:
     if not errors:
         return 0
     for episode, error in sorted(errors.items()):
-        sys.stderr.write(f"esper-iql: episode {episode} failed: {error}\n")
+        warn(f"episode {episode} failed: {error}", PROG)
     where = f"in the record {record}" if record else "in the record (give --record FILE to keep them)"
-    sys.stderr.write(f"esper-iql: {len(errors)} episode(s) failed; their full tracebacks are {where}\n")
+    warn(f"{len(errors)} episode(s) failed; their full tracebacks are {where}", PROG)
     return 1
 
 

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from esper_tui.cli_common import UsageError
+from training.records.text import printable
 
 
 def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
@@ -28,7 +29,7 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
             raise UsageError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - whatever a file provokes, the user gets one sentence
             raise UsageError(f"cannot load IQL model {path}: it is malformed ({type(exc).__name__}).") from None
-        name = Path(path).stem or "iql"
+        name = printable(Path(path).stem) or "iql"  # a file's name is foreign text
         while name in used:
             name += "'"
         used.add(name)

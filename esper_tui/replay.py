@@ -243,7 +243,7 @@ class RecordFeeder(threading.Thread):
             self.store.note_corrupt()
             return
         try:
-            self.store.add(record)
+            self.store.add(record, decoded=True)
         except Exception:  # noqa: BLE001 - a record the store cannot take is a corrupt line
             self.store.note_corrupt()
             return

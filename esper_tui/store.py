@@ -20,6 +20,7 @@ from esper_tui.record_writer import RecordFile
 from esper_tui.saturation import SaturationTracker, focus_record
 from training.lifecycle import SeedStage, is_failure_stage
 from training.records import DecisionRecord, EpochRecord, PairedResult, Record, RunEvent, RunInfo
+from training.records.text import printable, printable_record
 from widgets.model import (
     OUTLIER_Z,
     PLAN_RANGE_WIDTHS,
@@ -113,17 +114,20 @@ class TelemetryStore:
         self._view: StoreView | None = None
 
     # ------------------------------------------------------------------ producer side
-    def add(self, record: Record) -> None:
-        """The sink: called from the trainer thread or the replay for every record."""
+    def add(self, record: Record, decoded: bool = False) -> None:
+        """The sink: called from the trainer thread or the replay for every record. The file gets
+        the record as it is; what the screen gets has every string made printable (lane names
+        from model files, paths, tracebacks), unless ``decoded``: the decoder did that already."""
+        shown = record if decoded else printable_record(record)
         with self._lock:
             if self._writer is not None and not self._writer.write(record):
                 self._record_failed()
-            if isinstance(record, EpochRecord):
-                self._add_epoch(record)
-            elif isinstance(record, RunInfo):
-                self._add_run(record)
-            elif isinstance(record, RunEvent):
-                self._add_event(record)
+            if isinstance(shown, EpochRecord):
+                self._add_epoch(shown)
+            elif isinstance(shown, RunInfo):
+                self._add_run(shown)
+            elif isinstance(shown, RunEvent):
+                self._add_event(shown)
             self._last_at = self._clock()
             self._version += 1
         if isinstance(record, RunEvent) and record.event in ("episode_finished", "finished", "stopped", "crashed"):
@@ -154,12 +158,12 @@ class TelemetryStore:
             self._version = version + 1
             self._generation += 1
             if source is not None:
-                self.source = source
+                self.source = printable(source)
 
     def set_source(self, source: str) -> None:
         """Where the records come from, as the header shows it (e.g. "follow · waiting for FILE")."""
         with self._lock:
-            self.source = source
+            self.source = printable(source)
             self._version += 1
 
     def rescue_record(self) -> Path | None:
@@ -172,7 +176,7 @@ class TelemetryStore:
         self.record_error = self._writer.error
         run_id = self._run.run_id if self._run is not None else ""
         self._events.append(RunEvent(run_id=run_id, event="record_failed",
-                                     message=f"{self.record_error}; training goes on and the run is kept in memory"))  # fmt: skip
+                                     message=printable(f"{self.record_error}; training goes on and the run is kept in memory")))  # fmt: skip
         self.source = f"{self.source} · RECORD NOT SAVED"
         self._version += 1
 

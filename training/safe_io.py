@@ -109,6 +109,30 @@ def new_path(folder: Path, stem: str, suffix: str) -> Path:
     return candidate
 
 
+def create_new(path: Path, text: str, what: str) -> Path:
+    """Write ``text`` to ``path``, which must not exist yet (``O_EXCL``: a file that appears
+    meanwhile is never replaced, a symbolic link never followed). A failure (the folder gone, a
+    full disk, no permission) is a ``PathError`` naming the file and the cause, and leaves no
+    partial file behind."""
+    if not path.parent.is_dir():
+        raise PathError(f"cannot write {what} {path}: folder {path.parent} does not exist")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except FileExistsError:
+        raise PathError(f"{what} {path} appeared meanwhile; it was left as it is") from None
+    except OSError as error:
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    return path
+
+
 def atomic_write(path: Path, write: Callable[[Path], object], what: str, force: bool = False) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path`` (same suffix, so numpy and torch
     keep the name), fsync it, then move it onto ``path``: without ``force`` only onto a new path

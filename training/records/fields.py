@@ -4,7 +4,9 @@ A record file is input like any other: hand-edited, truncated, or crafted. A fie
 type (a list where a lane name goes), a number that overflows, or a count so large that a widget
 would draw millions of cells must make the line count as corrupt, never reach the store or the
 screen. ``conform`` checks one dict against a frozen dataclass's annotations and the bounds below;
-``check_depth`` bounds nesting anywhere in a parsed line.
+``check_depth`` bounds nesting anywhere in a parsed line. Every string is made printable as it
+is checked (``training.records.text``): a name holding terminal escape codes is shown, escaped,
+never obeyed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from training.records.base import RecordError
+from training.records.text import MULTILINE_FIELDS, printable, printable_tree
 
 MAX_TEXT = 4096  # names, reasons, messages
 MAX_LONG_TEXT = 65536  # tracebacks
@@ -51,39 +54,48 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def conform(cls: type, d: Any, nested: tuple[str, ...] = ()) -> dict:
-    """``d`` itself if every field present in it has its annotated type and lies in its bounds;
-    ``RecordError`` otherwise. Fields named in ``nested`` are records checked by their own class."""
+    """``d`` itself, its strings made printable, if every field present in it has its annotated
+    type and lies in its bounds; ``RecordError`` otherwise. Fields named in ``nested`` are records
+    checked by their own class."""
     if not isinstance(d, dict):
         raise RecordError(f"a {cls.__name__} must be a JSON object")
     for name, hint in _hints(cls).items():
         if name in d and name not in nested:
-            _check(name, hint, d[name])
+            value = d[name]
+            checked = _check(name, hint, value)
+            if checked is not value:
+                d[name] = checked
     return d
 
 
-def _check(name: str, hint: Any, value: Any) -> None:
+def _check(name: str, hint: Any, value: Any) -> Any:
+    """``value`` if it fits ``hint`` (its strings made printable: then a new value), else
+    ``RecordError``."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
-            return
+            return value
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:
             return _check(name, options[0], value)
-        if any(_fits(name, option, value) for option in options):
-            return
+        for option in options:
+            try:
+                return _check(name, option, value)
+            except RecordError:
+                continue
         raise RecordError(f"{name} has the wrong type")
     if origin is tuple:
         if not isinstance(value, list) or len(value) > LIST_BOUNDS.get(name, MAX_ITEMS):
             raise RecordError(f"{name} must be a list of at most {LIST_BOUNDS.get(name, MAX_ITEMS)} items")
         if len(args) == 2 and args[1] is Ellipsis:
-            for item in value:
-                _check(name, args[0], item)
+            items = [_check(name, args[0], item) for item in value]
         elif args:
             if len(value) != len(args):
                 raise RecordError(f"{name} must have {len(args)} items")
-            for item, arg in zip(value, args, strict=True):
-                _check(name, arg, item)
-        return
+            items = [_check(name, arg, item) for item, arg in zip(value, args, strict=True)]
+        else:
+            return value
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     if hint is bool:
         if not isinstance(value, bool):
             raise RecordError(f"{name} must be true or false")
@@ -95,23 +107,19 @@ def _check(name: str, hint: Any, value: Any) -> None:
         limit = MAX_LONG_TEXT if name in LONG_TEXT else MAX_TEXT
         if not isinstance(value, str) or len(value) > limit:
             raise RecordError(f"{name} must be text of at most {limit} characters")
+        return printable(value, name in MULTILINE_FIELDS)
     elif hint is datetime:
         if not isinstance(value, str) or len(value) > 64:
             raise RecordError(f"{name} must be an ISO date")
+        return printable(value)
     elif hint is dict or origin is dict:
         if not isinstance(value, dict):
             raise RecordError(f"{name} must be a JSON object")
+        return printable_tree(value)
     elif isinstance(hint, type) and hasattr(hint, "from_dict"):
         if not isinstance(value, dict):
             raise RecordError(f"{name} must be a JSON object")
-
-
-def _fits(name: str, hint: Any, value: Any) -> bool:
-    try:
-        _check(name, hint, value)
-    except RecordError:
-        return False
-    return True
+    return value
 
 
 def _whole(name: str, value: Any) -> None:
