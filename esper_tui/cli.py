@@ -18,6 +18,7 @@ from esper_tui.cli_common import (
     UsageError,
     add_run_flags,
     bounded_float,
+    check_distinct,
     escaping_streams,
     positive_float,
     run_config_from_args,
@@ -116,6 +117,7 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     from training.comparison import Lane
 
     try:
+        check_distinct([("--record", args.record)], [("--model", m) for m in args.model or ()])
         config = run_config_from_args(args, args.mode)
     except UsageError as exc:
         fail(str(exc))

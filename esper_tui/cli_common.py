@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 EXIT_USAGE = 2
@@ -47,6 +48,32 @@ def escaping_streams() -> None:
 def warn(message: str, prog: str) -> None:
     """One sentence on stderr, prefixed with the command's name."""
     say(f"{prog}: {message}", err=True)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same path once resolved, or one file under two
+    names (a hard link, a symbolic link) when it exists."""
+    pa, pb = os.path.expanduser(a), os.path.expanduser(b)
+    try:
+        if os.path.samefile(pa, pb):
+            return True
+    except OSError:
+        pass
+    return os.path.realpath(pa) == os.path.realpath(pb)
+
+
+def check_distinct(outputs: Sequence[tuple[str, str | None]], inputs: Sequence[tuple[str, str | None]] = ()) -> None:
+    """Each output names its own file, and none names a file the command reads: else one
+    would replace the other (after the whole run, or before the input is read). ``UsageError``,
+    refused before any work. Each item: (the flag, the path or None when not given)."""
+    given = [(flag, path) for flag, path in outputs if path]
+    for i, (flag, path) in enumerate(given):
+        for other, other_path in given[i + 1 :]:
+            if _same_file(path, other_path):
+                raise UsageError(f"{flag} and {other} both name {path}; give each output its own file")
+        for source, source_path in inputs:
+            if source_path and _same_file(path, source_path):
+                raise UsageError(f"{flag} {path} is also the {source} this command reads; give the output its own file")
 
 
 def _whole_number(text: str) -> int:

@@ -21,6 +21,7 @@ from esper_tui.cli_common import (
     add_run_flags,
     bounded_float,
     bounded_int,
+    check_distinct,
     escaping_streams,
     probability,
     say,
@@ -176,6 +177,7 @@ def _collect(args) -> int:
 
     if args.epochs < 2:
         fail("collect needs at least 2 epochs per episode to form a transition")
+    _distinct([("-o", args.output), ("--record", args.record)])
     path = output(args.output, "output", args.force)
     config = _run_config(args)
     backend = _backend(args, config)
@@ -189,6 +191,8 @@ def _collect(args) -> int:
         problem = record_problem(writer)
     errors = {int(k): v for k, v in metadata.pop("errors").items()}
     stopped = args.signals.signum is not None
+    if stopped and problem is not None:  # the record failed too: where its lines went, first
+        warn(problem, PROG)
     if len(transitions) == 0:
         if stopped:
             return _stopped(args, "no episode had finished, so nothing was written")
@@ -219,6 +223,7 @@ def _train(args) -> int:
     from training.policies.iql import IQLConfig, train_offline
     from training.safe_io import atomic_write
 
+    _distinct([("-o", args.output)], [("dataset", args.data)])
     path = output(args.output, "checkpoint", args.force)
     try:
         device = resolve_device(args.device)
@@ -273,6 +278,7 @@ def _compare(args) -> int:
     from training.parallel import heuristic_lane, run_episodes
     from training.safe_io import atomic_write
 
+    _distinct([("--report", args.report), ("--record", args.record)], [("--model", m) for m in args.model])
     config = _run_config(args, args.mode)
     report_path = output(args.report, "report", args.force) if args.report else None
     try:
@@ -307,12 +313,21 @@ def _compare(args) -> int:
         atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"), "report", args.force)
         say(f"wrote {report_path}")
     if args.signals.signum is not None:
-        return _stopped(args, f"{len(result.episodes)} episode(s) had finished"
-                              + (f"; record {writer.path} closed" if writer else ""))  # fmt: skip
+        if problem is not None:  # the record failed too: where its lines went, first
+            warn(problem, PROG)
+        closed = f"; record {writer.path} closed" if writer is not None and problem is None else ""
+        return _stopped(args, f"{len(result.episodes)} episode(s) had finished{closed}")
     if problem is not None:  # the run finished but its record did not: say so, exit 1
         warn(problem, PROG)
         return 1
     return _failed_exit(result.errors, args.record)
+
+
+def _distinct(outputs, inputs=()) -> None:
+    try:
+        check_distinct(outputs, inputs)
+    except UsageError as exc:
+        fail(str(exc))
 
 
 def _backend(args, config):

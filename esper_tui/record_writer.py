@@ -18,29 +18,13 @@ from pathlib import Path
 from typing import IO
 
 from training.records import Record, record_to_line
-from training.safe_io import PathError, kind_of
+from training.safe_io import PathError, busy, kind_of
 
 KEEP_BYTES = 256 * 2**20  # lines kept in memory for a rescue; past this only the first ones
 
 
-def lock_holder(path: Path) -> int | None:
-    """The pid holding an advisory lock on ``path`` (Linux ``/proc/locks``), if any is found."""
-    try:
-        inode = path.stat().st_ino
-        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
-            for line in locks:
-                parts = line.split()
-                if len(parts) > 5 and parts[1] == "FLOCK" and parts[5].endswith(f":{inode}"):
-                    return int(parts[4])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
 def _busy(path: Path) -> PathError:
-    holder = lock_holder(path)
-    who = f"process {holder}" if holder is not None else "another process"
-    return PathError(f"the record {path} is being written by {who}; choose another file")
+    return busy(path)
 
 
 def open_exclusive(path: Path, force: bool = False) -> int:

@@ -10,10 +10,12 @@ those too, as root). Every problem is a ``PathError`` whose message is one sente
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -76,8 +78,56 @@ def check_input_dir(path: str | os.PathLike[str], what: str, must_exist: bool = 
     return p
 
 
+def lock_holder(path: Path) -> int | None:
+    """The pid holding an advisory lock on ``path`` (Linux ``/proc/locks``), if any is found."""
+    try:
+        inode = path.stat().st_ino
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            for line in locks:
+                parts = line.split()
+                if len(parts) > 5 and parts[1] == "FLOCK" and parts[5].endswith(f":{inode}"):
+                    return int(parts[4])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def busy(path: Path, what: str = "the record") -> PathError:
+    """The refusal for a file another run holds (its record lock), naming that run's pid."""
+    holder = lock_holder(path)
+    who = f"process {holder}" if holder is not None else "another process"
+    if what == "the record":
+        return PathError(f"the record {path} is being written by {who}; choose another file")
+    return PathError(f"{what} {path} is a record being written by {who}; choose another file, even with --force")
+
+
+@contextmanager
+def unheld(path: Path, what: str) -> Iterator[None]:
+    """Hold the record lock of the regular file at ``path`` (if there is one) while the body
+    replaces it, so that no run's live record is replaced, and no run can start writing it
+    meanwhile; ``busy`` if another process holds it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    except OSError as error:
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy(path, what) from None
+        except OSError:
+            pass  # a filesystem without locks: nobody can hold one there
+        yield
+    finally:
+        os.close(fd)
+
+
 def check_output_file(path: str | os.PathLike[str], what: str, force: bool = False) -> Path:
-    """A new path in a writable folder, or (with ``force``) an existing regular file."""
+    """A new path in a writable folder, or (with ``force``) an existing regular file that no
+    run holds as its record."""
     p = Path(path).expanduser()
     try:
         st = p.lstat()
@@ -90,6 +140,8 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
             raise PathError(f"{what} {p} is a symbolic link; give the real path of a new file")
         if not stat.S_ISREG(st.st_mode):
             raise PathError(f"{what} {p} is {kind_of(st.st_mode)}; give the path of a new file")
+        with unheld(p, what):
+            pass
         if not force:
             raise PathError(f"{what} {p} already exists; choose a new file, or pass --force to replace it")
     parent = p.parent
@@ -158,17 +210,21 @@ def atomic_write(path: Path, write: Callable[[Path], object], what: str, force: 
 
 
 def _commit(tmp: Path, path: Path, what: str, force: bool) -> None:
-    if not force:
-        try:
-            os.link(tmp, path)
-            return
-        except FileExistsError:
+    """A new path gets a hard link (it fails if the path appeared meanwhile); an existing file,
+    with ``force``, is replaced while its record lock is held by us, so a run's live record is
+    never replaced and none can start on it during the rename."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        if not force:
             raise PathError(f"{what} {path} appeared while it was being written; it was left as it is") from None
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
     check_output_file(path, what, force)  # still a regular file or a new path, just before the rename
-    os.replace(tmp, path)
+    with unheld(path, what):
+        os.replace(tmp, path)
 
 
 def _sync_dir(folder: Path) -> None:

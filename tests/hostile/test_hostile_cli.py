@@ -15,6 +15,7 @@ import torch
 
 from esper_tui import cli, iql_cli
 from esper_tui.record_writer import RecordFile
+from training.records import RunEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MODEL = FIXTURES / "tiny_iql.pt"
@@ -212,3 +213,61 @@ def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(host
     checkpoint["metadata"] = "[" * 100_000 + "]" * 100_000
     torch.save(checkpoint, "deep.pt")
     assert "metadata" in one_sentence(cli.main, ["--model", "deep.pt"], capsys)
+
+
+BUSY = "busy.jsonl"
+SMALL = ["--preset", "tiny", "--episodes", "1", "--epochs", "2", "--device", "cpu"]  # quick, were it to run
+BUSY_CASES = {
+    "collect-output": ["collect", "-o", BUSY, "--force", *SMALL],
+    "collect-record": ["collect", "-o", "new.npz", "--record", BUSY, "--force", *SMALL],
+    "train-output": ["train", "{good}", "-o", BUSY, "--force", "--steps", "2", "--device", "cpu"],
+    "compare-report": ["compare", "--model", str(MODEL), "--report", BUSY, "--force", *SMALL],
+    "compare-record": ["compare", "--model", str(MODEL), "--record", BUSY, "--force", *SMALL],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BUSY_CASES))
+def test_no_output_replaces_a_record_another_run_holds_even_with_force(case, hostile, capsys):
+    argv = [dataset("good.npz") if a == "{good}" else a for a in BUSY_CASES[case]]
+    with RecordFile(BUSY) as live:
+        live.write(RunEvent("r", "started"))
+        before = Path(BUSY).read_bytes()
+        err = one_sentence(iql_cli.main, argv, capsys)
+        assert f"being written by process {os.getpid()}" in err
+        assert Path(BUSY).read_bytes() == before
+    assert not Path("new.npz").exists()
+
+
+SAME_CASES = {
+    "collect-output-is-its-record": (["collect", "-o", "x.npz", "--record", "x.npz", *SMALL],
+                                     "-o and --record both name"),
+    "compare-report-is-its-record": (["compare", "--model", str(MODEL), "--record", "s.json", "--report", "s.json"],
+                                     "--report and --record both name"),
+    "compare-report-is-its-record-by-another-path": (["compare", "--model", str(MODEL), "--record", "s.json",
+                                                      "--report", "folder/../s.json"], "both name"),
+    "compare-report-is-a-hard-link-of-its-record": (["compare", "--model", str(MODEL), "--record", "kept.json",
+                                                     "--report", "alias.json", "--force"], "both name"),
+    "compare-report-is-its-model": (["compare", "--model", "m.pt", "--report", "m.pt", "--force"],
+                                    "is also the --model"),
+    "train-output-is-its-dataset": (["train", "{good}", "-o", "good.npz", "--force"], "is also the dataset"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAME_CASES))
+def test_two_files_of_one_command_naming_one_file_are_refused_before_any_work(case, hostile, capsys):
+    Path("m.pt").write_bytes(MODEL.read_bytes())
+    os.link("kept.json", "alias.json")
+    argv, expected = SAME_CASES[case]
+    argv = [dataset("good.npz") if a == "{good}" else a for a in argv]
+    argv += SMALL[:2] + ["--epochs", "2", "--device", "cpu"] if argv[0] == "compare" else []
+    good = Path("good.npz").read_bytes() if Path("good.npz").exists() else None
+    assert expected in one_sentence(iql_cli.main, argv, capsys)
+    assert not Path("x.npz").exists() and not Path("s.json").exists()
+    assert Path("m.pt").read_bytes() == MODEL.read_bytes()
+    assert good is None or Path("good.npz").read_bytes() == good
+
+
+def test_the_dashboard_s_record_is_never_its_model(hostile, capsys):
+    Path("m.pt").write_bytes(MODEL.read_bytes())
+    err = one_sentence(cli.main, ["--preset", "tiny", "--model", "m.pt", "--record", "m.pt", "--force"], capsys)
+    assert "--record m.pt is also the --model" in err and Path("m.pt").read_bytes() == MODEL.read_bytes()
