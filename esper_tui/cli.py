@@ -7,6 +7,7 @@ input ends with one sentence on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,8 +169,23 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code(signal.SIGINT)
 
 
+def missing_terminal() -> str | None:
+    """The TUI reads keys from stdin, takes its size from stdout and draws on stderr: without a
+    terminal on each (a job scheduler, ``</dev/null >out 2>err``) it would fill a file with
+    escape codes and never read a key. One sentence saying what to run instead, or None."""
+    missing = [name for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")) if not os.isatty(fd)]
+    if not missing:
+        return None
+    return (f"esper-tui needs a terminal, and its {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+            "not one; to run without a screen use esper-iql compare --record FILE, and watch that run from a "
+            "terminal with esper-tui --follow FILE")  # fmt: skip
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    problem = missing_terminal()
+    if problem is not None:
+        fail(problem)
     launch = prepare(args)
     from esper_tui.app import EsperApp
 

@@ -46,6 +46,7 @@ def no_hang():
 @pytest.fixture
 def hostile(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "missing_terminal", lambda: None)  # in-process, pytest holds stdin/stdout
     os.mkfifo("fifo")
     server = socket.socket(socket.AF_UNIX)
     server.bind("sock")
