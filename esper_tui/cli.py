@@ -86,7 +86,8 @@ class Launch:
 
 
 def prepare(args: argparse.Namespace) -> Launch:
-    """Validate every input and build the store and its feeder; exits 2 on the first problem."""
+    """Validate every input and build the store and its feeder; exits 2 on the first problem,
+    and on a missing terminal once the inputs are checked, before anything is made."""
     from esper_tui.store import TelemetryStore
 
     if not 0.5 <= args.refresh <= 30:
@@ -105,6 +106,7 @@ def prepare(args: argparse.Namespace) -> Launch:
             path = check_readable(source, follow=bool(args.follow))
         except ReplayError as exc:
             fail(str(exc))
+        _require_terminal()
         store = TelemetryStore(source="follow" if args.follow else "replay")
         feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow), linger=True)
         return Launch(store, feeder, args.refresh, None, controls=False)
@@ -131,6 +133,14 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
         fail(str(exc))
     if args.no_record and args.record:
         fail("--record and --no-record contradict each other; choose one")
+    if args.record:
+        from training.safe_io import PathError, check_output_file
+
+        try:
+            check_output_file(args.record, "the record", args.force)  # refused now, created below
+        except PathError as exc:
+            fail(str(exc))
+    _require_terminal()
     writer = None if args.no_record else _record_file(args.record, args.force)
     store = TelemetryStore(writer=writer)
     return Launch(store, TrainerThread(config, lanes, store), args.refresh, store.record_path, controls=True)
@@ -181,11 +191,15 @@ def missing_terminal() -> str | None:
             "terminal with esper-tui --follow FILE")  # fmt: skip
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+def _require_terminal() -> None:
+    """After every input is checked, before anything is made (a record, a thread)."""
     problem = missing_terminal()
     if problem is not None:
         fail(problem)
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     launch = prepare(args)
     from esper_tui.app import EsperApp
 

@@ -111,6 +111,8 @@ class TelemetryStore:
         self._record_seconds = 0.0
         self._crash: RunEvent | None = None
         self._finished: RunEvent | None = None
+        self._ending = ""  # a recording read to its end that does not say how it ended
+        self._end_status: RunStatus | None = None  # what that makes the status: ENDED or NO_RUN
         self._view: StoreView | None = None
 
     # ------------------------------------------------------------------ producer side
@@ -128,10 +130,44 @@ class TelemetryStore:
                 self._add_run(shown)
             elif isinstance(shown, RunEvent):
                 self._add_event(shown)
+            self._ending, self._end_status = "", None  # more came: whatever the end said, the record goes on
             self._last_at = self._clock()
             self._version += 1
         if isinstance(record, RunEvent) and record.event in ("episode_finished", "finished", "stopped", "crashed"):
             self.flush()
+
+    def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None:
+        """The reader reached the end of the file ``name`` (``lines`` read so far; ``writer``:
+        the pid still holding its record lock). A record that ends without saying how, or that
+        holds no run, says so in one sentence (``StoreView.ending``); a record that ends with its
+        finished, stopped or crashed event needs nothing more. More records clear it."""
+        with self._lock:
+            status: RunStatus | None = RunStatus.NO_RUN if writer is None else None
+            if self._run is None:
+                if lines == 0:
+                    ending = f"{name} holds no run: it is empty"
+                else:
+                    unreadable = f", {self._corrupt} of them unreadable" if self._corrupt else ""
+                    ending = f"{name} holds no run: none of its {lines} line(s) starts one{unreadable}"
+                if writer is not None:
+                    ending += f" (process {writer} is writing it)"
+            elif self._status in (RunStatus.FINISHED, RunStatus.STOPPED, RunStatus.CRASHED):
+                ending, status = "", None
+            elif writer is not None:
+                ending = f"the record ends here for now: process {writer} is still writing it (--follow reads on)"
+            else:
+                ending, status = "record ended without finishing (the writer stopped or was killed)", RunStatus.ENDED
+            ending = printable(ending)
+            if (ending, status) != (self._ending, self._end_status):
+                self._ending, self._end_status = ending, status
+                self._version += 1
+
+    def record_goes_on(self) -> None:
+        """A followed record that seemed to have ended grew again: forget what its end said."""
+        with self._lock:
+            if self._ending:
+                self._ending, self._end_status = "", None
+                self._version += 1
 
     def note_corrupt(self, count: int = 1) -> None:
         with self._lock:
@@ -305,13 +341,19 @@ class TelemetryStore:
                 for lane in self._ordered_lanes()
             )
             self._view = StoreView(
-                version=self._version, run=self._run, status=self._status, lanes=lanes,
+                version=self._version, run=self._run, status=self._shown_status(), lanes=lanes,
                 decisions=tuple(self._decisions), events=tuple(self._events), paired=self._paired,
                 episode=self._episode, epoch=self._epoch, corrupt_lines=self._corrupt,
                 last_record_at=self._last_at, crash=self._crash, finished=self._finished,
                 source=self.source, record_seconds=self._record_seconds, generation=self._generation,
+                ending=self._ending,
             )  # fmt: skip
             return self._view
+
+    def _shown_status(self) -> RunStatus:
+        """What the records say, unless the recording ended without saying it: then ENDED (a run
+        that never finished) or NO_RUN (no run line at all)."""
+        return self._status if self._end_status is None else self._end_status
 
     def _advising(self, name: str) -> bool:
         """Shadow mode: every lane but the executing one only advises."""

@@ -78,10 +78,12 @@ def check_input_dir(path: str | os.PathLike[str], what: str, must_exist: bool = 
     return p
 
 
-def lock_holder(path: Path) -> int | None:
-    """The pid holding an advisory lock on ``path`` (Linux ``/proc/locks``), if any is found."""
+def lock_holder(path: Path | int) -> int | None:
+    """The pid holding an advisory lock on ``path`` (or on the file open as descriptor
+    ``path``), from Linux's ``/proc/locks``, if any is found. It only reads: it never takes
+    the lock, so it can never make a writer fail."""
     try:
-        inode = path.stat().st_ino
+        inode = os.fstat(path).st_ino if isinstance(path, int) else path.stat().st_ino
         with open("/proc/locks", encoding="ascii", errors="replace") as locks:
             for line in locks:
                 parts = line.split()

@@ -34,6 +34,8 @@ class RunStatus(StrEnum):
     FINISHED = "FINISHED"
     CRASHED = "CRASHED"
     STOPPED = "STOPPED"
+    ENDED = "ENDED"  # a recording that ends without an ending event: its writer stopped or was killed
+    NO_RUN = "NO_RUN"  # a recording with no usable run line
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class StoreView:
     source: str  # "live", "replay" or "follow"
     record_seconds: float = 0.0  # training time the records account for (sum of epoch wall times)
     generation: int = 0  # how many times the store was reset (a followed file replaced): a new run
+    ending: str = ""  # a recording read to its end that does not say how it ended: says so, in a sentence
 
     def lane(self, name: str) -> LaneView | None:
         return next((lane for lane in self.lanes if lane.name == name), None)

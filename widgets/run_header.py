@@ -24,6 +24,8 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     RunStatus.CRASHED: ("✗ CRASHED", "bold white on red"),
     RunStatus.STOPPED: ("STOPPED", "bold magenta"),
     RunStatus.WAITING: ("· WAITING", "dim"),
+    RunStatus.ENDED: ("■ ENDED", "bold black on yellow"),
+    RunStatus.NO_RUN: ("∅ NO RUN", "bold black on yellow"),
 }
 SOURCE_STYLE = "bold black on cyan"
 NARROW = 100
@@ -151,7 +153,7 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
     first = _badge(view, source)
     run = view.run
     if run is None:
-        first.append("  waiting for the run to start", style="dim")
+        first.append(f"  {view.ending or 'waiting for the run to start'}", style="bold yellow" if view.ending else "dim")
     else:
         episode = "ep" if narrow else "episode"
         first.append(f"  {episode} {view.episode}/{run.episodes} · epoch {view.epoch}/{run.epochs}",
@@ -166,6 +168,8 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
     note = view.source.partition(" · ")[2]  # what the store adds to its source, e.g. a failed record
     if note:
         third.append(f" · {note}", style="bold yellow" if note.startswith("waiting") else "bold red")
+    if view.ending and run is not None:
+        third.append(f" · {view.ending}", style="bold yellow")
     agreement = view.agreement
     if agreement is not None and agreement.rate is not None:
         third.append(" · agreement ", style="dim")

@@ -97,7 +97,6 @@ TUI_CASES = {
     "follow-fifo": (["--follow", "fifo"], "FIFO"),
     "replay-socket": (["--replay", "sock"], "socket"),
     "replay-device": (["--replay", "/dev/zero"], "device"),
-    "follow-in-missing-folder": (["--follow", "nowhere/run.jsonl"], "does not exist"),
     "record-existing": (TUI + ["--record", "kept.jsonl"], "already exists"),
     "record-symlink": (TUI + ["--record", "link.jsonl", "--force"], "symbolic link"),
     "record-fifo": (TUI + ["--record", "fifo"], "FIFO"),
@@ -122,6 +121,11 @@ TUI_CASES = {
 def test_esper_tui_refuses_in_one_sentence(case, hostile, capsys):
     argv, expected = TUI_CASES[case]
     assert expected in one_sentence(cli.main, argv, capsys)
+
+
+def test_a_follow_in_a_missing_folder_is_waited_for_like_a_missing_file(hostile):
+    launch = cli.prepare(cli.build_parser().parse_args(["--follow", "nowhere/run.jsonl"]))
+    assert launch.session is not None and not launch.controls and not Path("nowhere").exists()
 
 
 def test_a_second_run_on_a_record_in_use_is_refused_naming_the_holder(hostile, capsys):
