@@ -76,6 +76,13 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     config = AblationConfig(collect=collect, compare=compare, epsilon=args.epsilon, steps=args.steps, iql=iql,
                             train_seed=args.train_seed, threads=args.threads,
                             train_device="cpu" if args.gpus_per_episode else compare.env.device)  # fmt: skip
+    from training.episodes import cached_task
+    from training.policies.iql import warm_up
+
+    warm_up(config.train_device)  # slow imports while a signal still ends the process at once
+    if args.workers == 1 and not (args.ray or args.ray_address):
+        cached_task(compare.env.data_config())
+    args.signals.at_once(None)
     writers = [open_record(str(out / "collect.jsonl"), False), open_record(str(out / "compare.jsonl"), False)]
     stop = args.signals.stop
     try:

@@ -181,6 +181,7 @@ def _collect(args) -> int:
     path = output(args.output, "output", args.force)
     config = _run_config(args)
     backend = _backend(args, config)
+    _begin_work(args, config)
     writer = open_record(args.record, args.force)
     try:
         with backend, EpisodeProgress("collect", args.episodes) as progress:
@@ -224,6 +225,7 @@ def _train(args) -> int:
     from training.safe_io import atomic_write
 
     _distinct([("-o", args.output)], [("dataset", args.data)])
+    args.signals.at_once(lambda: "before the first training step; no checkpoint was written")
     path = output(args.output, "checkpoint", args.force)
     try:
         device = resolve_device(args.device)
@@ -243,10 +245,15 @@ def _train(args) -> int:
         if step % every == 0 or step == args.steps:
             progress.update(bar, completed=step, info=f"L_V {losses['loss_v']:.4f} L_Q {losses['loss_q']:.4f}")
             log.append(f"step {step:>6}: " + " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+        elif step % 100 == 0:  # the bar moves with every block of steps (Rich redraws at its own pace)
+            progress.update(bar, completed=step)
 
     try:
         with progress:
-            result = train_offline(dataset, args.steps, config, seed=args.seed, progress=report, device=device)
+            result = train_offline(dataset, args.steps, config, seed=args.seed, progress=report, device=device,
+                                   stop=args.signals.stop, started=lambda: args.signals.at_once(None))  # fmt: skip
+        if args.signals.stop.is_set():  # stopped between two blocks of steps
+            guard(len(result.history), {})
     except ValueError as exc:
         fail(str(exc))
     except TrainingStopped as exc:  # a signal, or a NaN/inf loss
@@ -286,6 +293,7 @@ def _compare(args) -> int:
     except UsageError as exc:
         fail(str(exc))
     backend = _backend(args, config)
+    _begin_work(args, config)
     writer = open_record(args.record, args.force)
     try:
         with backend, EpisodeProgress("compare", args.episodes) as progress:
@@ -321,6 +329,17 @@ def _compare(args) -> int:
         warn(problem, PROG)
         return 1
     return _failed_exit(result.errors, args.record)
+
+
+def _begin_work(args, config) -> None:
+    """The last of the setup, while a signal still ends the process at once (nothing is made
+    yet): the image task an in-process episode would build before its first batch. Then the
+    work begins, and a signal stops it at the next batch boundary, keeping what finished."""
+    if args.workers == 1 and not (args.ray or args.ray_address):
+        from training.episodes import cached_task
+
+        cached_task(config.env.data_config())
+    args.signals.at_once(None)
 
 
 def _distinct(outputs, inputs=()) -> None:

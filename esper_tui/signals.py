@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from training.stopping import StopFlag
@@ -32,34 +33,126 @@ def signal_name(signum: int) -> str:
 
 
 class StopSignals:
-    """For the headless commands: the first stop signal sets ``stop`` (polled at batch
-    boundaries); a second one of any kind gives up waiting and raises ``KeyboardInterrupt``."""
+    """For the headless commands: every stop signal is answered at once, whatever the main
+    thread is doing (importing torch, building a model, waiting for workers).
 
-    def __init__(self) -> None:
+    Python runs a signal handler only between bytecodes of the main thread, so a handler alone
+    waits out any long call. Here the C-level handler also writes the signal's number to a pipe
+    (``signal.set_wakeup_fd``) that a watcher thread reads at once. Two modes:
+
+    - **at once** (``at_once(describe)``): while nothing is made that a stop could keep or leave
+      half-written (the setup before the first output, or ``train``'s steps, which write nothing
+      until they end), a signal prints ``describe()`` as one sentence and exits with 128 + its
+      number, there and then.
+    - **gracefully** (``at_once(None)``): the first signal sets ``stop`` (polled at every batch
+      boundary, training step and wait; the run then keeps what finished), a second one
+      ``stop.urgent`` (stop waiting for running work: workers are ended, what finished is still
+      written). The exit code is the last signal's.
+    """
+
+    def __init__(self, prog: str = "esper-iql") -> None:
+        self.prog = prog
         self.stop = StopFlag()
         self.signum: int | None = None
+        self._describe: Callable[[], str] | None = lambda: "nothing had begun, so nothing was written"
+        self._lock = threading.Lock()
         self._previous: dict[int, object] = {}
+        self._pipe: tuple[int, int] | None = None
+        self._old_wakeup = -1
 
     @property
     def code(self) -> int | None:
         return None if self.signum is None else exit_code(self.signum)
 
+    def at_once(self, describe: Callable[[], str] | None) -> None:
+        """A signal ends the process at once, saying ``describe()``; None: stop gracefully. A
+        signal that came while the mode was graceful stays graceful."""
+        with self._lock:
+            self._describe = describe
+            pending = self.signum
+        if describe is not None and pending is not None:
+            self._leave(pending, describe)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum is not None:
-            raise KeyboardInterrupt
-        self.signum = signum
-        self.stop.request(f"by {signal_name(signum)}")
+        """The Python-level handler: the watcher thread has acted already (it must exist, or
+        the default action would kill the process before the watcher sees anything)."""
+
+    def _watch(self, read_fd: int) -> None:
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            for signum in data:
+                if signum in STOP_SIGNALS:
+                    self._received(signum)
+
+    def _received(self, signum: int) -> None:
+        with self._lock:
+            first = self.signum is None
+            self.signum = signum
+            describe = self._describe
+            if describe is None:
+                if first:
+                    self.stop.request(f"by {signal_name(signum)}")
+                else:
+                    self.stop.hurry()
+                return
+        self._leave(signum, describe)
+
+    def _leave(self, signum: int, describe: Callable[[], str]) -> None:
+        try:
+            text = describe()
+        except Exception:  # noqa: BLE001 - the sentence must not keep the process alive
+            text = "stopped"
+        from training.records.text import printable
+
+        line = printable(f"{self.prog}: interrupted by {signal_name(signum)}: {text}") + "\n"
+        try:
+            end_children()
+            os.write(2, line.encode("utf-8", "backslashreplace"))
+        finally:
+            os._exit(exit_code(signum))
 
     def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        self._pipe = (read_fd, write_fd)
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        self._old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, args=(read_fd,), name="esper-signals", daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._pipe is None:
+            return
+        signal.set_wakeup_fd(self._old_wakeup)
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         self._previous.clear()
+        os.close(self._pipe[1])  # the watcher reads the end of the pipe and returns
+        self._pipe = None
+
+
+def end_children() -> None:
+    """Kill every process this one started (worker processes), so that leaving at once leaves
+    no orphan behind, nor a pipe held open that a caller waits on."""
+    try:
+        import psutil
+
+        children = psutil.Process().children(recursive=True)
+    except Exception:  # noqa: BLE001 - psutil missing or /proc unreadable: nothing more to do
+        return
+    for child in children:
+        try:
+            child.kill()
+        except Exception:  # noqa: BLE001 - gone already
+            pass
 
 
 def install_app_signals(app) -> bool:

@@ -26,6 +26,7 @@ from training.policies.checkpoint import save_checkpoint
 from training.policies.iql import IQLConfig, TrainResult, train_offline
 from training.policies.offline_data import OfflineDataset
 from training.records import EpochRecord, LaneInfo, Record
+from training.safe_io import write_or_rescue
 
 BC_FEATURES = "seed"
 # Each model's name and the feature set it reads: IQL on every set, BC on the seed features.
@@ -135,30 +136,40 @@ def train_all(data: Path, out: Path, config: AblationConfig,
     for fs in ALL_FEATURE_SETS:
         dataset = OfflineDataset.from_npz(data, fs)
 
+        def stopped(step: int, fs: str = fs) -> AblationStopped:
+            kept = ", ".join(path.name for path in models.values())
+            return AblationStopped(f"while training IQL on the '{fs}' features at step {step}; kept {data}"
+                                   + (f" and {kept}" if kept else "") + "; nothing was compared")  # fmt: skip
+
         def report(step: int, losses: dict, fs: str = fs) -> None:
             if stop is not None and stop.is_set():
-                kept = ", ".join(path.name for path in models.values())
-                raise AblationStopped(f"while training IQL on the '{fs}' features at step {step}; kept {data}"
-                                      + (f" and {kept}" if kept else "") + "; nothing was compared")  # fmt: skip
+                raise stopped(step, fs)
             if progress is not None:
                 progress(fs, step, config.steps)
 
         result = train_offline(dataset, config.steps, config.iql, seed=config.train_seed, progress=report,
-                               device=config.train_device)  # fmt: skip
+                               device=config.train_device, stop=stop)  # fmt: skip
+        if stop is not None and stop.is_set():  # stopped between two blocks of steps: no half-trained model is kept
+            raise stopped(len(result.history))
         metadata = dict(dataset.metadata, trained_steps=config.steps, train_seed=config.train_seed, source=str(data))
         name = f"iql_{FEATURE_SETS[fs]}"
         models[name] = out / f"{name}.pt"
-        save_checkpoint(models[name], result.iql, result.normalizer, fs, metadata | {"policy": "iql"})
+        _save_model(models[name], result.iql, result, fs, metadata | {"policy": "iql"})
         summaries[name] = {"feature_set": fs, "agreement_with_data": result.agreement["iql"],
                            "actions": list(result.action_counts["iql"])}  # fmt: skip
         if fs == BC_FEATURES:
             models["bc"] = out / "bc.pt"
-            save_checkpoint(models["bc"], _bc_in_policy_slot(result), result.normalizer, fs,
-                            metadata | {"policy": "bc"})  # fmt: skip
+            _save_model(models["bc"], _bc_in_policy_slot(result), result, fs, metadata | {"policy": "bc"})
             summaries["bc"] = {"feature_set": fs, "agreement_with_data": result.agreement["bc"],
                                "actions": list(result.action_counts["bc"])}  # fmt: skip
     models["bc"] = models.pop("bc")  # rows: IQL 27, 37, 54, then the BC baseline
     return models, summaries
+
+
+def _save_model(path: Path, agent, result: TrainResult, feature_set: str, metadata: dict) -> None:
+    """A checkpoint into the ablation's folder; a failed write says why and where it went instead."""
+    write_or_rescue(path, lambda tmp: save_checkpoint(tmp, agent, result.normalizer, feature_set, metadata),
+                    f"the model {path.stem}")  # fmt: skip
 
 
 def _bc_in_policy_slot(result: TrainResult):
@@ -231,12 +242,12 @@ def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[]
     if metadata.get("interrupted"):
         if len(transitions) == 0:
             raise AblationStopped("during the collection, before any behaviour episode finished; nothing was kept")
-        save_npz(data, transitions, metadata)
+        write_or_rescue(data, lambda tmp: save_npz(tmp, transitions, metadata), "the behaviour data")
         raise AblationStopped(f"during the collection; kept its {metadata['episodes']} finished behaviour "
                               f"episode(s) in {data}; no model was trained")  # fmt: skip
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
-    save_npz(data, transitions, metadata)
+    write_or_rescue(data, lambda tmp: save_npz(tmp, transitions, metadata), "the behaviour data")
     models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop)
     with backend_factory() as backend:
         run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)

@@ -99,6 +99,7 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -
     machine with several GPUs, worker k makes GPU k mod n its ``cuda``."""
     global _worker_stop, _worker_epochs
     _worker_stop, _worker_epochs = stop, epochs
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     import torch
@@ -111,6 +112,17 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -
         torch.cuda.set_device(index % torch.cuda.device_count())
     if data is not None:
         cached_task(data)
+
+
+def _die_with_parent() -> None:
+    """Linux: this worker is killed when the process that started it dies, however it dies
+    (SIGKILL included), so that no worker outlives its run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the executor's own shutdown is all there is
 
 
 def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,15 +25,18 @@ from training.comparison import ComparisonResult, RunConfig, Scoreboard, Sink, r
 from training.episodes import EpisodeOutcome, EpisodeTask, LaneSpec
 from training.records import EpochRecord, LaneInfo, RunEvent
 from training.records.views import PairedResult
-from training.stopping import stop_reason
+from training.stopping import is_urgent, stop_reason
 
 __all__ = ["Backend", "Closing", "EpisodeRun", "InProcessBackend", "ProcessBackend", "Progress",
            "behaviour_lane", "heuristic_lane", "run_episodes"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-# How long stopped workers get to return their partial episodes before they are killed.
-STOP_GRACE_SECONDS = 30.0
+# How long stopped workers get to return their partial episodes before they are killed: a
+# worker in an episode returns at its next batch boundary (milliseconds); one still starting
+# (importing torch, building the image task) has nothing to return. A stop signal is answered
+# within two seconds in every phase, so this stays well below that.
+STOP_GRACE_SECONDS = 1.2
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ class _Driver:
             except KeyboardInterrupt:
                 self.board.result.stopped = True
                 self.queued.clear()
-                _drain(self.backend, self.pending, self.buffered)
+                _drain(self.backend, self.pending, self.buffered, stop)
                 self.write_ready(force=True)
                 self.sink(self.board.stopped_event(stop_reason(stop) if stop is not None and stop.is_set() else "by interrupt"))
                 if stop is not None and stop.is_set():
@@ -194,19 +198,25 @@ def _outcome(future: Future, episode: int) -> EpisodeOutcome:
         return EpisodeOutcome(episode, error=f"the worker running episode {episode} was lost:\n{text}")
 
 
-def _drain(backend: Backend, pending: dict[Future, int], buffered: dict[int, EpisodeOutcome]) -> None:
-    """Stop the running episodes and collect what they return within the grace period."""
+def _drain(backend: Backend, pending: dict[Future, int], buffered: dict[int, EpisodeOutcome],
+           stop: threading.Event | None = None) -> None:  # fmt: skip
+    """Stop the running episodes and collect what they return within the grace period (cut
+    short by a second stop request: ``is_urgent``)."""
     backend.stop()
     for future in pending:
         future.cancel()
     live = [f for f in pending if not f.cancelled()]
-    done, not_done = wait(live, timeout=STOP_GRACE_SECONDS)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    done, not_done = set(), set(live)
+    while not_done and time.monotonic() < deadline and not is_urgent(stop):
+        finished, not_done = wait(not_done, timeout=min(0.05, max(deadline - time.monotonic(), 0.0)))
+        done |= finished
     for future in done:
         outcome = _outcome(future, pending[future])
         if outcome.records or outcome.summary is not None:
             buffered[outcome.episode] = outcome
     if not_done:
-        log.warning("%d episode(s) did not stop within %.0f s; ending their workers", len(not_done), STOP_GRACE_SECONDS)
+        log.info("%d episode(s) did not stop within %.1f s; ending their workers", len(not_done), STOP_GRACE_SECONDS)
         kill = getattr(backend, "kill", None)
         if kill is not None:
             kill()

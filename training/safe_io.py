@@ -24,7 +24,9 @@ class PathError(ValueError):
 
 
 def kind_of(mode: int) -> str:
-    """What a non-regular file is, in words."""
+    """What a file is, in words ("a folder", "a FIFO (named pipe)", "a regular file", ...)."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISLNK(mode):
@@ -35,7 +37,7 @@ def kind_of(mode: int) -> str:
         return "a socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "not a regular file"
+    return "an unknown kind of file"
 
 
 def _reason(error: OSError) -> str:
@@ -127,9 +129,11 @@ def unheld(path: Path, what: str) -> Iterator[None]:
         os.close(fd)
 
 
-def check_output_file(path: str | os.PathLike[str], what: str, force: bool = False) -> Path:
+def check_output_file(path: str | os.PathLike[str], what: str, force: bool = False, probe: bool = False) -> Path:
     """A new path in a writable folder, or (with ``force``) an existing regular file that no
-    run holds as its record."""
+    run holds as its record. ``probe``: also create and remove a file in the folder, which
+    finds what permission bits do not show (a read-only filesystem, an immutable folder, and
+    any of these for root), before the work whose result would go there."""
     p = Path(path).expanduser()
     try:
         st = p.lstat()
@@ -151,7 +155,59 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
         raise PathError(f"cannot write {what} {p}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PathError(f"cannot write {what} {p}: permission denied in folder {parent}")
+    if probe:
+        probe_folder(parent, f"{what} {p}")
     return p
+
+
+def probe_folder(folder: Path, what: str) -> None:
+    """``PathError`` unless a file can be created in ``folder`` (it is removed at once)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".esper-probe-", dir=folder)
+    except OSError as error:
+        raise PathError(f"cannot write {what}: {_reason(error).lower()} in folder {folder}") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+class WriteFailed(PathError):
+    """Finished work could not be written where asked; ``rescued`` is where it went instead
+    (the system's temporary folder), or None if that failed too. The message says both."""
+
+    def __init__(self, message: str, rescued: Path | None) -> None:
+        super().__init__(message)
+        self.rescued = rescued
+
+
+def write_or_rescue(path: Path, write: Callable[[Path], object], what: str, force: bool = False) -> None:
+    """``atomic_write``; if that fails (a full disk, the folder gone or made read-only, the path
+    taken meanwhile), the same content is written to a new file in the system's temporary folder
+    and ``WriteFailed`` says where, so finished work is never lost to a failed write."""
+    try:
+        atomic_write(path, write, what, force)
+    except PathError as error:
+        rescued = rescue_write(path, write)
+        where = f"; it was saved to {rescued} instead" if rescued else "; it could not be saved elsewhere either"
+        raise WriteFailed(f"{error}{where}", rescued) from None
+
+
+def rescue_write(path: Path, write: Callable[[Path], object]) -> Path | None:
+    """``write`` into a new file in the system's temporary folder named after ``path``; None if
+    that fails too (a partial file is removed: it would only mislead)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{path.stem}-rescued-", suffix=path.suffix or ".out")
+    except OSError:
+        return None
+    os.close(fd)
+    rescued = Path(name)
+    try:
+        write(rescued)
+        with open(rescued, "rb") as handle:
+            os.fsync(handle.fileno())
+    except Exception:  # noqa: BLE001 - whatever failed, the rescue did not happen
+        rescued.unlink(missing_ok=True)
+        return None
+    return rescued
 
 
 def new_path(folder: Path, stem: str, suffix: str) -> Path:

@@ -39,7 +39,10 @@ def test_a_record_cut_mid_line_ends_without_finishing(tmp_path):
     store = replayed(path)
     view = store.view()
     assert view.status is RunStatus.ENDED and view.ending == ENDED and view.corrupt_lines == 1
-    assert "ENDED" in first_line(store) and ENDED in header_text(view, SourceState("replay"), 300).plain
+    assert (
+        "ENDED" in first_line(store)
+        and ENDED in header_text(view, SourceState("replay"), 300).plain
+    )
 
 
 def test_the_record_of_a_killed_run_ends_without_finishing(tmp_path):
@@ -85,7 +88,10 @@ def test_a_replay_of_a_record_still_being_written_says_so(tmp_path):
         live.flush()
         view = replayed(path).view()
     assert view.status is RunStatus.RUNNING
-    assert view.ending == f"the record ends here for now: process {os.getpid()} is still writing it (--follow reads on)"
+    assert (
+        view.ending
+        == f"the record ends here for now: process {os.getpid()} is still writing it (--follow reads on)"
+    )
 
 
 @pytest.fixture
@@ -116,27 +122,42 @@ def test_a_followed_run_whose_writer_dies_ends_and_goes_on_if_it_comes_back(tmp_
         assert store.view().ending == ENDED
         with open(path, "a") as more:  # it was only a pause: more lines come
             more.write("".join(LINES[21:40]))
-        assert wait_for(lambda: store.view().status is RunStatus.RUNNING and store.view().ending == "")
+        assert wait_for(
+            lambda: store.view().status is RunStatus.RUNNING and store.view().ending == ""
+        )
     finally:
         feeder.stop()
 
 
-def test_a_followed_path_that_becomes_a_folder_or_a_fifo_is_said_and_followed_again(tmp_path, quick):
+def test_a_followed_path_that_becomes_a_folder_or_a_fifo_is_said_and_followed_again(
+    tmp_path, quick
+):
     path = tmp_path / "run.jsonl"
     path.write_text("".join(LINES[:20]))
     store, feeder = follow(path)
     try:
         assert wait_for(lambda: store.view().epoch > 0)
         path.unlink()
-        assert wait_for(lambda: "run.jsonl was removed; waiting for it to come back" in store.view().source)
+        assert wait_for(
+            lambda: "run.jsonl was removed; waiting for it to come back" in store.view().source
+        )
         path.mkdir()
-        assert wait_for(lambda: "run.jsonl is a folder, not a record; waiting for a regular file" in store.view().source)
+        assert wait_for(
+            lambda: (
+                "run.jsonl is a folder, not a record; waiting for a regular file"
+                in store.view().source
+            )
+        )
         path.rmdir()
         os.mkfifo(path)
-        assert wait_for(lambda: "run.jsonl is a FIFO (named pipe), not a record" in store.view().source)
+        assert wait_for(
+            lambda: "run.jsonl is a FIFO (named pipe), not a record" in store.view().source
+        )
         path.unlink()
         path.write_text("".join(LINES[:5]))  # a regular file again: its run is shown
-        assert wait_for(lambda: "showing its new run" in store.view().source and store.view().run is not None)
+        assert wait_for(
+            lambda: "showing its new run" in store.view().source and store.view().run is not None
+        )
         assert feeder.is_alive() and store.view().crash is None
     finally:
         feeder.stop()
@@ -186,7 +207,9 @@ def test_a_followed_path_whose_folder_is_missing_is_waited_for(tmp_path, quick):
         feeder.stop()
 
 
-async def test_s_after_the_current_folder_was_deleted_says_so_in_one_sentence(tmp_path, monkeypatch):
+async def test_s_after_the_current_folder_was_deleted_says_so_in_one_sentence(
+    tmp_path, monkeypatch
+):
     from esper_tui.app import EsperApp
 
     here = tmp_path / "here"
@@ -210,10 +233,15 @@ async def test_s_after_the_record_s_folder_was_deleted_says_so_in_one_sentence(t
     folder = tmp_path / "runs"
     folder.mkdir()
     store = replayed(FIXTURE)
-    app = EsperApp(store, None, refresh_hz=0, record_path=folder / "run.jsonl", controls=False, clock=None)
+    app = EsperApp(
+        store, None, refresh_hz=0, record_path=folder / "run.jsonl", controls=False, clock=None
+    )
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         folder.rmdir()
         await pilot.press("escape", "s")
         await pilot.pause()
         messages = [str(n.message) for n in app._notifications]  # noqa: SLF001
-    assert messages[-1].startswith(f"cannot write the screenshot {folder}/run-") and "does not exist" in messages[-1]
+    assert (
+        messages[-1].startswith(f"cannot write the screenshot {folder}/run-")
+        and "does not exist" in messages[-1]
+    )

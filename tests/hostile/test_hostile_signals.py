@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,11 +102,11 @@ def test_a_headless_command_stops_at_the_next_boundary_on_each_signal(sig):
     from esper_tui.signals import StopSignals
 
     with StopSignals() as signals:
+        signals.at_once(None)  # the work has begun: stop gracefully
         os.kill(os.getpid(), sig)
         assert signals.stop.wait(5) and signals.code == CODES[sig]
-        with pytest.raises(KeyboardInterrupt):  # a second signal stops waiting
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)  # a second signal: stop waiting, with its own exit code
+        assert signals.stop.urgent.wait(5) and signals.code == 143
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
@@ -146,11 +147,13 @@ def test_interrupted_collect_writes_its_finished_episodes_and_says_how_many(tmp_
 
 def test_interrupted_train_writes_no_checkpoint(tmp_path):
     write_dataset(tmp_path / "d.npz")
-    proc = iql(["train", "d.npz", "-o", "m.pt", "--steps", "100000000", "--hidden", "8", "--batch-size", "4",
-                "--device", "cpu"], tmp_path)  # fmt: skip
-    code, out, err = signal_when(proc, lambda: False, signal.SIGTERM, timeout=4.0)
-    assert code == 143
-    assert "interrupted by SIGTERM at step" in last_line(err) and "no checkpoint" in last_line(err)
+    argv = [sys.executable, "-m", "esper_tui.iql_cli", "train", str(tmp_path / "d.npz"), "-o", str(tmp_path / "m.pt"),
+            "--steps", "100000000", "--hidden", "8", "--batch-size", "4", "--device", "cpu"]  # fmt: skip
+    stepping = re.compile(rb"[1-9][0-9]*00/100000000")  # the bar has counted blocks of steps
+    result = run_in_pty(argv, env(), lambda screen: bool(stepping.search(screen)), signal.SIGTERM, timeout=180)
+    tail = result.screen.decode(errors="replace").splitlines()[-1]
+    assert result.code == 143 and "Traceback" not in result.screen.decode(errors="replace")
+    assert re.search(r"esper-iql: interrupted by SIGTERM at step [0-9]+; no checkpoint was written", tail), tail
     assert not (tmp_path / "m.pt").exists() and list(tmp_path.glob(".m.pt*")) == []
 
 
