@@ -88,7 +88,8 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
             result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config(), stop),
-                                  record_sink(writers[0]), record_sink(writers[1]), progress, stop)  # fmt: skip
+                                  record_sink(writers[0]), record_sink(writers[1]), progress, stop,
+                                  on_stage=lambda stage: _signals_for(stage, args, out))  # fmt: skip
     except AblationStopped as stopped:
         _record_problems(writers)
         return _interrupted(args, str(stopped))
@@ -105,6 +106,22 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
         done = len(result.comparison.result.episodes)
         return _interrupted(args, f"during the comparison; the table covers the {done} paired episode(s) that finished")
     return 1 if result.comparison.result.failed else 0
+
+
+def _signals_for(stage: str, args: argparse.Namespace, out: Path) -> None:
+    """Collection and comparison stop at the next batch, keeping the episodes that finished;
+    training keeps only what is on disk already, so a signal ends it at once (a step of a
+    large network can take minutes)."""
+    if stage != "train":
+        args.signals.at_once(None)
+        return
+
+    def kept() -> str:
+        models = sorted(p.name for p in out.glob("*.pt"))
+        return (f"during training; kept {out / 'data.npz'}" + (f" and {', '.join(models)}" if models else "")
+                + "; nothing was compared")  # fmt: skip
+
+    args.signals.at_once(kept)
 
 
 def _record_problems(writers) -> None:

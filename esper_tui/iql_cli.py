@@ -45,7 +45,7 @@ from esper_tui.parallel_cli import (
     record_sink,
     run_config,
 )
-from esper_tui.signals import StopSignals, signal_name
+from esper_tui.signals import StopSignals, leave_now, signal_name
 
 if TYPE_CHECKING:
     pass
@@ -107,14 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     escaping_streams()
     args = build_parser().parse_args(argv)
     try:
-        with StopSignals() as args.signals:  # SIGINT/SIGTERM/SIGHUP: stop at the next batch
-            if args.command == "collect":
-                return _collect(args)
-            if args.command == "train":
-                return _train(args)
-            if args.command == "ablate":
-                return run_ablate(args, fail)
-            return _compare(args)
+        with StopSignals() as args.signals:  # SIGINT/SIGTERM/SIGHUP: at once in setup, then at the next batch
+            code = _command(args)
+        if args.signals.signum is not None:
+            leave_now(code)  # everything is written and closed; the interpreter's teardown takes seconds
+        return code
     except BrokenPipeError:  # stdout closed early (| head): the outputs are written, say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -126,6 +123,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ----------------------------------------------------------------------------- shared
+
+
+def _command(args) -> int:
+    if args.command == "collect":
+        return _collect(args)
+    if args.command == "train":
+        return _train(args)
+    if args.command == "ablate":
+        return run_ablate(args, fail)
+    return _compare(args)
 
 
 def _run_config(args, mode: str = "head-to-head"):
@@ -225,7 +232,11 @@ def _train(args) -> int:
     from training.safe_io import atomic_write
 
     _distinct([("-o", args.output)], [("dataset", args.data)])
-    args.signals.at_once(lambda: "before the first training step; no checkpoint was written")
+    steps_done = [0]
+    # Training keeps nothing until its checkpoint is written whole, so a signal ends it at once,
+    # even inside a step that takes minutes (a large network): no waiting for a boundary.
+    args.signals.at_once(lambda: (f"after {steps_done[0]} training step(s)" if steps_done[0] else
+                                  "before the first training step") + "; no checkpoint was written")  # fmt: skip
     path = output(args.output, "checkpoint", args.force)
     try:
         device = resolve_device(args.device)
@@ -242,6 +253,7 @@ def _train(args) -> int:
 
     def report(step: int, losses: dict) -> None:
         guard(step, losses)
+        steps_done[0] = step
         if step % every == 0 or step == args.steps:
             progress.update(bar, completed=step, info=f"L_V {losses['loss_v']:.4f} L_Q {losses['loss_q']:.4f}")
             log.append(f"step {step:>6}: " + " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
@@ -250,10 +262,7 @@ def _train(args) -> int:
 
     try:
         with progress:
-            result = train_offline(dataset, args.steps, config, seed=args.seed, progress=report, device=device,
-                                   stop=args.signals.stop, started=lambda: args.signals.at_once(None))  # fmt: skip
-        if args.signals.stop.is_set():  # stopped between two blocks of steps
-            guard(len(result.history), {})
+            result = train_offline(dataset, args.steps, config, seed=args.seed, progress=report, device=device)
     except ValueError as exc:
         fail(str(exc))
     except TrainingStopped as exc:  # a signal, or a NaN/inf loss

@@ -223,17 +223,23 @@ class AblationStopped(Exception):
 def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[], Backend],
                  collect_sink: Sink, compare_sink: Sink,
                  progress: Callable[[str, object], None] | None = None,
-                 stop: threading.Event | None = None) -> AblationResult:  # fmt: skip
+                 stop: threading.Event | None = None,
+                 on_stage: Callable[[str], None] | None = None) -> AblationResult:  # fmt: skip
     """Collect once, train every model, compare them all; files go into the folder ``out``.
     ``backend_factory`` gives a fresh backend for each fan-out (collection, comparison).
 
     ``stop`` (a signal) ends it at the next batch or training step and keeps what is finished:
     during the collection, the finished episodes in ``data.npz``; during training, the data and
     the models already trained (both raise ``AblationStopped``); during the comparison, the
-    paired episodes that finished, whose report comes back with ``comparison.result.stopped``."""
+    paired episodes that finished, whose report comes back with ``comparison.result.stopped``.
+    ``on_stage(name)`` is called as each stage begins ("collect", "train", "compare"): the CLI
+    lets a signal end the training stage at once (a step of a large network takes minutes, and
+    what training keeps is already on disk)."""
     def stage(name: str) -> Callable:
         return lambda state: progress(name, state) if progress is not None else None
 
+    begin = on_stage if on_stage is not None else (lambda name: None)
+    begin("collect")
     with backend_factory() as backend:
         transitions, metadata = collect(config.collect, config.epsilon, BC_FEATURES, collect_sink,
                                         stop_event=stop, backend=backend, progress=stage("collect"),
@@ -248,7 +254,9 @@ def run_ablation(config: AblationConfig, out: Path, backend_factory: Callable[[]
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
     write_or_rescue(data, lambda tmp: save_npz(tmp, transitions, metadata), "the behaviour data")
+    begin("train")
     models, training = train_all(data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop)
+    begin("compare")
     with backend_factory() as backend:
         run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)
     return AblationResult(score(run, tally), data, models, len(transitions), training, run)

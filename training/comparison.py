@@ -123,6 +123,11 @@ class _Control:
         if self.stop.is_set():
             raise StopEpoch
 
+    def check_stop(self) -> None:
+        """Between validation batches: only the stop flag (commands wait for the batch boundary)."""
+        if self.stop.is_set():
+            raise StopEpoch
+
     def drain(self, timeout: float | None = None) -> None:
         while True:
             try:
@@ -302,7 +307,7 @@ def run_lanes_episode(config: RunConfig, lanes: Sequence[Lane], info: RunInfo, e
         for _ in range(env_config.max_epochs):
             for lane in training:
                 env = envs[lane.name]
-                result = env.train_epoch(batch_hook=control)
+                result = env.train_epoch(batch_hook=control, stop_check=control.check_stop)
                 control()  # commands that arrived during validation apply before the decision
                 obs, mask = env.observe(), env.action_mask()
                 decision = lane.policy.decide(obs, mask)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # worker in an episode returns at its next batch boundary (milliseconds); one still starting
 # (importing torch, building the image task) has nothing to return. A stop signal is answered
 # within two seconds in every phase, so this stays well below that.
-STOP_GRACE_SECONDS = 1.2
+STOP_GRACE_SECONDS = 0.8
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,9 @@ class _Driver:
             self.report()
 
     def collect_returned(self) -> bool:
-        """Buffer what came back within half a second and write what is in order; True when
-        Ctrl+C reached an episode running in this process."""
-        finished, _ = wait(list(self.pending), timeout=0.5, return_when=FIRST_COMPLETED)
+        """Buffer what came back within a tenth of a second (so a stop is seen as soon) and
+        write what is in order; True when Ctrl+C reached an episode running in this process."""
+        finished, _ = wait(list(self.pending), timeout=0.1, return_when=FIRST_COMPLETED)
         interrupted = False
         for future in finished:
             outcome = _outcome(future, self.pending.pop(future))

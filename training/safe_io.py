@@ -18,6 +18,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# Temporary files being written right now. A process that must leave at once (a stop signal
+# while nothing is to be kept) removes them first, so that no half-written ``.name.XXXX`` file
+# outlives it; the writes below register and release their own.
+_temporaries: set[Path] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove every temporary file a write has under way (called just before ``os._exit``)."""
+    for tmp in list(_temporaries):
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
 
 class PathError(ValueError):
     """A path that cannot be used as asked; the message is one sentence naming it."""
@@ -200,6 +214,7 @@ def rescue_write(path: Path, write: Callable[[Path], object]) -> Path | None:
         return None
     os.close(fd)
     rescued = Path(name)
+    _temporaries.add(rescued)
     try:
         write(rescued)
         with open(rescued, "rb") as handle:
@@ -207,6 +222,8 @@ def rescue_write(path: Path, write: Callable[[Path], object]) -> Path | None:
     except Exception:  # noqa: BLE001 - whatever failed, the rescue did not happen
         rescued.unlink(missing_ok=True)
         return None
+    finally:
+        _temporaries.discard(rescued)
     return rescued
 
 
@@ -252,6 +269,7 @@ def atomic_write(path: Path, write: Callable[[Path], object], what: str, force: 
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    _temporaries.add(tmp)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
@@ -264,6 +282,7 @@ def atomic_write(path: Path, write: Callable[[Path], object], what: str, force: 
         raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
     finally:
         tmp.unlink(missing_ok=True)
+        _temporaries.discard(tmp)
     _sync_dir(path.parent)
 
 

@@ -158,9 +158,13 @@ def test_workers_still_starting_are_ended_within_the_grace_and_at_once_on_a_seco
     records = []
     slow = DataConfig(preset="synthetic", seed=123)  # each worker builds 16,000 images as it starts
     with ProcessBackend(2, data=slow) as backend:
-        threading.Timer(1.0, stop.request, args=("by test",)).start()
-        if urgent:
-            threading.Timer(1.1, stop.hurry).start()
+        def signals() -> None:  # as the watcher thread would, on a first and a second signal
+            stop.request("by test")
+            if urgent:
+                time.sleep(0.1)
+                stop.hurry()
+
+        threading.Timer(1.0, signals).start()
         start = time.monotonic()
         run = run_episodes(
             tiny_config(4, 3), [heuristic_lane()], records.append, backend, stop=stop
