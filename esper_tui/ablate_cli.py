@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from esper_tui.cli_common import (
+    MAX_SEED,
     UsageError,
     add_run_flags,
-    non_negative_int,
-    positive_float,
-    positive_int,
+    bounded_float,
+    bounded_int,
     probability,
     say,
+    seed_number,
     warn,
 )
 from esper_tui.parallel_cli import (
@@ -30,6 +33,9 @@ from esper_tui.parallel_cli import (
     run_config,
 )
 
+if TYPE_CHECKING:
+    from esper_tui.record_writer import RecordFile
+
 FILES = ("data.npz", "iql_27.pt", "iql_37.pt", "iql_54.pt", "bc.pt", "collect.jsonl", "compare.jsonl",
          "ablation.md", "ablation.json")  # fmt: skip
 
@@ -38,17 +44,17 @@ def add_ablate_parser(sub) -> None:
     a = sub.add_parser("ablate", help="the plan's 27/37/54 ablation and a BC baseline in one command")
     a.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="a new (or empty) folder for the data, models, records and reports")
-    a.add_argument("--collect-episodes", type=positive_int, default=16, metavar="N",
+    a.add_argument("--collect-episodes", type=bounded_int(1, 100_000), default=16, metavar="N",
                    help="behaviour episodes to collect (default 16)")
-    a.add_argument("--collect-seed", type=non_negative_int, default=100, metavar="N",
+    a.add_argument("--collect-seed", type=seed_number, default=100, metavar="N",
                    help="seed of the first behaviour episode (default 100; keep clear of the compared seeds)")
     a.add_argument("--epsilon", type=probability, default=0.3, help="share of random valid actions (default 0.3)")
-    a.add_argument("--steps", type=positive_int, default=5000, help="gradient steps per model (default 5000)")
-    a.add_argument("--hidden", type=positive_int, default=128, help="hidden units per layer (default 128)")
-    a.add_argument("--lr", type=positive_float, default=3e-4, help="learning rate (default 3e-4)")
+    a.add_argument("--steps", type=bounded_int(1, 10**8), default=5000, help="gradient steps per model (default 5000)")
+    a.add_argument("--hidden", type=bounded_int(1, 8192), default=128, help="hidden units per layer (default 128)")
+    a.add_argument("--lr", type=bounded_float(1e-12, 10.0), default=3e-4, help="learning rate (default 3e-4)")
     a.add_argument("--tau", type=probability, default=0.7, help="IQL expectile (default 0.7)")
-    a.add_argument("--beta", type=positive_float, default=3.0, help="IQL advantage temperature (default 3)")
-    a.add_argument("--train-seed", type=int, default=0, help="training seed (default 0)")
+    a.add_argument("--beta", type=bounded_float(1e-6, 1000.0), default=3.0, help="IQL advantage temperature (default 3)")
+    a.add_argument("--train-seed", type=seed_number, default=0, help="training seed (default 0)")
     # --episodes/--seed/--epochs: the paired comparison. Sized so that the whole ablation ends
     # within 30 minutes with --workers 2 on a quiet 2-core machine (README, "The ablation").
     add_run_flags(a, episodes=6, epochs=20)
@@ -56,16 +62,18 @@ def add_ablate_parser(sub) -> None:
 
 
 def run_ablate(args: argparse.Namespace, fail) -> int:
-    from esper_tui.headless import open_record
     from training.ablation import AblationConfig, AblationStopped, markdown, run_ablation
     from training.policies.iql import IQLConfig
+    from training.safe_io import WriteFailed, write_or_rescue
 
     if args.epochs < 2:
         fail("ablate needs at least 2 epochs per episode to form a transition")
+    if args.collect_seed + args.collect_episodes - 1 > MAX_SEED:
+        fail(f"--collect-seed {args.collect_seed} with {args.collect_episodes} episodes runs past {MAX_SEED}, the largest seed")
     if args.collect_seed < args.seed + args.episodes and args.seed < args.collect_seed + args.collect_episodes:
         fail(f"behaviour seeds {args.collect_seed}..{args.collect_seed + args.collect_episodes - 1} overlap the "
              f"compared seeds {args.seed}..{args.seed + args.episodes - 1}; move --collect-seed or --seed")  # fmt: skip
-    out = _empty_folder(args.output, fail)
+    out = _new_or_empty_folder(args.output, fail)
     try:
         compare = run_config(args, "head-to-head")
         collect = replace(compare, episodes=args.collect_episodes, env=replace(compare.env, seed=args.collect_seed),
@@ -82,56 +90,90 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
     warm_up(config.train_device)  # slow imports while a signal still ends the process at once
     if args.workers == 1 and not (args.ray or args.ray_address):
         cached_task(compare.env.data_config())
+    _make_folder(out, fail)
     args.signals.at_once(None)
-    writers = [open_record(str(out / "collect.jsonl"), False), open_record(str(out / "compare.jsonl"), False)]
+    records = Records(out)
     stop = args.signals.stop
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
             result = run_ablation(config, out, lambda: make_backend(args, compare.env.data_config(), stop),
-                                  record_sink(writers[0]), record_sink(writers[1]), progress, stop,
-                                  on_stage=lambda stage: _signals_for(stage, args, out))  # fmt: skip
+                                  records.collect, records.compare, progress, stop,
+                                  on_stage=lambda stage: records.begin(stage, args))  # fmt: skip
     except AblationStopped as stopped:
-        _record_problems(writers)
+        records.close()
         return _interrupted(args, str(stopped))
-    except (UsageError, ValueError) as exc:
-        _record_problems(writers)
+    except UsageError as exc:
+        records.close()
         fail(str(exc))
-    _record_problems(writers)
+    except ValueError as exc:  # after the work began: a write that failed (WriteFailed says where it went), ...
+        records.close()
+        warn(str(exc), "esper-iql")
+        return args.signals.code or 1
+    records.close()
     table = markdown(result, config)
-    (out / "ablation.md").write_text(table)
-    (out / "ablation.json").write_text(json.dumps(result.to_dict(config), indent=2) + "\n")
     say(table, multiline=True)
-    say(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
+    failures = []
+    for name, text in (("ablation.md", table), ("ablation.json", json.dumps(result.to_dict(config), indent=2) + "\n")):
+        try:
+            write_or_rescue(out / name, lambda tmp, text=text: tmp.write_text(text), "the ablation's report")
+        except WriteFailed as failure:
+            failures.append(str(failure))
+    for failure in failures:
+        warn(failure, "esper-iql")
+    if not failures:
+        say(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
     if result.comparison.result.stopped:
         done = len(result.comparison.result.episodes)
         return _interrupted(args, f"during the comparison; the table covers the {done} paired episode(s) that finished")
-    return 1 if result.comparison.result.failed else 0
+    return 1 if result.comparison.result.failed or failures else 0
 
 
-def _signals_for(stage: str, args: argparse.Namespace, out: Path) -> None:
-    """Collection and comparison stop at the next batch, keeping the episodes that finished;
-    training keeps only what is on disk already, so a signal ends it at once (a step of a
-    large network can take minutes)."""
-    if stage != "train":
-        args.signals.at_once(None)
-        return
+class Records:
+    """The collection's and the comparison's records. Each is created when its stage begins, so
+    an ablation stopped before its comparison leaves no empty compare.jsonl."""
 
-    def kept() -> str:
-        models = sorted(p.name for p in out.glob("*.pt"))
-        return (f"during training; kept {out / 'data.npz'}" + (f" and {', '.join(models)}" if models else "")
-                + "; nothing was compared")  # fmt: skip
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.writers: dict[str, RecordFile | None] = {"collect": None, "compare": None}
+        self._sinks: dict[str, Callable] = {}
 
-    args.signals.at_once(kept)
+    def begin(self, stage: str, args: argparse.Namespace) -> None:
+        """A stage begins: its record is opened, and the signals are set for it. Collection and
+        comparison stop at the next batch, keeping the episodes that finished; training keeps
+        only what is on disk already, so a signal ends it at once (a step of a large network can
+        take minutes)."""
+        from esper_tui.headless import open_record
+
+        if stage in self.writers:
+            writer = self.writers[stage] = open_record(str(self.out / f"{stage}.jsonl"), False)
+            self._sinks[stage] = record_sink(writer)
+        if stage != "train":
+            args.signals.at_once(None)
+            return
+
+        def kept() -> str:
+            models = sorted(p.name for p in self.out.glob("*.pt"))
+            return (f"during training; kept {self.out / 'data.npz'}" + (f" and {', '.join(models)}" if models else "")
+                    + "; nothing was compared")  # fmt: skip
+
+        args.signals.at_once(kept)
+
+    def collect(self, record) -> None:
+        self._sinks["collect"](record)
+
+    def compare(self, record) -> None:
+        self._sinks["compare"](record)
+
+    def close(self) -> None:
+        """Close the records; a record that could not be written says where its lines went."""
+        from esper_tui.headless import record_problem
+
+        for writer in self.writers.values():
+            problem = record_problem(writer)
+            if problem is not None:
+                warn(problem, "esper-iql")
 
 
-def _record_problems(writers) -> None:
-    """Close the records; a record that could not be written says where its lines went."""
-    from esper_tui.headless import record_problem
-
-    for writer in writers:
-        problem = record_problem(writer)
-        if problem is not None:
-            warn(problem, "esper-iql")
 
 
 def _interrupted(args: argparse.Namespace, what: str) -> int:
@@ -160,16 +202,39 @@ def _cluster(args: argparse.Namespace, fail) -> Iterator[None]:
         yield
 
 
-def _empty_folder(path: str, fail) -> Path:
+def _new_or_empty_folder(path: str, fail) -> Path:
+    """The ``-o`` folder: new (made at the end of the setup, by ``_make_folder``) or empty, never
+    a symbolic link (the README's rule for every output), in a place where files can be made."""
+    from training.safe_io import PathError, kind_of, probe_folder
+
     out = Path(path).expanduser()
-    if out.exists() and not out.is_dir():
-        fail(f"{out} is not a folder")
-    if out.is_dir() and any(out.iterdir()):
+    try:
+        st = out.lstat()
+    except FileNotFoundError:
+        st = None
+    except OSError as error:
+        fail(f"cannot use the folder {out}: {error.strerror}")
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        fail(f"{out} is a symbolic link; give the real path of a new or empty folder")
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        fail(f"{out} is {kind_of(st.st_mode)}, not a folder")
+    if st is not None and any(out.iterdir()):
         fail(f"the folder {out} is not empty; choose a new one so that no earlier ablation is overwritten")
-    if not out.parent.is_dir():
+    where = out if st is not None else out.parent
+    if not where.is_dir():
         fail(f"cannot create {out}: folder {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
+    try:
+        probe_folder(where, f"the ablation's files in {out}")  # a read-only or immutable place, root too
+    except PathError as error:
+        fail(str(error))
     return out
+
+
+def _make_folder(out: Path, fail) -> None:
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as error:
+        fail(f"cannot create the folder {out}: {error.strerror or type(error).__name__}")
 
 
 class AblationProgress:

@@ -137,10 +137,18 @@ def slot_count(text: str) -> int:
 
 
 def _number(text: str) -> float:
+    """A finite number; infinity, NaN and a number too large for a float are named as such."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value:
+        raise argparse.ArgumentTypeError(f"{text} is not a number (NaN)")
+    if value in (float("inf"), float("-inf")):
+        spelled = text.strip().lower().lstrip("+-") in ("inf", "infinity")
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number" if spelled else
+                                         f"{text} is too large: it overflows to infinity")  # fmt: skip
+    return value
 
 
 def probability(text: str) -> float:
@@ -152,8 +160,8 @@ def probability(text: str) -> float:
 
 def positive_float(text: str) -> float:
     value = _number(text)
-    if not value > 0.0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"{value:g} must be a positive number")
     return value
 
 

@@ -180,12 +180,11 @@ def _histogram(counts: Counter | dict | tuple) -> str:
 
 def _collect(args) -> int:
     from training.offline import collect, save_npz
-    from training.safe_io import atomic_write
 
     if args.epochs < 2:
         fail("collect needs at least 2 epochs per episode to form a transition")
     _distinct([("-o", args.output), ("--record", args.record)])
-    path = output(args.output, "output", args.force)
+    path = output(args.output, "the dataset", args.force)
     config = _run_config(args)
     backend = _backend(args, config)
     _begin_work(args, config)
@@ -207,16 +206,22 @@ def _collect(args) -> int:
         _failed_exit(errors, args.record)
         warn(f"no episode finished, so {path} was not written", PROG)
         return 1
-    atomic_write(path, lambda tmp: save_npz(tmp, transitions, metadata), "output", args.force)
+    failure = _deliver(path, lambda tmp: save_npz(tmp, transitions, metadata), "the dataset", args.force)
     counts = Counter(transitions.actions.tolist())
-    say(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
-          f"all of {', '.join(metadata['feature_sets'])} stored) to {path}")
+    if failure is None:
+        say(f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
+            f"all of {', '.join(metadata['feature_sets'])} stored) to {path}")  # fmt: skip
     say(f"action histogram: {_histogram(counts)}")
     if stopped:
+        if failure is not None:
+            return _stopped(args, f"the {metadata['episodes']} finished episode(s) were kept, but {failure}")
         return _stopped(args, f"wrote the {metadata['episodes']} finished episode(s), {len(transitions)} "
                               f"transitions, to {path}")  # fmt: skip
+    if failure is not None:  # the work is done, its output is elsewhere: say where, exit 1
+        warn(failure, PROG)
     if problem is not None:  # the run finished but its record did not: say so, exit 1
         warn(problem, PROG)
+    if failure is not None or problem is not None:
         return 1
     return _failed_exit(errors, args.record)
 
@@ -229,7 +234,6 @@ def _train(args) -> int:
     from training.policies.checkpoint import save_checkpoint
     from training.policies.dataset_checks import load_training_dataset
     from training.policies.iql import IQLConfig, train_offline
-    from training.safe_io import atomic_write
 
     _distinct([("-o", args.output)], [("dataset", args.data)])
     steps_done = [0]
@@ -237,7 +241,7 @@ def _train(args) -> int:
     # even inside a step that takes minutes (a large network): no waiting for a boundary.
     args.signals.at_once(lambda: (f"after {steps_done[0]} training step(s)" if steps_done[0] else
                                   "before the first training step") + "; no checkpoint was written")  # fmt: skip
-    path = output(args.output, "checkpoint", args.force)
+    path = output(args.output, "the checkpoint", args.force)
     try:
         device = resolve_device(args.device)
         dataset = load_training_dataset(args.data, args.features)  # special files, sane values, width
@@ -278,11 +282,11 @@ def _train(args) -> int:
           f"BC {100.0 * result.agreement['bc']:.1f}%")
     metadata = dict(dataset.metadata)
     metadata.update({"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)})
-    try:
-        atomic_write(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set, metadata),
-                     "checkpoint", args.force)  # fmt: skip
-    except ValueError as exc:  # PathError included: a full disk, the folder gone
-        fail(str(exc))
+    failure = _deliver(path, lambda tmp: save_checkpoint(tmp, result.iql, result.normalizer, result.feature_set,
+                                                         metadata), "the checkpoint", args.force)  # fmt: skip
+    if failure is not None:  # a full disk, the folder gone or read-only: the model is elsewhere, say where
+        warn(failure, PROG)
+        return 1
     say(f"wrote {path}")
     return 0
 
@@ -292,11 +296,11 @@ def _train(args) -> int:
 
 def _compare(args) -> int:
     from training.parallel import heuristic_lane, run_episodes
-    from training.safe_io import atomic_write
 
     _distinct([("--report", args.report), ("--record", args.record)], [("--model", m) for m in args.model])
     config = _run_config(args, args.mode)
-    report_path = output(args.report, "report", args.force) if args.report else None
+    report_path = output(args.report, "the report", args.force) if args.report else None
+    failure = None
     try:
         lanes = [heuristic_lane()] + model_lane_specs(args.model)
     except UsageError as exc:
@@ -327,8 +331,12 @@ def _compare(args) -> int:
             "paired": [p.to_dict() for p in result.paired], "agreement_rate": rate,
             "models": [str(m) for m in args.model], "stopped": result.stopped, "failed_episodes": result.failed,
         }  # fmt: skip
-        atomic_write(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"), "report", args.force)
-        say(f"wrote {report_path}")
+        failure = _deliver(report_path, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"),
+                           "the report", args.force)  # fmt: skip
+        if failure is None:
+            say(f"wrote {report_path}")
+        else:
+            warn(failure, PROG)
     if args.signals.signum is not None:
         if problem is not None:  # the record failed too: where its lines went, first
             warn(problem, PROG)
@@ -336,8 +344,22 @@ def _compare(args) -> int:
         return _stopped(args, f"{len(result.episodes)} episode(s) had finished{closed}")
     if problem is not None:  # the run finished but its record did not: say so, exit 1
         warn(problem, PROG)
+    if failure is not None or problem is not None:
         return 1
     return _failed_exit(result.errors, args.record)
+
+
+def _deliver(path, write, what: str, force: bool) -> str | None:
+    """Write finished work to ``path``; None once written, else the sentence saying why it could
+    not be (a full disk, the folder gone or read-only, the path taken meanwhile) and where the
+    work was saved instead."""
+    from training.safe_io import WriteFailed, write_or_rescue
+
+    try:
+        write_or_rescue(path, write, what, force)
+    except WriteFailed as failure:
+        return str(failure)
+    return None
 
 
 def _begin_work(args, config) -> None:

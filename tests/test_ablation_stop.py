@@ -101,3 +101,4 @@ def test_sigterm_interrupts_the_ablate_command_with_one_sentence(tmp_path):
     assert proc.returncode == 143 and "Traceback" not in err
     assert "ablation interrupted by SIGTERM during the collection; kept its" in err.strip().splitlines()[-1]
     assert (out / "data.npz").exists() and '"stopped by SIGTERM"' in record.read_text().splitlines()[-1]
+    assert not (out / "compare.jsonl").exists()  # the comparison never began: no empty record of it

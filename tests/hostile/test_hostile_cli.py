@@ -109,10 +109,13 @@ TUI_CASES = {
     "seed-negative": (["--seed", "-1"], "outside"),
     "seed-plus-episodes-past-32-bits": (TUI + ["--seed", str(2**32 - 1), "--episodes", "2"], "largest seed"),
     "epochs-a-billion": (["--epochs", "1000000000"], "outside"),
-    "speed-nan": (["--speed", "nan"], "positive number"),
-    "speed-inf": (["--speed", "inf"], "positive number"),
+    "speed-nan": (["--speed", "nan"], "nan is not a number (NaN)"),
+    "speed-inf": (["--speed", "inf"], "inf is not a finite number"),
+    "speed-overflow": (["--speed=1e400"], "1e400 is too large: it overflows to infinity"),
     "speed-huge": (["--speed", "1e300"], "outside"),
-    "refresh-nan": (["--refresh", "nan"], "positive number"),
+    "refresh-nan": (["--refresh", "nan"], "nan is not a number (NaN)"),
+    "refresh-overflow": (["--refresh=1e400"], "1e400 is too large: it overflows to infinity"),
+    "refresh-negative": (["--refresh=-2"], "-2 must be a positive number"),
     "slots-zero": (["--slots", "0"], "at least 1"),
 }
 
