@@ -7,8 +7,12 @@ import time
 from collections.abc import Callable
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], repeats: int = 7, inner: int = 20,
-                sync: Callable[[], None] = lambda: None) -> dict[str, float]:  # fmt: skip
+def interleaved(
+    candidates: dict[str, Callable[[], object]],
+    repeats: int = 7,
+    inner: int = 20,
+    sync: Callable[[], None] = lambda: None,
+) -> dict[str, float]:
     """Median seconds per call of each candidate, measured round-robin so that drift in the
     machine's speed hits all of them alike."""
     samples: dict[str, list[float]] = {name: [] for name in candidates}

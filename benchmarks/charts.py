@@ -121,22 +121,32 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     if "textual-plotext" not in CANDIDATES:
-        print("textual-plotext is not installed: timing textual-plot alone "
-              "(pip install 'textual-plotext==1.0.1' for the comparison).", file=sys.stderr)
+        print(
+            "textual-plotext is not installed: timing textual-plot alone "
+            "(pip install 'textual-plotext==1.0.1' for the comparison).",
+            file=sys.stderr,
+        )
     print(f"{PLOTS} plots x {LANES} lanes x {SERIES} series, 120x40, median CPU ms per update")
-    print(f"{'points':>6}" + "".join(f"  {name:>15}" for name in CANDIDATES)
-          + ("  plotext / plot" if len(CANDIDATES) == 2 else ""))  # fmt: skip
+    print(
+        f"{'points':>6}"
+        + "".join(f"  {name:>15}" for name in CANDIDATES)
+        + ("  plotext / plot" if len(CANDIDATES) == 2 else "")
+    )
     for points in args.points:
         rounds: dict[str, list[float]] = {name: [] for name in CANDIDATES}
         for _ in range(args.rounds):
             for name in CANDIDATES:
                 rounds[name].append(await per_update(name, points, args.updates))
-        line = f"{points:>6}" + "".join(f"  {statistics.median(v) * 1e3:>15.1f}" for v in rounds.values())
+        line = f"{points:>6}" + "".join(
+            f"  {statistics.median(v) * 1e3:>15.1f}" for v in rounds.values()
+        )
         if len(CANDIDATES) == 2:
             plot, plotext = rounds["textual-plot"], rounds["textual-plotext"]
             ratios = [b / a for a, b in zip(plot, plotext, strict=True)]
-            line += (f"  {statistics.median(plotext) / statistics.median(plot):>14.2f}"
-                     f"   (per round {min(ratios):.2f}..{max(ratios):.2f})")  # fmt: skip
+            line += (
+                f"  {statistics.median(plotext) / statistics.median(plot):>14.2f}"
+                f"   (per round {min(ratios):.2f}..{max(ratios):.2f})"
+            )
         print(line)
 
 

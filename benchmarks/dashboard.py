@@ -28,12 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from esper_tui.app import EsperApp  # noqa: E402
+from esper_tui.replay import read_records  # noqa: E402
 from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
-from training.comparison import Lane, RunConfig, run  # noqa: E402
-from training.env import EnvConfig  # noqa: E402
-from training.recordio import read_records  # noqa: E402
+from training.env.environment import EnvConfig  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
+from training.runs.comparison import RunConfig  # noqa: E402
+from training.runs.driver import run_in_process  # noqa: E402
+from training.runs.lanes import Lane  # noqa: E402
 from widgets import SeedGrid  # noqa: E402
 
 
@@ -46,7 +48,7 @@ def throughput(records) -> float:
 def trainer_alone(config: RunConfig) -> float:
     """What ``esper-iql compare`` does: the loop on the main thread, records to a sink."""
     records: list = []
-    run(config, [Lane.heuristic()], records.append)
+    run_in_process(config, [Lane.heuristic()], records.append)
     return throughput(records)
 
 
@@ -70,8 +72,12 @@ def with_dashboard(config: RunConfig) -> float:
 
 def child(kind: str, epochs: int) -> float:
     """Run one measurement in a fresh process and read back its samples/s."""
-    out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -90,8 +96,12 @@ def responsiveness(config: RunConfig, presses: int) -> list[float]:
                 lane, slot = app.selected
                 target = (lane, (slot + 1) % 3)
                 start = time.perf_counter()
-                app.simulate_key("l")  # as the terminal would deliver it (pilot.press also waits for idle)
-                while not (grid.card_at(*target) is not None and grid.card_at(*target).has_class("-selected")):
+                # as the terminal would deliver it (pilot.press also waits for idle)
+                app.simulate_key("l")
+                while not (
+                    grid.card_at(*target) is not None
+                    and grid.card_at(*target).has_class("-selected")
+                ):
                     await asyncio.sleep(0.0005)
                 await asyncio.sleep(0)  # let the refresh it scheduled run
                 latencies.append(time.perf_counter() - start)
@@ -104,15 +114,23 @@ def responsiveness(config: RunConfig, presses: int) -> list[float]:
 
 def store_memory(sizes: tuple[int, ...]) -> list[tuple[int, float]]:
     records, _ = read_records(ROOT / "tests" / "fixtures" / "run.jsonl")
-    template = next(r for r in records if isinstance(r, EpochRecord) and r.lane == "tiny_iql" and r.epoch == 5)
+    template = next(
+        r for r in records if isinstance(r, EpochRecord) and r.lane == "tiny_iql" and r.epoch == 5
+    )
     out = []
     for size in sizes:
         tracemalloc.start()
         store = TelemetryStore()
         for i in range(size):  # distinct objects, as a real run makes them
             seeds = tuple(dataclasses.replace(s, alpha=s.alpha + 1e-9 * i) for s in template.seeds)
-            decision = dataclasses.replace(template.decision, epoch=i + 1, features=tuple(template.decision.features))
-            store.add(dataclasses.replace(template, epoch=i + 1, episode=1 + i // 1000, seeds=seeds, decision=decision))
+            decision = dataclasses.replace(
+                template.decision, epoch=i + 1, features=tuple(template.decision.features)
+            )
+            store.add(
+                dataclasses.replace(
+                    template, epoch=i + 1, episode=1 + i // 1000, seeds=seeds, decision=decision
+                )
+            )
         store.view()
         current, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -141,16 +159,24 @@ def main() -> None:
     # Each round's own ratio (its two children ran back to back): the spread says how far one
     # number can be trusted on this machine.
     rounds = sorted(d / a for d, a in zip(dashed, alone, strict=True))
-    print(f"throughput with the dashboard / trainer alone: {ratio:.3f} (goal >= 0.95; {args.rounds} "
-          f"alternating rounds, median samples/s per epoch: {statistics.median(dashed):.0f} vs "
-          f"{statistics.median(alone):.0f})")
-    print(f"  per round: min {rounds[0]:.3f}, median {statistics.median(rounds):.3f}, max {rounds[-1]:.3f}"
-          + (f", sd {statistics.stdev(rounds):.3f}" if len(rounds) > 1 else ""))
-    latencies = sorted(responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), args.presses))
+    print(
+        f"throughput with the dashboard / trainer alone: {ratio:.3f} (goal >= 0.95; {args.rounds} "
+        f"alternating rounds, median samples/s per epoch: {statistics.median(dashed):.0f} vs "
+        f"{statistics.median(alone):.0f})"
+    )
+    print(
+        f"  per round: min {rounds[0]:.3f}, median {statistics.median(rounds):.3f}, max {rounds[-1]:.3f}"
+        + (f", sd {statistics.stdev(rounds):.3f}" if len(rounds) > 1 else "")
+    )
+    latencies = sorted(
+        responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), args.presses)
+    )
     p50 = latencies[len(latencies) // 2] * 1000
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] * 1000
-    print(f"key press -> screen under training load: p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal p95 <= 100 ms, "
-          f"{len(latencies)} presses)")
+    print(
+        f"key press -> screen under training load: p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal p95 <= 100 ms, "
+        f"{len(latencies)} presses)"
+    )
     for size, mb in store_memory((1_000, 10_000, 100_000)):
         print(f"store after {size:>7,} records: {mb:6.2f} MB")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.actions import Action  # noqa: E402
-from training.data import DataConfig, load_task  # noqa: E402
-from training.env import EnvConfig, MorphogeneticEnv  # noqa: E402
-from training.lifecycle import SeedStage  # noqa: E402
+from training.env.actions import Action  # noqa: E402
+from training.env.data import DataConfig, load_task  # noqa: E402
+from training.env.environment import EnvConfig, MorphogeneticEnv  # noqa: E402
+from training.seeds.lifecycle import SeedStage  # noqa: E402
 
 
 def episode(env: MorphogeneticEnv, grow: bool) -> tuple[int | None, float, list[float]]:
@@ -35,7 +35,11 @@ def episode(env: MorphogeneticEnv, grow: bool) -> tuple[int | None, float, list[
         focus, action = env.model.focus_seed(), Action.WAIT
         if grow and plateau == result.epoch and focus is None:
             action = Action.GERMINATE_CONV
-        elif focus is not None and focus.stage is SeedStage.TRAINING and focus.state.metrics.epochs_in_current_stage >= 2:
+        elif (
+            focus is not None
+            and focus.stage is SeedStage.TRAINING
+            and focus.state.metrics.epochs_in_current_stage >= 2
+        ):
             action = Action.ADVANCE
         elif focus is not None and focus.stage is SeedStage.PROBATIONARY:
             action = Action.ADVANCE
@@ -76,12 +80,16 @@ def main() -> None:
         alone, three = epoch_seconds(task, seed)
         lifts.append(grown - host)
         plateaus.append(plateau)
-        print(f"seed {seed}: host plateaus at epoch {plateau}, final {host:.2f}%; with a seed {grown:.2f}% "
-              f"(lift {grown - host:+.2f}); lane-epoch {alone:.2f}s alone, {three:.2f}s with 3 blending seeds "
-              f"({three / alone:.2f}x)")
+        print(
+            f"seed {seed}: host plateaus at epoch {plateau}, final {host:.2f}%; with a seed {grown:.2f}% "
+            f"(lift {grown - host:+.2f}); lane-epoch {alone:.2f}s alone, {three:.2f}s with 3 blending seeds "
+            f"({three / alone:.2f}x)"
+        )
     spread = statistics.stdev(lifts) if len(lifts) > 1 else 0.0
-    print(f"plateau epochs {plateaus} (goal: all <= 10); lift {statistics.mean(lifts):+.2f} ± {spread:.2f} "
-          f"points (mean ± sd over {len(lifts)} seeds; min {min(lifts):+.2f})")
+    print(
+        f"plateau epochs {plateaus} (goal: all <= 10); lift {statistics.mean(lifts):+.2f} ± {spread:.2f} "
+        f"points (mean ± sd over {len(lifts)} seeds; min {min(lifts):+.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _timing import interleaved  # noqa: E402
 
-from training.actions import Action  # noqa: E402
-from training.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
-from training.data import DataConfig, load_task  # noqa: E402
-from training.env import EnvConfig, MorphogeneticEnv  # noqa: E402
-from training.gradients import EpochGradientTelemetry  # noqa: E402
+from training.env.actions import Action  # noqa: E402
+from training.env.data import DataConfig, load_task  # noqa: E402
+from training.env.environment import EnvConfig, MorphogeneticEnv  # noqa: E402
+from training.seeds.blueprints import BLUEPRINTS, build_blueprint  # noqa: E402
+from training.seeds.gradients import EpochGradientTelemetry  # noqa: E402
 
 
 def loop_with_item(params: list[torch.nn.Parameter]) -> float:
@@ -44,7 +44,9 @@ def loop_with_item(params: list[torch.nn.Parameter]) -> float:
     return total**0.5
 
 
-def make_seeds(count: int, channels: int, device: torch.device) -> dict[int, list[torch.nn.Parameter]]:
+def make_seeds(
+    count: int, channels: int, device: torch.device
+) -> dict[int, list[torch.nn.Parameter]]:
     names = sorted(BLUEPRINTS)
     groups = {}
     torch.manual_seed(0)
@@ -92,7 +94,9 @@ def step_share(device: torch.device, sync) -> str:
         env.apply(action)
         env.train_epoch()
     model = env.model
-    groups: dict = {s.index: list(s.seed.parameters()) for s in model.seed_slots() if s.seed is not None}
+    groups: dict = {
+        s.index: list(s.seed.parameters()) for s in model.seed_slots() if s.seed is not None
+    }
     for name, layer in model.host.named_layers():
         groups[name] = list(layer.parameters())
     telemetry = EpochGradientTelemetry(groups, device, expected_batches=1 << 14)
@@ -107,7 +111,9 @@ def step_share(device: torch.device, sync) -> str:
             opt.step()
 
     step()
-    times = interleaved({"step": step, "collect": telemetry.accumulate}, repeats=9, inner=10, sync=sync)
+    times = interleaved(
+        {"step": step, "collect": telemetry.accumulate}, repeats=9, inner=10, sync=sync
+    )
     live = sum(1 for s in model.seed_slots() if s.seed is not None)
     return (
         f"default host, {live} live seeds + 7 host layers, batch {x.shape[0]}: "
@@ -118,12 +124,19 @@ def step_share(device: torch.device, sync) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--channels", type=int, nargs="*", default=[8, 64],
-                        help="seed channel counts to measure (default: 8, the default host's middle slot, and 64)")  # fmt: skip
+    parser.add_argument(
+        "--channels",
+        type=int,
+        nargs="*",
+        default=[8, 64],
+        help="seed channel counts to measure (default: 8, the default host's middle slot, and 64)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    print(f"gradient telemetry on {device} (torch {torch.__version__}, {torch.get_num_threads()} threads)")
+    print(
+        f"gradient telemetry on {device} (torch {torch.__version__}, {torch.get_num_threads()} threads)"
+    )
     for channels in args.channels:
         print(f"-- seeds of {channels} channels (blueprints in rotation)")
         for line in seed_rows(device, channels, sync):

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from _timing import interleaved  # noqa: E402
 
-from training.actions import ACTION_DIM  # noqa: E402
+from training.env.actions import ACTION_DIM  # noqa: E402
 from training.policies.iql import IQL, Batch, BehaviourCloning, IQLConfig, OfflineTrainer  # noqa: E402
 from training.policies.offline_data import OfflineDataset  # noqa: E402
 
@@ -55,10 +55,14 @@ def random_dataset(dim: int, seed: int = 0) -> OfflineDataset:
     dones = (rng.random(ROWS) < 0.04).astype(np.float32)
     dones[-1] = 1.0
     return OfflineDataset(
-        states=rng.normal(size=(ROWS, dim)).astype(np.float32), actions=actions,
-        rewards=rng.normal(size=ROWS).astype(np.float32), next_states=rng.normal(size=(ROWS, dim)).astype(np.float32),
-        dones=dones, masks=masks, next_masks=np.ones((ROWS, ACTION_DIM), dtype=bool),
-    )  # fmt: skip
+        states=rng.normal(size=(ROWS, dim)).astype(np.float32),
+        actions=actions,
+        rewards=rng.normal(size=ROWS).astype(np.float32),
+        next_states=rng.normal(size=(ROWS, dim)).astype(np.float32),
+        dones=dones,
+        masks=masks,
+        next_masks=np.ones((ROWS, ACTION_DIM), dtype=bool),
+    )
 
 
 def collected_dataset(episodes: int, epochs: int) -> OfflineDataset:
@@ -66,15 +70,20 @@ def collected_dataset(episodes: int, epochs: int) -> OfflineDataset:
     37 'seed' features), written once to build/bench/ and read from there afterwards."""
     path = ROOT / "build" / "bench" / f"iql_collected_tiny_{episodes}x{epochs}.npz"
     if not path.is_file():
-        from training.comparison import RunConfig
-        from training.env_config import EnvConfig
-        from training.offline import collect, save_npz
+        from training.env.config import EnvConfig
+        from training.runs.collect import collect
+        from training.runs.comparison import RunConfig
 
-        print(f"collecting {episodes} episodes x {epochs} epochs (tiny preset) into {path} ...", flush=True)
-        config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=epochs, seed=0), episodes=episodes)
-        builder, metadata = collect(config, epsilon=0.2, feature_set="seed")
+        print(
+            f"collecting {episodes} episodes x {epochs} epochs (tiny preset) into {path} ...",
+            flush=True,
+        )
+        config = RunConfig(
+            env=EnvConfig(preset="tiny", max_epochs=epochs, seed=0), episodes=episodes
+        )
+        transitions, _ = collect(config, epsilon=0.2, feature_set="seed")
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_npz(path, builder, metadata)
+        transitions.to_npz(path)
     return OfflineDataset.from_npz(path)
 
 
@@ -84,8 +93,9 @@ class _NoFlushTrainer(OfflineTrainer):
     flushes_denormals = False
 
 
-def train_step_rates(trainers: dict[str, OfflineTrainer], steps: int, chunk: int,
-                     sync: Callable[[], None]) -> dict[str, tuple[float, float]]:  # fmt: skip
+def train_step_rates(
+    trainers: dict[str, OfflineTrainer], steps: int, chunk: int, sync: Callable[[], None]
+) -> dict[str, tuple[float, float]]:
     """Median train steps per second of each trainer, by the wall clock and by this process's
     CPU time (less disturbed by other processes on a shared machine), run in turns of ``chunk``
     steps, the order reversed every round so that drift in the machine's speed hits all alike."""
@@ -97,20 +107,34 @@ def train_step_rates(trainers: dict[str, OfflineTrainer], steps: int, chunk: int
             wall, cpu = time.perf_counter(), time.process_time()
             trainers[name].run(chunk)
             sync()
-            samples[name].append((chunk / (time.perf_counter() - wall), chunk / (time.process_time() - cpu)))
-    return {name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
-            for name, values in samples.items()}  # fmt: skip
+            samples[name].append(
+                (chunk / (time.perf_counter() - wall), chunk / (time.process_time() - cpu))
+            )
+    return {
+        name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+        for name, values in samples.items()
+    }
 
 
 def fixed_batches(data: OfflineDataset, batch: int, device: torch.device) -> list[Batch]:
     gen = torch.Generator().manual_seed(1)
-    arrays = {k: torch.as_tensor(getattr(data, k), device=device)
-              for k in ("states", "actions", "rewards", "next_states", "dones", "masks")}  # fmt: skip
+    arrays = {
+        k: torch.as_tensor(getattr(data, k), device=device)
+        for k in ("states", "actions", "rewards", "next_states", "dones", "masks")
+    }
     out = []
     for _ in range(BATCHES):
         i = torch.randint(ROWS, (batch,), generator=gen).to(device)
-        out.append(Batch(arrays["states"][i], arrays["actions"][i], arrays["rewards"][i],
-                         arrays["next_states"][i], arrays["dones"][i], arrays["masks"][i]))  # fmt: skip
+        out.append(
+            Batch(
+                arrays["states"][i],
+                arrays["actions"][i],
+                arrays["rewards"][i],
+                arrays["next_states"][i],
+                arrays["dones"][i],
+                arrays["masks"][i],
+            )
+        )
     return out
 
 
@@ -119,7 +143,9 @@ def cycling(update: Callable[[object], object], batches: list) -> Callable[[], o
     return lambda: update(next(it))
 
 
-def d3rlpy_cql(data: OfflineDataset, hidden: int, batch: int, lr: float, device: torch.device) -> Callable[[], object]:
+def d3rlpy_cql(
+    data: OfflineDataset, hidden: int, batch: int, lr: float, device: torch.device
+) -> Callable[[], object]:
     """d3rlpy's DiscreteCQL on the same transitions and MLP size (d3rlpy 2.x API)."""
     import d3rlpy
 
@@ -137,8 +163,13 @@ def d3rlpy_cql(data: OfflineDataset, hidden: int, batch: int, lr: float, device:
     return cycling(algo.update, batches)
 
 
-def single_updates(data: OfflineDataset, config: IQLConfig, device: torch.device, args: argparse.Namespace,
-                   sync: Callable[[], None]) -> None:  # fmt: skip
+def single_updates(
+    data: OfflineDataset,
+    config: IQLConfig,
+    device: torch.device,
+    args: argparse.Namespace,
+    sync: Callable[[], None],
+) -> None:
     torch.manual_seed(0)
     iql = IQL(data.state_dim, ACTION_DIM, config, device)
     bc = BehaviourCloning(data.state_dim, ACTION_DIM, config, device)
@@ -147,16 +178,26 @@ def single_updates(data: OfflineDataset, config: IQLConfig, device: torch.device
     cql_note = "d3rlpy is absent (optional: pip install '.[bench]'); no DiscreteCQL comparison"
     if importlib.util.find_spec("d3rlpy") is not None:
         try:
-            candidates["cql"] = d3rlpy_cql(data, config.hidden, config.batch_size, config.lr, device)
+            candidates["cql"] = d3rlpy_cql(
+                data, config.hidden, config.batch_size, config.lr, device
+            )
         except Exception as error:  # noqa: BLE001 - an incompatible d3rlpy should not hide our numbers
-            cql_note = f"d3rlpy is installed but could not be driven ({type(error).__name__}: {error})"
+            cql_note = (
+                f"d3rlpy is installed but could not be driven ({type(error).__name__}: {error})"
+            )
     times = interleaved(candidates, repeats=args.repeats, inner=args.inner, sync=sync)
-    print(f"single updates on fixed random batches: median of {args.repeats} x {args.inner}, interleaved")
+    print(
+        f"single updates on fixed random batches: median of {args.repeats} x {args.inner}, interleaved"
+    )
     print(f"  iql          {1.0 / times['iql']:8.0f} updates/s")
-    print(f"  iql / bc     {times['iql'] / times['bc']:8.2f}x the time of one BC update on the same batch")
+    print(
+        f"  iql / bc     {times['iql'] / times['bc']:8.2f}x the time of one BC update on the same batch"
+    )
     if "cql" in times:
-        print(f"  iql / cql    {times['cql'] / times['iql']:8.2f}x the updates per second of d3rlpy DiscreteCQL "
-              "(2 critics, same MLP)")  # fmt: skip
+        print(
+            f"  iql / cql    {times['cql'] / times['iql']:8.2f}x the updates per second of d3rlpy DiscreteCQL "
+            "(2 critics, same MLP)"
+        )
     else:
         print(f"  cql          {cql_note}")
 
@@ -166,13 +207,21 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--hidden", type=int, default=IQLConfig().hidden)
     parser.add_argument("--batch", type=int, default=IQLConfig().batch_size)
-    parser.add_argument("--steps", type=int, default=2000, help="train steps per trainer (default 2000)")
+    parser.add_argument(
+        "--steps", type=int, default=2000, help="train steps per trainer (default 2000)"
+    )
     parser.add_argument("--chunk", type=int, default=100, help="train steps per turn (default 100)")
-    parser.add_argument("--episodes", type=int, default=4, help="episodes of the collected dataset (default 4)")
-    parser.add_argument("--epochs", type=int, default=25, help="epochs per collected episode (default 25)")
+    parser.add_argument(
+        "--episodes", type=int, default=4, help="episodes of the collected dataset (default 4)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=25, help="epochs per collected episode (default 25)"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--inner", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)"
+    )
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -190,11 +239,19 @@ def main() -> None:
         "collected, no flush": _NoFlushTrainer(collected, config, seed=0, device=device),
     }
     rates = train_step_rates(trainers, args.steps, args.chunk, sync)
-    where = f"{device.type}, {torch.get_num_threads()} threads" if device.type == "cpu" else torch.cuda.get_device_name()
-    print(f"IQL training ({where}): batch {args.batch}, {collected.state_dim} inputs, hidden {args.hidden}; "
-          f"collected data: {len(collected)} transitions")  # fmt: skip
-    print(f"train steps (IQL + BC update on one batch), {args.steps} per trainer in turns of {args.chunk}, "
-          "medians by wall clock | by CPU time:")  # fmt: skip
+    where = (
+        f"{device.type}, {torch.get_num_threads()} threads"
+        if device.type == "cpu"
+        else torch.cuda.get_device_name()
+    )
+    print(
+        f"IQL training ({where}): batch {args.batch}, {collected.state_dim} inputs, hidden {args.hidden}; "
+        f"collected data: {len(collected)} transitions"
+    )
+    print(
+        f"train steps (IQL + BC update on one batch), {args.steps} per trainer in turns of {args.chunk}, "
+        "medians by wall clock | by CPU time:"
+    )
     for name, (wall, cpu) in rates.items():
         print(f"  {name:<20} {wall:8.1f} | {cpu:6.1f} steps/s")
 
@@ -202,7 +259,9 @@ def main() -> None:
         return f"{rates[a][0] / rates[b][0]:8.2f} | {rates[a][1] / rates[b][1]:6.2f}"
 
     print(f"  collected / random   {ratio('collected', 'random')}  (goal >= 0.8)")
-    print(f"  flush / no flush     {ratio('collected', 'collected, no flush')}  on the collected data")
+    print(
+        f"  flush / no flush     {ratio('collected', 'collected, no flush')}  on the collected data"
+    )
     single_updates(random, config, device, args, sync)
 
 

@@ -11,8 +11,8 @@ from textual.app import App
 from textual.binding import Binding
 
 from esper_tui.dashboard import DashboardScreen, wall_clock
-from esper_tui.signals import install_app_signals
 from esper_tui.sources import CommandSource, DataSource, source_path
+from esper_tui.stop_signals import install_app_signals
 from esper_tui.store import TelemetryStore
 from training.records.text import printable
 
@@ -31,9 +31,15 @@ class EsperApp(App[int]):
         Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, store: TelemetryStore, session: DataSource | None = None, refresh_hz: float = 4.0,
-                 record_path: Path | None = None, controls: bool = True,
-                 clock: Callable[[], float] | None = wall_clock) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: TelemetryStore,
+        session: DataSource | None = None,
+        refresh_hz: float = 4.0,
+        record_path: Path | None = None,
+        controls: bool = True,
+        clock: Callable[[], float] | None = wall_clock,
+    ) -> None:
         """``refresh_hz`` 0 polls only when asked (tests); ``clock`` None shows no data age
         (snapshots). ``controls`` False treats a source as a recording even if it takes
         commands."""
@@ -76,8 +82,12 @@ class EsperApp(App[int]):
         if self.dashboard.is_attached:
             self.dashboard.show_stopping()
         self.notify("stopping… joining the trainer and flushing the record", timeout=30)
-        self.run_worker(lambda: self._stop_source(return_code, reason), thread=True, name="shutdown",
-                        exit_on_error=False)  # fmt: skip
+        self.run_worker(
+            lambda: self._stop_source(return_code, reason),
+            thread=True,
+            name="shutdown",
+            exit_on_error=False,
+        )
 
     def _stop_source(self, return_code: int, reason: str) -> None:
         try:

@@ -20,8 +20,11 @@ def chart_data(view: StoreView, selected: tuple[int, int]) -> ChartData | None:
     and norm: the selected card's, or else the agent's focus seed (None without a live seed)."""
     if not view.lanes:
         return None
-    lanes = tuple(lane_curves(lane.name, lane.epochs, [curve.val_accuracy for curve in lane.past])
-                  for lane in view.lanes if lane.epochs)  # fmt: skip
+    lanes = tuple(
+        lane_curves(lane.name, lane.epochs, [curve.val_accuracy for curve in lane.past])
+        for lane in view.lanes
+        if lane.epochs
+    )
     focus = None
     for lane, slot in _candidates(view, selected):
         history = lane.seed_history.get(slot, ())
@@ -49,8 +52,9 @@ def _candidates(view: StoreView, selected: tuple[int, int]) -> list[tuple[LaneVi
     return out
 
 
-def chart_provider(view: Callable[[], StoreView], selected: Callable[[], tuple[int, int]]
-                   ) -> Callable[[], ChartData | None]:  # fmt: skip
+def chart_provider(
+    view: Callable[[], StoreView], selected: Callable[[], tuple[int, int]]
+) -> Callable[[], ChartData | None]:
     """A zero-argument provider for ``ChartsScreen``: rebuilt only when the store's version or
     the selection changed."""
     cache: dict[str, object] = {}

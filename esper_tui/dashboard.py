@@ -32,7 +32,7 @@ from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_
 from esper_tui.store import TelemetryStore
 from training.records import SeedRecord
 from training.records.text import printable, printable_path
-from training.safe_io import PathError, create_new, new_path
+from training.util.safe_io import PathError, create_new, new_path
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.model import StoreView
@@ -60,7 +60,8 @@ class DashboardScreen(TrainerControls):
 
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
-        Binding("q", "app.quit_app", "Quit"),  # the App's priority binding acts; this orders the footer
+        # the App's priority binding acts; this orders the footer
+        Binding("q", "app.quit_app", "Quit"),
         Binding("space", "toggle_training", "Pause"),
         Binding("space", "toggle_replay", "Pause replay"),
         Binding("left,h", "move(0,-1)", "Select", show=False),
@@ -81,9 +82,15 @@ class DashboardScreen(TrainerControls):
         Binding("s", "screenshot", "Shot"),
     ]
 
-    def __init__(self, store: TelemetryStore, source: DataSource | None = None, refresh_hz: float = 4.0,
-                 record_path: Path | None = None, clock: Callable[[], float] | None = None,
-                 controls: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: TelemetryStore,
+        source: DataSource | None = None,
+        refresh_hz: float = 4.0,
+        record_path: Path | None = None,
+        clock: Callable[[], float] | None = None,
+        controls: bool = True,
+    ) -> None:
         super().__init__()
         self.store = store
         self.source = source
@@ -91,7 +98,9 @@ class DashboardScreen(TrainerControls):
         self.record_path = record_path
         self.clock = clock  # wall-clock seconds for data age; None: no age shown (snapshots)
         self.commands = source if controls and isinstance(source, CommandSource) else None
-        self.mode = source_mode(source, "live" if self.commands is not None else store.source.split(" ")[0])
+        self.mode = source_mode(
+            source, "live" if self.commands is not None else store.source.split(" ")[0]
+        )
         self.replay_paused = False
         self.stopping = False
         self.selected = (0, 0)
@@ -154,7 +163,8 @@ class DashboardScreen(TrainerControls):
         height = self.app.size.height
         lanes = max(len(grid_lanes(self.view)), 1)
         lines = 1 if self.has_class("-compact") else 2
-        room = height - 3 - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1  # header, scoreboard, ...
+        # header, scoreboard, ...
+        room = height - 3 - (lanes + 3) - 1 - DECISIONS_MIN - HEALTH_ROWS - 1
         if self.has_class("-wide") and lanes * 6 <= room:
             lines = 4
         self.query_one(SeedGrid).set_lines(lines)
@@ -163,7 +173,9 @@ class DashboardScreen(TrainerControls):
         """The health row takes what the decision table's five rows leave (it scrolls beyond)."""
         try:
             health = self.query_one("#health")
-            parts = [self.query_one(f"#{name}") for name in ("run-header", "scoreboard", "seed-grid")]
+            parts = [
+                self.query_one(f"#{name}") for name in ("run-header", "scoreboard", "seed-grid")
+            ]
         except NoMatches:  # shutting down
             return
         if self.has_class("-compact") or self.has_class("-too-small"):
@@ -179,12 +191,16 @@ class DashboardScreen(TrainerControls):
     # ------------------------------------------------------------------ polling
     def source_state(self, view: StoreView) -> SourceState:
         age, waiting = None, ""
-        if self.mode == "follow" and view.run is None and " · " not in view.source:  # else the source says
+        # else the source says
+        if self.mode == "follow" and view.run is None and " · " not in view.source:
             path = source_path(self.source)
             name = printable_path(path) if path is not None else "the record"
             exists = path is not None and path.exists()
-            waiting = (f"waiting for the first record in {name}" if exists
-                       else f"waiting for {name} to be created (like tail -F)")  # fmt: skip
+            waiting = (
+                f"waiting for the first record in {name}"
+                if exists
+                else f"waiting for {name} to be created (like tail -F)"
+            )
         elif self.clock is not None and self.mode == "follow":
             written = record_time(view)
             age = None if written is None else max(0.0, self.clock() - written)
@@ -192,8 +208,15 @@ class DashboardScreen(TrainerControls):
             age = self.store.now() - view.last_record_at
         speed = getattr(self.source, "speed", None)
         ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
-        return SourceState(self.mode, age, self.replay_paused, speed if isinstance(speed, int | float) else None,
-                           waiting, self.stopping, ended)  # fmt: skip
+        return SourceState(
+            self.mode,
+            age,
+            self.replay_paused,
+            speed if isinstance(speed, int | float) else None,
+            waiting,
+            self.stopping,
+            ended,
+        )
 
     def poll(self) -> None:
         try:
@@ -317,7 +340,9 @@ class DashboardScreen(TrainerControls):
             if choice is not None:
                 table.row_filter = choice
 
-        self.app.push_screen(FilterScreen([lane.name for lane in self.view.lanes], table.row_filter), apply)
+        self.app.push_screen(
+            FilterScreen([lane.name for lane in self.view.lanes], table.row_filter), apply
+        )
 
     def action_charts(self) -> None:
         """g: validation curves per lane and the selected seed's alpha and gradient norm."""
@@ -330,7 +355,9 @@ class DashboardScreen(TrainerControls):
         if self.maximized is not None:
             self.minimize()
         elif self.focused is not None:
-            panel = next((w for w in (self.focused, *self.focused.ancestors) if w.id in PANELS), None)
+            panel = next(
+                (w for w in (self.focused, *self.focused.ancestors) if w.id in PANELS), None
+            )
             if isinstance(panel, Widget):
                 self.maximize(panel, container=False)
 
@@ -347,7 +374,9 @@ class DashboardScreen(TrainerControls):
         compact = self.has_class("-compact")
         for i, panel_id in enumerate(PANELS[1:], start=1):
             self.query_one(f"#{panel_id}").set_class(compact and i != self._lower_panel, "-hidden")
-        self.query_one("#health").set_class(compact and PANELS[self._lower_panel] == "decision-panel", "-hidden")
+        self.query_one("#health").set_class(
+            compact and PANELS[self._lower_panel] == "decision-panel", "-hidden"
+        )
         if focus:
             panel: Widget = self.query_one(f"#{PANELS[index]}")
             (panel.table if isinstance(panel, DecisionPanel) else panel).focus()
@@ -358,15 +387,21 @@ class DashboardScreen(TrainerControls):
         try:
             folder = self.record_path.parent if self.record_path is not None else Path.cwd()
         except FileNotFoundError:  # Path.cwd() of a deleted folder
-            self.notify("could not save the screenshot: the current folder was deleted; restart esper-tui "
-                        "from a folder that exists", severity="error", markup=False)  # fmt: skip
+            self.notify(
+                "could not save the screenshot: the current folder was deleted; restart esper-tui "
+                "from a folder that exists",
+                severity="error",
+                markup=False,
+            )
             return
         stem = self.record_path.stem if self.record_path is not None else "esper"
         try:
             target = new_path(folder, f"{stem}-{self.view.version}", ".svg")
             create_new(target, self.app.export_screenshot(), "the screenshot")
         except PathError as exc:
-            self.notify(printable(str(exc)), title="screenshot not saved", severity="error", markup=False)
+            self.notify(
+                printable(str(exc)), title="screenshot not saved", severity="error", markup=False
+            )
             return
         self.notify(f"saved {printable_path(target)}", title="screenshot", timeout=5, markup=False)
 
@@ -379,7 +414,9 @@ class DashboardScreen(TrainerControls):
         if self._poll_timer is None and self.is_attached:
             self.poll()
         try:
-            self.query_one(RunHeader).update_view(self.store.view(), self.source_state(self.store.view()))
+            self.query_one(RunHeader).update_view(
+                self.store.view(), self.source_state(self.store.view())
+            )
         except NoMatches:
             pass
 

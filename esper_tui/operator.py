@@ -9,7 +9,7 @@ from textual.screen import Screen
 
 from esper_tui.screens import ConfirmScreen
 from esper_tui.sources import CommandSource
-from training.actions import Command, CommandType
+from training.env.actions import Command, CommandType
 from training.records import RunEvent, SeedRecord
 from widgets.model import RunStatus, StoreView
 
@@ -45,7 +45,9 @@ class TrainerControls(Screen[None]):
             return  # a recording's past commands are in its events, not news
         for event in fresh:
             if event.event == "command_refused":
-                self.notify(event.message, title="refused", severity="warning", timeout=6, markup=False)
+                self.notify(
+                    event.message, title="refused", severity="warning", timeout=6, markup=False
+                )
             elif event.event == "command_applied":
                 self.notify(applied_text(event), title="applied", timeout=3, markup=False)
             elif event.event in ("paused", "resumed"):
@@ -54,11 +56,15 @@ class TrainerControls(Screen[None]):
     def _announce_failures(self, events: tuple) -> None:
         for event in events:
             if event.event == "record_failed":  # the record file failed: say so whatever the source
-                self.notify(event.message, title="record", severity="error", timeout=30, markup=False)
+                self.notify(
+                    event.message, title="record", severity="error", timeout=30, markup=False
+                )
 
     def _send(self, command: Command, ack: str) -> None:
         if self.commands is None:
-            self.notify("this run is a recording: there is no trainer to command", severity="warning")
+            self.notify(
+                "this run is a recording: there is no trainer to command", severity="warning"
+            )
             return
         self.commands.send(command)
         self.notify(ack, timeout=3, markup=False)
@@ -68,7 +74,10 @@ class TrainerControls(Screen[None]):
         if status is RunStatus.PAUSED:
             self._send(Command(CommandType.RESUME_TRAINING), "resume requested")
         elif status in (RunStatus.RUNNING, RunStatus.WAITING):
-            self._send(Command(CommandType.PAUSE_TRAINING), "pause requested: training stops at the next batch")
+            self._send(
+                Command(CommandType.PAUSE_TRAINING),
+                "pause requested: training stops at the next batch",
+            )
         else:
             self.notify(f"training is {status.value.lower()}", severity="warning")
 
@@ -89,7 +98,10 @@ class TrainerControls(Screen[None]):
             paused = pending == "paused"
         kind = CommandType.RESUME_SEED if paused else CommandType.PAUSE_SEED
         verb = "resume" if paused else "pause"
-        self._send(Command(kind, lane=lane, slot=slot), f"{verb} requested: {self._seed_name(lane, slot, record)}")
+        self._send(
+            Command(kind, lane=lane, slot=slot),
+            f"{verb} requested: {self._seed_name(lane, slot, record)}",
+        )
 
     def action_cull_seed(self) -> None:
         lane, slot, record = self.selected_seed()
@@ -99,8 +111,10 @@ class TrainerControls(Screen[None]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._send(Command(CommandType.CULL, lane=lane, slot=slot),
-                           f"cull requested: {self._seed_name(lane, slot, record)}")  # fmt: skip
+                self._send(
+                    Command(CommandType.CULL, lane=lane, slot=slot),
+                    f"cull requested: {self._seed_name(lane, slot, record)}",
+                )
             else:
                 self.notify("cull cancelled", timeout=2)
 

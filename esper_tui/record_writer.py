@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from training.records import Record, record_to_line
-from training.safe_io import PathError, busy, kind_of
+from training.util.safe_io import PathError, busy, kind_of
 
 KEEP_BYTES = 256 * 2**20  # lines kept in memory for a rescue; past this only the first ones
 
@@ -62,7 +62,9 @@ def _reuse(path: Path, force: bool) -> int:
         raise _busy(path) from None
     if not force:
         os.close(fd)
-        raise PathError(f"the record {path} already exists; choose a new file so that no run is lost, or pass --force")
+        raise PathError(
+            f"the record {path} already exists; choose a new file so that no run is lost, or pass --force"
+        )
     os.ftruncate(fd, 0)
     return fd
 
@@ -132,7 +134,9 @@ class RecordFile:
         None if that fails too."""
         target = Path(folder) if folder is not None else Path(tempfile.gettempdir())
         try:
-            fd, name = tempfile.mkstemp(prefix=f"{self.path.stem}-rescued-", suffix=".jsonl", dir=target)
+            fd, name = tempfile.mkstemp(
+                prefix=f"{self.path.stem}-rescued-", suffix=".jsonl", dir=target
+            )
         except OSError:
             return None
         try:

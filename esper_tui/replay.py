@@ -15,11 +15,11 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from esper_tui.store import TelemetryStore
-from training.records import MAX_LINE, EpochRecord, RecordError, RunEvent, record_from_line
-from training.safe_io import kind_of, lock_holder
+from training.records import MAX_LINE, EpochRecord, Record, RecordError, RunEvent, record_from_line
+from training.util.safe_io import InputProblem, examine_input_file, kind_of, lock_holder
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
 ENDED_AFTER_S = 5.0  # follow: idle this long, with no writer holding its lock, the record has ended
@@ -35,25 +35,17 @@ def check_readable(path: str | Path, follow: bool = False) -> Path:
     regular file (a FIFO would block the reader forever), unreadable or binary."""
     p = Path(path).expanduser()
     try:
-        st = p.stat()
-    except FileNotFoundError:
-        if follow:
-            return p  # followed like tail -F: waited for, its folder too
-        raise ReplayError(f"record file {p} does not exist") from None
-    except OSError as exc:
-        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ReplayError(f"record file {p} is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ReplayError(f"record file {p} is {kind_of(st.st_mode)}, not a regular file")
-    try:
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            head = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise ReplayError(f"cannot read record file {p}: {exc.strerror}") from None
+        head = examine_input_file(p, head=4096)
+    except InputProblem as problem:
+        if problem.kind == "missing":
+            if follow:
+                return p  # followed like tail -F: waited for, its folder too
+            raise ReplayError(f"record file {p} does not exist") from None
+        if problem.kind in ("unreadable", "no access"):
+            raise ReplayError(f"cannot read record file {p}: {problem.detail}") from None
+        if problem.kind == "folder":
+            raise ReplayError(f"record file {p} is a folder, not a file") from None
+        raise ReplayError(f"record file {p} is {problem.detail}, not a regular file") from None
     if head and b"\0" in head:
         raise ReplayError(f"record file {p} is binary, not JSON lines")
     return p
@@ -81,12 +73,35 @@ def open_regular(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+class RecordSink(Protocol):
+    """Where a feeder puts what it reads: the store, or a plain list (``read_records``)."""
+
+    def add(self, record: Record, decoded: bool = False) -> None: ...
+
+    def note_corrupt(self, count: int = 1) -> None: ...
+
+    def reset(self, source: str | None = None) -> None: ...
+
+    def set_source(self, source: str) -> None: ...
+
+    def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None: ...
+
+    def record_goes_on(self) -> None: ...
+
+
 class RecordFeeder(threading.Thread):
     """Reads ``path`` into ``store``. ``speed`` is epoch records per second (0: as fast as
     possible). With ``follow`` it keeps tailing the file for new lines until stopped."""
 
-    def __init__(self, path: str | Path, store: TelemetryStore, speed: float = 4.0,
-                 follow: bool = False, poll: float = 0.25, linger: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str | Path,
+        store: RecordSink,
+        speed: float = 4.0,
+        follow: bool = False,
+        poll: float = 0.25,
+        linger: bool = False,
+    ) -> None:
         super().__init__(name="esper-replay", daemon=True)
         self.path = Path(path)
         self.store = store
@@ -148,9 +163,14 @@ class RecordFeeder(threading.Thread):
         try:
             self._run()
         except Exception as exc:  # noqa: BLE001 - the screen must say the feeder died
-            self.store.add(RunEvent(run_id="", event="crashed",
-                                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
-                                    traceback=traceback.format_exc()[-8000:]))  # fmt: skip
+            self.store.add(
+                RunEvent(
+                    run_id="",
+                    event="crashed",
+                    message=f"the record reader stopped: {type(exc).__name__}: {exc}"[:500],
+                    traceback=traceback.format_exc()[-8000:],
+                )
+            )
 
     def _run(self) -> None:
         handle = self._open()
@@ -210,7 +230,9 @@ class RecordFeeder(threading.Thread):
                     if pending.strip() and not overlong:
                         self._feed(pending)
                     pending = b""
-                    self.store.end_of_record(self.path.name, self._lines, lock_holder(handle.fileno()))
+                    self.store.end_of_record(
+                        self.path.name, self._lines, lock_holder(handle.fileno())
+                    )
                     if not self.linger:
                         return
                     while not self.stop_event.is_set() and not self._restart:
@@ -223,8 +245,14 @@ class RecordFeeder(threading.Thread):
                     pending, overlong, self._lines = b"", False, 0
                     grew_at, ended = time.monotonic(), False
                     continue
-                if not ended and time.monotonic() - grew_at >= ENDED_AFTER_S and lock_holder(handle.fileno()) is None:
-                    if pending.strip() and not overlong:  # the writer died mid-line: that line is what it is
+                if (
+                    not ended
+                    and time.monotonic() - grew_at >= ENDED_AFTER_S
+                    and lock_holder(handle.fileno()) is None
+                ):
+                    if (
+                        pending.strip() and not overlong
+                    ):  # the writer died mid-line: that line is what it is
                         self._feed(pending)
                     pending, ended = b"", True
                     self.store.end_of_record(self.path.name, self._lines)
@@ -328,6 +356,41 @@ def replay_all(path: str | Path, store: TelemetryStore) -> None:
     """Load a whole file synchronously (tests, snapshots)."""
     feeder = RecordFeeder(path, store, speed=0.0)
     feeder.run()
+
+
+class _Collected:
+    """What ``read_records`` gathers: every record the feeder took, and the corrupt lines."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.corrupt = 0
+
+    def add(self, record: Record, decoded: bool = False) -> None:
+        self.records.append(record)
+
+    def note_corrupt(self, count: int = 1) -> None:
+        self.corrupt += count
+
+    def reset(self, source: str | None = None) -> None:
+        self.records.clear()
+        self.corrupt = 0
+
+    def set_source(self, source: str) -> None:
+        """A plain list has no header to show it on."""
+
+    def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None:
+        """A plain list ends where the file does."""
+
+    def record_goes_on(self) -> None:
+        """Nor has it an ending to forget."""
+
+
+def read_records(path: str | Path) -> tuple[list[Record], int]:
+    """Every record of a finished file, read as replay reads it (the same line bounds and
+    checks), and the number of corrupt lines skipped. A file that cannot be opened raises."""
+    collected = _Collected()
+    RecordFeeder(path, collected, speed=0.0)._run()
+    return collected.records, collected.corrupt
 
 
 def wait_for(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:

@@ -11,16 +11,23 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
-from training.lifecycle import SeedStage
 from training.records import EpochRecord, SeedRecord
-from training.telemetry import SEED_FEATURES
+from training.seeds.lifecycle import SeedStage
+from training.seeds.telemetry import SEED_FEATURES
 from widgets.model import SaturationRow
 
 WINDOW = 20
 WARN_SHARE = 0.8
 WARN_MIN_EPOCHS = 5
-_FOCUS_STAGES = frozenset({SeedStage.GERMINATED, SeedStage.TRAINING, SeedStage.BLENDING,
-                           SeedStage.SHADOWING, SeedStage.PROBATIONARY})
+_FOCUS_STAGES = frozenset(
+    {
+        SeedStage.GERMINATED,
+        SeedStage.TRAINING,
+        SeedStage.BLENDING,
+        SeedStage.SHADOWING,
+        SeedStage.PROBATIONARY,
+    }
+)
 
 
 def focus_record(seeds: tuple[SeedRecord, ...]) -> SeedRecord | None:
@@ -46,7 +53,9 @@ class SaturationTracker:
         if seed is None:
             return
         raws = tuple(float(getattr(seed.telemetry, spec.raw_field)) for spec in SEED_FEATURES)
-        flags = tuple(spec.clips and spec.pegged(raw) for spec, raw in zip(SEED_FEATURES, raws, strict=True))
+        flags = tuple(
+            spec.clips and spec.pegged(raw) for spec, raw in zip(SEED_FEATURES, raws, strict=True)
+        )
         if len(self._flags) == self.window:
             for i, old in enumerate(self._flags.popleft()):
                 self._counts[i] -= old
@@ -75,8 +84,18 @@ class SaturationTracker:
                     f"{spec.name} pegged at its bound {spec.bound_text()} in {share:.0%} of the last "
                     f"{n} epochs (raw median {median:.3g}): the scale blinds the agent"
                 )
-            rows.append(SaturationRow(self.lane, spec.name, spec.raw_field,
-                                      float(getattr(seed.telemetry, spec.raw_field)),
-                                      float(seed.features[i]), spec.bound_text(), share, n,
-                                      float(median), warning))  # fmt: skip
+            rows.append(
+                SaturationRow(
+                    self.lane,
+                    spec.name,
+                    spec.raw_field,
+                    float(getattr(seed.telemetry, spec.raw_field)),
+                    float(seed.features[i]),
+                    spec.bound_text(),
+                    share,
+                    n,
+                    float(median),
+                    warning,
+                )
+            )
         return tuple(rows)

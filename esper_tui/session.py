@@ -1,4 +1,4 @@
-"""The trainer thread: runs ``training.comparison.run`` into the store, stoppable and joinable."""
+"""The trainer thread: runs the episode driver in this process into the store, stoppable and joinable."""
 
 from __future__ import annotations
 
@@ -10,19 +10,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from esper_tui.store import TelemetryStore
-from training.actions import Command
-from training.comparison import Lane, RunConfig, run
-from training.data import ImageTask
+from training.env.actions import Command
+from training.env.data import ImageTask
 from training.records import RunEvent
-from training.stopping import DEFAULT_REASON, StopFlag
+from training.runs.comparison import RunConfig
+from training.runs.driver import run_in_process
+from training.runs.lanes import Lane
+from training.util.stopping import DEFAULT_REASON, StopFlag
 
 
 class TrainerThread(threading.Thread):
     """Owns its stop event and command inbox. A crash is caught with its traceback and published
     as a ``crashed`` event; finishing normally publishes ``finished`` (from the loop itself)."""
 
-    def __init__(self, config: RunConfig, lanes: Sequence[Lane], store: TelemetryStore,
-                 task: ImageTask | None = None, runner: Callable = run) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RunConfig,
+        lanes: Sequence[Lane],
+        store: TelemetryStore,
+        task: ImageTask | None = None,
+        runner: Callable = run_in_process,
+    ) -> None:
         super().__init__(name="esper-trainer", daemon=True)
         self.config = replace(config, run_id=config.run_id or uuid.uuid4().hex[:12])
         self.lanes = list(lanes)
@@ -39,11 +47,19 @@ class TrainerThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._runner(self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task)
+            self._runner(
+                self.config, self.lanes, self.store.add, self.inbox, self.stop_event, self.task
+            )
         except Exception as exc:  # noqa: BLE001 - everything must reach the UI, not stderr
             self.error = exc
-            self.store.add(RunEvent(run_id=self.run_id, event="crashed", message=f"{type(exc).__name__}: {exc}",
-                                    traceback=traceback.format_exc()))  # fmt: skip
+            self.store.add(
+                RunEvent(
+                    run_id=self.run_id,
+                    event="crashed",
+                    message=f"{type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
+            )
         finally:
             self.store.flush()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from training.actions import Command
+from training.env.actions import Command
 
 
 @runtime_checkable
@@ -45,7 +45,7 @@ class ReplayControls(Protocol):
 
 
 def source_mode(source: object | None, default: str = "live") -> str:
-    """"live", "replay" or "follow": the source's own ``mode`` when it has one."""
+    """ "live", "replay" or "follow": the source's own ``mode`` when it has one."""
     mode = getattr(source, "mode", None)
     if mode in ("replay", "follow"):
         return mode

@@ -18,9 +18,9 @@ from types import MappingProxyType
 
 from esper_tui.record_writer import RecordFile
 from esper_tui.saturation import SaturationTracker, focus_record
-from training.lifecycle import SeedStage, is_failure_stage
 from training.records import DecisionRecord, EpochRecord, PairedResult, Record, RunEvent, RunInfo
 from training.records.text import printable, printable_record
+from training.seeds.lifecycle import SeedStage, is_failure_stage
 from widgets.model import (
     OUTLIER_Z,
     PLAN_RANGE_WIDTHS,
@@ -41,7 +41,9 @@ PAST_EPISODES = 20  # finished episodes' curves kept per lane (the charts draw t
 
 
 @dataclass
-class _Lane:
+class _LaneHistory:
+    """What the store keeps of one lane while records arrive; views are built from it."""
+
     name: str
     kind: str = "heuristic"
     model_path: str | None = None
@@ -68,7 +70,11 @@ class _Lane:
 
     def count_agreement(self, decision: DecisionRecord) -> None:
         if decision.episode != self.agreement_episode:
-            self.agreement_episode, self.episode_agreed, self.episode_decided = decision.episode, 0, 0
+            self.agreement_episode, self.episode_agreed, self.episode_decided = (
+                decision.episode,
+                0,
+                0,
+            )
             self.choices.clear()
         agrees = decision.agrees
         if agrees is None:
@@ -85,13 +91,22 @@ class _Lane:
 class TelemetryStore:
     """Lock-protected, versioned, bounded. Optionally writes every record to a JSONL file."""
 
-    def __init__(self, record_path: str | Path | None = None, source: str = "live",
-                 clock: Callable[[], float] = time.monotonic, writer: RecordFile | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        record_path: str | Path | None = None,
+        source: str = "live",
+        clock: Callable[[], float] = time.monotonic,
+        writer: RecordFile | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
-        self._writer = writer if writer is not None or record_path is None else RecordFile(record_path)
+        self._writer = (
+            writer if writer is not None or record_path is None else RecordFile(record_path)
+        )
         self.record_path = None if self._writer is None else self._writer.path
-        self.record_error: str | None = None  # the record could not be written; the data is in memory
+        self.record_error: str | None = (
+            None  # the record could not be written; the data is in memory
+        )
         self.source = source
         self._generation = 0  # resets so far; the dashboard drops the old run's dialogs on a change
         self._reset()
@@ -100,7 +115,7 @@ class TelemetryStore:
         self._version = 0
         self._run: RunInfo | None = None
         self._status = RunStatus.WAITING
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, _LaneHistory] = {}
         self._decisions: deque[DecisionRecord] = deque(maxlen=DECISIONS)
         self._events: deque[RunEvent] = deque(maxlen=EVENTS)
         self._paired: tuple[PairedResult, ...] = ()
@@ -130,10 +145,19 @@ class TelemetryStore:
                 self._add_run(shown)
             elif isinstance(shown, RunEvent):
                 self._add_event(shown)
-            self._ending, self._end_status = "", None  # more came: whatever the end said, the record goes on
+            # more came: whatever the end said, the record goes on
+            self._ending, self._end_status = (
+                "",
+                None,
+            )
             self._last_at = self._clock()
             self._version += 1
-        if isinstance(record, RunEvent) and record.event in ("episode_finished", "finished", "stopped", "crashed"):
+        if isinstance(record, RunEvent) and record.event in (
+            "episode_finished",
+            "finished",
+            "stopped",
+            "crashed",
+        ):
             self.flush()
 
     def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None:
@@ -148,7 +172,9 @@ class TelemetryStore:
                     ending = f"{name} holds no run: it is empty"
                 else:
                     unreadable = f", {self._corrupt} of them unreadable" if self._corrupt else ""
-                    ending = f"{name} holds no run: none of its {lines} line(s) starts one{unreadable}"
+                    ending = (
+                        f"{name} holds no run: none of its {lines} line(s) starts one{unreadable}"
+                    )
                 if writer is not None:
                     ending += f" (process {writer} is writing it)"
             elif self._status in (RunStatus.FINISHED, RunStatus.STOPPED, RunStatus.CRASHED):
@@ -156,7 +182,10 @@ class TelemetryStore:
             elif writer is not None:
                 ending = f"the record ends here for now: process {writer} is still writing it (--follow reads on)"
             else:
-                ending, status = "record ended without finishing (the writer stopped or was killed)", RunStatus.ENDED
+                ending, status = (
+                    "record ended without finishing (the writer stopped or was killed)",
+                    RunStatus.ENDED,
+                )
             ending = printable(ending)
             if (ending, status) != (self._ending, self._end_status):
                 self._ending, self._end_status = ending, status
@@ -211,15 +240,22 @@ class TelemetryStore:
             return
         self.record_error = self._writer.error
         run_id = self._run.run_id if self._run is not None else ""
-        self._events.append(RunEvent(run_id=run_id, event="record_failed",
-                                     message=printable(f"{self.record_error}; training goes on and the run is kept in memory")))  # fmt: skip
+        self._events.append(
+            RunEvent(
+                run_id=run_id,
+                event="record_failed",
+                message=printable(
+                    f"{self.record_error}; training goes on and the run is kept in memory"
+                ),
+            )
+        )
         self.source = f"{self.source} · RECORD NOT SAVED"
         self._version += 1
 
-    def _lane(self, name: str) -> _Lane:
+    def _lane(self, name: str) -> _LaneHistory:
         lane = self._lanes.get(name)
         if lane is None:
-            lane = self._lanes[name] = _Lane(name, saturation=SaturationTracker(name))
+            lane = self._lanes[name] = _LaneHistory(name, saturation=SaturationTracker(name))
         return lane
 
     def _add_run(self, info: RunInfo) -> None:
@@ -228,15 +264,24 @@ class TelemetryStore:
         for li in info.lanes:
             lane = self._lane(li.name)
             lane.kind, lane.model_path = li.policy_kind, li.model_path
-            lane.state_dim, lane.telemetry_type, lane.feature_names = li.state_dim, li.telemetry_type, li.feature_names
+            lane.state_dim, lane.telemetry_type, lane.feature_names = (
+                li.state_dim,
+                li.telemetry_type,
+                li.feature_names,
+            )
 
     def _add_epoch(self, record: EpochRecord) -> None:
         lane = self._lane(record.lane)
         if record.episode != lane.episode:
             if lane.epochs:
-                lane.past.append(EpisodeCurve(lane.episode, tuple(r.epoch for r in lane.epochs),
-                                              tuple(r.val_accuracy for r in lane.epochs),
-                                              tuple(r.val_loss for r in lane.epochs)))  # fmt: skip
+                lane.past.append(
+                    EpisodeCurve(
+                        lane.episode,
+                        tuple(r.epoch for r in lane.epochs),
+                        tuple(r.val_accuracy for r in lane.epochs),
+                        tuple(r.val_loss for r in lane.epochs),
+                    )
+                )
             lane.focus.clear()
             lane.episode = record.episode
             lane.epochs.clear()
@@ -247,9 +292,16 @@ class TelemetryStore:
         lane.epochs.append(record)
         self._record_seconds += record.wall_seconds
         focus = focus_record(record.seeds)
-        lane.focus.append(FocusPoint(record.epoch, None, 0.0, None) if focus is None else FocusPoint(
-            record.epoch, focus.seed_id, focus.alpha,
-            focus.telemetry.gradient_norm if focus.gradients_measured else None))  # fmt: skip
+        lane.focus.append(
+            FocusPoint(record.epoch, None, 0.0, None)
+            if focus is None
+            else FocusPoint(
+                record.epoch,
+                focus.seed_id,
+                focus.alpha,
+                focus.telemetry.gradient_norm if focus.gradients_measured else None,
+            )
+        )
         for seed in record.seeds:
             lane.seeds.setdefault(seed.slot_index, deque(maxlen=SEED_HISTORY)).append(seed)
             if seed.seed_id is not None:
@@ -311,7 +363,9 @@ class TelemetryStore:
                 self._lane(name).finals.append(float(acc))
         elif kind == "command_applied" and event.lane is not None and event.slot is not None:
             command = event.data.get("type", "")
-            label = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}.get(command)
+            label = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}.get(
+                command
+            )
             if label is not None:
                 self._lane(event.lane).pending[event.slot] = label
 
@@ -331,23 +385,46 @@ class TelemetryStore:
                 return self._view
             lanes = tuple(
                 LaneView(
-                    lane.name, lane.kind, lane.model_path, lane.state_dim, lane.telemetry_type,
-                    tuple(lane.epochs), tuple(lane.finals),
+                    lane.name,
+                    lane.kind,
+                    lane.model_path,
+                    lane.state_dim,
+                    lane.telemetry_type,
+                    tuple(lane.epochs),
+                    tuple(lane.finals),
                     MappingProxyType({slot: tuple(h) for slot, h in sorted(lane.seeds.items())}),
-                    lane.saturation.rows(), lane.outliers, MappingProxyType(dict(lane.pending)),
-                    len(lane.fossilized), len(lane.culled), tuple(lane.past), tuple(lane.focus),
-                    lane.agreement(), self._advising(lane.name), tuple(lane.choices),
-                )  # fmt: skip
+                    lane.saturation.rows(),
+                    lane.outliers,
+                    MappingProxyType(dict(lane.pending)),
+                    len(lane.fossilized),
+                    len(lane.culled),
+                    tuple(lane.past),
+                    tuple(lane.focus),
+                    lane.agreement(),
+                    self._advising(lane.name),
+                    tuple(lane.choices),
+                )
                 for lane in self._ordered_lanes()
             )
             self._view = StoreView(
-                version=self._version, run=self._run, status=self._shown_status(), lanes=lanes,
-                decisions=tuple(self._decisions), events=tuple(self._events), paired=self._paired,
-                episode=self._episode, epoch=self._epoch, corrupt_lines=self._corrupt,
-                last_record_at=self._last_at, crash=self._crash, finished=self._finished,
-                source=self.source, record_seconds=self._record_seconds, generation=self._generation,
+                version=self._version,
+                run=self._run,
+                status=self._shown_status(),
+                lanes=lanes,
+                decisions=tuple(self._decisions),
+                events=tuple(self._events),
+                paired=self._paired,
+                episode=self._episode,
+                epoch=self._epoch,
+                corrupt_lines=self._corrupt,
+                last_record_at=self._last_at,
+                crash=self._crash,
+                finished=self._finished,
+                source=self.source,
+                record_seconds=self._record_seconds,
+                generation=self._generation,
                 ending=self._ending,
-            )  # fmt: skip
+            )
             return self._view
 
     def _shown_status(self) -> RunStatus:
@@ -360,7 +437,7 @@ class TelemetryStore:
         run = self._run
         return run is not None and run.executing_lane is not None and name != run.executing_lane
 
-    def _ordered_lanes(self) -> list[_Lane]:
+    def _ordered_lanes(self) -> list[_LaneHistory]:
         if self._run is None:
             return list(self._lanes.values())
         order = [li.name for li in self._run.lanes]

@@ -12,25 +12,37 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.ablation import AblationConfig, AblationStopped, markdown, run_ablation
-from training.comparison import RunConfig
-from training.env import EnvConfig
-from training.parallel import InProcessBackend
+from training.env.environment import EnvConfig
 from training.policies.iql import IQLConfig
 from training.records import RunEvent
+from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
+from training.runs.comparison import RunConfig
+from training.runs.driver import InProcessBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def config(collect_episodes: int = 2) -> AblationConfig:
-    compare = RunConfig(env=EnvConfig(preset="tiny", max_epochs=3, seed=0, device="cpu"), episodes=2)
-    collect = RunConfig(env=EnvConfig(preset="tiny", max_epochs=3, seed=100, device="cpu"), episodes=collect_episodes)
+    compare = RunConfig(
+        env=EnvConfig(preset="tiny", max_epochs=3, seed=0, device="cpu"), episodes=2
+    )
+    collect = RunConfig(
+        env=EnvConfig(preset="tiny", max_epochs=3, seed=100, device="cpu"),
+        episodes=collect_episodes,
+    )
     return AblationConfig(collect=collect, compare=compare, steps=20, iql=IQLConfig(hidden=8))
 
 
 def ablate(out: Path, stop: threading.Event, collect_sink=None, compare_sink=None, progress=None):
-    return run_ablation(config(), out, lambda: InProcessBackend(stop_event=stop), collect_sink or (lambda r: None),
-                        compare_sink or (lambda r: None), progress, stop)  # fmt: skip
+    return run_ablation(
+        config(),
+        out,
+        lambda: InProcessBackend(stop_event=stop),
+        collect_sink or (lambda r: None),
+        compare_sink or (lambda r: None),
+        progress,
+        stop,
+    )
 
 
 def after_episodes(stop: threading.Event, n: int):
@@ -87,9 +99,28 @@ def test_a_stop_during_the_comparison_reports_the_paired_episodes_that_finished(
 
 def test_sigterm_interrupts_the_ablate_command_with_one_sentence(tmp_path):
     out = tmp_path / "abl"
-    proc = subprocess.Popen([sys.executable, "-m", "esper_tui.iql_cli", "ablate", "-o", str(out), "--preset", "tiny",
-                             "--collect-episodes", "30", "--epochs", "3", "--device", "cpu"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "esper_tui.cli.iql",
+            "ablate",
+            "-o",
+            str(out),
+            "--preset",
+            "tiny",
+            "--collect-episodes",
+            "30",
+            "--epochs",
+            "3",
+            "--device",
+            "cpu",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     record = out / "collect.jsonl"
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
@@ -99,6 +130,11 @@ def test_sigterm_interrupts_the_ablate_command_with_one_sentence(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "Traceback" not in err
-    assert "ablation interrupted by SIGTERM during the collection; kept its" in err.strip().splitlines()[-1]
-    assert (out / "data.npz").exists() and '"stopped by SIGTERM"' in record.read_text().splitlines()[-1]
+    assert (
+        "ablation interrupted by SIGTERM during the collection; kept its"
+        in err.strip().splitlines()[-1]
+    )
+    assert (
+        out / "data.npz"
+    ).exists() and '"stopped by SIGTERM"' in record.read_text().splitlines()[-1]
     assert not (out / "compare.jsonl").exists()  # the comparison never began: no empty record of it

@@ -1,4 +1,4 @@
-"""Import boundaries (DESIGN.md section 1): ``training`` never loads the UI, and ``widgets`` never
+"""Import boundaries (docs/architecture.md, "Layers"): ``training`` never loads the UI, and ``widgets`` never
 loads torch. Each check imports every module of the package in a fresh interpreter, so that
 nothing this test process already imported can hide a violation."""
 
@@ -26,17 +26,27 @@ print(json.dumps({{"modules": names, "file": package.__file__,
 def import_everything(package: str) -> dict:
     """Import ``package`` and all its submodules in a clean interpreter (``-I``: no PYTHONPATH,
     no user site) and report which top-level modules ended up loaded."""
-    result = subprocess.run([sys.executable, "-I", "-c", PROBE.format(root=str(ROOT), package=package)],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", PROBE.format(root=str(ROOT), package=package)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert Path(report["file"]).resolve().is_relative_to(ROOT), "imported another checkout's package"
+    assert Path(report["file"]).resolve().is_relative_to(ROOT), (
+        "imported another checkout's package"
+    )
     return report
 
 
 def test_training_loads_no_ui():
     report = import_everything("training")
-    assert "training.comparison" in report["modules"] and "training.policies.iql" in report["modules"]
+    assert (
+        "training.runs.comparison" in report["modules"]
+        and "training.policies.iql" in report["modules"]
+    )
     assert "torch" in report["loaded"]  # the probe sees what the imports pulled in
     ui = {"textual", "rich", "widgets", "esper_tui"} & set(report["loaded"])
     assert ui == set(), f"importing training loads {sorted(ui)}"

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.actions import ACTION_DIM, Action
-from training.features import FeatureNormalizer
+from training.env.actions import ACTION_DIM, Action
+from training.env.features import FeatureNormalizer
+from training.env.signals import TrainingSnapshot
 from training.policies.base import Policy
 from training.policies.checkpoint import (
     IQLPolicy,
@@ -24,8 +25,7 @@ from training.policies.checkpoint import (
     save_checkpoint,
 )
 from training.policies.iql import IQL, IQLConfig, OfflineDataset, train_offline
-from training.signals import TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 ALL_VALID = (True,) * ACTION_DIM
 
@@ -42,30 +42,62 @@ def _one_thread():
 def snapshot(i: int = 0, telemetry: bool = True) -> TrainingSnapshot:
     """A plausible epoch ``i`` of a 25-epoch run; with a live seed when ``telemetry``."""
     acc = 40.0 + 2.0 * i
-    seed = SeedTelemetry(seed_id="s1", gradient_norm=1.0 + i, accuracy=acc, stage=3, epoch=i) if telemetry else None
+    seed = (
+        SeedTelemetry(seed_id="s1", gradient_norm=1.0 + i, accuracy=acc, stage=3, epoch=i)
+        if telemetry
+        else None
+    )
     return TrainingSnapshot(
-        i, 100 * i, 1.5 - 0.05 * i, 1.6 - 0.04 * i, -0.04, acc + 3.0, acc, 2.0, i % 4, acc, 1.6 - 0.04 * i,
-        (1.8, 1.7, 1.7, 1.65, 1.6), (acc - 8, acc - 6, acc - 4, acc - 2, acc), telemetry, 3 if telemetry else 1,
-        i % 3, 0.0, 0.5 * i, 2, num_slots=3, focus_slot=0 if telemetry else None, seed_telemetry=seed,
-    )  # fmt: skip
+        i,
+        100 * i,
+        1.5 - 0.05 * i,
+        1.6 - 0.04 * i,
+        -0.04,
+        acc + 3.0,
+        acc,
+        2.0,
+        i % 4,
+        acc,
+        1.6 - 0.04 * i,
+        (1.8, 1.7, 1.7, 1.65, 1.6),
+        (acc - 8, acc - 6, acc - 4, acc - 2, acc),
+        telemetry,
+        3 if telemetry else 1,
+        i % 3,
+        0.0,
+        0.5 * i,
+        2,
+        num_slots=3,
+        focus_slot=0 if telemetry else None,
+        seed_telemetry=seed,
+    )
 
 
-def plan_network(in_dim: int, out_dim: int, hidden: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+def plan_network(
+    in_dim: int, out_dim: int, hidden: int, gen: torch.Generator
+) -> dict[str, torch.Tensor]:
     return {
-        "net.0.weight": torch.randn(hidden, in_dim, generator=gen), "net.0.bias": torch.randn(hidden, generator=gen),
-        "net.2.weight": torch.randn(hidden, hidden, generator=gen), "net.2.bias": torch.randn(hidden, generator=gen),
-        "net.4.weight": torch.randn(out_dim, hidden, generator=gen), "net.4.bias": torch.randn(out_dim, generator=gen),
-    }  # fmt: skip
+        "net.0.weight": torch.randn(hidden, in_dim, generator=gen),
+        "net.0.bias": torch.randn(hidden, generator=gen),
+        "net.2.weight": torch.randn(hidden, hidden, generator=gen),
+        "net.2.bias": torch.randn(hidden, generator=gen),
+        "net.4.weight": torch.randn(out_dim, hidden, generator=gen),
+        "net.4.bias": torch.randn(out_dim, generator=gen),
+    }
 
 
 def plan_checkpoint(state_dim: int = 37, hidden: int = 8, action_dim: int = ACTION_DIM) -> dict:
     """The plan's format, built from plain tensors as the plan's trainer would have saved it."""
     gen = torch.Generator().manual_seed(state_dim)
     return {
-        "state_dim": state_dim, "action_dim": action_dim, "gamma": 0.99, "tau": 0.7, "beta": 3.0,
+        "state_dim": state_dim,
+        "action_dim": action_dim,
+        "gamma": 0.99,
+        "tau": 0.7,
+        "beta": 3.0,
         "q_network": plan_network(state_dim, action_dim, hidden, gen),
         "v_network": plan_network(state_dim, 1, hidden, gen),
-    }  # fmt: skip
+    }
 
 
 def plan_q(ckpt: dict, x: torch.Tensor) -> torch.Tensor:
@@ -100,7 +132,9 @@ def trained(tmp_path_factory):
     finally:
         torch.set_num_threads(before)
     path = tmp_path_factory.mktemp("ckpt") / "iql.pt"
-    save_checkpoint(path, result.iql, result.normalizer, result.feature_set, {"episodes": 4, "note": "test"})
+    save_checkpoint(
+        path, result.iql, result.normalizer, result.feature_set, {"episodes": 4, "note": "test"}
+    )
     return result, path
 
 
@@ -109,8 +143,11 @@ def rigged(policy_favourite: Action, q_favourite: Action) -> IQLPolicy:
     torch.manual_seed(0)
     iql = IQL(37, config=IQLConfig(hidden=8))
     with torch.no_grad():
-        for network, favourite in ((iql.policy_network, policy_favourite), (iql.q_network, q_favourite),
-                                   (iql.q2_network, q_favourite)):  # fmt: skip
+        for network, favourite in (
+            (iql.policy_network, policy_favourite),
+            (iql.q_network, q_favourite),
+            (iql.q2_network, q_favourite),
+        ):
             network.net[4].weight.zero_()
             network.net[4].bias.zero_()
             network.net[4].bias[favourite] = 5.0
@@ -135,9 +172,20 @@ def test_saved_file_keeps_every_key_of_the_plans_format(trained):
     ckpt = torch.load(path, weights_only=True)
     for key in ("state_dim", "action_dim", "gamma", "tau", "beta", "q_network", "v_network"):
         assert key in ckpt
-    assert (ckpt["state_dim"], ckpt["action_dim"], ckpt["format"], ckpt["format_version"]) == (37, 7, "esper-iql", 1)
-    assert sorted(ckpt["q_network"]) == ["net.0.bias", "net.0.weight", "net.2.bias", "net.2.weight",
-                                         "net.4.bias", "net.4.weight"]  # fmt: skip
+    assert (ckpt["state_dim"], ckpt["action_dim"], ckpt["format"], ckpt["format_version"]) == (
+        37,
+        7,
+        "esper-iql",
+        1,
+    )
+    assert sorted(ckpt["q_network"]) == [
+        "net.0.bias",
+        "net.0.weight",
+        "net.2.bias",
+        "net.2.weight",
+        "net.4.bias",
+        "net.4.weight",
+    ]
 
 
 def test_saved_normaliser_and_metadata_come_back(trained):
@@ -159,7 +207,9 @@ def test_policy_never_takes_a_masked_action_even_its_favourite():
 
 
 def test_decision_reports_every_q_value_and_the_chosen_advantage(trained):
-    decision = IQLPolicy(trained[1]).decide(snapshot(4), (True, False, False, False, False, True, True))
+    decision = IQLPolicy(trained[1]).decide(
+        snapshot(4), (True, False, False, False, False, True, True)
+    )
     assert len(decision.q_values) == ACTION_DIM and all(math.isfinite(q) for q in decision.q_values)
     assert decision.advantage == pytest.approx(decision.q_values[decision.action] - decision.value)
 
@@ -182,7 +232,12 @@ def test_decision_carries_raw_features_and_their_z_scores(trained):
 def test_iql_policy_is_a_policy(trained):
     policy = IQLPolicy(trained[1], name="iql-lane")
     assert isinstance(policy, Policy)
-    assert (policy.name, policy.kind, policy.state_dim, policy.telemetry_type) == ("iql-lane", "iql", 37, "seed")
+    assert (policy.name, policy.kind, policy.state_dim, policy.telemetry_type) == (
+        "iql-lane",
+        "iql",
+        37,
+        "seed",
+    )
 
 
 # --- the plan's format --------------------------------------------------------------------
@@ -262,16 +317,47 @@ BAD = {
     "zip-junk": (lambda: b"PK\x03\x04" + bytes(200), "not a torch checkpoint"),
     "not-a-dict": (lambda: [1, 2, 3], "holds a list"),
     "missing-key": (lambda: _edited(lambda c: c.pop("v_network")), "lacks v_network"),
-    "wrong-shape": (lambda: _edited(lambda c: c["q_network"].update({"net.0.weight": torch.zeros(8, 36)})), "shape"),
+    "wrong-shape": (
+        lambda: _edited(lambda c: c["q_network"].update({"net.0.weight": torch.zeros(8, 36)})),
+        "shape",
+    ),
     "action-dim-6": (lambda: plan_checkpoint(action_dim=6), "action_dim is 6"),
-    "nan-weights": (lambda: _edited(lambda c: c["v_network"]["net.2.weight"].fill_(math.nan)), "NaN or infinite"),
-    "inf-weights": (lambda: _edited(lambda c: c["q_network"]["net.4.bias"].fill_(math.inf)), "NaN or infinite"),
-    "string-dim": (lambda: _edited(lambda c: c.update(state_dim="37")), "state_dim must be a positive integer"),
-    "bad-expectile": (lambda: _edited(lambda c: c.update(tau=1.5)), "expectile tau must lie in (0, 1)"),
-    "hidden-mismatch": (lambda: _edited(lambda c: c.update(v_network=plan_network(37, 1, 4, torch.Generator()))), "hidden size 8"),
-    "newer-version": (lambda: _edited(lambda c: c.update(format="esper-iql", format_version=2, q2_network=c["q_network"],
-                      policy_network=c["q_network"], obs_mean=torch.zeros(37), obs_std=torch.ones(37),
-                      feature_set="seed", hidden_dim=8, metadata="{}")), "format_version 2"),  # fmt: skip
+    "nan-weights": (
+        lambda: _edited(lambda c: c["v_network"]["net.2.weight"].fill_(math.nan)),
+        "NaN or infinite",
+    ),
+    "inf-weights": (
+        lambda: _edited(lambda c: c["q_network"]["net.4.bias"].fill_(math.inf)),
+        "NaN or infinite",
+    ),
+    "string-dim": (
+        lambda: _edited(lambda c: c.update(state_dim="37")),
+        "state_dim must be a positive integer",
+    ),
+    "bad-expectile": (
+        lambda: _edited(lambda c: c.update(tau=1.5)),
+        "expectile tau must lie in (0, 1)",
+    ),
+    "hidden-mismatch": (
+        lambda: _edited(lambda c: c.update(v_network=plan_network(37, 1, 4, torch.Generator()))),
+        "hidden size 8",
+    ),
+    "newer-version": (
+        lambda: _edited(
+            lambda c: c.update(
+                format="esper-iql",
+                format_version=2,
+                q2_network=c["q_network"],
+                policy_network=c["q_network"],
+                obs_mean=torch.zeros(37),
+                obs_std=torch.ones(37),
+                feature_set="seed",
+                hidden_dim=8,
+                metadata="{}",
+            )
+        ),
+        "format_version 2",
+    ),
 }
 
 
@@ -343,9 +429,11 @@ def test_booby_trapped_checkpoint_is_refused_without_running_it(tmp_path, kind):
 # --- esper-lite's own checkpoints: raw inputs, their metrics kept -----------------------------
 
 ESPER_LITE_METRICS = {
-    "agreement": 0.62, "q_improvement": 1.8,
+    "agreement": 0.62,
+    "q_improvement": 1.8,
     "action_distribution": {"WAIT": 0.7, "GERMINATE_CONV": 0.1, "ADVANCE": 0.2},
-    "loss_history": [0.9, 0.5, 0.31], "bad": float("nan"),
+    "loss_history": [0.9, 0.5, 0.31],
+    "bad": float("nan"),
 }
 
 
@@ -354,7 +442,11 @@ def test_an_esper_lite_checkpoint_with_metrics_loads_keeps_them_and_acts_on_raw_
     torch.save(ckpt, tmp_path / "iql.pt")  # exactly how esper-lite's trainer saves: a plain dict
     policy = IQLPolicy(tmp_path / "iql.pt")
     assert policy.model_format == "plan"
-    assert policy.metrics["agreement"] == 0.62 and policy.metrics["loss_history"] == [0.9, 0.5, 0.31]
+    assert policy.metrics["agreement"] == 0.62 and policy.metrics["loss_history"] == [
+        0.9,
+        0.5,
+        0.31,
+    ]
     assert policy.metrics["bad"] is None  # kept as JSON: a NaN becomes null
     info = policy.lane_info()
     assert info.model_format == "plan" and info.metrics["action_distribution"]["WAIT"] == 0.7
@@ -372,4 +464,3 @@ def test_a_plan_format_input_far_beyond_esper_lites_range_is_flagged(tmp_path):
     excess = policy.decide(far, ALL_VALID).range_excess
     assert excess[0] == pytest.approx(3.5)  # epoch 450 is 3.5 widths past esper-lite's 0-100
     assert excess[1] == 0.0  # within its step range
-

@@ -6,19 +6,27 @@ import threading
 
 import pytest
 
-from training.actions import Action, Command, CommandType
-from training.comparison import Lane, RunConfig, head_to_head_comparison, live_comparison, run
-from training.data import DataConfig, load_task
-from training.env import EnvConfig
+from esper_tui.record_writer import RecordFile
+from esper_tui.replay import read_records
+from training.env.actions import Action, Command, CommandType
+from training.env.data import DataConfig, load_task
+from training.env.environment import EnvConfig
 from training.policies.base import Decision
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
-from training.recordio import RecordWriter, read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.stats import paired_result, sign_test_p
+from training.runs.comparison import RunConfig
+from training.runs.driver import run_in_process
+from training.runs.lanes import Lane
+from training.runs.plan import head_to_head_comparison, live_comparison
+from training.runs.stats import paired_result, sign_test_p
 
 EPOCHS = 8
-EAGER = HeuristicPolicyConfig(min_epochs_before_germinate=1, plateau_epochs_to_germinate=0,
-                              epochs_to_fossilize=1, min_training_epochs=1)  # fmt: skip
+EAGER = HeuristicPolicyConfig(
+    min_epochs_before_germinate=1,
+    plateau_epochs_to_germinate=0,
+    epochs_to_fossilize=1,
+    min_training_epochs=1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +39,7 @@ def config(episodes=1, mode="head-to-head", epochs=EPOCHS) -> RunConfig:
 
 
 def eager(name: str) -> Lane:
-    return Lane(name, HeuristicPolicy(EAGER, name=name), LaneInfo(name, "heuristic"))
+    return Lane.playing(HeuristicPolicy(EAGER, name=name), LaneInfo(name, "heuristic"))
 
 
 class Scripted:
@@ -53,9 +61,21 @@ class Scripted:
 
 def comparable(record: EpochRecord) -> tuple:
     """An epoch record without its lane name, timings and timestamps."""
-    seeds = tuple((s.stage, s.alpha, s.telemetry.gradient_norm, s.telemetry.accuracy, s.features[:9]) for s in record.seeds)
+    seeds = tuple(
+        (s.stage, s.alpha, s.telemetry.gradient_norm, s.telemetry.accuracy, s.features[:9])
+        for s in record.seeds
+    )
     d = record.decision
-    return (record.epoch, record.train_loss, record.val_loss, record.val_accuracy, seeds, d.action, d.executed, d.outcome)
+    return (
+        record.epoch,
+        record.train_loss,
+        record.val_loss,
+        record.val_accuracy,
+        seeds,
+        d.action,
+        d.executed,
+        d.outcome,
+    )
 
 
 def epochs_of(records, lane):
@@ -64,7 +84,7 @@ def epochs_of(records, lane):
 
 def test_two_copies_of_one_policy_produce_identical_records(task):
     records = []
-    run(config(), [eager("a"), eager("b")], records.append, task=task)
+    run_in_process(config(), [eager("a"), eager("b")], records.append, image_task=task)
     a, b = epochs_of(records, "a"), epochs_of(records, "b")
     assert len(a) == len(b) == EPOCHS
     assert any(s.stage_name != "DORMANT" for r in a for s in r.seeds)  # the run did something
@@ -74,25 +94,40 @@ def test_two_copies_of_one_policy_produce_identical_records(task):
 def test_different_policies_are_identical_until_their_first_different_action(task):
     records = []
     script = [Action.WAIT, Action.WAIT, Action.GERMINATE_CONV]
-    lanes = [eager("h"), Lane("s", Scripted("s", script), LaneInfo("s", "scripted"))]
-    run(config(), lanes, records.append, task=task)
+    lanes = [eager("h"), Lane.playing(Scripted("s", script), LaneInfo("s", "scripted"))]
+    run_in_process(config(), lanes, records.append, image_task=task)
     h, s = epochs_of(records, "h"), epochs_of(records, "s")
-    first = next(i for i, (x, y) in enumerate(zip(h, s, strict=True)) if x.decision.action != y.decision.action)
+    first = next(
+        i
+        for i, (x, y) in enumerate(zip(h, s, strict=True))
+        if x.decision.action != y.decision.action
+    )
     for x, y in zip(h[: first + 1], s[: first + 1], strict=True):
-        assert (x.train_loss, x.val_loss, x.val_accuracy) == (y.train_loss, y.val_loss, y.val_accuracy)
-    assert any(x.val_loss != y.val_loss for x, y in zip(h[first + 1 :], s[first + 1 :], strict=True))
+        assert (x.train_loss, x.val_loss, x.val_accuracy) == (
+            y.train_loss,
+            y.val_loss,
+            y.val_accuracy,
+        )
+    assert any(
+        x.val_loss != y.val_loss for x, y in zip(h[first + 1 :], s[first + 1 :], strict=True)
+    )
 
 
 def test_shadow_mode_trains_one_lane_and_records_the_others_choices(task):
     records = []
-    lanes = [eager("h"), Lane("s", Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted"))]
-    result = run(config(mode="shadow"), lanes, records.append, task=task)
+    lanes = [
+        eager("h"),
+        Lane.playing(Scripted("s", [Action.WAIT] * EPOCHS), LaneInfo("s", "scripted")),
+    ]
+    result = run_in_process(config(mode="shadow"), lanes, records.append, image_task=task)
     assert {r.lane for r in records if isinstance(r, EpochRecord)} == {"h"}
     info = next(r for r in records if isinstance(r, RunInfo))
     assert info.executing_lane == "h"
     shadows = [r.decision.shadow[0] for r in epochs_of(records, "h")]
     assert all(d.lane == "s" and not d.executed for d in shadows)
-    agree = sum(d.action == r.decision.action for d, r in zip(shadows, epochs_of(records, "h"), strict=True))
+    agree = sum(
+        d.action == r.decision.action for d, r in zip(shadows, epochs_of(records, "h"), strict=True)
+    )
     assert result.agreement_rate() == pytest.approx(agree / EPOCHS)
 
 
@@ -105,7 +140,7 @@ def test_stop_event_ends_the_run_within_a_batch(task):
         if isinstance(record, EpochRecord) and record.epoch == 2:
             stop.set()
 
-    result = run(config(epochs=20), [eager("a")], sink, stop_event=stop, task=task)
+    result = run_in_process(config(epochs=20), [eager("a")], sink, stop=stop, image_task=task)
     assert result.stopped
     assert max(r.epoch for r in epochs_of(records, "a")) == 2
     assert isinstance(records[-1], RunEvent) and records[-1].event == "stopped"
@@ -122,7 +157,7 @@ def test_commands_apply_and_refusals_carry_reasons(task):
             inbox.put(Command(CommandType.CULL, lane="nope", slot=0))
             inbox.put(Command(CommandType.PAUSE_SEED, lane="a", slot=2))
 
-    run(config(epochs=4), [eager("a")], sink, inbox=inbox, task=task)
+    run_in_process(config(epochs=4), [eager("a")], sink, inbox=inbox, image_task=task)
     events = [r for r in records if isinstance(r, RunEvent) and r.event.startswith("command")]
     assert [e.event for e in events] == ["command_applied", "command_refused", "command_refused"]
     assert "does not train" in events[1].message and "DORMANT" in events[2].message
@@ -139,9 +174,11 @@ def test_pause_training_blocks_until_resumed(task):
         records.append(record)
         if isinstance(record, EpochRecord) and record.epoch == 1:
             inbox.put(Command(CommandType.PAUSE_TRAINING))
-            threading.Timer(0.3, lambda: (inbox.put(Command(CommandType.RESUME_TRAINING)), resumed.set())).start()
+            threading.Timer(
+                0.3, lambda: (inbox.put(Command(CommandType.RESUME_TRAINING)), resumed.set())
+            ).start()
 
-    run(config(epochs=2), [eager("a")], sink, inbox=inbox, task=task)
+    run_in_process(config(epochs=2), [eager("a")], sink, inbox=inbox, image_task=task)
     kinds = [r.event for r in records if isinstance(r, RunEvent)]
     assert kinds[:3] == ["started", "paused", "resumed"]
     assert resumed.is_set() and len(epochs_of(records, "a")) == 2
@@ -150,12 +187,13 @@ def test_pause_training_blocks_until_resumed(task):
 def test_records_survive_the_jsonl_round_trip(task, tmp_path):
     path = tmp_path / "run.jsonl"
     records = []
-    with RecordWriter(path) as writer:
+    with RecordFile(path) as writer:
+
         def sink(record):
             records.append(record)
             writer.write(record)
 
-        run(config(mode="shadow"), [eager("h"), eager("s")], sink, task=task)
+        run_in_process(config(mode="shadow"), [eager("h"), eager("s")], sink, image_task=task)
     back, corrupt = read_records(path)
     assert corrupt == 0
     assert back == records
@@ -163,7 +201,9 @@ def test_records_survive_the_jsonl_round_trip(task, tmp_path):
 
 def test_corrupt_lines_are_skipped_and_counted(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"kind":"event","v":1,"run_id":"r","event":"started"}\nnot json\n{"kind":"zzz","v":1}\n\n')
+    path.write_text(
+        '{"kind":"event","v":1,"run_id":"r","event":"started"}\nnot json\n{"kind":"zzz","v":1}\n\n'
+    )
     records, corrupt = read_records(path)
     assert len(records) == 1 and corrupt == 2
 
@@ -188,7 +228,9 @@ def test_sign_test_is_two_sided_binomial():
 
 def test_head_to_head_episodes_are_paired_by_seed(task):
     records = []
-    result = run(config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, task=task)
+    result = run_in_process(
+        config(episodes=2, epochs=3), [eager("a"), eager("b")], records.append, image_task=task
+    )
     assert len(result.episodes) == 2 and result.paired[0].episodes == 2
     finished = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
     assert [e.episode for e in finished] == [1, 2] and finished[-1].data["paired"]
@@ -201,7 +243,9 @@ def test_the_plans_head_to_head_returns_its_fields():
     result = head_to_head_comparison(MODEL, n_episodes=2, max_epochs=2, preset="tiny")
     assert len(result["heuristic_accuracies"]) == len(result["iql_accuracies"]) == 2
     assert result["iql_wins"] + result["heuristic_wins"] + result["ties"] == 2
-    assert sum(result["iql_actions"].values()) == 4 and sum(result["heuristic_actions"].values()) == 4
+    assert (
+        sum(result["iql_actions"].values()) == 4 and sum(result["heuristic_actions"].values()) == 4
+    )
     assert 0.0 <= result["agreement_rate"] <= 1.0
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from training.data import DataConfig, DataError, load_task, preflight
+from training.env.data import DataConfig, DataError, load_task, preflight
 
 
 def test_synthetic_is_identical_for_identical_seeds():

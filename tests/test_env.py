@@ -6,10 +6,10 @@ import sys
 import pytest
 import torch
 
-from training.actions import Action, Command, CommandType
-from training.data import DataConfig, load_task
-from training.env import EnvConfig, MorphogeneticEnv
-from training.lifecycle import SeedStage
+from training.env.actions import Action, Command, CommandType
+from training.env.data import DataConfig, load_task
+from training.env.environment import EnvConfig, MorphogeneticEnv
+from training.seeds.lifecycle import SeedStage
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +117,18 @@ def test_cull_embargo_reset_cycle_reuses_the_slot(tiny_task):
 def test_invalid_and_refused_actions_change_nothing(tiny_task):
     env = make_env(tiny_task)
     env.train_epoch()
+
     def picture():
-        return [(r.stage, r.seed_id, r.alpha, r.paused) for r in env.seed_records("L")], env.model.available_slots()
+        return [
+            (r.stage, r.seed_id, r.alpha, r.paused) for r in env.seed_records("L")
+        ], env.model.available_slots()
 
     before = picture()
-    for action, reason in ((9, "unknown action"), (Action.ADVANCE, "no live seed"), (Action.CULL, "no live seed")):
+    for action, reason in (
+        (9, "unknown action"),
+        (Action.ADVANCE, "no live seed"),
+        (Action.CULL, "no live seed"),
+    ):
         outcome = env.apply(action)
         assert not outcome.executed and reason in outcome.reason
     assert picture() == before
@@ -131,7 +138,12 @@ def test_action_mask_follows_the_focus_seed(tiny_task):
     env = make_env(tiny_task, slots=1)
     env.train_epoch()
     mask = env.action_mask()
-    assert mask[Action.WAIT] and mask[Action.GERMINATE_CONV] and not mask[Action.ADVANCE] and not mask[Action.CULL]
+    assert (
+        mask[Action.WAIT]
+        and mask[Action.GERMINATE_CONV]
+        and not mask[Action.ADVANCE]
+        and not mask[Action.CULL]
+    )
     env.apply(Action.GERMINATE_CONV)
     mask = env.action_mask()
     assert not mask[Action.GERMINATE_CONV] and mask[Action.CULL] and not mask[Action.ADVANCE]
@@ -147,7 +159,8 @@ class TestPausedSeed:
         out = env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0))
         assert out.applied and out.reason == "paused the seed in slot0", out.reason
         again = env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0))
-        assert not again.applied and again.reason == "the seed in slot0 is already paused"  # no internal seed id
+        # no internal seed id
+        assert not again.applied and again.reason == "the seed in slot0 is already paused"
         params = [p.detach().clone() for p in slot.seed.parameters()]
         alpha, in_stage = slot.alpha, slot.state.metrics.epochs_in_current_stage
         env.train_epoch()
@@ -159,7 +172,9 @@ class TestPausedSeed:
         assert not record.has_vanishing  # not measured is never "vanishing"
         for action in (Action.ADVANCE, Action.CULL):
             refused = env.apply(action)
-            assert not refused.executed and refused.reason == "the seed in slot0 is paused by operator"
+            assert (
+                not refused.executed and refused.reason == "the seed in slot0 is paused by operator"
+            )
 
     def test_resume_undoes_the_pause(self, tiny_task):
         env = make_env(tiny_task)
@@ -170,7 +185,9 @@ class TestPausedSeed:
         params = [p.detach().clone() for p in slot.seed.parameters()]
         env.train_epoch()
         assert slot.alpha > 0.0
-        assert not all(torch.equal(a, b) for a, b in zip(params, slot.seed.parameters(), strict=True))
+        assert not all(
+            torch.equal(a, b) for a, b in zip(params, slot.seed.parameters(), strict=True)
+        )
         assert env.seed_records("L")[0].gradients_measured
 
 
@@ -203,7 +220,10 @@ def test_no_focus_seed_observes_dormant_telemetry_not_zeros(tiny_task):
     snap = env.observe()
     assert snap.seed_telemetry is not None
     assert snap.seed_telemetry.epoch == 1 and snap.seed_telemetry.max_epochs == 12
-    assert snap.seed_telemetry.gradient_health == 1.0 and snap.seed_telemetry.stage == SeedStage.DORMANT
+    assert (
+        snap.seed_telemetry.gradient_health == 1.0
+        and snap.seed_telemetry.stage == SeedStage.DORMANT
+    )
 
 
 def test_reward_is_accuracy_change_minus_parameter_rent(tiny_task):
@@ -248,8 +268,12 @@ def test_epoch_reads_back_a_fixed_number_of_times(tiny_task, monkeypatch):
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"max_epochs": 0}, "epochs must be at least 1"), ({"slots": 4}, "slots must be between 1 and 3"),
-     ({"slots": 0}, "slots must be between 1 and 3"), ({"max_epochs": -3}, "epochs must be at least 1")],
+    [
+        ({"max_epochs": 0}, "epochs must be at least 1"),
+        ({"slots": 4}, "slots must be between 1 and 3"),
+        ({"slots": 0}, "slots must be between 1 and 3"),
+        ({"max_epochs": -3}, "epochs must be at least 1"),
+    ],
 )
 def test_bad_configuration_is_rejected_with_a_sentence(overrides, message):
     with pytest.raises(ValueError, match=message):

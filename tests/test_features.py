@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from training.features import (
+from training.env.features import (
     BASE_FEATURE_NAMES,
     DIAGNOSTIC_FEATURE_NAMES,
     FeatureNormalizer,
@@ -14,19 +14,34 @@ from training.features import (
     obs_to_base_features,
     snapshot_to_features,
 )
+from training.env.signals import Diagnostics, TrainingSnapshot
 from training.policies.checkpoint import infer_telemetry
-from training.signals import Diagnostics, TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 
 def snapshot(**extra) -> TrainingSnapshot:
     return TrainingSnapshot(
-        epoch=5, global_step=500, train_loss=0.5, val_loss=0.6, loss_delta=-0.1, train_accuracy=80.0,
-        val_accuracy=75.0, accuracy_delta=2.0, plateau_epochs=0, best_val_accuracy=75.0, best_val_loss=0.6,
-        loss_history_5=(0.9, 0.8, 0.7, 0.6, 0.6), accuracy_history_5=(60.0, 65.0, 70.0, 73.0, 75.0),
-        has_active_seed=True, seed_stage=3, seed_epochs_in_stage=2, seed_alpha=0.0, seed_improvement=5.0,
-        available_slots=0, **extra,
-    )  # fmt: skip
+        epoch=5,
+        global_step=500,
+        train_loss=0.5,
+        val_loss=0.6,
+        loss_delta=-0.1,
+        train_accuracy=80.0,
+        val_accuracy=75.0,
+        accuracy_delta=2.0,
+        plateau_epochs=0,
+        best_val_accuracy=75.0,
+        best_val_loss=0.6,
+        loss_history_5=(0.9, 0.8, 0.7, 0.6, 0.6),
+        accuracy_history_5=(60.0, 65.0, 70.0, 73.0, 75.0),
+        has_active_seed=True,
+        seed_stage=3,
+        seed_epochs_in_stage=2,
+        seed_alpha=0.0,
+        seed_improvement=5.0,
+        available_slots=0,
+        **extra,
+    )
 
 
 class TestComparisonTelemetry:
@@ -34,21 +49,47 @@ class TestComparisonTelemetry:
 
     def test_snapshot_to_features_with_seed_telemetry(self):
         seed_telemetry = SeedTelemetry(
-            seed_id="test", gradient_norm=1.5, gradient_health=0.9, has_vanishing=False, has_exploding=False,
-            accuracy=75.0, accuracy_delta=5.0, epochs_in_stage=2, stage=3, alpha=0.0, epoch=5, max_epochs=25,
-        )  # fmt: skip
-        features = snapshot_to_features(snapshot(), use_telemetry=True, seed_telemetry=seed_telemetry)
+            seed_id="test",
+            gradient_norm=1.5,
+            gradient_health=0.9,
+            has_vanishing=False,
+            has_exploding=False,
+            accuracy=75.0,
+            accuracy_delta=5.0,
+            epochs_in_stage=2,
+            stage=3,
+            alpha=0.0,
+            epoch=5,
+            max_epochs=25,
+        )
+        features = snapshot_to_features(
+            snapshot(), use_telemetry=True, seed_telemetry=seed_telemetry
+        )
         assert len(features) == 37
         assert features[-10:] == seed_telemetry.to_features()
 
     def test_snapshot_to_features_no_telemetry(self):
         snap = TrainingSnapshot(
-            epoch=1, global_step=100, train_loss=1.0, val_loss=1.0, loss_delta=0.0, train_accuracy=50.0,
-            val_accuracy=50.0, accuracy_delta=0.0, plateau_epochs=0, best_val_accuracy=50.0,
-            best_val_loss=1.0, loss_history_5=(1.0,) * 5, accuracy_history_5=(50.0,) * 5,
-            has_active_seed=False, seed_stage=0, seed_epochs_in_stage=0, seed_alpha=0.0,
-            seed_improvement=0.0, available_slots=1,
-        )  # fmt: skip
+            epoch=1,
+            global_step=100,
+            train_loss=1.0,
+            val_loss=1.0,
+            loss_delta=0.0,
+            train_accuracy=50.0,
+            val_accuracy=50.0,
+            accuracy_delta=0.0,
+            plateau_epochs=0,
+            best_val_accuracy=50.0,
+            best_val_loss=1.0,
+            loss_history_5=(1.0,) * 5,
+            accuracy_history_5=(50.0,) * 5,
+            has_active_seed=False,
+            seed_stage=0,
+            seed_epochs_in_stage=0,
+            seed_alpha=0.0,
+            seed_improvement=0.0,
+            available_slots=1,
+        )
         assert len(snapshot_to_features(snap, use_telemetry=False)) == 27
 
     def test_missing_telemetry_warns_and_pads_as_the_plan_says(self):
@@ -60,8 +101,15 @@ class TestComparisonTelemetry:
 class TestLoadIQLModel:
     """The plan's Task 6: infer the telemetry type from state_dim."""
 
-    @pytest.mark.parametrize(("dim", "expected"), [(27, (False, "none")), (37, (True, "seed")),
-                                                   (54, (True, "full")), (40, (False, "unknown"))])  # fmt: skip
+    @pytest.mark.parametrize(
+        ("dim", "expected"),
+        [
+            (27, (False, "none")),
+            (37, (True, "seed")),
+            (54, (True, "full")),
+            (40, (False, "unknown")),
+        ],
+    )
     def test_infer_telemetry_from_state_dim(self, dim, expected):
         assert infer_telemetry(dim) == expected
         assert feature_set_for_dim(dim) == expected[1]
@@ -90,15 +138,23 @@ def test_seed_set_uses_the_focus_telemetry_or_a_dormant_slot_never_zeros():
 
 
 def test_full_set_is_esper_lites_27_diagnostics_from_our_measurements():
-    diag = Diagnostics(layer_weight_norms=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 20.0),
-                       layer_vanishing=(0.9,) + (0.0,) * 6, layer_exploding=(0.0,) * 6 + (0.02,),
-                       per_class_accuracy=tuple(float(10 * i) for i in range(10)), sharpness=1.5)  # fmt: skip
+    diag = Diagnostics(
+        layer_weight_norms=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 20.0),
+        layer_vanishing=(0.9,) + (0.0,) * 6,
+        layer_exploding=(0.0,) * 6 + (0.02,),
+        per_class_accuracy=tuple(float(10 * i) for i in range(10)),
+        sharpness=1.5,
+    )
     features = features_for(snapshot(diagnostics=diag), "full")
     extra = features[27:]
     assert len(features) == 54 and len(DIAGNOSTIC_FEATURE_NAMES) == 27
     assert extra[0] == pytest.approx(41 / 7)  # mean of the layer norms
     assert extra[1] == 10.0  # their variance (~34.1), clipped to 10
-    assert extra[2:5] == [1.0, 1.0, pytest.approx(1 - 0.2 - 0.3 - 0.1)]  # one vanishing, one exploding layer
+    assert extra[2:5] == [
+        1.0,
+        1.0,
+        pytest.approx(1 - 0.2 - 0.3 - 0.1),
+    ]  # one vanishing, one exploding layer
     assert extra[5:15] == [10.0 * i for i in range(10)]  # per-class accuracy in percent
     assert extra[15] == pytest.approx(825.0) and extra[16] == 1.5  # class variance, sharpness
     assert extra[17:24] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 10.0]  # layer norms clipped to 10

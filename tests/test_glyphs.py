@@ -14,6 +14,8 @@ def test_sparkline_has_fixed_bounds_and_marks_missing_values() -> None:
 def test_only_a_change_of_shape_asks_for_a_screen_layout():
     old = Text("epoch 3/25  1,234 samples/s\nRUNNING")
     assert needs_layout(None, old)
-    assert not needs_layout(old, Text("epoch 4/25  1,302 samples/s\nRUNNING"))  # digits: repaint only
-    assert needs_layout(old, Text("epoch 4/25  1,302 samples/s\nRUNNING\nstale for 9 s"))  # a line more
+    # digits: repaint only
+    assert not needs_layout(old, Text("epoch 4/25  1,302 samples/s\nRUNNING"))
+    # a line more
+    assert needs_layout(old, Text("epoch 4/25  1,302 samples/s\nRUNNING\nstale for 9 s"))
     assert needs_layout(old, Text("epoch 10/25  11,302 samples/s\nRUNNING"))  # wider

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from training.actions import Action, Command, CommandType
-from training.data import DataConfig, load_task
-from training.env import EnvConfig, MorphogeneticEnv
-from training.grad_buffer import CALL_COST_VALUES, GradientBuffer, plan_buckets
-from training.gradients import EpochGradientTelemetry
+from training.env.actions import Action, Command, CommandType
+from training.env.data import DataConfig, load_task
+from training.env.environment import EnvConfig, MorphogeneticEnv
+from training.seeds.grad_buffer import CALL_COST_VALUES, GradientBuffer, plan_buckets
+from training.seeds.gradients import EpochGradientTelemetry
 
 CPU = torch.device("cpu")
 
@@ -66,7 +66,9 @@ def test_backward_accumulates_into_the_buffer_and_padding_stays_zero():
     for p, q in zip(m.parameters(), ref.parameters(), strict=True):
         assert torch.equal(p.grad, q.grad)
     # everything in the buffer beyond the views is padding, still zero
-    assert float(buffer.flat.abs().sum()) == pytest.approx(sum(float(p.grad.abs().sum()) for p in m.parameters()))
+    assert float(buffer.flat.abs().sum()) == pytest.approx(
+        sum(float(p.grad.abs().sum()) for p in m.parameters())
+    )
 
 
 def test_a_gradient_set_to_none_while_bound_is_pointed_back_at_the_buffer():
@@ -82,10 +84,17 @@ def test_a_gradient_set_to_none_while_bound_is_pointed_back_at_the_buffer():
         m(x).square().sum().backward()
     telemetry.accumulate()
     got = telemetry.materialize()["seed"].gradient_norm
-    assert all(p.grad is not None and p.grad.untyped_storage().data_ptr() == telemetry._bound.buffer.flat.untyped_storage().data_ptr() for p in m.parameters())  # noqa: SLF001
+    assert all(
+        p.grad is not None
+        and p.grad.untyped_storage().data_ptr()
+        == telemetry._bound.buffer.flat.untyped_storage().data_ptr()
+        for p in m.parameters()
+    )  # noqa: SLF001
     m.zero_grad(set_to_none=True)
     m(x).square().sum().backward()
-    assert got == pytest.approx(torch.nn.utils.clip_grad_norm_(m.parameters(), float("inf")).item(), rel=1e-5)
+    assert got == pytest.approx(
+        torch.nn.utils.clip_grad_norm_(m.parameters(), float("inf")).item(), rel=1e-5
+    )
 
 
 def test_parameters_of_another_dtype_keep_the_per_tensor_path():
@@ -170,7 +179,10 @@ def _run(task, monkeypatch, bind: bool):
     def hook(env, b):
         if b == 3:  # gradients of the previous batch are still there
             grads = [p.grad for p in env.model.host.parameters()]
-            seen.append(all(g is not None for g in grads) and len({g.untyped_storage().data_ptr() for g in grads}) == 1)
+            seen.append(
+                all(g is not None for g in grads)
+                and len({g.untyped_storage().data_ptr() for g in grads}) == 1
+            )
             if env.epoch == 2:  # the third epoch trains: pause the seed halfway, rebinding
                 assert env.apply_command(Command(CommandType.PAUSE_SEED, lane="L", slot=0)).applied
             if env.epoch == 3:  # something clears the host's gradients with the bound set unchanged
@@ -194,8 +206,14 @@ def test_training_is_bitwise_the_same_with_bound_gradients(tiny_task, monkeypatc
     for key in plain_state:
         assert torch.equal(plain_state[key], bound_state[key]), key
     for p, b in zip(plain, bound, strict=True):
-        assert (p.train_loss, p.val_loss, p.val_accuracy) == (b.train_loss, b.val_loss, b.val_accuracy)
+        assert (p.train_loss, p.val_loss, p.val_accuracy) == (
+            b.train_loss,
+            b.val_loss,
+            b.val_accuracy,
+        )
         assert p.gradients.keys() == b.gradients.keys()
         for k in p.gradients:
             assert p.gradients[k].measured == b.gradients[k].measured
-            assert b.gradients[k].gradient_norm == pytest.approx(p.gradients[k].gradient_norm, rel=1e-5)
+            assert b.gradients[k].gradient_norm == pytest.approx(
+                p.gradients[k].gradient_norm, rel=1e-5
+            )

@@ -1,4 +1,4 @@
-"""The vectorised gradient telemetry (DESIGN.md §6)."""
+"""The vectorised gradient telemetry (docs/architecture.md, "Gradient telemetry")."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from training.gradients import EpochGradientTelemetry, SeedGradientCollector, tensor_norms
+from training.seeds.gradients import EpochGradientTelemetry, SeedGradientCollector, tensor_norms
 
 CPU = torch.device("cpu")
 
@@ -41,7 +41,8 @@ def test_huge_gradients_give_a_finite_float64_norm():
     assert torch.isinf(torch.stack(torch._foreach_norm([p.grad for p in m.parameters()]))).all()
     stats = SeedGradientCollector().collect(m.parameters())
     assert math.isfinite(stats["gradient_norm"])
-    assert stats["gradient_norm"] == pytest.approx(1e19 * math.sqrt(110), rel=1e-6)  # 1e19 in float32
+    # 1e19 in float32
+    assert stats["gradient_norm"] == pytest.approx(1e19 * math.sqrt(110), rel=1e-6)
     assert stats["has_exploding"] is True
 
 

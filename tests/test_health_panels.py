@@ -164,10 +164,15 @@ class TestDecisionTable:
         assert cells[7] == f"{ACTION_SHORT[iql.reference_action]} ✗"
         heur_cells = [str(c) for c in table.get_row(heur.key)]
         assert heur_cells[3:7] == ["—"] * 4
-        assert heur_cells[8] == ("done" if heur.executed else "REFUSED") and heur.reason in heur_cells[9]
+        assert (
+            heur_cells[8] == ("done" if heur.executed else "REFUSED")
+            and heur.reason in heur_cells[9]
+        )
 
     def test_q_vector_marks_masked_actions(self) -> None:
-        iql = next(d for d in full_view().decisions if d.q_values is not None and not all(d.action_mask))
+        iql = next(
+            d for d in full_view().decisions if d.q_values is not None and not all(d.action_mask)
+        )
         masked = iql.action_mask.index(False)
         assert f"{ACTION_SHORT[masked]} ({iql.q_values[masked]:+.2f})" in q_vector_text(iql).plain
 
@@ -177,7 +182,10 @@ class TestDecisionTable:
         decisions = (*view.decisions[:-1], dataclasses.replace(parent, shadow=(shadow,)), shadow)
         table = await drawn(DecisionTable(), dataclasses.replace(view, decisions=decisions))
         assert row_keys(table)[-2:] == [parent.key, shadow.key]
-        assert "⁝" in str(table.get_row(shadow.key)[1]) and str(table.get_row(shadow.key)[8]) == "advice"
+        assert (
+            "⁝" in str(table.get_row(shadow.key)[1])
+            and str(table.get_row(shadow.key)[8]) == "advice"
+        )
         assert "⁝" not in str(table.get_row(parent.key)[1])
 
     async def test_a_repeated_decision_key_gets_its_own_row(self) -> None:

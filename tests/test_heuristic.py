@@ -2,23 +2,56 @@
 
 import pytest
 
-from training.actions import Action
-from training.lifecycle import SeedStage
+from training.env.actions import Action
+from training.env.signals import TrainingSnapshot
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
-from training.signals import TrainingSnapshot
-from training.telemetry import SeedTelemetry
+from training.seeds.lifecycle import SeedStage
+from training.seeds.telemetry import SeedTelemetry
 
 ALL = (True,) * 7
 
 
-def obs(epoch=8, plateau=0, active=False, stage=1, in_stage=0, improvement=0.0, since_stage=0.0,
-        available=3, paused=False, max_epochs=25) -> TrainingSnapshot:  # fmt: skip
-    telemetry = SeedTelemetry(seed_id="s", stage=stage, accuracy_delta=since_stage, epochs_in_stage=in_stage)
+def obs(
+    epoch=8,
+    plateau=0,
+    active=False,
+    stage=1,
+    in_stage=0,
+    improvement=0.0,
+    since_stage=0.0,
+    available=3,
+    paused=False,
+    max_epochs=25,
+) -> TrainingSnapshot:
+    telemetry = SeedTelemetry(
+        seed_id="s", stage=stage, accuracy_delta=since_stage, epochs_in_stage=in_stage
+    )
     return TrainingSnapshot(
-        epoch, epoch * 10, 1.0, 1.0, 0.0, 60.0, 60.0, 0.0, plateau, 60.0, 1.0, (1.0,) * 5, (60.0,) * 5,
-        active, stage, in_stage, 0.0, improvement, available, max_epochs=max_epochs, num_slots=3,
-        focus_slot=0 if active else None, focus_paused=paused, seed_telemetry=telemetry,
-    )  # fmt: skip
+        epoch,
+        epoch * 10,
+        1.0,
+        1.0,
+        0.0,
+        60.0,
+        60.0,
+        0.0,
+        plateau,
+        60.0,
+        1.0,
+        (1.0,) * 5,
+        (60.0,) * 5,
+        active,
+        stage,
+        in_stage,
+        0.0,
+        improvement,
+        available,
+        max_epochs=max_epochs,
+        num_slots=3,
+        focus_slot=0 if active else None,
+        focus_paused=paused,
+        seed_telemetry=telemetry,
+    )
 
 
 def decide(observation, mask=ALL, config=None):
@@ -41,8 +74,13 @@ def test_no_germination_too_late_to_finish():
 def test_blueprints_rotate_round_robin():
     policy = HeuristicPolicy()
     chosen = [policy.decide(obs(plateau=3), ALL).action for _ in range(5)]
-    assert chosen == [Action.GERMINATE_CONV, Action.GERMINATE_ATTENTION, Action.GERMINATE_NORM,
-                      Action.GERMINATE_DEPTHWISE, Action.GERMINATE_CONV]  # fmt: skip
+    assert chosen == [
+        Action.GERMINATE_CONV,
+        Action.GERMINATE_ATTENTION,
+        Action.GERMINATE_NORM,
+        Action.GERMINATE_DEPTHWISE,
+        Action.GERMINATE_CONV,
+    ]
 
 
 def test_improvement_while_training_advances():
@@ -51,16 +89,25 @@ def test_improvement_while_training_advances():
 
 
 def test_decline_while_training_culls():
-    assert decide(obs(active=True, stage=SeedStage.TRAINING, in_stage=1, since_stage=-4.0)).action is Action.CULL
+    assert (
+        decide(obs(active=True, stage=SeedStage.TRAINING, in_stage=1, since_stage=-4.0)).action
+        is Action.CULL
+    )
 
 
 def test_decline_while_blending_culls():
-    assert decide(obs(active=True, stage=SeedStage.BLENDING, improvement=-5.0)).action is Action.CULL
+    assert (
+        decide(obs(active=True, stage=SeedStage.BLENDING, improvement=-5.0)).action is Action.CULL
+    )
 
 
-@pytest.mark.parametrize(("improvement", "expected"), [(1.2, Action.ADVANCE), (-0.3, Action.CULL), (0.0, Action.CULL)])
+@pytest.mark.parametrize(
+    ("improvement", "expected"), [(1.2, Action.ADVANCE), (-0.3, Action.CULL), (0.0, Action.CULL)]
+)
 def test_probation_fossilizes_a_seed_that_helped_and_culls_one_that_did_not(improvement, expected):
-    decision = decide(obs(active=True, stage=SeedStage.PROBATIONARY, in_stage=1, improvement=improvement))
+    decision = decide(
+        obs(active=True, stage=SeedStage.PROBATIONARY, in_stage=1, improvement=improvement)
+    )
     assert decision.action is expected
 
 
@@ -71,7 +118,12 @@ def test_a_masked_choice_becomes_wait_with_a_reason():
 
 
 def test_a_paused_focus_seed_is_left_alone():
-    assert decide(obs(active=True, stage=SeedStage.TRAINING, in_stage=5, since_stage=3.0, paused=True)).action is Action.WAIT
+    assert (
+        decide(
+            obs(active=True, stage=SeedStage.TRAINING, in_stage=5, since_stage=3.0, paused=True)
+        ).action
+        is Action.WAIT
+    )
 
 
 @pytest.mark.parametrize("slots", [1, 2, 3])

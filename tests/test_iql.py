@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.actions import ACTION_DIM, Action
-from training.features import FeatureNormalizer
+from training.env.actions import ACTION_DIM, Action
+from training.env.features import FeatureNormalizer
 from training.policies.iql import (
     IQL,
     Batch,
@@ -49,7 +49,9 @@ def _one_thread():
         yield
 
 
-def one_state_dataset(counts: dict[Action, int], rewards: dict[Action, float], dim: int = 4) -> OfflineDataset:
+def one_state_dataset(
+    counts: dict[Action, int], rewards: dict[Action, float], dim: int = 4
+) -> OfflineDataset:
     """A one-step problem: the same state every time, each action with a fixed reward."""
     actions = np.array([a for a, n in counts.items() for _ in range(n)], dtype=np.int64)
     n = len(actions)
@@ -84,7 +86,9 @@ def random_dataset(n: int = 64, dim: int = 5, seed: int = 0) -> OfflineDataset:
 @pytest.fixture(scope="module")
 def mostly_wait():
     """The behaviour mostly WAITs (reward 0) and sometimes ADVANCEs (reward 1)."""
-    data = one_state_dataset({Action.WAIT: 48, Action.ADVANCE: 16}, {Action.WAIT: 0.0, Action.ADVANCE: 1.0})
+    data = one_state_dataset(
+        {Action.WAIT: 48, Action.ADVANCE: 16}, {Action.WAIT: 0.0, Action.ADVANCE: 1.0}
+    )
     with one_thread():
         return data, train_offline(data, steps=400, config=TINY, seed=0)
 
@@ -108,7 +112,9 @@ def test_advantage_weights_are_clipped_at_100():
 
 
 def test_q_target_bootstraps_from_next_value_unless_done():
-    target = td_target(torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0]), torch.tensor([2.0, 2.0]), 0.5)
+    target = td_target(
+        torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0]), torch.tensor([2.0, 2.0]), 0.5
+    )
     assert target.tolist() == [2.0, 1.0]
 
 
@@ -127,8 +133,14 @@ def test_v_regresses_towards_the_min_of_the_target_q_networks():
     _constant(iql.q_target, 1.0)
     _constant(iql.q2_target, 3.0)
     states = torch.zeros(32, 3)
-    batch = Batch(states, torch.zeros(32, dtype=torch.long), torch.zeros(32), states,
-                  torch.ones(32), torch.ones(32, ACTION_DIM, dtype=torch.bool))  # fmt: skip
+    batch = Batch(
+        states,
+        torch.zeros(32, dtype=torch.long),
+        torch.zeros(32),
+        states,
+        torch.ones(32),
+        torch.ones(32, ACTION_DIM, dtype=torch.bool),
+    )
     for _ in range(300):
         iql.update(batch)
     # V has a single target value, so every expectile of it is that value: min(1, 3) = 1.
@@ -163,7 +175,9 @@ def test_training_is_deterministic_for_a_seed():
     data = random_dataset()
     a, b = (train_offline(data, steps=5, config=TINY, seed=7) for _ in range(2))
     assert a.history == b.history
-    for x, y in zip(a.iql.policy_network.parameters(), b.iql.policy_network.parameters(), strict=True):
+    for x, y in zip(
+        a.iql.policy_network.parameters(), b.iql.policy_network.parameters(), strict=True
+    ):
         assert torch.equal(x, y)
 
 
@@ -175,7 +189,13 @@ def test_a_different_seed_trains_differently():
 
 def test_progress_reports_every_step_with_the_losses():
     seen = []
-    train_offline(random_dataset(), steps=3, config=TINY, seed=0, progress=lambda step, losses: seen.append((step, losses)))
+    train_offline(
+        random_dataset(),
+        steps=3,
+        config=TINY,
+        seed=0,
+        progress=lambda step, losses: seen.append((step, losses)),
+    )
     assert [s for s, _ in seen] == [1, 2, 3]
     assert {"loss_v", "loss_q", "loss_pi", "loss_bc"} <= set(seen[0][1])
 
@@ -191,7 +211,12 @@ def test_a_trainer_run_in_chunks_goes_on_where_it_stopped():
 def test_training_flushes_denormals_and_restores_the_mode_after():
     assert not flushing_denormals()
     during = []
-    train_offline(random_dataset(), steps=2, config=TINY, progress=lambda step, losses: during.append(flushing_denormals()))
+    train_offline(
+        random_dataset(),
+        steps=2,
+        config=TINY,
+        progress=lambda step, losses: during.append(flushing_denormals()),
+    )
     assert during == [True, True]
     assert not flushing_denormals()
 
@@ -256,7 +281,10 @@ def test_dataset_round_trips_through_npz(tmp_path):
 
 def test_dataset_reads_feature_set_from_metadata(tmp_path):
     data = random_dataset(dim=37)
-    arrays = {k: getattr(data, k) for k in ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")}
+    arrays = {
+        k: getattr(data, k)
+        for k in ("states", "actions", "rewards", "next_states", "dones", "masks", "next_masks")
+    }
     np.savez(tmp_path / "d.npz", **arrays, metadata=np.asarray(json.dumps({"feature_set": "seed"})))
     assert OfflineDataset.from_npz(tmp_path / "d.npz").feature_set == "seed"
 
@@ -283,13 +311,28 @@ def test_dataset_refuses_an_action_its_mask_forbids():
     masks = data.masks.copy()
     masks[0, data.actions[0]] = False
     with pytest.raises(ValueError, match="mask forbids"):
-        OfflineDataset(data.states, data.actions, data.rewards, data.next_states, data.dones, masks,
-                       data.next_masks)  # fmt: skip
+        OfflineDataset(
+            data.states,
+            data.actions,
+            data.rewards,
+            data.next_states,
+            data.dones,
+            masks,
+            data.next_masks,
+        )
 
 
 def test_training_refuses_data_whose_feature_set_disagrees_with_its_width():
     data = random_dataset(dim=27)
-    mislabelled = OfflineDataset(data.states, data.actions, data.rewards, data.next_states, data.dones,
-                                 data.masks, data.next_masks, metadata={"feature_set": "seed"})  # fmt: skip
+    mislabelled = OfflineDataset(
+        data.states,
+        data.actions,
+        data.rewards,
+        data.next_states,
+        data.dones,
+        data.masks,
+        data.next_masks,
+        metadata={"feature_set": "seed"},
+    )
     with pytest.raises(ValueError, match="'seed' but its states have 27"):
         train_offline(mislabelled, steps=1, config=TINY)

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from esper_tui.iql_cli import main
-from training.recordio import read_records
+from esper_tui.cli.iql import main
+from esper_tui.replay import read_records
 from training.records import EpochRecord, RunInfo
 
 
@@ -25,10 +25,49 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
 def pipeline(tmp_path_factory):
     """collect -> train once for the module; returns the folder."""
     folder = tmp_path_factory.mktemp("iql")
-    assert main(["collect", "-o", str(folder / "d.npz"), "--preset", "tiny", "--episodes", "2", "--epochs", "5",
-                 "--epsilon", "0.6", "--seed", "1", "--device", "cpu", "--record", str(folder / "c.jsonl")]) == 0
-    assert main(["train", str(folder / "d.npz"), "-o", str(folder / "m.pt"), "--steps", "30", "--hidden", "16",
-                 "--batch-size", "16", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "collect",
+                "-o",
+                str(folder / "d.npz"),
+                "--preset",
+                "tiny",
+                "--episodes",
+                "2",
+                "--epochs",
+                "5",
+                "--epsilon",
+                "0.6",
+                "--seed",
+                "1",
+                "--device",
+                "cpu",
+                "--record",
+                str(folder / "c.jsonl"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                str(folder / "d.npz"),
+                "-o",
+                str(folder / "m.pt"),
+                "--steps",
+                "30",
+                "--hidden",
+                "16",
+                "--batch-size",
+                "16",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     return folder
 
 
@@ -44,18 +83,55 @@ def test_collect_writes_transitions_with_metadata(pipeline):
 
 
 def test_train_prints_histograms_and_agreement(pipeline, capsys):
-    code, out, _ = run_cli(["train", str(pipeline / "d.npz"), "-o", str(pipeline / "m2.pt"), "--steps", "10",
-                            "--hidden", "8", "--batch-size", "8", "--device", "cpu"], capsys)
+    code, out, _ = run_cli(
+        [
+            "train",
+            str(pipeline / "d.npz"),
+            "-o",
+            str(pipeline / "m2.pt"),
+            "--steps",
+            "10",
+            "--hidden",
+            "8",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+        ],
+        capsys,
+    )
     assert code == 0
-    for label in ("action histogram, data:", "action histogram, IQL:", "action histogram, BC:", "agreement with the data"):
+    for label in (
+        "action histogram, data:",
+        "action histogram, IQL:",
+        "action histogram, BC:",
+        "agreement with the data",
+    ):
         assert label in out
     assert (pipeline / "m2.pt").stat().st_size > 0
 
 
 def test_compare_writes_report_and_replayable_record(pipeline, capsys, tmp_path):
-    code, out, _ = run_cli(["compare", "--model", str(pipeline / "m.pt"), "--preset", "tiny", "--episodes", "2",
-                            "--epochs", "2", "--device", "cpu", "--report", str(tmp_path / "r.json"),
-                            "--record", str(tmp_path / "r.jsonl")], capsys)
+    code, out, _ = run_cli(
+        [
+            "compare",
+            "--model",
+            str(pipeline / "m.pt"),
+            "--preset",
+            "tiny",
+            "--episodes",
+            "2",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--report",
+            str(tmp_path / "r.json"),
+            "--record",
+            str(tmp_path / "r.jsonl"),
+        ],
+        capsys,
+    )
     assert code == 0, out
     report = json.loads((tmp_path / "r.json").read_text())
     assert set(report["lanes"]) == {"heuristic", "m"}
@@ -74,7 +150,10 @@ def test_compare_writes_report_and_replayable_record(pipeline, capsys, tmp_path)
         (["compare", "--model", "m.pt", "--epochs", "0"], "outside 1-"),
         (["compare", "--model", "m.pt", "--slots", "4"], "3 injection points"),
         (["compare", "--model", "m.pt", "--preset", "cifar10"], "--data-dir"),
-        (["compare", "--model", "m.pt", "--preset", "cifar10", "--data-dir", "nowhere"], "--download"),
+        (
+            ["compare", "--model", "m.pt", "--preset", "cifar10", "--data-dir", "nowhere"],
+            "--download",
+        ),
         (["compare", "--model", "m.pt", "--device", "tpu"], "unknown device"),
         (["compare", "--model", "m.pt", "--mode", "solo"], "invalid choice"),
         (["collect", "-o", "x.npz", "--epsilon", "2"], "between 0 and 1"),
@@ -95,5 +174,7 @@ def test_bad_input_exits_2_with_one_sentence(args, message, pipeline, capsys, mo
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "esper_tui.iql_cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "esper_tui.cli.iql", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "collect" in result.stdout and "compare" in result.stdout

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from training.lifecycle import (
+from training.seeds.lifecycle import (
     VALID_TRANSITIONS,
     SeedStage,
     is_active_stage,
@@ -12,7 +12,7 @@ from training.lifecycle import (
     is_terminal_stage,
     is_valid_transition,
 )
-from training.seeds import InvalidTransitionError, SeedState
+from training.seeds.slot import InvalidTransitionError, SeedState
 
 EXPECTED = {
     (SeedStage.UNKNOWN, SeedStage.DORMANT),

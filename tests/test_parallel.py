@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esper_tui.iql_cli import main
-from training.comparison import RunConfig
-from training.env import EnvConfig
-from training.episodes import LaneSpec
-from training.parallel import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
-from training.recordio import read_records
+from esper_tui.cli.iql import main
+from esper_tui.replay import read_records
+from training.env.environment import EnvConfig
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
+from training.runs.comparison import RunConfig
+from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
+from training.runs.lanes import Lane
 
 MODEL = Path(__file__).parent / "fixtures" / "tiny_iql.pt"
 WALL_CLOCK = {"wall_seconds", "samples_per_second", "created_at", "captured_at"}
@@ -45,28 +45,82 @@ def run_cli(args: list[str]) -> int:
         return int(exc.code)
 
 
-COMPARE = ["compare", "--model", str(MODEL), "--model", str(MODEL), "--preset", "tiny", "--episodes", "3",
-           "--epochs", "3", "--device", "cpu", "--run-id", "same"]  # fmt: skip
+COMPARE = [
+    "compare",
+    "--model",
+    str(MODEL),
+    "--model",
+    str(MODEL),
+    "--preset",
+    "tiny",
+    "--episodes",
+    "3",
+    "--epochs",
+    "3",
+    "--device",
+    "cpu",
+    "--run-id",
+    "same",
+]
 
 
 def test_compare_with_two_workers_equals_the_serial_compare(tmp_path):
     for name, extra in (("serial", []), ("parallel", ["--workers", "2"])):
-        assert run_cli(COMPARE + extra + ["--record", str(tmp_path / f"{name}.jsonl"),
-                                          "--report", str(tmp_path / f"{name}.json")]) == 0  # fmt: skip
-    serial, parallel = comparable_file(tmp_path / "serial.jsonl"), comparable_file(tmp_path / "parallel.jsonl")
+        assert (
+            run_cli(
+                COMPARE
+                + extra
+                + [
+                    "--record",
+                    str(tmp_path / f"{name}.jsonl"),
+                    "--report",
+                    str(tmp_path / f"{name}.json"),
+                ]
+            )
+            == 0
+        )
+    serial, parallel = (
+        comparable_file(tmp_path / "serial.jsonl"),
+        comparable_file(tmp_path / "parallel.jsonl"),
+    )
     assert serial == parallel
     assert (tmp_path / "serial.json").read_text() == (tmp_path / "parallel.json").read_text()
     episodes = [r["episode"] for r in serial if r["kind"] == "epoch"]
     assert episodes == sorted(episodes) and set(episodes) == {1, 2, 3}  # in episode order
-    assert len(json.loads((tmp_path / "serial.json").read_text())["lanes"]) == 3  # three lanes, no limit
+    # three lanes, no limit
+    assert len(json.loads((tmp_path / "serial.json").read_text())["lanes"]) == 3
 
 
 def test_collect_with_two_workers_equals_the_serial_collect(tmp_path):
-    base = ["collect", "--preset", "tiny", "--episodes", "3", "--epochs", "3", "--epsilon", "0.5",
-            "--device", "cpu", "--seed", "4", "--run-id", "same"]  # fmt: skip
+    base = [
+        "collect",
+        "--preset",
+        "tiny",
+        "--episodes",
+        "3",
+        "--epochs",
+        "3",
+        "--epsilon",
+        "0.5",
+        "--device",
+        "cpu",
+        "--seed",
+        "4",
+        "--run-id",
+        "same",
+    ]
     for name, extra in (("serial", []), ("parallel", ["--workers", "2"])):
-        assert run_cli(base + extra + ["-o", str(tmp_path / f"{name}.npz"), "--record", str(tmp_path / f"{name}.jsonl")]) == 0
-    assert comparable_file(tmp_path / "serial.jsonl") == comparable_file(tmp_path / "parallel.jsonl")
+        assert (
+            run_cli(
+                base
+                + extra
+                + ["-o", str(tmp_path / f"{name}.npz"), "--record", str(tmp_path / f"{name}.jsonl")]
+            )
+            == 0
+        )
+    assert comparable_file(tmp_path / "serial.jsonl") == comparable_file(
+        tmp_path / "parallel.jsonl"
+    )
     with np.load(tmp_path / "serial.npz") as a, np.load(tmp_path / "parallel.npz") as b:
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
@@ -76,7 +130,9 @@ def test_collect_with_two_workers_equals_the_serial_collect(tmp_path):
 
 
 def tiny_config(episodes: int = 3, epochs: int = 2) -> RunConfig:
-    return RunConfig(env=EnvConfig(preset="tiny", max_epochs=epochs, seed=3), episodes=episodes, run_id="t")
+    return RunConfig(
+        env=EnvConfig(preset="tiny", max_epochs=epochs, seed=3), episodes=episodes, run_id="t"
+    )
 
 
 class FaultyBackend(ProcessBackend):
@@ -84,15 +140,17 @@ class FaultyBackend(ProcessBackend):
 
     def submit(self, task):
         if task.episode == 2:
-            broken = LaneSpec(LaneInfo("broken", "iql", "broken.pt"), model=b"not a checkpoint")
-            task = type(task)(task.info, task.config, task.lanes[:1] + (broken,), task.episode, task.threads)
+            broken = Lane(LaneInfo("broken", "iql", "broken.pt"), model=b"not a checkpoint")
+            task = type(task)(
+                task.info, task.config, task.lanes[:1] + (broken,), task.episode, task.threads
+            )
         return super().submit(task)
 
 
 def test_a_failing_episode_is_recorded_with_its_traceback_and_the_others_go_on():
     records = []
     with FaultyBackend(2) as backend:
-        run = run_episodes(tiny_config(), [heuristic_lane()], records.append, backend)
+        run = run_episodes(tiny_config(), [Lane.heuristic()], records.append, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
     failed = [r for r in records if isinstance(r, RunEvent) and r.event == "episode_failed"]
@@ -114,7 +172,7 @@ class DyingBackend(ProcessBackend):
 
 def test_a_worker_that_dies_fails_only_its_episode():
     with DyingBackend(1) as backend:
-        run = run_episodes(tiny_config(), [heuristic_lane()], lambda r: None, backend)
+        run = run_episodes(tiny_config(), [Lane.heuristic()], lambda r: None, backend)
     assert run.result.failed == [2]
     assert [e.episode for e in run.result.episodes] == [1, 3]
 
@@ -129,8 +187,12 @@ def test_an_interrupt_stops_the_workers_and_keeps_finished_episodes():
             raise KeyboardInterrupt
 
     with ProcessBackend(2) as backend, pytest.raises(KeyboardInterrupt):
-        run_episodes(tiny_config(episodes=4, epochs=4), [heuristic_lane()], records.append, backend, progress)
-    finished = [r.episode for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"]
+        run_episodes(
+            tiny_config(episodes=4, epochs=4), [Lane.heuristic()], records.append, backend, progress
+        )
+    finished = [
+        r.episode for r in records if isinstance(r, RunEvent) and r.event == "episode_finished"
+    ]
     # Whichever episode of the two running finished first, it is kept, and the record stays in
     # episode order (the other's partial epochs come first, without an episode_finished).
     assert finished and finished == sorted(finished)
@@ -146,7 +208,9 @@ def test_without_ray_the_cli_says_how_to_install_it(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["compare", "--model", str(MODEL), "--preset", "tiny", "--ray"])
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "pip install -e '.[cluster]'" in err and err.count("\n") == 1
+    assert (
+        exit_info.value.code == 2 and "pip install -e '.[cluster]'" in err and err.count("\n") == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -185,8 +249,26 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
     import time
 
     record = tmp_path / "run.jsonl"
-    args = [sys.executable, "-m", "esper_tui.iql_cli", "compare", "--model", str(MODEL), "--preset", "tiny",
-            "--episodes", "8", "--epochs", "6", "--device", "cpu", "--workers", "2", "--record", str(record)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "esper_tui.cli.iql",
+        "compare",
+        "--model",
+        str(MODEL),
+        "--preset",
+        "tiny",
+        "--episodes",
+        "8",
+        "--epochs",
+        "6",
+        "--device",
+        "cpu",
+        "--workers",
+        "2",
+        "--record",
+        str(record),
+    ]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -199,18 +281,27 @@ def test_sigterm_stops_the_workers_and_keeps_finished_episodes(tmp_path):
     assert process.returncode != 0 and "Traceback" not in err
     records, corrupt = read_records(record)
     assert corrupt == 0 and records[-1].event == "stopped"
-    assert any(isinstance(r, RunEvent) and r.event == "episode_finished" and r.episode == 1 for r in records)
+    assert any(
+        isinstance(r, RunEvent) and r.event == "episode_finished" and r.episode == 1
+        for r in records
+    )
     end = time.monotonic() + 10
     while time.monotonic() < end and any(Path(f"/proc/{pid}").exists() for pid in workers):
         time.sleep(0.2)
-    assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphans
+    # no orphans
+    assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
 def test_progress_counts_lane_epochs_and_episodes_to_the_end():
     states = []
     with InProcessBackend() as b:
-        run_episodes(tiny_config(episodes=3, epochs=2), [heuristic_lane(), heuristic_lane("other")],
-                     lambda r: None, b, progress=states.append)  # fmt: skip
+        run_episodes(
+            tiny_config(episodes=3, epochs=2),
+            [Lane.heuristic(), Lane.heuristic("other")],
+            lambda r: None,
+            b,
+            progress=states.append,
+        )
     epochs = [s.epochs_done for s in states]
     assert epochs == sorted(epochs) and states[-1].epochs_total == 3 * 2 * 2
     assert states[-1].epochs_done == 12 and states[-1].done == 3 and states[-1].queued == 0

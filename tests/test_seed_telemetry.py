@@ -9,19 +9,19 @@ class TestSeedTelemetry:
     """Tests for SeedTelemetry dataclass."""
 
     def test_import_from_contract_module(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
-        # Defined in the contract module (DESIGN.md section 2), not re-exported from elsewhere.
-        assert SeedTelemetry.__module__ == "training.telemetry"
+        # Defined in the contract module (docs/architecture.md, "Where things live"), not re-exported.
+        assert SeedTelemetry.__module__ == "training.seeds.telemetry"
 
     def test_create_with_seed_id(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         telem = SeedTelemetry(seed_id="test_seed_1")
         assert telem.seed_id == "test_seed_1"
 
     def test_default_values(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         telem = SeedTelemetry(seed_id="test")
         assert telem.gradient_norm == 0.0
@@ -33,7 +33,7 @@ class TestSeedTelemetry:
         assert telem.alpha == 0.0
 
     def test_to_features_returns_10_dims(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         telem = SeedTelemetry(seed_id="test")
         features = telem.to_features()
@@ -41,7 +41,7 @@ class TestSeedTelemetry:
         assert SeedTelemetry.feature_dim() == 10
 
     def test_to_features_normalized_range(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         telem = SeedTelemetry(
             seed_id="test",
@@ -62,19 +62,19 @@ class TestSeedTelemetry:
             assert -1.0 <= f <= 1.0, f"Feature {i} out of range: {f}"
 
     def test_stage_normalization(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         assert SeedTelemetry(seed_id="test", stage=1).to_features()[7] == 0.0
         assert SeedTelemetry(seed_id="test", stage=7).to_features()[7] == 1.0
 
     def test_temporal_position(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         telem = SeedTelemetry(seed_id="test", epoch=10, max_epochs=20)
         assert telem.to_features()[9] == 0.5
 
     def test_captured_at_timestamp(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         before = datetime.now(UTC)
         telem = SeedTelemetry(seed_id="test")
@@ -83,7 +83,7 @@ class TestSeedTelemetry:
         assert telem.captured_at.tzinfo is not None
 
     def test_uses_slots(self):
-        from training.telemetry import SeedTelemetry
+        from training.seeds.telemetry import SeedTelemetry
 
         assert not hasattr(SeedTelemetry(seed_id="x"), "__dict__")
 
@@ -92,22 +92,22 @@ class TestSeedStateTelemetry:
     """Tests for SeedState.telemetry integration."""
 
     def test_seed_state_has_telemetry(self):
-        from training.seeds import SeedState
+        from training.seeds.slot import SeedState
 
         state = SeedState(seed_id="test", blueprint_id="conv_enhance")
         assert hasattr(state, "telemetry")
         assert state.telemetry is not None
 
     def test_telemetry_initialized_with_seed_info(self):
-        from training.seeds import SeedState
+        from training.seeds.slot import SeedState
 
         state = SeedState(seed_id="seed_1", blueprint_id="attention")
         assert state.telemetry.seed_id == "seed_1"
         assert state.telemetry.blueprint_id == "attention"
 
     def test_sync_telemetry_updates_from_metrics(self):
-        from training.lifecycle import SeedStage
-        from training.seeds import SeedState
+        from training.seeds.lifecycle import SeedStage
+        from training.seeds.slot import SeedState
 
         state = SeedState(seed_id="test", blueprint_id="conv")
         state.stage = SeedStage.TRAINING
@@ -138,15 +138,15 @@ class TestSeedGradientCollector:
     """Tests for lightweight gradient collection."""
 
     def test_import_collector(self):
-        from training.gradients import SeedGradientCollector
+        from training.seeds.gradients import SeedGradientCollector
 
-        assert SeedGradientCollector.__module__ == "training.gradients"
+        assert SeedGradientCollector.__module__ == "training.seeds.gradients"
 
     def test_collect_gradient_stats(self):
         import torch
         from torch import nn
 
-        from training.gradients import SeedGradientCollector
+        from training.seeds.gradients import SeedGradientCollector
 
         model = nn.Linear(10, 5)
         model(torch.randn(4, 10)).sum().backward()
@@ -157,7 +157,7 @@ class TestSeedGradientCollector:
         assert "gradient_health" in stats
         assert "has_vanishing" in stats
         assert "has_exploding" in stats
-        # The global L2 norm over all tensors (PITFALLS.md: not divided by the tensor count).
+        # The global L2 norm over all tensors, not divided by the tensor count (which shows 0.3 for a norm of 15).
         expected = torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters())).item()
         assert stats["gradient_norm"] == pytest.approx(expected, rel=1e-5)
         assert 0 <= stats["gradient_health"] <= 1
@@ -166,7 +166,7 @@ class TestSeedGradientCollector:
         import torch
         from torch import nn
 
-        from training.gradients import SeedGradientCollector
+        from training.seeds.gradients import SeedGradientCollector
 
         model = nn.Linear(10, 5)
         for p in model.parameters():
@@ -179,7 +179,7 @@ class TestSeedGradientCollector:
         import torch
         from torch import nn
 
-        from training.gradients import SeedGradientCollector
+        from training.seeds.gradients import SeedGradientCollector
 
         model = nn.Linear(10, 5)
         for p in model.parameters():
@@ -196,9 +196,9 @@ class TestFullIntegration:
         import torch
         from torch import nn
 
-        from training.gradients import collect_seed_gradients
-        from training.lifecycle import SeedStage
-        from training.seeds import SeedState
+        from training.seeds.gradients import collect_seed_gradients
+        from training.seeds.lifecycle import SeedStage
+        from training.seeds.slot import SeedState
 
         state = SeedState(seed_id="integration_test", blueprint_id="conv_enhance")
         assert state.telemetry is not None

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from training.blueprints import BLUEPRINTS, build_blueprint
-from training.gates import LifecycleConfig
-from training.host import HostCNN, MorphogeneticModel
-from training.lifecycle import SeedStage
-from training.seeds import AlphaRamp, Refusal, SeedSlot
+from training.seeds.blueprints import BLUEPRINTS, build_blueprint
+from training.seeds.gates import LifecycleConfig
+from training.seeds.host import HostCNN, MorphogeneticModel
+from training.seeds.lifecycle import SeedStage
+from training.seeds.slot import AlphaRamp, Refusal, SeedSlot
 
 CPU = torch.device("cpu")
 
@@ -48,7 +48,9 @@ def test_training_seed_leaves_host_forward_and_gradients_exactly_unchanged():
     assert torch.equal(out_a, out_b)
     F.cross_entropy(out_a, y).backward()
     F.cross_entropy(out_b, y).backward()
-    for (name, pa), pb in zip(with_seed.host.named_parameters(), without.host.parameters(), strict=True):
+    for (name, pa), pb in zip(
+        with_seed.host.named_parameters(), without.host.parameters(), strict=True
+    ):
         assert torch.equal(pa.grad, pb.grad), name
     seed_grad = torch.cat([p.grad.flatten() for p in slot.seed.parameters()])
     assert seed_grad.abs().sum() > 0

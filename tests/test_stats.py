@@ -1,11 +1,26 @@
-"""Paired statistics: Student's t quantiles at any df, and a paired result checked by hand."""
+"""Paired statistics: Student's t quantiles at any df, and a paired result checked by hand. The
+values come from ``scipy.stats`` (and ``scipy.special``); these tests cross-check them against
+closed forms and calculations by hand."""
 
 import math
 from itertools import pairwise
 
 import pytest
+from scipy import special
+from scipy import stats as scipy_stats
 
-from training.stats import paired_result, regularized_beta, sign_test_p, t_critical, t_two_sided_p
+from training.runs.stats import paired_result, sign_test_p, t_critical, t_interval
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """P(|T| > t) for Student's t with ``df`` degrees of freedom."""
+    return float(2.0 * scipy_stats.t.sf(abs(t), df))
+
+
+def regularized_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b), the regularised incomplete beta function behind Student's t."""
+    return float(special.betainc(a, b, x))
+
 
 # t_{0.975, df}, by mpmath two ways (inverting betainc, and integrating the t density), 12 digits.
 KNOWN_T975 = {
@@ -114,3 +129,17 @@ def test_paired_result_refuses_unequal_lengths():
 def test_sign_test_with_mixed_results():
     # 2 wins vs 6 losses: 2 * (C(8,0) + C(8,1) + C(8,2)) / 2^8 = 2 * 37 / 256.
     assert sign_test_p(2, 6) == pytest.approx(74 / 256)
+
+
+def test_t_interval_of_equal_differences_is_the_point_itself():
+    # scipy's t distribution needs a positive scale; no spread means an interval of width 0.
+    assert t_interval([1.5, 1.5, 1.5]) == (1.5, 1.5)
+    result = paired_result("iql", "heuristic", [71.0, 72.0], [70.0, 71.0])
+    assert (result.ci_low, result.ci_high) == (1.0, 1.0)
+
+
+def test_t_interval_is_mean_plus_minus_t_times_the_standard_error():
+    values = [0.3, -1.2, 2.5, 0.9, 1.1]
+    mean, sd = sum(values) / 5, math.sqrt(sum((v - sum(values) / 5) ** 2 for v in values) / 4)
+    half = t_critical(4) * sd / math.sqrt(5)
+    assert t_interval(values) == pytest.approx((mean - half, mean + half), rel=1e-12)

@@ -6,10 +6,16 @@ import threading
 import pytest
 
 from esper_tui import store as store_module
-from esper_tui.replay import RecordFeeder, ReplayError, check_readable, replay_all, wait_for
+from esper_tui.replay import (
+    RecordFeeder,
+    ReplayError,
+    check_readable,
+    read_records,
+    replay_all,
+    wait_for,
+)
 from esper_tui.saturation import SaturationTracker
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import (
     DecisionRecord,
     EpochRecord,
@@ -20,7 +26,7 @@ from training.records import (
     record_from_line,
     record_to_line,
 )
-from training.telemetry import SeedTelemetry
+from training.seeds.telemetry import SeedTelemetry
 
 FIXTURE = "tests/fixtures/run.jsonl"
 
@@ -33,15 +39,43 @@ def fixture_records():
 
 
 def seed(lane="L", slot=0, gradient_norm=1.0, epoch=1, stage=3, measured=True, accuracy_delta=0.0):
-    telemetry = SeedTelemetry(seed_id=f"s{slot}", stage=stage, gradient_norm=gradient_norm, epoch=epoch,
-                              accuracy_delta=accuracy_delta)  # fmt: skip
-    return SeedRecord(lane, f"slot{slot}", slot, f"block{slot + 1}", slot, f"s{slot}", "conv_enhance", stage,
-                      "TRAINING", 1, 0.0, False, 100, telemetry, tuple(telemetry.to_features()), measured,
-                      3, False, False, None, 0.0, 1)  # fmt: skip
+    telemetry = SeedTelemetry(
+        seed_id=f"s{slot}",
+        stage=stage,
+        gradient_norm=gradient_norm,
+        epoch=epoch,
+        accuracy_delta=accuracy_delta,
+    )
+    return SeedRecord(
+        lane,
+        f"slot{slot}",
+        slot,
+        f"block{slot + 1}",
+        slot,
+        f"s{slot}",
+        "conv_enhance",
+        stage,
+        "TRAINING",
+        1,
+        0.0,
+        False,
+        100,
+        telemetry,
+        tuple(telemetry.to_features()),
+        measured,
+        3,
+        False,
+        False,
+        None,
+        0.0,
+        1,
+    )
 
 
 def epoch(n, lane="L", seeds=(), episode=1):
-    return EpochRecord("r", episode, lane, n, 25, 1.0, 1.0, 50.0, 50.0, 1000, 100, tuple(seeds), None, 1.0, 100.0)
+    return EpochRecord(
+        "r", episode, lane, n, 25, 1.0, 1.0, 50.0, 50.0, 1000, 100, tuple(seeds), None, 1.0, 100.0
+    )
 
 
 def test_histories_are_bounded(monkeypatch):
@@ -121,7 +155,11 @@ def test_finished_episodes_keep_their_curves_for_the_charts(fixture_records):
     for record in fixture_records:
         store.add(record)
     (past,) = store.view().lane("tiny_iql").past
-    first = [r for r in fixture_records if isinstance(r, EpochRecord) and r.lane == "tiny_iql" and r.episode == 1]
+    first = [
+        r
+        for r in fixture_records
+        if isinstance(r, EpochRecord) and r.lane == "tiny_iql" and r.episode == 1
+    ]
     assert past.episode == 1 and past.val_accuracy == tuple(r.val_accuracy for r in first)
     assert past.val_loss == tuple(r.val_loss for r in first) and past.epochs == tuple(range(1, 11))
 
@@ -132,18 +170,38 @@ def test_focus_history_follows_the_agents_focus_seed_and_marks_unmeasured_epochs
     store.add(epoch(2, seeds=[seed(gradient_norm=2.5, epoch=2)]))
     store.add(epoch(3, seeds=[seed(epoch=3, measured=False)]))
     focus = store.view().lanes[0].focus
-    assert [(p.epoch, p.seed_id, p.gradient_norm) for p in focus] == [(1, None, None), (2, "s0", 2.5), (3, "s0", None)]
+    assert [(p.epoch, p.seed_id, p.gradient_norm) for p in focus] == [
+        (1, None, None),
+        (2, "s0", 2.5),
+        (3, "s0", None),
+    ]
 
 
 def decided(lane, n, action, reference, episode=1, shadow=()):
-    return DecisionRecord(lane, n, "iql", action, None, "", (True,) * 7, True, "waited",
-                          reference_action=reference, episode=episode, shadow=shadow)  # fmt: skip
+    return DecisionRecord(
+        lane,
+        n,
+        "iql",
+        action,
+        None,
+        "",
+        (True,) * 7,
+        True,
+        "waited",
+        reference_action=reference,
+        episode=episode,
+        shadow=shadow,
+    )
 
 
 def test_agreement_is_counted_overall_and_per_episode():
     store = TelemetryStore()
     for n, (action, reference, episode) in enumerate([(0, 0, 1), (1, 0, 1), (0, 0, 2)], start=1):
-        store.add(dataclasses.replace(epoch(n, episode=episode), decision=decided("L", n, action, reference, episode)))
+        store.add(
+            dataclasses.replace(
+                epoch(n, episode=episode), decision=decided("L", n, action, reference, episode)
+            )
+        )
     agreement = store.view().lanes[0].agreement
     assert (agreement.agreed, agreement.decided) == (2, 3)
     assert (agreement.episode_agreed, agreement.episode_decided) == (1, 1)
@@ -152,22 +210,47 @@ def test_agreement_is_counted_overall_and_per_episode():
 
 def test_shadow_lanes_advise_and_their_choices_are_kept():
     store = TelemetryStore()
-    store.add(RunInfo("r", "shadow", (LaneInfo("H", "heuristic"), LaneInfo("Q", "iql")), "tiny", "cpu", 0, 3, 1, 1,
-                      executing_lane="H"))  # fmt: skip
+    store.add(
+        RunInfo(
+            "r",
+            "shadow",
+            (LaneInfo("H", "heuristic"), LaneInfo("Q", "iql")),
+            "tiny",
+            "cpu",
+            0,
+            3,
+            1,
+            1,
+            executing_lane="H",
+        )
+    )
     advice = decided("Q", 1, 1, 0)
-    store.add(dataclasses.replace(epoch(1, lane="H"), decision=decided("H", 1, 0, None, shadow=(advice,))))
+    store.add(
+        dataclasses.replace(epoch(1, lane="H"), decision=decided("H", 1, 0, None, shadow=(advice,)))
+    )
     view = store.view()
     advisor = view.lane("Q")
     assert advisor.advising and not view.lane("H").advising
-    assert advisor.choices == (advice,) and (advisor.agreement.agreed, advisor.agreement.decided) == (0, 1)
+    assert advisor.choices == (advice,) and (
+        advisor.agreement.agreed,
+        advisor.agreement.decided,
+    ) == (0, 1)
     assert view.agreement.rate == 0.0
 
 
 def test_command_applied_shows_as_pending_until_the_next_epoch():
     store = TelemetryStore()
     store.add(epoch(1, seeds=[seed()]))
-    store.add(RunEvent("r", "command_applied", "pause_seed L slot 0: paused s0", lane="L", slot=0,
-                       data={"type": "pause_seed"}))  # fmt: skip
+    store.add(
+        RunEvent(
+            "r",
+            "command_applied",
+            "pause_seed L slot 0: paused s0",
+            lane="L",
+            slot=0,
+            data={"type": "pause_seed"},
+        )
+    )
     assert store.view().lanes[0].pending == {0: "paused"}
     store.add(epoch(2, seeds=[seed(epoch=2)]))
     assert store.view().lanes[0].pending == {}
@@ -215,7 +298,9 @@ def test_every_record_is_written_and_flushed(tmp_path, fixture_records):
     store.flush()
     lines = path.read_text().splitlines()
     assert [record_from_line(line) for line in lines] == fixture_records[:5]
-    episode_end = next(r for r in fixture_records if isinstance(r, RunEvent) and r.event == "episode_finished")
+    episode_end = next(
+        r for r in fixture_records if isinstance(r, RunEvent) and r.event == "episode_finished"
+    )
     store.add(episode_end)  # flushed without being asked
     assert path.read_text().splitlines()[-1] == record_to_line(episode_end)
     store.close()
@@ -249,7 +334,9 @@ def test_follow_tails_a_file_being_written(tmp_path):
     assert feeder.stop()
 
 
-@pytest.mark.parametrize(("content", "message"), [(None, "does not exist"), (b"\x00\x01binary", "binary")])
+@pytest.mark.parametrize(
+    ("content", "message"), [(None, "does not exist"), (b"\x00\x01binary", "binary")]
+)
 def test_unreadable_replay_files_fail_early(tmp_path, content, message):
     path = tmp_path / "x.jsonl"
     if content is not None:

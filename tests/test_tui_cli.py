@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from esper_tui import cli
+from esper_tui.cli import tui as cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL = FIXTURES / "tiny_iql.pt"
@@ -47,7 +47,10 @@ CASES = [
     (["--replay", "{tmp}/a_folder"], "is a folder"),
     (["--follow", "{tmp}/binary.jsonl"], "binary"),
     (["--replay", str(FIXTURES / "run.jsonl"), "--model", str(MODEL)], "cannot be combined"),
-    (["--replay", str(FIXTURES / "run.jsonl"), "--follow", str(FIXTURES / "run.jsonl")], "cannot be combined"),
+    (
+        ["--replay", str(FIXTURES / "run.jsonl"), "--follow", str(FIXTURES / "run.jsonl")],
+        "cannot be combined",
+    ),
     (["--epochs", "0"], "outside 1-"),
     (["--episodes", "-2"], "outside 1-"),
     (["--slots", "4"], "3 injection points"),
@@ -85,7 +88,13 @@ def test_a_real_process_in_a_terminal_leaves_it_untouched_on_bad_input(files):
     from hostile.ptyrun import run_in_pty
 
     argv = [sys.executable, "-m", "esper_tui.cli", "--model", str(files / "missing.pt")]
-    result = run_in_pty(argv, {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color"}, lambda _: False, None, timeout=120)
+    result = run_in_pty(
+        argv,
+        {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color"},
+        lambda _: False,
+        None,
+        timeout=120,
+    )
     assert result.code == 2 and b"\x1b[" not in result.screen
     lines = result.screen.decode().strip().splitlines()
     assert len(lines) == 1 and "missing.pt" in lines[0] and lines[0].endswith("does not exist.")
@@ -96,20 +105,43 @@ def test_without_a_terminal_there_is_no_tui_but_one_sentence_saying_what_to_run(
     codes to a file and never read a key: it refuses at once, exit 2, naming the headless way."""
     argv = [sys.executable, "-m", "esper_tui.cli", "--preset", "tiny", "--model", str(MODEL)]
     with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
-        result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60, cwd=tmp_path)
+        result = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60, cwd=tmp_path
+        )
     out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
     assert result.returncode == 2 and out == "" and "\x1b" not in err
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "esper-tui needs a terminal, and its stdin and stdout and stderr are not" in lines[0]
+    assert (
+        len(lines) == 1
+        and "esper-tui needs a terminal, and its stdin and stdout and stderr are not" in lines[0]
+    )
     assert "esper-iql compare --record FILE" in lines[0] and "esper-tui --follow FILE" in lines[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["err", "out"]  # no record, no runs/ folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "err",
+        "out",
+    ]  # no record, no runs/ folder
 
 
 def test_help_documents_every_flag():
     text = cli.build_parser().format_help()
-    for flag in ("--model", "--mode", "--episodes", "--epochs", "--preset", "--data-dir", "--download",
-                 "--device", "--slots", "--seed", "--record", "--no-record", "--replay", "--follow",
-                 "--speed", "--refresh"):  # fmt: skip
+    for flag in (
+        "--model",
+        "--mode",
+        "--episodes",
+        "--epochs",
+        "--preset",
+        "--data-dir",
+        "--download",
+        "--device",
+        "--slots",
+        "--seed",
+        "--record",
+        "--no-record",
+        "--replay",
+        "--follow",
+        "--speed",
+        "--refresh",
+    ):
         assert flag in text
 
 
@@ -125,7 +157,12 @@ def test_in_a_terminal_with_stdin_redirected_it_names_stdin(tmp_path):
     from hostile.ptyrun import run_in_pty
 
     command = f"exec {sys.executable} -m esper_tui.cli --preset tiny --model {MODEL} </dev/null"
-    result = run_in_pty(["/bin/sh", "-c", command], {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color"},
-                        lambda _: False, None, timeout=60)  # fmt: skip
+    result = run_in_pty(
+        ["/bin/sh", "-c", command],
+        {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color"},
+        lambda _: False,
+        None,
+        timeout=60,
+    )
     assert result.code == 2 and b"\x1b[" not in result.screen
     assert "esper-tui needs a terminal, and its stdin is not one;" in result.screen.decode()

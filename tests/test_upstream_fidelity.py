@@ -15,8 +15,8 @@ import random
 import numpy as np
 import pytest
 
-from training.features import diagnostic_features, obs_to_base_features
-from training.signals import Diagnostics, TrainingSnapshot
+from training.env.features import diagnostic_features, obs_to_base_features
+from training.env.signals import Diagnostics, TrainingSnapshot
 
 # ----------------------------------------------------------------------------- esper-lite's formulas
 
@@ -31,23 +31,38 @@ def ref_safe(v, default=0.0, max_val=100.0):
 
 def ref_base(obs: dict) -> list[float]:
     return [
-        float(obs["epoch"]), float(obs["global_step"]),
-        ref_safe(obs["train_loss"], 10.0), ref_safe(obs["val_loss"], 10.0), ref_safe(obs["loss_delta"], 0.0),
-        obs["train_accuracy"], obs["val_accuracy"], ref_safe(obs["accuracy_delta"], 0.0),
-        float(obs["plateau_epochs"]), obs["best_val_accuracy"], ref_safe(obs["best_val_loss"], 10.0),
-        *[ref_safe(v, 10.0) for v in obs["loss_history_5"]], *obs["accuracy_history_5"],
-        float(obs["has_active_seed"]), float(obs["seed_stage"]), float(obs["seed_epochs_in_stage"]),
-        obs["seed_alpha"], obs["seed_improvement"], float(obs["available_slots"]),
-    ]  # fmt: skip
+        float(obs["epoch"]),
+        float(obs["global_step"]),
+        ref_safe(obs["train_loss"], 10.0),
+        ref_safe(obs["val_loss"], 10.0),
+        ref_safe(obs["loss_delta"], 0.0),
+        obs["train_accuracy"],
+        obs["val_accuracy"],
+        ref_safe(obs["accuracy_delta"], 0.0),
+        float(obs["plateau_epochs"]),
+        obs["best_val_accuracy"],
+        ref_safe(obs["best_val_loss"], 10.0),
+        *[ref_safe(v, 10.0) for v in obs["loss_history_5"]],
+        *obs["accuracy_history_5"],
+        float(obs["has_active_seed"]),
+        float(obs["seed_stage"]),
+        float(obs["seed_epochs_in_stage"]),
+        obs["seed_alpha"],
+        obs["seed_improvement"],
+        float(obs["available_slots"]),
+    ]
 
 
 def ref_health(stats: list[dict]) -> dict:
     if not stats:
         return {}
     norms = [s["norm"] for s in stats]
-    h = {"overall_norm": float(np.mean(norms)), "norm_variance": float(np.var(norms)),
-         "vanishing_layers": sum(1 for s in stats if s["vanishing_pct"] > 0.5),
-         "exploding_layers": sum(1 for s in stats if s["exploding_pct"] > 0.01)}  # fmt: skip
+    h = {
+        "overall_norm": float(np.mean(norms)),
+        "norm_variance": float(np.var(norms)),
+        "vanishing_layers": sum(1 for s in stats if s["vanishing_pct"] > 0.5),
+        "exploding_layers": sum(1 for s in stats if s["exploding_pct"] > 0.01),
+    }
     score = 1.0
     if h["vanishing_layers"] > 0:
         score -= 0.2 * h["vanishing_layers"]
@@ -65,8 +80,10 @@ def ref_health(stats: list[dict]) -> dict:
 
 def ref_telemetry(d: Diagnostics) -> dict:
     """The dict esper-lite's tracker made of the same measurements (its ``EpochSnapshot``)."""
-    stats = [{"norm": n, "vanishing_pct": v, "exploding_pct": e}
-             for n, v, e in zip(d.layer_weight_norms, d.layer_vanishing, d.layer_exploding, strict=True)]  # fmt: skip
+    stats = [
+        {"norm": n, "vanishing_pct": v, "exploding_pct": e}
+        for n, v, e in zip(d.layer_weight_norms, d.layer_vanishing, d.layer_exploding, strict=True)
+    ]
     telem: dict = {"gradient_stats": stats, "red_flags": []}
     if stats:
         telem["gradient_health"] = ref_health(stats)
@@ -86,9 +103,13 @@ def ref_telemetry(d: Diagnostics) -> dict:
 
 def ref_telemetry_features(telem: dict) -> list[float]:
     gh = telem.get("gradient_health", {})
-    out = [ref_safe(gh.get("overall_norm", 0), 0, 10), ref_safe(gh.get("norm_variance", 0), 0, 10),
-           float(gh.get("vanishing_layers", 0)), float(gh.get("exploding_layers", 0)),
-           ref_safe(gh.get("health_score", 1), 1, 1)]  # fmt: skip
+    out = [
+        ref_safe(gh.get("overall_norm", 0), 0, 10),
+        ref_safe(gh.get("norm_variance", 0), 0, 10),
+        float(gh.get("vanishing_layers", 0)),
+        float(gh.get("exploding_layers", 0)),
+        ref_safe(gh.get("health_score", 1), 1, 1),
+    ]
     pca = telem.get("per_class_accuracy", {})
     out += [ref_safe(pca.get(str(i), 50), 50, 100) for i in range(10)]
     out.append(ref_safe(telem.get("class_variance", 0), 0, 1000))
@@ -96,13 +117,29 @@ def ref_telemetry_features(telem: dict) -> list[float]:
     norms = [ref_safe(g.get("norm", 0), 0, 10) for g in telem.get("gradient_stats", [])[:7]]
     out += norms + [0.0] * (7 - len(norms))
     rf = telem.get("red_flags", [])
-    out += [1.0 if f in rf else 0.0 for f in ("severe_class_imbalance", "sharp_minimum", "gradient_issues")]
+    out += [
+        1.0 if f in rf else 0.0
+        for f in ("severe_class_imbalance", "sharp_minimum", "gradient_issues")
+    ]
     return out
 
 
 # ----------------------------------------------------------------------------- observations
 
-EDGES = [0.0, -0.0, 1e-9, -1e-9, 99.9, 100.0, 100.5, -250.0, 1e6, float("inf"), float("-inf"), float("nan")]
+EDGES = [
+    0.0,
+    -0.0,
+    1e-9,
+    -1e-9,
+    99.9,
+    100.0,
+    100.5,
+    -250.0,
+    1e6,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+]
 
 
 def _value(rng: random.Random, lo: float, hi: float, edges: bool = True) -> float:
@@ -116,25 +153,42 @@ def random_snapshot(rng: random.Random) -> TrainingSnapshot:
     acc = lambda: _value(rng, 0.0, 100.0)  # noqa: E731
     epoch = rng.choice([0, 1, 5, 25, 99, 400])
     return TrainingSnapshot(
-        epoch=epoch, global_step=rng.choice([0, 1, 94, 9_999, 10**6]), train_loss=loss(), val_loss=loss(),
-        loss_delta=loss(), train_accuracy=acc(), val_accuracy=acc(), accuracy_delta=_value(rng, -30, 30),
-        plateau_epochs=rng.randint(0, 40), best_val_accuracy=acc(),
+        epoch=epoch,
+        global_step=rng.choice([0, 1, 94, 9_999, 10**6]),
+        train_loss=loss(),
+        val_loss=loss(),
+        loss_delta=loss(),
+        train_accuracy=acc(),
+        val_accuracy=acc(),
+        accuracy_delta=_value(rng, -30, 30),
+        plateau_epochs=rng.randint(0, 40),
+        best_val_accuracy=acc(),
         best_val_loss=rng.choice([float("inf"), 0.0, _value(rng, 0.0, 3.0)]),
-        loss_history_5=tuple(loss() for _ in range(5)), accuracy_history_5=tuple(acc() for _ in range(5)),
-        has_active_seed=rng.random() < 0.5, seed_stage=rng.randint(0, 10), seed_epochs_in_stage=rng.randint(0, 60),
-        seed_alpha=_value(rng, 0.0, 1.0), seed_improvement=_value(rng, -20.0, 20.0),
+        loss_history_5=tuple(loss() for _ in range(5)),
+        accuracy_history_5=tuple(acc() for _ in range(5)),
+        has_active_seed=rng.random() < 0.5,
+        seed_stage=rng.randint(0, 10),
+        seed_epochs_in_stage=rng.randint(0, 60),
+        seed_alpha=_value(rng, 0.0, 1.0),
+        seed_improvement=_value(rng, -20.0, 20.0),
         available_slots=rng.randint(0, 3),
-    )  # fmt: skip
+    )
 
 
 def random_diagnostics(rng: random.Random) -> Diagnostics:
     if rng.random() < 0.1:
         return Diagnostics()  # nothing measured
     n = 7
-    norms = tuple(rng.choice([0.0, 1e-8, rng.uniform(0, 2), rng.uniform(5, 50), 1e4]) for _ in range(n))
+    norms = tuple(
+        rng.choice([0.0, 1e-8, rng.uniform(0, 2), rng.uniform(5, 50), 1e4]) for _ in range(n)
+    )
     vanishing = tuple(rng.choice([0.0, 0.2, 0.5, 0.51, 1.0]) for _ in range(n))
     exploding = tuple(rng.choice([0.0, 0.01, 0.011, 0.5]) for _ in range(n))
-    per_class = () if rng.random() < 0.1 else tuple(rng.choice([0.0, 100.0, rng.uniform(0, 100)]) for _ in range(10))
+    per_class = (
+        ()
+        if rng.random() < 0.1
+        else tuple(rng.choice([0.0, 100.0, rng.uniform(0, 100)]) for _ in range(10))
+    )
     sharpness = rng.choice([None, 0.0, 0.5, 1.0, 1.01, 30.0, 500.0])
     return Diagnostics(norms, vanishing, exploding, per_class, sharpness)
 
@@ -143,7 +197,13 @@ def our_addition(obs: dict) -> dict:
     """The one thing we add: non-finite pass-through values become 0."""
     fix = lambda v: v if math.isfinite(v) else 0.0  # noqa: E731
     out = dict(obs)
-    for key in ("train_accuracy", "val_accuracy", "best_val_accuracy", "seed_alpha", "seed_improvement"):
+    for key in (
+        "train_accuracy",
+        "val_accuracy",
+        "best_val_accuracy",
+        "seed_alpha",
+        "seed_improvement",
+    ):
         out[key] = fix(obs[key])
     out["accuracy_history_5"] = [fix(v) for v in obs["accuracy_history_5"]]
     return out
@@ -163,9 +223,14 @@ def test_base_features_equal_esper_lites_on_many_observations():
 
 def test_the_edge_values_named_by_the_contract():
     obs = random_snapshot(random.Random(1)).as_observation() | {
-        "best_val_loss": float("inf"), "train_loss": float("nan"), "val_loss": None, "loss_delta": float("-inf"),
-        "train_accuracy": 0.0, "val_accuracy": float("nan"), "loss_history_5": [float("nan"), 0.0, 1e9, -1e9, None],
-    }  # fmt: skip
+        "best_val_loss": float("inf"),
+        "train_loss": float("nan"),
+        "val_loss": None,
+        "loss_delta": float("-inf"),
+        "train_accuracy": 0.0,
+        "val_accuracy": float("nan"),
+        "loss_history_5": [float("nan"), 0.0, 1e9, -1e9, None],
+    }
     features = obs_to_base_features(obs)
     assert features[2:5] == [10.0, 10.0, 0.0]  # safe() defaults
     assert features[5:7] == [0.0, 0.0]  # a NaN accuracy becomes 0
@@ -181,10 +246,19 @@ def test_diagnostic_features_equal_esper_lites_on_many_measurements():
         ours = diagnostic_features(TrainingSnapshot(**{**_fields(base), "diagnostics": d}))
         theirs = ref_telemetry_features(ref_telemetry(d))
         assert ours[:26] == pytest.approx(theirs[:26], abs=1e-6, rel=1e-9), d
-        health = ref_health([{"norm": n, "vanishing_pct": v, "exploding_pct": e} for n, v, e in
-                             zip(d.layer_weight_norms, d.layer_vanishing, d.layer_exploding, strict=True)])  # fmt: skip
-        issues = bool(health) and (health["vanishing_layers"] > 0 or health["exploding_layers"] > 0
-                                   or health["health_score"] < 0.5)  # fmt: skip
+        health = ref_health(
+            [
+                {"norm": n, "vanishing_pct": v, "exploding_pct": e}
+                for n, v, e in zip(
+                    d.layer_weight_norms, d.layer_vanishing, d.layer_exploding, strict=True
+                )
+            ]
+        )
+        issues = bool(health) and (
+            health["vanishing_layers"] > 0
+            or health["exploding_layers"] > 0
+            or health["health_score"] < 0.5
+        )
         assert ours[26] == float(issues) and theirs[26] == 0.0
 
 

@@ -40,14 +40,20 @@ from widgets.seed_grid import SHORT, SeedCard, SeedGrid
 class TestPackage:
     def test_import_widgets_does_not_import_torch(self) -> None:
         code = "import widgets, sys; assert 'torch' not in sys.modules, 'widgets imported torch'"
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                cwd=Path(__file__).parents[1])  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parents[1],
+        )
         assert result.returncode == 0, result.stderr
 
 
 class TestRunHeader:
-    @pytest.mark.parametrize(("path", "status", "other"),
-                             [(CRASHED, "CRASHED", "FINISHED"), (RUN, "FINISHED", "CRASHED")])  # fmt: skip
+    @pytest.mark.parametrize(
+        ("path", "status", "other"),
+        [(CRASHED, "CRASHED", "FINISHED"), (RUN, "FINISHED", "CRASHED")],
+    )
     async def test_shows_how_the_run_ended(self, path: Path, status: str, other: str) -> None:
         header = await drawn(RunHeader(), full_view(path), None)
         assert status in plain(header) and other not in plain(header)
@@ -65,12 +71,16 @@ class TestRunHeader:
 
     def test_rate_is_the_latest_epochs_not_an_average(self) -> None:
         old, new = (view := full_view()).lanes[0].epochs[-2:]
-        epochs = (dataclasses.replace(old, samples_per_second=1000.0),
-                  dataclasses.replace(new, samples_per_second=3000.0))  # fmt: skip
+        epochs = (
+            dataclasses.replace(old, samples_per_second=1000.0),
+            dataclasses.replace(new, samples_per_second=3000.0),
+        )
         line = line_with(header_text(with_lane(view, 0, epochs=epochs), None).plain, "heuristic:")
         assert "3.0k samples/s" in line and "2.0k" not in line
 
-    @pytest.mark.parametrize(("age", "shown"), [(None, "data —"), (0.4, "data < 1 s old"), (2.14, "data 2 s old")])
+    @pytest.mark.parametrize(
+        ("age", "shown"), [(None, "data —"), (0.4, "data < 1 s old"), (2.14, "data 2 s old")]
+    )
     def test_shows_data_freshness_and_no_clock(self, age: float | None, shown: str) -> None:
         live = dataclasses.replace(full_view(), source="live")
         assert shown in header_text(live, age).plain
@@ -87,8 +97,10 @@ class TestScoreboard:
     async def test_curve_has_fixed_bounds_0_to_100(self) -> None:
         view = full_view()
         first = view.lanes[0].epochs[0]
-        epochs = tuple(dataclasses.replace(first, epoch=i + 1, val_accuracy=acc)
-                       for i, acc in enumerate((0.0, 50.0, 100.0)))  # fmt: skip
+        epochs = tuple(
+            dataclasses.replace(first, epoch=i + 1, val_accuracy=acc)
+            for i, acc in enumerate((0.0, 50.0, 100.0))
+        )
         text = plain(await drawn(Scoreboard(), with_lane(view, 0, epochs=epochs)))
         assert "acc 0–100" in text and "▁▅█" in row_of(text, "heuristic")
 

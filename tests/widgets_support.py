@@ -11,9 +11,8 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from esper_tui.replay import replay_all
+from esper_tui.replay import read_records, replay_all
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import EpochRecord, Record, RunEvent
 from widgets import DecisionTable
 from widgets.model import StoreView
@@ -85,8 +84,10 @@ async def drawn(widget: Widget, *args, size: tuple[int, int] = SIZE) -> Widget:
 
 def with_lane(view: StoreView, index: int, **changes) -> StoreView:
     """The view with some fields of one lane replaced (a state the fixture lacks)."""
-    lanes = tuple(dataclasses.replace(lane, **changes) if i == index else lane
-                  for i, lane in enumerate(view.lanes))  # fmt: skip
+    lanes = tuple(
+        dataclasses.replace(lane, **changes) if i == index else lane
+        for i, lane in enumerate(view.lanes)
+    )
     return dataclasses.replace(view, lanes=lanes, version=view.version + 1)
 
 
@@ -104,5 +105,3 @@ def fed(store: TelemetryStore, recs: list[Record]) -> StoreView:
 
 def row_keys(table: DecisionTable) -> list[str]:
     return [table.row_key_at(i) for i in range(table.row_count)]
-
-

@@ -11,6 +11,11 @@ from widgets.scoreboard import Scoreboard
 from widgets.seed_grid import SeedCard, SeedGrid
 
 __all__ = [
-    "DecisionTable", "GradientPanel", "RunHeader", "SaturationPanel", "Scoreboard", "SeedCard",
+    "DecisionTable",
+    "GradientPanel",
+    "RunHeader",
+    "SaturationPanel",
+    "Scoreboard",
+    "SeedCard",
     "SeedGrid",
-]  # fmt: skip
+]

@@ -96,12 +96,18 @@ class ChartData:
         return any(lane.epochs for lane in self.lanes)
 
 
-def lane_curves(name: str, epochs: Sequence[EpochRecord],
-                finished: Sequence[Sequence[float]] = ()) -> LaneCurves:  # fmt: skip
+def lane_curves(
+    name: str, epochs: Sequence[EpochRecord], finished: Sequence[Sequence[float]] = ()
+) -> LaneCurves:
     """A lane's curves from this episode's epoch records (oldest first) and the validation
     accuracy curves of its finished episodes."""
-    return LaneCurves(name, tuple(r.epoch for r in epochs), tuple(r.val_accuracy for r in epochs),
-                      tuple(r.val_loss for r in epochs), tuple(tuple(c) for c in finished))  # fmt: skip
+    return LaneCurves(
+        name,
+        tuple(r.epoch for r in epochs),
+        tuple(r.val_accuracy for r in epochs),
+        tuple(r.val_loss for r in epochs),
+        tuple(tuple(c) for c in finished),
+    )
 
 
 def focus_series(label: str, history: Sequence[SeedRecord]) -> FocusSeries:
@@ -110,12 +116,17 @@ def focus_series(label: str, history: Sequence[SeedRecord]) -> FocusSeries:
     wherever the record says gradients were not measured."""
     current = history[-1].seed_id if history else None
     mine = [r for r in history if r.seed_id == current]
-    return FocusSeries(label, tuple(r.epoch for r in mine), tuple(r.alpha for r in mine),
-                       tuple(r.telemetry.gradient_norm if r.gradients_measured else None
-                             for r in mine))  # fmt: skip
+    return FocusSeries(
+        label,
+        tuple(r.epoch for r in mine),
+        tuple(r.alpha for r in mine),
+        tuple(r.telemetry.gradient_norm if r.gradients_measured else None for r in mine),
+    )
 
 
-def segments(xs: Sequence[float], ys: Sequence[float | None]) -> list[tuple[list[float], list[float]]]:
+def segments(
+    xs: Sequence[float], ys: Sequence[float | None]
+) -> list[tuple[list[float], list[float]]]:
     """The runs of consecutive finite values: a line never bridges an epoch that has none."""
     runs: list[tuple[list[float], list[float]]] = []
     current: tuple[list[float], list[float]] = ([], [])
@@ -133,18 +144,25 @@ def segments(xs: Sequence[float], ys: Sequence[float | None]) -> list[tuple[list
 
 
 def gaps_caption(epochs: Sequence[int], values: Sequence[float | None]) -> str:
-    """"not measured: 3, 4 · non-finite: 7" for the epochs a focus plot cannot draw."""
+    """ "not measured: 3, 4 · non-finite: 7" for the epochs a focus plot cannot draw."""
     missing = [str(e) for e, v in zip(epochs, values, strict=True) if v is None]
-    bad = [str(e) for e, v in zip(epochs, values, strict=True) if v is not None and not math.isfinite(v)]
+    bad = [
+        str(e)
+        for e, v in zip(epochs, values, strict=True)
+        if v is not None and not math.isfinite(v)
+    ]
     parts = ([f"not measured: epoch {', '.join(missing[-6:])}"] if missing else []) + (
-        [f"non-finite: epoch {', '.join(bad[-6:])}"] if bad else [])  # fmt: skip
+        [f"non-finite: epoch {', '.join(bad[-6:])}"] if bad else []
+    )
     return " · ".join(parts)
 
 
 def log_norms(values: Sequence[float | None]) -> list[float | None]:
     """log10 of each measured norm (0 drawn at ``NORM_FLOOR``); None and non-finite stay gaps."""
-    return [None if v is None or not math.isfinite(v) else math.log10(max(v, NORM_FLOOR))
-            for v in values]  # fmt: skip
+    return [
+        None if v is None or not math.isfinite(v) else math.log10(max(v, NORM_FLOOR))
+        for v in values
+    ]
 
 
 class Log10Formatter(AxisFormatter):
@@ -159,8 +177,12 @@ class Log10Formatter(AxisFormatter):
         return [float(d) for d in decades[::step]]
 
     def get_labels_for_ticks(self, ticks: Sequence[float]) -> list[str]:
-        return [f"{10 ** t:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
-                if float(t).is_integer() else f"{10 ** t:.2g}" for t in ticks]  # fmt: skip
+        return [
+            f"{10**t:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+            if float(t).is_integer()
+            else f"{10**t:.2g}"
+            for t in ticks
+        ]
 
 
 def _label(text: str) -> str:
@@ -288,7 +310,9 @@ class LaneCharts(Widget):
                 for xs, ys in segments(lane.epochs, values):
                     plot.plot(xs, ys, line_style=bright, hires_mode=HiResMode.BRAILLE)
         finished = max((len(lane.finished) for lane in data.lanes), default=0)
-        self._caption("plot-accuracy", legend(data.lanes, f"dimmer: {finished} finished" if finished else ""))
+        self._caption(
+            "plot-accuracy", legend(data.lanes, f"dimmer: {finished} finished" if finished else "")
+        )
         self._caption("plot-loss", legend(data.lanes, f"episode {data.episode}"))
 
     def _draw_focus(self, data: ChartData) -> None:
@@ -299,7 +323,9 @@ class LaneCharts(Widget):
         for plot in (alpha, norm):
             self._x_limits(plot, data)
         if focus is None or not focus.epochs:
-            self._caption("plot-alpha", NO_FOCUS if focus is None else f"{focus.label}: no epochs yet")
+            self._caption(
+                "plot-alpha", NO_FOCUS if focus is None else f"{focus.label}: no epochs yet"
+            )
             self._caption("plot-norm", "" if focus is None else focus.label)
             return
         for xs, ys in segments(focus.epochs, focus.alpha):
@@ -310,6 +336,9 @@ class LaneCharts(Widget):
             norm.set_ylimits(-3.0, 1.0)  # nothing measured yet: a plain default range
         else:
             norm.set_ylimits()
-        alpha_gaps, norm_gaps = gaps_caption(focus.epochs, focus.alpha), gaps_caption(focus.epochs, focus.gradient_norm)
+        alpha_gaps, norm_gaps = (
+            gaps_caption(focus.epochs, focus.alpha),
+            gaps_caption(focus.epochs, focus.gradient_norm),
+        )
         self._caption("plot-alpha", focus.label + (f" · {alpha_gaps}" if alpha_gaps else ""))
         self._caption("plot-norm", focus.label + (f" · {norm_gaps}" if norm_gaps else ""))

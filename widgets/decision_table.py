@@ -67,8 +67,11 @@ def best_valid(decision: DecisionRecord) -> int | None:
     q = decision.q_values
     if q is None:
         return None
-    valid = [a for a in range(len(q)) if a < len(decision.action_mask) and decision.action_mask[a]
-             and math.isfinite(q[a])]  # fmt: skip
+    valid = [
+        a
+        for a in range(len(q))
+        if a < len(decision.action_mask) and decision.action_mask[a] and math.isfinite(q[a])
+    ]
     return max(valid, key=lambda a: q[a], default=None)
 
 
@@ -92,7 +95,9 @@ def decision_cells(decision: DecisionRecord, shadow: bool) -> tuple[Text, ...]:
     elif best == decision.action:
         best_cell = Text("= chosen", style="dim", justify="right")
     else:
-        best_cell = Text(f"{action_short(best)} {fmt_signed(q[best])}", justify="right", style="yellow")
+        best_cell = Text(
+            f"{action_short(best)} {fmt_signed(q[best])}", justify="right", style="yellow"
+        )
     agrees = decision.agrees
     reference = Text(action_short(decision.reference_action))
     if agrees is not None:
@@ -108,8 +113,18 @@ def decision_cells(decision: DecisionRecord, shadow: bool) -> tuple[Text, ...]:
         outcome = Text("REFUSED", style="bold red")
         reason = Text(decision.outcome, style="red")
         reason.append(f" ({decision.reason})", style="dim")
-    return (Text(f"{decision.episode}·{decision.epoch}"), lane, action, _num(chosen), best_cell,
-            _num(decision.value), _num(decision.advantage), reference, outcome, reason)  # fmt: skip
+    return (
+        Text(f"{decision.episode}·{decision.epoch}"),
+        lane,
+        action,
+        _num(chosen),
+        best_cell,
+        _num(decision.value),
+        _num(decision.advantage),
+        reference,
+        outcome,
+        reason,
+    )
 
 
 def reason_text(decision: DecisionRecord) -> Text:
@@ -157,8 +172,9 @@ class DecisionTable(DataTable):
     following: reactive[bool] = reactive(True)
     row_filter: reactive[DecisionFilter] = reactive(DecisionFilter, always_update=True)
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, DecisionRecord] = {}  # row key -> record, in table order
         self._decisions: tuple[DecisionRecord, ...] | None = None
@@ -284,8 +300,9 @@ class DecisionTable(DataTable):
         row = self.get_row_index(cursor_key) if cursor_key in keep else 0
         self.move_cursor(row=row, scroll=False)
 
-    def _match(self, decisions: Sequence[DecisionRecord]
-               ) -> tuple[set[str], list[tuple[str, DecisionRecord]]]:  # fmt: skip
+    def _match(
+        self, decisions: Sequence[DecisionRecord]
+    ) -> tuple[set[str], list[tuple[str, DecisionRecord]]]:
         """Pair each decision with the row that shows it already, or give it a new key.
 
         Keys are unique within a run; a file holding two runs repeats them, so a repeat gets a

@@ -32,8 +32,14 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def sparkline(values: Iterable[float | None], lo: float, hi: float, *, log: bool = False,
-              width: int | None = None) -> str:  # fmt: skip
+def sparkline(
+    values: Iterable[float | None],
+    lo: float,
+    hi: float,
+    *,
+    log: bool = False,
+    width: int | None = None,
+) -> str:
     """One glyph per value between fixed bounds ``lo``..``hi`` (clamped); ``log`` maps on a
     log10 scale (bounds must then be positive). Missing or non-finite values show as ``·``.
     With ``width`` only the newest ``width`` values are drawn."""
@@ -143,8 +149,9 @@ class TextPanel(Static):
 
     DEFAULT_WIDTH = 120  # before the first layout
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__("", name=name, id=id, classes=classes, markup=False)
         self._text: Text | None = None
         self._ready = False

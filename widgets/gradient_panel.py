@@ -11,8 +11,7 @@ import math
 
 from rich.text import Text
 
-from training.lifecycle import SeedStage, is_failure_stage
-from training.records import SeedRecord
+from training.records import SeedRecord, SeedStage, is_failure_stage
 from widgets.glyphs import ViewPanel, fmt_num, sparkline
 from widgets.model import StoreView
 
@@ -56,14 +55,23 @@ def _flags(record: SeedRecord, short: bool = False) -> Text:
     return t
 
 
-def _seed_line(record: SeedRecord, history: tuple[SeedRecord, ...], name_w: int, hist_w: int,
-               flags_w: int, short: bool, stage: bool) -> Text:  # fmt: skip
+def _seed_line(
+    record: SeedRecord,
+    history: tuple[SeedRecord, ...],
+    name_w: int,
+    hist_w: int,
+    flags_w: int,
+    short: bool,
+    stage: bool,
+) -> Text:
     """lane·slot | norm history | latched flags | norm and health, or why not measured | stage.
     History and flags lead, so a narrow panel cuts the stage and then the numbers first."""
     t = Text(f"{f'{record.lane}·s{record.slot_index}':<{name_w + 3}} ")
     own = [s for s in history if s.seed_id == record.seed_id]
     norms = [s.telemetry.gradient_norm if s.gradients_measured else None for s in own]
-    t.append(f"{sparkline(norms, NORM_LO, NORM_HI, log=True, width=hist_w):<{hist_w}}", style="cyan")
+    t.append(
+        f"{sparkline(norms, NORM_LO, NORM_HI, log=True, width=hist_w):<{hist_w}}", style="cyan"
+    )
     t.append(" ")
     if flags_w:
         flags = _flags(record, short)
@@ -71,8 +79,10 @@ def _seed_line(record: SeedRecord, history: tuple[SeedRecord, ...], name_w: int,
         t.append(" " * (flags_w - len(flags.plain) + 1))
     if record.gradients_measured:
         norm = record.telemetry.gradient_norm
-        t.append(f"{fmt_num(norm, 2 if short else 3):>{6 if short else 8}} ",
-                 style="" if math.isfinite(norm) else "bold red")  # fmt: skip
+        t.append(
+            f"{fmt_num(norm, 2 if short else 3):>{6 if short else 8}} ",
+            style="" if math.isfinite(norm) else "bold red",
+        )
         health = record.telemetry.gradient_health
         t.append("h" if short else "health ")
         t.append(f"{health:.2f}", style=health_style(health))
@@ -92,8 +102,12 @@ def gradient_text(view: StoreView, width: int = 120) -> Text:
         if history and history[-1].seed_id is not None
     ]
     short = width < 50
-    t = Text(f"norm history, log {NORM_BOUNDS_TEXT} (· unmeasured), healthy ≥ {HEALTHY:.1f}\n"
-             if not short else f"log {NORM_BOUNDS_TEXT}, — not measured\n", style="dim")  # fmt: skip
+    t = Text(
+        f"norm history, log {NORM_BOUNDS_TEXT} (· unmeasured), healthy ≥ {HEALTHY:.1f}\n"
+        if not short
+        else f"log {NORM_BOUNDS_TEXT}, — not measured\n",
+        style="dim",
+    )
     if not seeds:
         t.append("no seeds yet", style="dim")
         return t

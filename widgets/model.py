@@ -20,8 +20,10 @@ from training.records import (
 )
 
 OUTLIER_Z = 3.0  # an IQL input this many standard deviations from its training mean is an outlier
-# A plan-format input (no statistics) this many range-widths beyond esper-lite's own range is one;
-# the value of training.features.PLAN_RANGE_WIDTHS (widgets import nothing from the core's features).
+# A plan-format input (no statistics) is "far outside" its training range when it lies more than
+# this many range-widths beyond esper-lite's own range (the decisions' ``range_excess``): epoch
+# 200 of a 100-epoch range is 1 width out; 0.2 where 5 was learned is not out at all, which is
+# why the features themselves must be the plan's.
 PLAN_RANGE_WIDTHS = 1.0
 
 
@@ -34,7 +36,9 @@ class RunStatus(StrEnum):
     FINISHED = "FINISHED"
     CRASHED = "CRASHED"
     STOPPED = "STOPPED"
-    ENDED = "ENDED"  # a recording that ends without an ending event: its writer stopped or was killed
+    ENDED = (
+        "ENDED"  # a recording that ends without an ending event: its writer stopped or was killed
+    )
     NO_RUN = "NO_RUN"  # a recording with no usable run line
 
 
@@ -156,7 +160,9 @@ class StoreView:
     source: str  # "live", "replay" or "follow"
     record_seconds: float = 0.0  # training time the records account for (sum of epoch wall times)
     generation: int = 0  # how many times the store was reset (a followed file replaced): a new run
-    ending: str = ""  # a recording read to its end that does not say how it ended: says so, in a sentence
+    ending: str = (
+        ""  # a recording read to its end that does not say how it ended: says so, in a sentence
+    )
 
     def lane(self, name: str) -> LaneView | None:
         return next((lane for lane in self.lanes if lane.name == name), None)
@@ -167,5 +173,9 @@ class StoreView:
         lanes = [lane.agreement for lane in self.lanes if lane.agreement.decided]
         if not lanes:
             return None
-        return Agreement(sum(a.agreed for a in lanes), sum(a.decided for a in lanes),
-                         sum(a.episode_agreed for a in lanes), sum(a.episode_decided for a in lanes))  # fmt: skip
+        return Agreement(
+            sum(a.agreed for a in lanes),
+            sum(a.decided for a in lanes),
+            sum(a.episode_agreed for a in lanes),
+            sum(a.episode_decided for a in lanes),
+        )

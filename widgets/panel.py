@@ -107,6 +107,7 @@ class DecisionPanel(Vertical, Titled):
     WIDE = 110  # narrower than this, the details line starts with the reason (its column is cut)
 
     show_reason: reactive[bool | None] = reactive(None)  # None: by width
+
     def compose(self) -> ComposeResult:
         yield DecisionTable(id="decisions")
         yield Static(id="decision-detail", markup=False)
@@ -126,8 +127,11 @@ class DecisionPanel(Vertical, Titled):
 
     def panel_state(self) -> Text:
         table = self.table
-        t = Text("following", style="green") if table.following else Text(
-            "following paused: End resumes", style="bold yellow")  # fmt: skip
+        t = (
+            Text("following", style="green")
+            if table.following
+            else Text("following paused: End resumes", style="bold yellow")
+        )
         wanted: DecisionFilter = table.row_filter
         if wanted.active:
             t.append(" · ", style="dim")
@@ -160,8 +164,15 @@ class DecisionPanel(Vertical, Titled):
         decision = self.table.cursor_decision
         detail = self.query_one("#decision-detail", Static)
         if decision is None:
-            detail.update(Text("no decisions yet" if not self.table.row_filter.active
-                               else "no decision matches the filter (/ changes it)", style="dim"), layout=False)  # fmt: skip
+            detail.update(
+                Text(
+                    "no decisions yet"
+                    if not self.table.row_filter.active
+                    else "no decision matches the filter (/ changes it)",
+                    style="dim",
+                ),
+                layout=False,
+            )
             return
         t = Text(f"{decision.episode}·{decision.epoch} {decision.lane}: ", style="bold")
         t.append_text(reason_text(decision) if self._reason_shown() else q_vector_text(decision))

@@ -37,7 +37,9 @@ class SourceState:
     """Where the data comes from and how fresh it is, as the dashboard knows it."""
 
     mode: str = "live"  # "live", "replay" or "follow"
-    age: float | None = None  # seconds since the newest data (live: store clock; follow: record time)
+    age: float | None = (
+        None  # seconds since the newest data (live: store clock; follow: record time)
+    )
     paused: bool = False  # a paused replay
     speed: float | None = None  # replay speed, epoch records per second
     waiting: str = ""  # follow: what it is waiting for
@@ -66,7 +68,13 @@ def _badge(view: StoreView, source: SourceState) -> Text:
     t = Text()
     if source.mode == "replay":
         speed = f" ×{source.speed:g}/s" if source.speed else ""
-        label = " ■ REPLAY ended " if source.ended else " ❚❚ REPLAY paused " if source.paused else f" ▶ REPLAY{speed} "
+        label = (
+            " ■ REPLAY ended "
+            if source.ended
+            else " ❚❚ REPLAY paused "
+            if source.paused
+            else f" ▶ REPLAY{speed} "
+        )
         t.append(label, style=SOURCE_STYLE)
     else:
         t.append(" FOLLOW ", style=SOURCE_STYLE)
@@ -144,7 +152,9 @@ def record_time(view: StoreView) -> float | None:
     return None if started is None else started.timestamp() + view.record_seconds
 
 
-def header_text(view: StoreView, source: SourceState | float | None = None, width: int = 140) -> Text:
+def header_text(
+    view: StoreView, source: SourceState | float | None = None, width: int = 140
+) -> Text:
     """The header's three lines, built from the view alone, each cut to ``width``; below
     ``NARROW`` columns the labels shorten."""
     if not isinstance(source, SourceState):
@@ -153,11 +163,16 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
     first = _badge(view, source)
     run = view.run
     if run is None:
-        first.append(f"  {view.ending or 'waiting for the run to start'}", style="bold yellow" if view.ending else "dim")
+        first.append(
+            f"  {view.ending or 'waiting for the run to start'}",
+            style="bold yellow" if view.ending else "dim",
+        )
     else:
         episode = "ep" if narrow else "episode"
-        first.append(f"  {episode} {view.episode}/{run.episodes} · epoch {view.epoch}/{run.epochs}",
-                     style="bold")  # fmt: skip
+        first.append(
+            f"  {episode} {view.episode}/{run.episodes} · epoch {view.epoch}/{run.epochs}",
+            style="bold",
+        )
         mode = run.mode
         if run.executing_lane:
             mode += f" (executes {run.executing_lane})"
@@ -165,9 +180,13 @@ def header_text(view: StoreView, source: SourceState | float | None = None, widt
         if not narrow:
             first.append(f" · run {run.run_id}", style="dim")
     third = _freshness(view, source)
-    note = view.source.partition(" · ")[2]  # what the store adds to its source, e.g. a failed record
+    note = view.source.partition(" · ")[
+        2
+    ]  # what the store adds to its source, e.g. a failed record
     if note:
-        third.append(f" · {note}", style="bold yellow" if note.startswith("waiting") else "bold red")
+        third.append(
+            f" · {note}", style="bold yellow" if note.startswith("waiting") else "bold red"
+        )
     if view.ending and run is not None:
         third.append(f" · {view.ending}", style="bold yellow")
     agreement = view.agreement
@@ -207,7 +226,9 @@ class RunHeader(TextPanel):
             source = SourceState(mode=view.source.split(" ")[0], age=source)
         self._view, self._source = view, source
         self.refresh_text()
-        status = str(view.status.value if isinstance(view.status, RunStatus) else view.status).lower()
+        status = str(
+            view.status.value if isinstance(view.status, RunStatus) else view.status
+        ).lower()
         if status != self._status:
             if self._status:
                 self.remove_class(f"-{self._status}")

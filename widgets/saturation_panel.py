@@ -71,7 +71,10 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
             window = lane.saturation[0].window
             t.append("│", style="dim")
             suffix = f" last {window}"
-            t.append(f" {lane.name[: GROUP_W - 2 - len(suffix)]}{suffix}".ljust(GROUP_W - 1), style="bold")
+            t.append(
+                f" {lane.name[: GROUP_W - 2 - len(suffix)]}{suffix}".ljust(GROUP_W - 1),
+                style="bold",
+            )
         t.append(f"\n{'feature':<{feat_w}} {'clip':>4} ", style="bold dim")
         for _ in lanes:
             t.append("│", style="dim")
@@ -85,8 +88,10 @@ def saturation_text(view: StoreView, width: int = 120) -> Text:
                 if row.warning:
                     t.append("\n")
                     t.append(" WARNING ", style="bold white on red")
-                    t.append(" " + wrap(f"{lane.name}: {row.warning}", width - 10, " " * 10),
-                             style="bold red")  # fmt: skip
+                    t.append(
+                        " " + wrap(f"{lane.name}: {row.warning}", width - 10, " " * 10),
+                        style="bold red",
+                    )
         t.append("\n")
     for lane in view.lanes:
         if not lane.saturation and not lane.advising:

@@ -43,9 +43,12 @@ def scoreboard_text(view: StoreView, width: int = 140) -> Text:
     name_w = max([len(n) for n in names] + [4])
     curve_w = max(MIN_CURVE, min(CURVE_WIDTH, width - name_w - FIXED_COLUMNS))
     curve_title = "curve, acc 0–100, this episode" if curve_w >= 30 else "0–100"
-    t.append(f"{'lane':<{name_w}}   acc {curve_title:<{curve_w}}"
-             f"  {'Δ vs heuristic':<14} {'agree all/ep':>12} {'fossil/cull':>11}  {'params added':>12}"
-             "  finals\n", style="bold dim")  # fmt: skip
+    t.append(
+        f"{'lane':<{name_w}}   acc {curve_title:<{curve_w}}"
+        f"  {'Δ vs heuristic':<14} {'agree all/ep':>12} {'fossil/cull':>11}  {'params added':>12}"
+        "  finals\n",
+        style="bold dim",
+    )
     ref = reference_lane(view)
     for lane in view.lanes:
         latest = lane.latest

@@ -12,8 +12,7 @@ from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from training.lifecycle import SeedStage, is_failure_stage, stage_name
-from training.records import SeedRecord
+from training.records import SeedRecord, SeedStage, is_failure_stage, stage_name
 from widgets.glyphs import bar, changed, needs_layout, sparkline, truncate
 from widgets.model import LaneView, StoreView
 
@@ -86,13 +85,16 @@ def _gate_text(record: SeedRecord, width: int) -> Text:
         t.append("✓", style="bold green")
     else:
         t.append("✗ ", style="bold red")
-        t.append(truncate("; ".join(gate.checks_failed) or "failed", max(8, width - len(t.plain))),
-                 style="red")  # fmt: skip
+        t.append(
+            truncate("; ".join(gate.checks_failed) or "failed", max(8, width - len(t.plain))),
+            style="red",
+        )
     return t
 
 
-def _alpha_text(record: SeedRecord, history: tuple[SeedRecord, ...], bar_width: int,
-                hist_width: int) -> Text:  # fmt: skip
+def _alpha_text(
+    record: SeedRecord, history: tuple[SeedRecord, ...], bar_width: int, hist_width: int
+) -> Text:
     alphas = [s.alpha for s in history if s.seed_id == record.seed_id]
     t = Text("α ")
     t.append(bar(record.alpha, bar_width), style="cyan")
@@ -101,8 +103,14 @@ def _alpha_text(record: SeedRecord, history: tuple[SeedRecord, ...], bar_width: 
     return t
 
 
-def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: str | None,
-              compact: bool | int, selected: bool = False) -> Text:  # fmt: skip
+def card_text(
+    lane: str,
+    slot: int,
+    history: tuple[SeedRecord, ...],
+    pending: str | None,
+    compact: bool | int,
+    selected: bool = False,
+) -> Text:
     """A card's content: four lines, or two when ``compact`` (1 for a single line); a compact
     card has no border, so a ``▶`` marks the selected one."""
     one_line = compact is not True and compact == 1
@@ -128,7 +136,9 @@ def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: st
             head.append(f"α{record.alpha:.2f} ", style="cyan")
             gate = record.gate
             if gate is not None:
-                head.append("✓" if gate.passed else "✗", style="bold green" if gate.passed else "bold red")
+                head.append(
+                    "✓" if gate.passed else "✗", style="bold green" if gate.passed else "bold red"
+                )
             return head
         head.append(record.blueprint_id, style="dim")
         second = Text(" ")
@@ -139,8 +149,12 @@ def card_text(lane: str, slot: int, history: tuple[SeedRecord, ...], pending: st
     # The badge leads the second line (the pipeline fills the first); the stage is named too.
     info = badge + Text(" ") if badge else Text()
     info.append(f"{record.blueprint_id} · {record.stage_name} · {record.epochs_in_stage} ep")
-    lines = [_stage_text(record, pipeline=True), info, _alpha_text(record, history, 10, HISTORY_WIDTH),
-             _gate_text(record, 44)]  # fmt: skip
+    lines = [
+        _stage_text(record, pipeline=True),
+        info,
+        _alpha_text(record, history, 10, HISTORY_WIDTH),
+        _gate_text(record, 44),
+    ]
     return Text("\n").join(lines)
 
 
@@ -161,8 +175,14 @@ class SeedCard(Static):
         self.slot_index = slot_index
         self._text: Text | None = None
 
-    def show(self, lane: str, history: tuple[SeedRecord, ...], pending: str | None,
-             compact: bool | int, selected: bool = False) -> None:  # fmt: skip
+    def show(
+        self,
+        lane: str,
+        history: tuple[SeedRecord, ...],
+        pending: str | None,
+        compact: bool | int,
+        selected: bool = False,
+    ) -> None:
         text = card_text(lane, self.slot_index, history, pending, compact, selected)
         record = history[-1] if history else None
         slot = record.slot_id if record is not None else f"slot{self.slot_index}"
@@ -194,8 +214,9 @@ class SeedGrid(Container):
     compact: reactive[bool] = reactive(False)
     lines: reactive[int] = reactive(4)
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._cards: list[list[SeedCard]] = []
         self._shape = (0, 0)
@@ -255,8 +276,13 @@ class SeedGrid(Container):
             self._rebuild(shape)
         for li, lane in enumerate(lanes):
             for si, card in enumerate(self._cards[li]):
-                card.show(lane.name, lane.seed_history.get(si, ()), lane.pending.get(si),
-                          self.lines if self.compact else False, (li, si) == selected)  # fmt: skip
+                card.show(
+                    lane.name,
+                    lane.seed_history.get(si, ()),
+                    lane.pending.get(si),
+                    self.lines if self.compact else False,
+                    (li, si) == selected,
+                )
 
     def _rebuild(self, shape: tuple[int, int]) -> None:
         lanes, slots = shape

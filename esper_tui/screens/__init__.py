@@ -5,4 +5,11 @@ from esper_tui.screens.detail import SeedDetailScreen
 from esper_tui.screens.dialogs import ConfirmScreen, CrashScreen, FilterScreen, FinishedScreen
 from esper_tui.screens.help import HelpScreen
 
-__all__ = ["ConfirmScreen", "CrashScreen", "FilterScreen", "FinishedScreen", "HelpScreen", "SeedDetailScreen"]
+__all__ = [
+    "ConfirmScreen",
+    "CrashScreen",
+    "FilterScreen",
+    "FinishedScreen",
+    "HelpScreen",
+    "SeedDetailScreen",
+]

@@ -10,9 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from training.lifecycle import stage_name
 from training.records import SeedRecord
-from training.telemetry import SEED_FEATURES
+from training.seeds.lifecycle import stage_name
+from training.seeds.telemetry import SEED_FEATURES
 from widgets.model import StoreView
 
 
@@ -34,9 +34,21 @@ class SeedDetailScreen(ModalScreen[None]):
             with Horizontal(id="detail-top"):
                 yield Static(id="detail-timeline")
                 yield Static(id="detail-features")
-            table: DataTable[str] = DataTable(id="detail-history", cursor_type="row", zebra_stripes=True)
-            table.add_columns("epoch", "stage", "in stage", "alpha", "grad norm", "health", "flags",
-                              "val acc", "Δ stage", "measured")  # fmt: skip
+            table: DataTable[str] = DataTable(
+                id="detail-history", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns(
+                "epoch",
+                "stage",
+                "in stage",
+                "alpha",
+                "grad norm",
+                "health",
+                "flags",
+                "val acc",
+                "Δ stage",
+                "measured",
+            )
             yield table
 
     def on_mount(self) -> None:
@@ -56,7 +68,9 @@ class SeedDetailScreen(ModalScreen[None]):
         title = Text()
         title.append(f"{self.lane} · slot {self.slot}", style="bold")
         if latest is not None and latest.seed_id is not None:
-            title.append(f" · {latest.seed_id} · {latest.blueprint_id} · {latest.layer_id} · {latest.stage_name}")
+            title.append(
+                f" · {latest.seed_id} · {latest.blueprint_id} · {latest.layer_id} · {latest.stage_name}"
+            )
             if latest.paused:
                 title.append(" · ")
                 title.append(" PAUSED ", style="reverse")
@@ -70,7 +84,8 @@ class SeedDetailScreen(ModalScreen[None]):
         self.query_one("#detail-timeline", Static).update(self._timeline(latest))
         self.query_one("#detail-features", Static).update(self._features(latest))
         table = self.query_one("#detail-history", DataTable)
-        if latest is not None and latest.seed_id != self._seed_id:  # the slot now holds another seed
+        # the slot now holds another seed
+        if latest is not None and latest.seed_id != self._seed_id:
             self._seed_id = latest.seed_id
             table.clear()
             self._rows.clear()
@@ -82,11 +97,23 @@ class SeedDetailScreen(ModalScreen[None]):
             t = record.telemetry
             measured = record.gradients_measured
             table.add_row(
-                str(record.epoch), record.stage_name, str(record.epochs_in_stage), f"{record.alpha:.2f}",
-                f"{t.gradient_norm:.3g}" if measured else "—", f"{t.gradient_health:.2f}" if measured else "not measured",
-                " ".join(f for f, on in (("VAN", record.has_vanishing), ("EXP", record.has_exploding)) if on) or "·",
-                f"{t.accuracy:.1f}", f"{t.accuracy_delta:+.1f}", "yes" if measured else "no", key=key,
-            )  # fmt: skip
+                str(record.epoch),
+                record.stage_name,
+                str(record.epochs_in_stage),
+                f"{record.alpha:.2f}",
+                f"{t.gradient_norm:.3g}" if measured else "—",
+                f"{t.gradient_health:.2f}" if measured else "not measured",
+                " ".join(
+                    f
+                    for f, on in (("VAN", record.has_vanishing), ("EXP", record.has_exploding))
+                    if on
+                )
+                or "·",
+                f"{t.accuracy:.1f}",
+                f"{t.accuracy_delta:+.1f}",
+                "yes" if measured else "no",
+                key=key,
+            )
 
     @staticmethod
     def _timeline(record: SeedRecord | None) -> Text:
@@ -103,7 +130,9 @@ class SeedDetailScreen(ModalScreen[None]):
             text.append("none yet", style="dim")
             return text
         text.append(f"{gate.gate} ", style="bold")
-        text.append("passed\n" if gate.passed else "failed\n", style="green" if gate.passed else "red")
+        text.append(
+            "passed\n" if gate.passed else "failed\n", style="green" if gate.passed else "red"
+        )
         for check in gate.checks_passed:
             text.append(f"  ✓ {check}\n", style="green")
         for check in gate.checks_failed:
@@ -121,8 +150,13 @@ class SeedDetailScreen(ModalScreen[None]):
             raw = getattr(record.telemetry, spec.raw_field)
             pegged = spec.clips and spec.pegged(float(raw))
             style = "bold yellow" if pegged else ""
-            table.add_row(spec.name, f"{float(raw):.4g}", f"{record.features[spec.index]:.3f}",
-                          spec.bound_text(), style=style)  # fmt: skip
+            table.add_row(
+                spec.name,
+                f"{float(raw):.4g}",
+                f"{record.features[spec.index]:.3f}",
+                spec.bound_text(),
+                style=style,
+            )
         return table
 
 
@@ -138,7 +172,9 @@ def model_text(view: StoreView, lane: str) -> Text:
         t.append("raw inputs, as esper-lite fed them; greedy masked Q\n")
     if info.metrics:
         t.append("its training metrics: ", style="bold")
-        t.append(" · ".join(f"{key} {_metric(value)}" for key, value in list(info.metrics.items())[:12]))
+        t.append(
+            " · ".join(f"{key} {_metric(value)}" for key, value in list(info.metrics.items())[:12])
+        )
     return t
 
 
@@ -152,7 +188,11 @@ def _metric(value: object, depth: int = 0) -> str:
         items = ", ".join(_metric(v, depth + 1) for v in value[:8]) if depth < 2 else "…"
         return f"[{items}{', …' if len(value) > 8 else ''}]"
     if isinstance(value, dict):
-        items = ", ".join(f"{k} {_metric(v, depth + 1)}" for k, v in list(value.items())[:8]) if depth < 2 else "…"
+        items = (
+            ", ".join(f"{k} {_metric(v, depth + 1)}" for k, v in list(value.items())[:8])
+            if depth < 2
+            else "…"
+        )
         return f"{{{items}{', …' if len(value) > 8 else ''}}}"
     text = str(value)
     return text if len(text) <= 40 else text[:39] + "…"

@@ -67,8 +67,10 @@ class CrashScreen(ModalScreen[None]):
             yield Static(title, id="crash-title", markup=False)
             with VerticalScroll(id="crash-trace"):
                 yield Static(Text(self.event.traceback or "(no traceback)"), markup=False)
-            yield Static(Text(f"The record file holds this traceback too. {CLOSE_HINT}", style="dim"),
-                         markup=False)  # fmt: skip
+            yield Static(
+                Text(f"The record file holds this traceback too. {CLOSE_HINT}", style="dim"),
+                markup=False,
+            )
 
 
 def finished_text(view: StoreView) -> Text:
@@ -80,14 +82,21 @@ def finished_text(view: StoreView) -> Text:
     for lane in view.lanes:
         t.append(f"  {lane.name:<{width}} ", style="bold")
         if lane.advising and lane.agreement.rate is not None:
-            t.append(f"advised only: agreed with the executing lane {lane.agreement.rate:.0%} "
-                     f"of {lane.agreement.decided} decisions\n")  # fmt: skip
+            t.append(
+                f"advised only: agreed with the executing lane {lane.agreement.rate:.0%} "
+                f"of {lane.agreement.decided} decisions\n"
+            )
             continue
         finals = "  ".join(f"{a:.2f}" for a in lane.finals) or "—"
         t.append(f"final accuracy per episode: {finals}\n")
     for paired in view.paired:
         ours, ref = view.lane(paired.lane), view.lane(paired.reference)
-        if ours is not None and ref is not None and ours.finals and len(ours.finals) == len(ref.finals):
+        if (
+            ours is not None
+            and ref is not None
+            and ours.finals
+            and len(ours.finals) == len(ref.finals)
+        ):
             diffs = "  ".join(f"{a - b:+.2f}" for a, b in zip(ours.finals, ref.finals, strict=True))
             t.append(f"  {paired.lane} − {paired.reference} per episode: {diffs}\n", style="dim")
     if view.paired:
@@ -124,9 +133,13 @@ class FilterScreen(ModalScreen[DecisionFilter]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="filter", classes="dialog"):
-            yield Static(Text.assemble(("Filter the decision table", "bold"),
-                                       ("   enter toggles · escape applies · q quits", "dim")),
-                         markup=False)  # fmt: skip
+            yield Static(
+                Text.assemble(
+                    ("Filter the decision table", "bold"),
+                    ("   enter toggles · escape applies · q quits", "dim"),
+                ),
+                markup=False,
+            )
             yield OptionList(*self._options(), id="filter-options")
 
     def _options(self) -> list[Option]:
@@ -136,11 +149,17 @@ class FilterScreen(ModalScreen[DecisionFilter]):
             return "●" if on else "○"
 
         options = [Option(Text(f"{mark(c.lane is None)} all lanes"), id="lane:")]
-        options += [Option(Text(f"{mark(c.lane == name)} lane {name}"), id=f"lane:{i}")
-                    for i, name in enumerate(self.lanes)]  # fmt: skip
+        options += [
+            Option(Text(f"{mark(c.lane == name)} lane {name}"), id=f"lane:{i}")
+            for i, name in enumerate(self.lanes)
+        ]
         options.append(Option(Text(f"{mark(c.refused_only)} refused only"), id="refused"))
-        options.append(Option(Text(f"{mark(c.disagreements_only)} disagreements with the heuristic only"),
-                              id="disagree"))  # fmt: skip
+        options.append(
+            Option(
+                Text(f"{mark(c.disagreements_only)} disagreements with the heuristic only"),
+                id="disagree",
+            )
+        )
         return options
 
     @on(OptionList.OptionSelected, "#filter-options")

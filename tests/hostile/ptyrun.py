@@ -23,8 +23,15 @@ class PtyResult:
     screen: bytes  # everything written to the terminal
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], until: Callable[[bytes], bool],
-               send: int | bytes | None, timeout: float = 60.0, cols: int = 120, rows: int = 40) -> PtyResult:  # fmt: skip
+def run_in_pty(
+    argv: list[str],
+    env: dict[str, str],
+    until: Callable[[bytes], bool],
+    send: int | bytes | None,
+    timeout: float = 60.0,
+    cols: int = 120,
+    rows: int = 40,
+) -> PtyResult:
     """Start ``argv`` on a new pty; once ``until(screen so far)`` is true, send a signal (an int)
     or keys (bytes), or hang up (None: the terminal closes, as when its window is closed); read
     until the process exits. Kills it (code None) after ``timeout``."""
@@ -94,7 +101,8 @@ def _wait(pid: int, deadline: float) -> bool:
     return False
 
 
-if __name__ == "__main__":  # by hand: python tests/hostile/ptyrun.py TERM esper-tui --preset tiny ...
+# by hand: python tests/hostile/ptyrun.py TERM esper-tui --preset tiny ...
+if __name__ == "__main__":
     sig = getattr(signal, "SIG" + sys.argv[1])
     result = run_in_pty(sys.argv[2:], dict(os.environ), lambda s: len(s) > 20000, sig)
     print(result.code, ALT_SCREEN_OFF in result.screen, MOUSE_OFF in result.screen)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from esper_tui import cli, iql_cli
+from esper_tui.cli import iql as iql_cli
+from esper_tui.cli import tui as cli
 from esper_tui.record_writer import RecordFile
 from training.records import RunEvent
 
@@ -46,7 +47,8 @@ def no_hang():
 @pytest.fixture
 def hostile(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "missing_terminal", lambda: None)  # in-process, pytest holds stdin/stdout
+    # in-process, pytest holds stdin/stdout
+    monkeypatch.setattr(cli, "missing_terminal", lambda: None)
     os.mkfifo("fifo")
     server = socket.socket(socket.AF_UNIX)
     server.bind("sock")
@@ -107,7 +109,10 @@ TUI_CASES = {
     "cifar-batch-fifo": (["--preset", "cifar10", "--data-dir", "cifar"], "FIFO"),
     "seed-past-32-bits": (["--seed", str(2**32)], "32 bits"),
     "seed-negative": (["--seed", "-1"], "outside"),
-    "seed-plus-episodes-past-32-bits": (TUI + ["--seed", str(2**32 - 1), "--episodes", "2"], "largest seed"),
+    "seed-plus-episodes-past-32-bits": (
+        TUI + ["--seed", str(2**32 - 1), "--episodes", "2"],
+        "largest seed",
+    ),
     "epochs-a-billion": (["--epochs", "1000000000"], "outside"),
     "speed-nan": (["--speed", "nan"], "nan is not a number (NaN)"),
     "speed-inf": (["--speed", "inf"], "inf is not a finite number"),
@@ -152,8 +157,16 @@ def dataset(path: str, states=None, rewards=None, metadata=None, n: int = 32, di
     masks = np.ones((n, 7), dtype=bool)
     s = rng.normal(size=(n, dim)).astype(np.float32) if states is None else states
     r = rng.normal(size=n).astype(np.float32) if rewards is None else rewards
-    OfflineDataset(s, rng.integers(0, 7, n), r, s, np.zeros(n, np.float32), masks, masks,
-                   metadata if metadata is not None else {"feature_set": "seed"}).to_npz(path)  # fmt: skip
+    OfflineDataset(
+        s,
+        rng.integers(0, 7, n),
+        r,
+        s,
+        np.zeros(n, np.float32),
+        masks,
+        masks,
+        metadata if metadata is not None else {"feature_set": "seed"},
+    ).to_npz(path)
     return path
 
 
@@ -180,7 +193,10 @@ IQL_CASES = {
     "collect-output-fifo": (["collect", "-o", "fifo"], "FIFO"),
     "collect-output-device": (["collect", "-o", "/dev/null", "--force"], "device"),
     "collect-output-folder": (["collect", "-o", "folder"], "folder"),
-    "collect-record-existing": (["collect", "-o", "new.npz", "--record", "kept.jsonl"], "already exists"),
+    "collect-record-existing": (
+        ["collect", "-o", "new.npz", "--record", "kept.jsonl"],
+        "already exists",
+    ),
     "train-data-fifo": (["train", "fifo", "-o", "new.pt"], "FIFO"),
     "train-data-device": (["train", "/dev/zero", "-o", "new.pt"], "device"),
     "train-data-folder": (["train", "folder", "-o", "new.pt"], "folder"),
@@ -193,10 +209,16 @@ IQL_CASES = {
     "train-lr-huge": (["train", "{good}", "-o", "new.pt", "--lr", "1e30"], "outside"),
     "train-seed-negative": (["train", "{good}", "-o", "new.pt", "--seed", "-5"], "outside"),
     "train-steps-huge": (["train", "{good}", "-o", "new.pt", "--steps", str(10**12)], "outside"),
-    "compare-report-existing": (["compare", "--model", str(MODEL), "--report", "kept.json"], "already exists"),
+    "compare-report-existing": (
+        ["compare", "--model", str(MODEL), "--report", "kept.json"],
+        "already exists",
+    ),
     "compare-model-fifo": (["compare", "--model", "fifo"], "FIFO"),
     "compare-model-executes": (["compare", "--model", "unsafe.pt"], "refused without running it"),
-    "compare-record-fifo": (["compare", "--model", str(MODEL), "--preset", "tiny", "--record", "fifo"], "FIFO"),
+    "compare-record-fifo": (
+        ["compare", "--model", str(MODEL), "--preset", "tiny", "--record", "fifo"],
+        "FIFO",
+    ),
 }
 
 
@@ -213,7 +235,9 @@ def test_esper_iql_refuses_in_one_sentence(case, hostile, capsys):
     argv = [files[a]() if a in files else a for a in argv]
     assert expected in one_sentence(iql_cli.main, argv, capsys)
     assert not Path("new.pt").exists() and not Path("new.npz").exists()
-    assert [p.name for p in Path(".").glob(".*") if p.is_file()] == []  # no temporary file left behind
+    assert [
+        p.name for p in Path(".").glob(".*") if p.is_file()
+    ] == []  # no temporary file left behind
 
 
 def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(hostile, capsys):
@@ -224,7 +248,16 @@ def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(host
 
 
 BUSY = "busy.jsonl"
-SMALL = ["--preset", "tiny", "--episodes", "1", "--epochs", "2", "--device", "cpu"]  # quick, were it to run
+SMALL = [
+    "--preset",
+    "tiny",
+    "--episodes",
+    "1",
+    "--epochs",
+    "2",
+    "--device",
+    "cpu",
+]  # quick, were it to run
 BUSY_CASES = {
     "collect-output": ["collect", "-o", BUSY, "--force", *SMALL],
     "collect-record": ["collect", "-o", "new.npz", "--record", BUSY, "--force", *SMALL],
@@ -247,22 +280,46 @@ def test_no_output_replaces_a_record_another_run_holds_even_with_force(case, hos
 
 
 SAME_CASES = {
-    "collect-output-is-its-record": (["collect", "-o", "x.npz", "--record", "x.npz", *SMALL],
-                                     "-o and --record both name"),
-    "compare-report-is-its-record": (["compare", "--model", str(MODEL), "--record", "s.json", "--report", "s.json"],
-                                     "--report and --record both name"),
-    "compare-report-is-its-record-by-another-path": (["compare", "--model", str(MODEL), "--record", "s.json",
-                                                      "--report", "folder/../s.json"], "both name"),
-    "compare-report-is-a-hard-link-of-its-record": (["compare", "--model", str(MODEL), "--record", "kept.json",
-                                                     "--report", "alias.json", "--force"], "both name"),
-    "compare-report-is-its-model": (["compare", "--model", "m.pt", "--report", "m.pt", "--force"],
-                                    "is also the --model"),
-    "train-output-is-its-dataset": (["train", "{good}", "-o", "good.npz", "--force"], "is also the dataset"),
+    "collect-output-is-its-record": (
+        ["collect", "-o", "x.npz", "--record", "x.npz", *SMALL],
+        "-o and --record both name",
+    ),
+    "compare-report-is-its-record": (
+        ["compare", "--model", str(MODEL), "--record", "s.json", "--report", "s.json"],
+        "--report and --record both name",
+    ),
+    "compare-report-is-its-record-by-another-path": (
+        ["compare", "--model", str(MODEL), "--record", "s.json", "--report", "folder/../s.json"],
+        "both name",
+    ),
+    "compare-report-is-a-hard-link-of-its-record": (
+        [
+            "compare",
+            "--model",
+            str(MODEL),
+            "--record",
+            "kept.json",
+            "--report",
+            "alias.json",
+            "--force",
+        ],
+        "both name",
+    ),
+    "compare-report-is-its-model": (
+        ["compare", "--model", "m.pt", "--report", "m.pt", "--force"],
+        "is also the --model",
+    ),
+    "train-output-is-its-dataset": (
+        ["train", "{good}", "-o", "good.npz", "--force"],
+        "is also the dataset",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(SAME_CASES))
-def test_two_files_of_one_command_naming_one_file_are_refused_before_any_work(case, hostile, capsys):
+def test_two_files_of_one_command_naming_one_file_are_refused_before_any_work(
+    case, hostile, capsys
+):
     Path("m.pt").write_bytes(MODEL.read_bytes())
     os.link("kept.json", "alias.json")
     argv, expected = SAME_CASES[case]
@@ -277,5 +334,10 @@ def test_two_files_of_one_command_naming_one_file_are_refused_before_any_work(ca
 
 def test_the_dashboard_s_record_is_never_its_model(hostile, capsys):
     Path("m.pt").write_bytes(MODEL.read_bytes())
-    err = one_sentence(cli.main, ["--preset", "tiny", "--model", "m.pt", "--record", "m.pt", "--force"], capsys)
-    assert "--record m.pt is also the --model" in err and Path("m.pt").read_bytes() == MODEL.read_bytes()
+    err = one_sentence(
+        cli.main, ["--preset", "tiny", "--model", "m.pt", "--record", "m.pt", "--force"], capsys
+    )
+    assert (
+        "--record m.pt is also the --model" in err
+        and Path("m.pt").read_bytes() == MODEL.read_bytes()
+    )

@@ -12,9 +12,8 @@ import pytest
 
 from esper_tui import replay
 from esper_tui.record_writer import RecordFile
-from esper_tui.replay import RecordFeeder, check_readable, wait_for
+from esper_tui.replay import RecordFeeder, check_readable, read_records, wait_for
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from widgets.model import RunStatus
 from widgets.run_header import SourceState, header_text
 
@@ -61,14 +60,18 @@ def test_a_finished_record_needs_no_word_on_its_end():
     ("content", "expected"),
     [
         (b"", "empty.jsonl holds no run: it is empty"),
-        (b"[" + b",".join(line.strip().encode() for line in LINES[:3]) + b"]\n",
-         "empty.jsonl holds no run: none of its 1 line(s) starts one, 1 of them unreadable"),
-        (bytes(b for b in range(1, 256) if b != 10) * 40 + b"\n" + b"\xff\xfe garbage\n" * 83,
-         "empty.jsonl holds no run: none of its 84 line(s) starts one, 84 of them unreadable"),
+        (
+            b"[" + b",".join(line.strip().encode() for line in LINES[:3]) + b"]\n",
+            "empty.jsonl holds no run: none of its 1 line(s) starts one, 1 of them unreadable",
+        ),
+        (
+            bytes(b for b in range(1, 256) if b != 10) * 40 + b"\n" + b"\xff\xfe garbage\n" * 83,
+            "empty.jsonl holds no run: none of its 84 line(s) starts one, 84 of them unreadable",
+        ),
         ("".join(LINES[1:]).encode(), "empty.jsonl holds no run: none of its"),
     ],
     ids=["empty", "json-array", "binary-lines", "no-run-line-but-finished"],
-)  # fmt: skip
+)
 def test_a_file_without_a_run_says_it_holds_none(tmp_path, content, expected):
     path = tmp_path / "empty.jsonl"
     path.write_bytes(content)
@@ -182,8 +185,12 @@ def test_a_followed_path_that_cannot_be_read_is_said(tmp_path, quick, monkeypatc
         replacement = tmp_path / "new.jsonl"
         replacement.write_text("".join(LINES[:5]))
         replacement.rename(path)
-        assert wait_for(lambda: "cannot read run.jsonl (Permission denied); waiting until it can be read"
-                        in store.view().source)  # fmt: skip
+        assert wait_for(
+            lambda: (
+                "cannot read run.jsonl (Permission denied); waiting until it can be read"
+                in store.view().source
+            )
+        )
         denied.clear()
         assert wait_for(lambda: "showing its new run" in store.view().source)
     finally:
@@ -222,8 +229,10 @@ async def test_s_after_the_current_folder_was_deleted_says_so_in_one_sentence(
         await pilot.press("escape", "s")
         await pilot.pause()
         messages = [str(n.message) for n in app._notifications]  # noqa: SLF001
-    assert messages[-1] == ("could not save the screenshot: the current folder was deleted; restart esper-tui "
-                            "from a folder that exists")  # fmt: skip
+    assert messages[-1] == (
+        "could not save the screenshot: the current folder was deleted; restart esper-tui "
+        "from a folder that exists"
+    )
     assert list(tmp_path.rglob("*.svg")) == []
 
 

@@ -40,10 +40,23 @@ def place():
 CASES = {
     "model": (["esper_tui.cli", "--model", "{p}/locked.pt"], "locked.pt"),
     "replay": (["esper_tui.cli", "--replay", "{p}/locked.jsonl"], "locked.jsonl"),
-    "record-in-read-only-folder": (["esper_tui.cli", "--record", "{p}/readonly/r.jsonl", "--preset", "tiny",
-                                    "--model", str(ROOT / "tests/fixtures/tiny_iql.pt")], "readonly/r.jsonl"),  # fmt: skip
-    "compare-model": (["esper_tui.iql_cli", "compare", "--model", "{p}/locked.pt"], "locked.pt"),
-    "collect-output-in-read-only-folder": (["esper_tui.iql_cli", "collect", "-o", "{p}/readonly/d.npz"], "readonly/d.npz"),
+    "record-in-read-only-folder": (
+        [
+            "esper_tui.cli",
+            "--record",
+            "{p}/readonly/r.jsonl",
+            "--preset",
+            "tiny",
+            "--model",
+            str(ROOT / "tests/fixtures/tiny_iql.pt"),
+        ],
+        "readonly/r.jsonl",
+    ),
+    "compare-model": (["esper_tui.cli.iql", "compare", "--model", "{p}/locked.pt"], "locked.pt"),
+    "collect-output-in-read-only-folder": (
+        ["esper_tui.cli.iql", "collect", "-o", "{p}/readonly/d.npz"],
+        "readonly/d.npz",
+    ),
 }
 
 
@@ -53,8 +66,14 @@ def test_a_path_that_cannot_be_read_or_written_is_one_sentence_naming_it(case, p
         pytest.skip("permissions are not enforced here")
     args, named = CASES[case]
     argv = [*unprivileged(), sys.executable, "-m", *[a.replace("{p}", str(place)) for a in args]]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=place,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", HOME=str(place)))  # fmt: skip
+    result = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=place,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", HOME=str(place)),
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert named in result.stderr and "ermission denied" in result.stderr, result.stderr

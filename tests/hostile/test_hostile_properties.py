@@ -15,13 +15,27 @@ from training.policies.checkpoint import ModelLoadError, load_checkpoint
 from training.records import RecordError, RunEvent, record_from_line, record_to_line
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-LINES = (FIXTURES / "run.jsonl").read_text().splitlines() + (FIXTURES / "crashed.jsonl").read_text().splitlines()
-COMMAND = RunEvent("fixture0001", "command_applied", "cull: done", lane="heuristic", episode=1, epoch=3, slot=0,
-                   data={"command_id": 7, "type": "cull"})  # fmt: skip
-SAMPLES = {json.loads(line)["kind"] + ":" + json.loads(line).get("event", ""): json.loads(line)
-           for line in [*LINES, record_to_line(COMMAND)]}  # fmt: skip
+LINES = (FIXTURES / "run.jsonl").read_text().splitlines() + (
+    FIXTURES / "crashed.jsonl"
+).read_text().splitlines()
+COMMAND = RunEvent(
+    "fixture0001",
+    "command_applied",
+    "cull: done",
+    lane="heuristic",
+    episode=1,
+    epoch=3,
+    slot=0,
+    data={"command_id": 7, "type": "cull"},
+)
+SAMPLES = {
+    json.loads(line)["kind"] + ":" + json.loads(line).get("event", ""): json.loads(line)
+    for line in [*LINES, record_to_line(COMMAND)]
+}
 MODEL = (FIXTURES / "tiny_iql.pt").read_bytes()
-SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def field_paths(value, prefix=()):
@@ -34,11 +48,15 @@ def field_paths(value, prefix=()):
         yield from field_paths(value[0], (*prefix, 0))
 
 
-PATHS = sorted({(kind, path) for kind, sample in SAMPLES.items() for path in field_paths(sample) if path},
-               key=repr)  # fmt: skip
+PATHS = sorted(
+    {(kind, path) for kind, sample in SAMPLES.items() for path in field_paths(sample) if path},
+    key=repr,
+)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -79,7 +97,10 @@ def test_any_json_value_in_any_field_never_raises_past_the_store(where, value):
 
 
 @SETTINGS
-@given(st.sampled_from(PATHS), st.sampled_from([10**400, -(10**30), 1e308 * 10, float("nan"), "x" * 5000, [[[[[]]]]], True]))
+@given(
+    st.sampled_from(PATHS),
+    st.sampled_from([10**400, -(10**30), 1e308 * 10, float("nan"), "x" * 5000, [[[[[]]]]], True]),
+)
 def test_extreme_values_in_any_field_never_raise_past_the_store(where, value):
     kind, path = where
     through_the_store(json.dumps(replaced(SAMPLES[kind], path, value)))
@@ -115,8 +136,12 @@ def test_arbitrary_bytes_as_a_model_file_load_or_give_model_load_error(data):
 
 
 @settings(max_examples=60, deadline=None, database=None)
-@given(st.lists(st.tuples(st.integers(0, len(MODEL) - 1), st.integers(1, 255)), min_size=1, max_size=4),
-       st.integers(0, len(MODEL)))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(MODEL) - 1), st.integers(1, 255)), min_size=1, max_size=4
+    ),
+    st.integers(0, len(MODEL)),
+)
 def test_a_damaged_real_checkpoint_loads_or_gives_model_load_error(flips, cut):
     data = bytearray(MODEL)
     for offset, mask in flips:

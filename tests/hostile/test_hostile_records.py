@@ -45,7 +45,10 @@ BAD = {
     "decision-action-99": edited(EPOCH_LINE, lambda d: d["decision"].update(action=99)),
     "deep-nesting": '{"kind":"epoch","v":1,"x":' + "[" * 100000 + "]" * 100000 + "}",
     "moderate-nesting-in-data": '{"kind":"event","v":1,"run_id":"r","event":"paused","data":'
-    + '{"a":' * 40 + "1" + "}" * 40 + "}",
+    + '{"a":' * 40
+    + "1"
+    + "}" * 40
+    + "}",
     "paired-wrong": '{"kind":"event","v":1,"run_id":"r","event":"finished","data":{"paired":[{"lane":1}]}}',
     "final-accuracy-text": '{"kind":"event","v":1,"run_id":"r","event":"episode_finished",'
     '"data":{"final_accuracy":{"a":"high"}}}',
@@ -87,7 +90,15 @@ def test_every_hostile_line_is_counted_and_the_good_ones_all_shown(tmp_path):
 def test_an_endless_line_is_dropped_unparsed_and_the_next_line_read(tmp_path):
     path = tmp_path / "long.jsonl"
     with open(path, "w") as f:
-        f.write(RUN_LINE + "\n" + '{"kind":"event","message":"' + "y" * (MAX_LINE * 3) + '"}\n' + EPOCH_LINE + "\n")
+        f.write(
+            RUN_LINE
+            + "\n"
+            + '{"kind":"event","message":"'
+            + "y" * (MAX_LINE * 3)
+            + '"}\n'
+            + EPOCH_LINE
+            + "\n"
+        )
     store = TelemetryStore(source="replay")
     replay_all(path, store)
     view = store.view()
@@ -97,7 +108,8 @@ def test_an_endless_line_is_dropped_unparsed_and_the_next_line_read(tmp_path):
 
 def test_a_feeder_that_dies_says_so_on_screen(tmp_path):
     store = TelemetryStore(source="replay")
-    feeder = RecordFeeder(tmp_path / "gone.jsonl", store, speed=0)  # removed after the CLI checked it
+    # removed after the CLI checked it
+    feeder = RecordFeeder(tmp_path / "gone.jsonl", store, speed=0)
     feeder.start()
     feeder.join(5)
     view = store.view()
@@ -188,13 +200,17 @@ def test_follow_never_blocks_on_a_fifo_put_where_the_file_was(tmp_path):
         assert feeder.stop()
 
 
-def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened_but_waited_past(tmp_path):
+def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened_but_waited_past(
+    tmp_path,
+):
     path = tmp_path / "later.jsonl"
     os.mkfifo(path)
     store = TelemetryStore(source="follow")
     feeder = _follow(path, store)
     try:
-        assert wait_for(lambda: "later.jsonl is a FIFO (named pipe), not a record" in store.view().source)
+        assert wait_for(
+            lambda: "later.jsonl is a FIFO (named pipe), not a record" in store.view().source
+        )
         assert feeder.is_alive() and store.view().crash is None
         path.unlink()
         path.write_text(RUN_LINE + "\n" + EPOCH_LINE + "\n")
@@ -203,13 +219,12 @@ def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened_
         assert feeder.stop()
 
 
-
 def test_a_seed_record_without_its_ten_features_is_skipped_not_indexed(tmp_path):
     """Found by the property test: ``features: []`` reached the saturation panel's indexing."""
     import json
     from pathlib import Path
 
-    from training.recordio import read_records
+    from esper_tui.replay import read_records
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
     line = next(row for row in fixture.read_text().splitlines() if '"kind":"epoch"' in row)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from ptyrun import ALT_SCREEN_OFF, MOUSE_OFF, run_in_pty
 
-from training.recordio import read_records
+from esper_tui.replay import read_records
 from training.records import EpochRecord, RunEvent, RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,14 +45,29 @@ def assert_stopped_and_replayable(path: Path, why: str) -> list:
     return records
 
 
-TUI = [sys.executable, "-m", "esper_tui.cli", "--preset", "tiny", "--epochs", "40", "--episodes", "1",
-       "--model", str(MODEL), "--refresh", "10"]  # fmt: skip
+TUI = [
+    sys.executable,
+    "-m",
+    "esper_tui.cli",
+    "--preset",
+    "tiny",
+    "--epochs",
+    "40",
+    "--episodes",
+    "1",
+    "--model",
+    str(MODEL),
+    "--refresh",
+    "10",
+]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_tui_signal_stops_flushes_restores_the_terminal_and_exits_by_convention(tmp_path, sig):
     record = tmp_path / "run.jsonl"
-    result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, sig)
+    result = run_in_pty(
+        TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, sig
+    )
     assert result.code == CODES[sig]
     assert ALT_SCREEN_OFF in result.screen and MOUSE_OFF in result.screen
     assert b"Traceback" not in result.screen and b"terminate called" not in result.screen
@@ -75,14 +90,18 @@ def test_tui_killed_outright_leaves_every_finished_line_replayable(tmp_path):
 
 def test_tui_ctrl_c_key_exits_130_with_the_record_closed(tmp_path):
     record = tmp_path / "run.jsonl"
-    result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, b"\x03")
+    result = run_in_pty(
+        TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, b"\x03"
+    )
     assert result.code == 130 and ALT_SCREEN_OFF in result.screen
     assert_stopped_and_replayable(record, "operator (ctrl+c)")
 
 
 def test_tui_whose_terminal_closes_gets_sighup_and_keeps_its_record(tmp_path):
     record = tmp_path / "run.jsonl"
-    result = run_in_pty(TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, None)
+    result = run_in_pty(
+        TUI + ["--record", str(record)], env(), lambda _: epochs_in(record) >= 1, None
+    )
     assert result.code == 129
     assert_stopped_and_replayable(record, "SIGHUP")
 
@@ -92,30 +111,48 @@ def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:
 
     rng = np.random.default_rng(0)
     masks = np.ones((n, 7), dtype=bool)
-    OfflineDataset(rng.normal(size=(n, dim)).astype(np.float32), rng.integers(0, 7, n), rng.normal(size=n),
-                   rng.normal(size=(n, dim)).astype(np.float32), np.zeros(n, np.float32), masks, masks,
-                   {"feature_set": "seed"}).to_npz(path)  # fmt: skip
+    OfflineDataset(
+        rng.normal(size=(n, dim)).astype(np.float32),
+        rng.integers(0, 7, n),
+        rng.normal(size=n),
+        rng.normal(size=(n, dim)).astype(np.float32),
+        np.zeros(n, np.float32),
+        masks,
+        masks,
+        {"feature_set": "seed"},
+    ).to_npz(path)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
 def test_a_headless_command_stops_at_the_next_boundary_on_each_signal(sig):
-    from esper_tui.signals import StopSignals
+    from esper_tui.stop_signals import StopSignals
 
     with StopSignals() as signals:
         signals.at_once(None)  # the work has begun: stop gracefully
         os.kill(os.getpid(), sig)
         assert signals.stop.wait(5) and signals.code == CODES[sig]
-        os.kill(os.getpid(), signal.SIGTERM)  # a second signal: stop waiting, with its own exit code
+        # a second signal: stop waiting, with its own exit code
+        os.kill(os.getpid(), signal.SIGTERM)
         assert signals.stop.urgent.wait(5) and signals.code == 143
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 def iql(args: list[str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "esper_tui.iql_cli", *args], cwd=cwd, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "esper_tui.cli.iql", *args],
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def signal_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 60.0) -> tuple[int, str, str]:
+def signal_when(
+    proc: subprocess.Popen, ready, sig: int, timeout: float = 60.0
+) -> tuple[int, str, str]:
     deadline = time.monotonic() + timeout
     while not ready() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -133,9 +170,27 @@ def last_line(err: str) -> str:
 @pytest.mark.parametrize("sig", [signal.SIGHUP], ids=lambda s: s.name)
 def test_interrupted_collect_writes_its_finished_episodes_and_says_how_many(tmp_path, sig):
     record = tmp_path / "c.jsonl"
-    proc = iql(["collect", "-o", "d.npz", "--preset", "tiny", "--episodes", "30", "--epochs", "3",
-                "--device", "cpu", "--record", str(record)], tmp_path)  # fmt: skip
-    code, _, err = signal_when(proc, lambda: '"episode_finished"' in (record.read_text() if record.exists() else ""), sig)
+    proc = iql(
+        [
+            "collect",
+            "-o",
+            "d.npz",
+            "--preset",
+            "tiny",
+            "--episodes",
+            "30",
+            "--epochs",
+            "3",
+            "--device",
+            "cpu",
+            "--record",
+            str(record),
+        ],
+        tmp_path,
+    )
+    code, _, err = signal_when(
+        proc, lambda: '"episode_finished"' in (record.read_text() if record.exists() else ""), sig
+    )
     assert code == CODES[sig]
     records = assert_stopped_and_replayable(record, sig.name)
     finished = sum(isinstance(r, RunEvent) and r.event == "episode_finished" for r in records)
@@ -147,21 +202,58 @@ def test_interrupted_collect_writes_its_finished_episodes_and_says_how_many(tmp_
 
 def test_interrupted_train_writes_no_checkpoint(tmp_path):
     write_dataset(tmp_path / "d.npz")
-    argv = [sys.executable, "-m", "esper_tui.iql_cli", "train", str(tmp_path / "d.npz"), "-o", str(tmp_path / "m.pt"),
-            "--steps", "100000000", "--hidden", "8", "--batch-size", "4", "--device", "cpu"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "esper_tui.cli.iql",
+        "train",
+        str(tmp_path / "d.npz"),
+        "-o",
+        str(tmp_path / "m.pt"),
+        "--steps",
+        "100000000",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "4",
+        "--device",
+        "cpu",
+    ]
     stepping = re.compile(rb"[1-9][0-9]*00/100000000")  # the bar has counted blocks of steps
-    result = run_in_pty(argv, env(), lambda screen: bool(stepping.search(screen)), signal.SIGTERM, timeout=180)
+    result = run_in_pty(
+        argv, env(), lambda screen: bool(stepping.search(screen)), signal.SIGTERM, timeout=180
+    )
     tail = result.screen.decode(errors="replace").splitlines()[-1]
     assert result.code == 143 and "Traceback" not in result.screen.decode(errors="replace")
-    assert re.search(r"esper-iql: interrupted by SIGTERM: after [0-9]+ training step\(s\); no checkpoint was written",
-                     tail), tail  # fmt: skip
+    assert re.search(
+        r"esper-iql: interrupted by SIGTERM: after [0-9]+ training step\(s\); no checkpoint was written",
+        tail,
+    ), tail
     assert not (tmp_path / "m.pt").exists() and list(tmp_path.glob(".m.pt*")) == []
 
 
 def test_interrupted_compare_closes_its_record_and_writes_the_report(tmp_path):
     record = tmp_path / "r.jsonl"
-    proc = iql(["compare", "--model", str(MODEL), "--preset", "tiny", "--episodes", "20", "--epochs", "3",
-                "--device", "cpu", "--record", str(record), "--report", "rep.json"], tmp_path)  # fmt: skip
+    proc = iql(
+        [
+            "compare",
+            "--model",
+            str(MODEL),
+            "--preset",
+            "tiny",
+            "--episodes",
+            "20",
+            "--epochs",
+            "3",
+            "--device",
+            "cpu",
+            "--record",
+            str(record),
+            "--report",
+            "rep.json",
+        ],
+        tmp_path,
+    )
     code, _, err = signal_when(proc, lambda: epochs_in(record) >= 1, signal.SIGTERM)
     assert code == 143 and "interrupted by SIGTERM" in last_line(err)
     assert_stopped_and_replayable(record, "SIGTERM")

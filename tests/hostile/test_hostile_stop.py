@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.backends import ProcessBackend
-from training.parallel import heuristic_lane, run_episodes
-from training.stopping import StopFlag
+from training.runs.backends import ProcessBackend
+from training.runs.driver import run_episodes
+from training.runs.lanes import Lane
+from training.util.stopping import StopFlag
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
@@ -27,12 +28,17 @@ def script(body: str) -> subprocess.Popen:
     code = textwrap.dedent(
         """
         import os, subprocess, sys, time
-        from esper_tui.signals import StopSignals
+        from esper_tui.stop_signals import StopSignals
         with StopSignals("demo") as signals:
         """
     ) + textwrap.indent(textwrap.dedent(body), "    ")
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
 
 
 def answered(
@@ -139,8 +145,8 @@ def test_a_signal_that_came_while_work_ran_ends_at_once_when_nothing_is_left_to_
 
 
 def tiny_config(episodes: int, epochs: int):
-    from training.comparison import RunConfig
-    from training.env import EnvConfig
+    from training.env.environment import EnvConfig
+    from training.runs.comparison import RunConfig
 
     return RunConfig(
         env=EnvConfig(preset="tiny", max_epochs=epochs, device="cpu"), episodes=episodes
@@ -158,6 +164,7 @@ def test_workers_still_starting_are_ended_within_the_grace_and_at_once_on_a_seco
     records = []
     slow = DataConfig(preset="synthetic", seed=123)  # each worker builds 16,000 images as it starts
     with ProcessBackend(2, data=slow) as backend:
+
         def signals() -> None:  # as the watcher thread would, on a first and a second signal
             stop.request("by test")
             if urgent:
@@ -167,7 +174,7 @@ def test_workers_still_starting_are_ended_within_the_grace_and_at_once_on_a_seco
         threading.Timer(1.0, signals).start()
         start = time.monotonic()
         run = run_episodes(
-            tiny_config(4, 3), [heuristic_lane()], records.append, backend, stop=stop
+            tiny_config(4, 3), [Lane.heuristic()], records.append, backend, stop=stop
         )
         seconds = time.monotonic() - start - 1.0
     print(f"stopped {'(twice)' if urgent else ''} {seconds:.2f} s after the request")
@@ -184,9 +191,16 @@ def test_training_stops_within_a_step_not_a_block_of_steps():
 
     rng = np.random.default_rng(0)
     n, masks = 64, np.ones((64, 7), dtype=bool)
-    data = {"states": rng.normal(size=(n, 37)).astype(np.float32), "actions": rng.integers(0, 7, n),
-            "rewards": rng.normal(size=n).astype(np.float32), "next_states": rng.normal(size=(n, 37)).astype(np.float32),
-            "dones": np.zeros(n, np.float32), "masks": masks, "next_masks": masks, "metadata": {"feature_set": "seed"}}  # fmt: skip
+    data = {
+        "states": rng.normal(size=(n, 37)).astype(np.float32),
+        "actions": rng.integers(0, 7, n),
+        "rewards": rng.normal(size=n).astype(np.float32),
+        "next_states": rng.normal(size=(n, 37)).astype(np.float32),
+        "dones": np.zeros(n, np.float32),
+        "masks": masks,
+        "next_masks": masks,
+        "metadata": {"feature_set": "seed"},
+    }
     trainer = OfflineTrainer(data, IQLConfig(hidden=8, batch_size=8))
     stop = threading.Event()
     step = trainer.iql.step

@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from esper_tui.app import EsperApp
 from esper_tui.chart_feed import chart_data
 from esper_tui.operator import applied_text
-from esper_tui.replay import RecordFeeder, replay_all
+from esper_tui.replay import RecordFeeder, read_records, replay_all
 from esper_tui.screens.detail import model_text
 from esper_tui.screens.dialogs import finished_text
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import RunEvent, record_from_line
 from training.records.text import printable
 from widgets.decision_table import decision_cells, q_vector_text, reason_text
@@ -49,8 +48,18 @@ NASTY = [
     "\n",
 ]
 # Structural fields: they decide which record or event a line is, so they stay as they are.
-STRUCTURAL = {"kind", "event", "policy_kind", "mode", "type", "created_at", "captured_at", "model_format",
-              "telemetry_type", "executing_lane"}  # fmt: skip
+STRUCTURAL = {
+    "kind",
+    "event",
+    "policy_kind",
+    "mode",
+    "type",
+    "created_at",
+    "captured_at",
+    "model_format",
+    "telemetry_type",
+    "executing_lane",
+}
 SETTINGS = settings(
     max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -108,18 +117,37 @@ def poisoned(value, hostile: str, key: str = ""):
 
 def hostile_lines(hostile: str) -> list[str]:
     lines = [json.dumps(poisoned(json.loads(line), hostile)) for line in LINES]
-    crash = {"kind": "event", "v": 1, "run_id": "r" + hostile, "event": "crashed", "message": "boom" + hostile,
-             "traceback": "Traceback\n  File " + hostile + "\nValueError: " + hostile, "data": {}}  # fmt: skip
-    command = {"kind": "event", "v": 1, "run_id": "r", "event": "command_applied", "message": hostile,
-               "lane": "heuristic" + hostile, "slot": 0, "data": {"type": "cull", "note": {hostile: hostile}}}  # fmt: skip
+    crash = {
+        "kind": "event",
+        "v": 1,
+        "run_id": "r" + hostile,
+        "event": "crashed",
+        "message": "boom" + hostile,
+        "traceback": "Traceback\n  File " + hostile + "\nValueError: " + hostile,
+        "data": {},
+    }
+    command = {
+        "kind": "event",
+        "v": 1,
+        "run_id": "r",
+        "event": "command_applied",
+        "message": hostile,
+        "lane": "heuristic" + hostile,
+        "slot": 0,
+        "data": {"type": "cull", "note": {hostile: hostile}},
+    }
     return [*lines[:-1], json.dumps(command), lines[-1], json.dumps(crash)]
 
 
 def rendered(view, store: TelemetryStore) -> list[tuple[str, str, bool]]:
     """(where, text, multiline) of everything a panel, dialog, toast or the exit line shows."""
-    out = [("header", header_text(view, SourceState("follow", waiting=""), 140).plain, True),
-           ("scoreboard", scoreboard_text(view, 140).plain, True), ("gradients", gradient_text(view, 140).plain, True),
-           ("saturation", saturation_text(view, 140).plain, True), ("finished", finished_text(view).plain, True)]  # fmt: skip
+    out = [
+        ("header", header_text(view, SourceState("follow", waiting=""), 140).plain, True),
+        ("scoreboard", scoreboard_text(view, 140).plain, True),
+        ("gradients", gradient_text(view, 140).plain, True),
+        ("saturation", saturation_text(view, 140).plain, True),
+        ("finished", finished_text(view).plain, True),
+    ]
     for lane in view.lanes:
         out.append(("detail model", model_text(view, lane.name).plain, True))
         for slot, history in lane.seed_history.items():
@@ -225,8 +253,14 @@ def _restore(value, original):
     if isinstance(value, str):
         return value.encode("ascii").decode("unicode_escape")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: _restore(getattr(value, f.name), None)
-                                             for f in dataclasses.fields(value) if f.init})  # fmt: skip
+        return dataclasses.replace(
+            value,
+            **{
+                f.name: _restore(getattr(value, f.name), None)
+                for f in dataclasses.fields(value)
+                if f.init
+            },
+        )
     if isinstance(value, dict):
         return {_restore(k, None): _restore(v, None) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -239,7 +273,7 @@ def _restore(value, original):
 @SETTINGS
 @given(ANY_TEXT)
 def test_every_command_line_message_shows_foreign_text_escaped(hostile):
-    from esper_tui.cli_common import fail, say, warn
+    from esper_tui.cli.common import fail, say, warn
 
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdout, sys.stderr
@@ -258,11 +292,10 @@ def test_every_command_line_message_shows_foreign_text_escaped(hostile):
 
 
 def test_a_model_file_named_with_escape_codes_gives_a_printable_lane(tmp_path):
-    from esper_tui.lanes import load_model_lanes
+    from esper_tui.cli.lanes import load_model_lanes
 
-    name = "evil\x1b]0;pwned\x07\x1b[2J" + b"\xff".decode(
-        "utf-8", "surrogateescape"
-    )  # not UTF-8: a surrogate
+    # not UTF-8: a surrogate
+    name = "evil\x1b]0;pwned\x07\x1b[2J" + b"\xff".decode("utf-8", "surrogateescape")
     model = tmp_path / f"{name}.pt"
     shutil.copy(ROOT / "tests" / "fixtures" / "tiny_iql.pt", model)
     (lane,) = load_model_lanes([str(model)], "cpu")
@@ -308,8 +341,13 @@ async def test_a_replayed_lane_name_with_escape_codes_never_reaches_the_terminal
     record = tmp_path / "hostile.jsonl"
     record.write_text(FIXTURE.read_text().replace("tiny_iql", json.dumps("tiny" + ATTACK)[1:-1]))
     store = TelemetryStore(source="replay")
-    app = EsperApp(store, RecordFeeder(record, store, speed=0, linger=True), refresh_hz=10, controls=False,
-                   clock=None)  # fmt: skip
+    app = EsperApp(
+        store,
+        RecordFeeder(record, store, speed=0, linger=True),
+        refresh_hz=10,
+        controls=False,
+        clock=None,
+    )
     app.driver_class = Terminal.Driver
     Terminal.Driver.written = []
     async with app.run_test(headless=False, size=(120, 40)) as pilot:
@@ -318,8 +356,21 @@ async def test_a_replayed_lane_name_with_escape_codes_never_reaches_the_terminal
             if store.view().finished is not None:
                 break
         await pilot.pause(0.3)
-        for key in ("escape", "l", "j", "enter", "escape", "slash", "down", "escape", "g", "escape", "question_mark",
-                    "escape", "s"):  # fmt: skip
+        for key in (
+            "escape",
+            "l",
+            "j",
+            "enter",
+            "escape",
+            "slash",
+            "down",
+            "escape",
+            "g",
+            "escape",
+            "question_mark",
+            "escape",
+            "s",
+        ):
             await pilot.press(key)
             await pilot.pause(0.1)
         await pilot.press("q")

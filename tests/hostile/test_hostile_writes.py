@@ -16,7 +16,7 @@ import pytest
 
 from training.policies.dataset_checks import load_training_dataset
 from training.policies.offline_data import OfflineDataset
-from training.safe_io import (
+from training.util.safe_io import (
     PathError,
     WriteFailed,
     atomic_write,
@@ -34,9 +34,17 @@ def dataset(path: Path, n: int = 32, dones=None) -> Path:
     masks = np.ones((n, 7), dtype=bool)
     states = rng.normal(size=(n, 37)).astype(np.float32)
     done = np.zeros(n, np.float32) if dones is None else dones
-    np.savez(path, states=states, actions=rng.integers(0, 7, n), rewards=rng.normal(size=n).astype(np.float32),
-             next_states=states, dones=done, masks=masks, next_masks=masks,
-             metadata=np.asarray('{"feature_set": "seed"}'))  # fmt: skip
+    np.savez(
+        path,
+        states=states,
+        actions=rng.integers(0, 7, n),
+        rewards=rng.normal(size=n).astype(np.float32),
+        next_states=states,
+        dones=done,
+        masks=masks,
+        next_masks=masks,
+        metadata=np.asarray('{"feature_set": "seed"}'),
+    )
     return path
 
 
@@ -79,15 +87,17 @@ def test_a_zip_bomb_is_refused_by_the_size_it_declares_before_anything_is_inflat
     path = dataset(tmp_path / "bomb.npz")
     data = bytearray(path.read_bytes())
     central = data.index(b"PK\x01\x02")  # the first member's central directory entry
-    data[central + 24 : central + 28] = struct.pack(
-        "<I", 0xFFFF0000
-    )  # declares 4 GiB once unpacked
+    # declares 4 GiB once unpacked
+    data[central + 24 : central + 28] = struct.pack("<I", 0xFFFF0000)
     path.write_bytes(bytes(data))
     inflated = []
     monkeypatch.setattr(np, "load", lambda *a, **k: inflated.append(a))
     start = time.perf_counter()
-    with pytest.raises(ValueError, match=r"bomb\.npz declares 4,096 MiB once unpacked, more than the 1,024 MiB "
-                                         r"allowed; it was not unpacked"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"bomb\.npz declares 4,096 MiB once unpacked, more than the 1,024 MiB "
+        r"allowed; it was not unpacked",
+    ):
         load_training_dataset(path)
     assert inflated == [] and time.perf_counter() - start < 1.0
 
@@ -138,8 +148,10 @@ def test_finished_work_whose_write_fails_is_rescued_and_named(tmp_path, monkeypa
     with pytest.raises(WriteFailed) as failure:
         write_or_rescue(out / "report.json", write, "report")
     rescued = failure.value.rescued
-    assert str(failure.value) == (f"cannot write report {out / 'report.json'}: No space left on device; "
-                                  f"it was saved to {rescued} instead")  # fmt: skip
+    assert str(failure.value) == (
+        f"cannot write report {out / 'report.json'}: No space left on device; "
+        f"it was saved to {rescued} instead"
+    )
     assert rescued.parent == tmp_path / "tmp" and rescued.read_bytes() == b"the whole report"
     assert rescued.name.startswith("report-rescued-") and rescued.suffix == ".json"
     assert list(out.iterdir()) == []  # no temporary file, no half report
@@ -165,8 +177,11 @@ def test_a_checkpoint_on_a_full_disk_is_one_sentence_and_leaves_no_temporary_fil
     with pytest.raises(
         PathError, match=r"^cannot write checkpoint .*/m\.pt: No space left on device$"
     ):
-        atomic_write(small_fs / "m.pt", lambda tmp: save_checkpoint(tmp, model.iql, model.normalizer, model.feature_set, {}),
-                     "checkpoint")  # fmt: skip
+        atomic_write(
+            small_fs / "m.pt",
+            lambda tmp: save_checkpoint(tmp, model.iql, model.normalizer, model.feature_set, {}),
+            "checkpoint",
+        )
     assert list(small_fs.iterdir()) == []
 
 

@@ -9,16 +9,17 @@ import json
 import torch
 
 from esper_tui.app import EsperApp
-from esper_tui.iql_cli import main as iql_main
-from esper_tui.lanes import load_model_lanes
+from esper_tui.cli.iql import main as iql_main
+from esper_tui.cli.lanes import load_model_lanes
+from esper_tui.replay import read_records
 from esper_tui.screens.detail import model_text
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
-from training.actions import ACTION_DIM
-from training.comparison import Lane, RunConfig
-from training.env import EnvConfig
-from training.recordio import read_records
+from training.env.actions import ACTION_DIM
+from training.env.environment import EnvConfig
 from training.records import EpochRecord, RunInfo
+from training.runs.comparison import RunConfig
+from training.runs.lanes import Lane
 
 METRICS = {"agreement": 0.58, "q_improvement": 2.4, "action_counts": [40, 3, 2, 1, 0, 5, 9]}
 
@@ -28,24 +29,58 @@ def esper_lite_checkpoint(path, state_dim: int = 37, hidden: int = 16) -> None:
     torch.manual_seed(0)
 
     def mlp(out_dim: int) -> dict:
-        net = torch.nn.Sequential(torch.nn.Linear(state_dim, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
-                                  torch.nn.ReLU(), torch.nn.Linear(hidden, out_dim))  # fmt: skip
+        net = torch.nn.Sequential(
+            torch.nn.Linear(state_dim, hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden, hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden, out_dim),
+        )
         return {f"net.{k}": v for k, v in net.state_dict().items()}
 
-    torch.save({"q_network": mlp(ACTION_DIM), "v_network": mlp(1), "state_dim": state_dim, "action_dim": ACTION_DIM,
-                "gamma": 0.99, "tau": 0.7, "beta": 3.0, "metrics": METRICS}, path)  # fmt: skip
+    torch.save(
+        {
+            "q_network": mlp(ACTION_DIM),
+            "v_network": mlp(1),
+            "state_dim": state_dim,
+            "action_dim": ACTION_DIM,
+            "gamma": 0.99,
+            "tau": 0.7,
+            "beta": 3.0,
+            "metrics": METRICS,
+        },
+        path,
+    )
 
 
 def test_compare_runs_an_esper_lite_checkpoint_on_raw_inputs(tmp_path, capsys):
     esper_lite_checkpoint(tmp_path / "lite.pt")
-    code = iql_main(["compare", "--model", str(tmp_path / "lite.pt"), "--preset", "tiny", "--episodes", "1",
-                     "--epochs", "2", "--device", "cpu", "--report", str(tmp_path / "r.json"),
-                     "--record", str(tmp_path / "r.jsonl")])  # fmt: skip
+    code = iql_main(
+        [
+            "compare",
+            "--model",
+            str(tmp_path / "lite.pt"),
+            "--preset",
+            "tiny",
+            "--episodes",
+            "1",
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--report",
+            str(tmp_path / "r.json"),
+            "--record",
+            str(tmp_path / "r.jsonl"),
+        ]
+    )
     assert code == 0, capsys.readouterr()
     records, corrupt = read_records(tmp_path / "r.jsonl")
     assert corrupt == 0
     lane = next(li for li in records[0].lanes if li.name == "lite")
-    assert isinstance(records[0], RunInfo) and lane.model_format == "plan" and lane.metrics == METRICS
+    assert (
+        isinstance(records[0], RunInfo) and lane.model_format == "plan" and lane.metrics == METRICS
+    )
     decisions = [r.decision for r in records if isinstance(r, EpochRecord) and r.lane == "lite"]
     assert [d.features[0] for d in decisions] == [1.0, 2.0]  # the raw epoch, as esper-lite fed it
     assert all(d.z_scores is None and len(d.range_excess) == 37 for d in decisions)
@@ -56,7 +91,9 @@ async def test_the_dashboard_runs_an_esper_lite_checkpoint(tmp_path):
     esper_lite_checkpoint(tmp_path / "lite.pt", state_dim=27)
     store = TelemetryStore(tmp_path / "run.jsonl")
     lanes = [Lane.heuristic(), *load_model_lanes([str(tmp_path / "lite.pt")], "cpu")]
-    thread = TrainerThread(RunConfig(env=EnvConfig(preset="tiny", max_epochs=2), episodes=1), lanes, store)
+    thread = TrainerThread(
+        RunConfig(env=EnvConfig(preset="tiny", max_epochs=2), episodes=1), lanes, store
+    )
     app = EsperApp(store, thread, refresh_hz=20, record_path=tmp_path / "run.jsonl")
     async with app.run_test(size=(140, 45)) as pilot:
         while store.view().status != "FINISHED":
@@ -65,6 +102,11 @@ async def test_the_dashboard_runs_an_esper_lite_checkpoint(tmp_path):
         assert view.run.lanes[-1].metrics == METRICS
         decision = view.lane("lite").latest.decision
         assert decision.q_values is not None and decision.features[0] == 2.0
-        shown = model_text(view, "lite").plain  # the seed detail's line naming the format and metrics
-        assert "esper-lite (plan) checkpoint" in shown and "agreement 0.58" in shown and "[40, 3, 2" in shown
+        # the seed detail's line naming the format and metrics
+        shown = model_text(view, "lite").plain
+        assert (
+            "esper-lite (plan) checkpoint" in shown
+            and "agreement 0.58" in shown
+            and "[40, 3, 2" in shown
+        )
         await pilot.press("escape", "q")

@@ -9,32 +9,45 @@ from pathlib import Path
 import pytest
 import torch
 
-import training.comparison as comparison
+import training.runs.comparison as comparison
 from esper_tui.app import EsperApp
-from esper_tui.replay import replay_all
+from esper_tui.replay import read_records, replay_all
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
-from training.comparison import Lane, RunConfig
-from training.env import EnvConfig, MorphogeneticEnv
+from training.env.environment import EnvConfig, MorphogeneticEnv
 from training.policies.checkpoint import IQLPolicy
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
-from training.recordio import read_records
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
+from training.runs.comparison import RunConfig
+from training.runs.lanes import Lane
 from widgets import Scoreboard
 
 MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_iql.pt"
-EAGER = HeuristicPolicyConfig(min_epochs_before_germinate=1, plateau_epochs_to_germinate=0,
-                              epochs_to_fossilize=1, min_training_epochs=50)  # fmt: skip
+EAGER = HeuristicPolicyConfig(
+    min_epochs_before_germinate=1,
+    plateau_epochs_to_germinate=0,
+    epochs_to_fossilize=1,
+    min_training_epochs=50,
+)
 SIZE = (140, 45)
 
 
 def lanes() -> list[Lane]:
     iql = IQLPolicy(MODEL, name="tiny_iql")
     return [
-        Lane("heuristic", HeuristicPolicy(EAGER, name="heuristic"), LaneInfo("heuristic", "heuristic")),
-        Lane("tiny_iql", iql, LaneInfo("tiny_iql", "iql", str(MODEL), iql.state_dim, iql.telemetry_type,
-                                       tuple(iql.feature_names))),
-    ]  # fmt: skip
+        Lane.playing(HeuristicPolicy(EAGER, name="heuristic"), LaneInfo("heuristic", "heuristic")),
+        Lane.playing(
+            iql,
+            LaneInfo(
+                "tiny_iql",
+                "iql",
+                str(MODEL),
+                iql.state_dim,
+                iql.telemetry_type,
+                tuple(iql.feature_names),
+            ),
+        ),
+    ]
 
 
 async def until(pilot, predicate, timeout: float = 60.0) -> None:
@@ -80,7 +93,10 @@ async def test_pausing_a_seed_freezes_its_parameters(tmp_path, monkeypatch):
     thread = TrainerThread(config, lanes()[:1], store)
     app = EsperApp(store, thread, refresh_hz=20, record_path=tmp_path / "run.jsonl")
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: any(r.seeds[0].stage_name == "TRAINING" for r in epochs(store, "heuristic")))
+        await until(
+            pilot,
+            lambda: any(r.seeds[0].stage_name == "TRAINING" for r in epochs(store, "heuristic")),
+        )
         await pilot.press("p")  # the selected card: heuristic, slot 0
         await until(pilot, lambda: epochs(store, "heuristic")[-1].seeds[0].paused)
         slot = envs[0].model.slot(0)
@@ -93,7 +109,9 @@ async def test_pausing_a_seed_freezes_its_parameters(tmp_path, monkeypatch):
         await pilot.press("p")  # resume: it learns again
         await until(pilot, lambda: not epochs(store, "heuristic")[-1].seeds[0].paused)
         await until(pilot, lambda: epochs(store, "heuristic")[-1].seeds[0].gradients_measured)
-        assert not all(torch.equal(a, b) for a, b in zip(frozen, slot.seed.parameters(), strict=True))
+        assert not all(
+            torch.equal(a, b) for a, b in zip(frozen, slot.seed.parameters(), strict=True)
+        )
         await pilot.press("q")
     assert not thread.is_alive()
 
@@ -115,4 +133,6 @@ async def test_quitting_leaves_a_complete_replayable_record(tmp_path, quit_key, 
     assert isinstance(records[-1], RunEvent) and records[-1].event == "stopped"
     replayed = TelemetryStore(source="replay")
     replay_all(path, replayed)
-    assert [r.epoch for r in epochs(replayed, "tiny_iql")] == [r.epoch for r in epochs(store, "tiny_iql")]
+    assert [r.epoch for r in epochs(replayed, "tiny_iql")] == [
+        r.epoch for r in epochs(store, "tiny_iql")
+    ]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from training.comparison import RunConfig
-from training.env import EnvConfig
-from training.episodes import LaneSpec
-from training.parallel import InProcessBackend, ProcessBackend, heuristic_lane, run_episodes
+from training.env.environment import EnvConfig
 from training.records import LaneInfo, record_to_line
+from training.runs.comparison import RunConfig
+from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
+from training.runs.lanes import Lane
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.cluster
@@ -36,7 +36,10 @@ def local_ray():
 
 def run(backend) -> list[dict]:
     config = RunConfig(env=EnvConfig(preset="tiny", max_epochs=2, seed=7), episodes=3, run_id="ray")
-    lanes = [heuristic_lane(), LaneSpec(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes())]
+    lanes = [
+        Lane.heuristic(),
+        Lane(LaneInfo("iql", "iql", str(MODEL), 37, "seed"), model=MODEL.read_bytes()),
+    ]
     records = []
     with backend:
         run_episodes(config, lanes, records.append, backend)
@@ -44,7 +47,7 @@ def run(backend) -> list[dict]:
 
 
 def test_a_local_ray_run_equals_the_serial_and_the_worker_runs(local_ray):
-    from training.cluster import RayBackend
+    from training.runs.cluster import RayBackend
 
     backend = RayBackend(cpus_per_episode=1)
     assert backend.capacity == 2

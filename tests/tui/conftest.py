@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from esper_tui.app import EsperApp
+from esper_tui.replay import read_records
 from esper_tui.store import TelemetryStore
-from training.recordio import read_records
 from training.records import EpochRecord, RunInfo
 
 SECOND = "iql[beta=3]"  # a second model lane; its name holds markup brackets on purpose
@@ -29,7 +29,11 @@ def store_from(path: Path, upto: tuple[int, str, int] | None = None) -> Telemetr
     assert corrupt == 0
     for record in records:
         store.add(record)
-        if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
+        if (
+            upto is not None
+            and isinstance(record, EpochRecord)
+            and (record.episode, record.lane, record.epoch) == upto
+        ):
             break
     return store
 
@@ -40,25 +44,36 @@ def _as_lane(record: EpochRecord, name: str) -> EpochRecord:
     return dataclasses.replace(record, lane=name, seeds=seeds, decision=decision)
 
 
-def two_model_store(upto: tuple[int, str, int] | None = None, second: str = SECOND) -> TelemetryStore:
+def two_model_store(
+    upto: tuple[int, str, int] | None = None, second: str = SECOND
+) -> TelemetryStore:
     """The fixture run with the IQL lane's records repeated as a second model lane."""
     return extra_lane_store((second,), upto)
 
 
-def extra_lane_store(names: tuple[str, ...], upto: tuple[int, str, int] | None = None) -> TelemetryStore:
+def extra_lane_store(
+    names: tuple[str, ...], upto: tuple[int, str, int] | None = None
+) -> TelemetryStore:
     """The fixture run with the IQL lane's records repeated as one more model lane per name
     (a replayed ablation has five lanes)."""
     store = TelemetryStore(source="replay")
     for record in read_records(RUN)[0]:
         if isinstance(record, RunInfo):
             iql = next(lane for lane in record.lanes if lane.policy_kind == "iql")
-            more = tuple(dataclasses.replace(iql, name=name, model_path=f"models/{name}.pt") for name in names)
+            more = tuple(
+                dataclasses.replace(iql, name=name, model_path=f"models/{name}.pt")
+                for name in names
+            )
             record = dataclasses.replace(record, lanes=(*record.lanes, *more))
         store.add(record)
         if isinstance(record, EpochRecord) and record.lane == "tiny_iql":
             for name in names:
                 store.add(_as_lane(record, name))
-        if upto is not None and isinstance(record, EpochRecord) and (record.episode, record.lane, record.epoch) == upto:
+        if (
+            upto is not None
+            and isinstance(record, EpochRecord)
+            and (record.episode, record.lane, record.epoch) == upto
+        ):
             break
     return store
 
@@ -95,11 +110,21 @@ class FakeSession:
         return out
 
 
-def snapshot_app(path: Path = RUN, upto=None, session=None, tmp: Path | None = None,
-                 store: TelemetryStore | None = None) -> EsperApp:  # fmt: skip
+def snapshot_app(
+    path: Path = RUN,
+    upto=None,
+    session=None,
+    tmp: Path | None = None,
+    store: TelemetryStore | None = None,
+) -> EsperApp:
     """No poll timer (refresh 0) and no clock: the screen depends on the records only."""
-    return EsperApp(store or store_from(path, upto), session=session, refresh_hz=0, clock=None,
-                    record_path=None if tmp is None else tmp / "run.jsonl")  # fmt: skip
+    return EsperApp(
+        store or store_from(path, upto),
+        session=session,
+        refresh_hz=0,
+        clock=None,
+        record_path=None if tmp is None else tmp / "run.jsonl",
+    )
 
 
 @pytest.fixture

@@ -31,22 +31,37 @@ SIZE = (120, 40)
 
 
 def curve(epochs: int, top: float, rate: float) -> tuple[float, ...]:
-    return tuple(round(10 + (top - 10) * (1 - math.exp(-e / rate)), 3) for e in range(1, epochs + 1))
+    return tuple(
+        round(10 + (top - 10) * (1 - math.exp(-e / rate)), 3) for e in range(1, epochs + 1)
+    )
 
 
 def lane(name: str, epochs: int, top: float, finished: int = 2) -> LaneCurves:
     loss = tuple(round(2.3 - 0.02 * top * (1 - math.exp(-e / 3)), 3) for e in range(1, epochs + 1))
-    return LaneCurves(name, tuple(range(1, epochs + 1)), curve(epochs, top, 3), loss,
-                      tuple(curve(10, top - 3 - k, 3 + k) for k in range(finished)))  # fmt: skip
+    return LaneCurves(
+        name,
+        tuple(range(1, epochs + 1)),
+        curve(epochs, top, 3),
+        loss,
+        tuple(curve(10, top - 3 - k, 3 + k) for k in range(finished)),
+    )
 
 
-def chart_data(epochs: int = 6, names: tuple[str, str] = ("heuristic", "tiny_iql"),
-               focus: bool = True) -> ChartData:  # fmt: skip
-    seed = FocusSeries(f"{names[1]} · slot1 · seed 3", tuple(range(1, epochs + 1)),
-                       (0.0, 0.0, 0.25, 0.5, 0.75, 1.0)[:epochs],
-                       (None, 0.5, 1.2, None, 3e-3, float("inf"))[:epochs])  # fmt: skip
-    return ChartData(episode=3, lanes=(lane(names[0], epochs, 55), lane(names[1], epochs, 60)),
-                     focus=seed if focus else None, max_epochs=10)  # fmt: skip
+def chart_data(
+    epochs: int = 6, names: tuple[str, str] = ("heuristic", "tiny_iql"), focus: bool = True
+) -> ChartData:
+    seed = FocusSeries(
+        f"{names[1]} · slot1 · seed 3",
+        tuple(range(1, epochs + 1)),
+        (0.0, 0.0, 0.25, 0.5, 0.75, 1.0)[:epochs],
+        (None, 0.5, 1.2, None, 3e-3, float("inf"))[:epochs],
+    )
+    return ChartData(
+        episode=3,
+        lanes=(lane(names[0], epochs, 55), lane(names[1], epochs, 60)),
+        focus=seed if focus else None,
+        max_epochs=10,
+    )
 
 
 class ChartsApp(App[None]):
@@ -118,8 +133,11 @@ async def test_no_focus_seed_says_how_to_get_one():
         assert caption(app, "plot-alpha") == NO_FOCUS
 
 
-@pytest.mark.parametrize("data", [None, ChartData(episode=1, lanes=(LaneCurves("heuristic"),))],
-                         ids=["no-data", "no-epochs"])  # fmt: skip
+@pytest.mark.parametrize(
+    "data",
+    [None, ChartData(episode=1, lanes=(LaneCurves("heuristic"),))],
+    ids=["no-data", "no-epochs"],
+)
 async def test_empty_data_shows_a_message_instead_of_plots(data):
     app = ChartsApp(data)
     async with app.run_test(size=SIZE) as pilot:
@@ -215,7 +233,9 @@ async def test_lane_names_with_brackets_render_as_written():
 
 
 def test_chart_view_snapshot(snap_compare):
-    assert snap_compare(ChartsApp(chart_data(names=("heuristic", "iql[beta=3]"))), terminal_size=SIZE)
+    assert snap_compare(
+        ChartsApp(chart_data(names=("heuristic", "iql[beta=3]"))), terminal_size=SIZE
+    )
 
 
 def test_lines_break_at_unmeasured_and_non_finite_values():
@@ -224,7 +244,10 @@ def test_lines_break_at_unmeasured_and_non_finite_values():
 
 
 def test_gaps_caption_lists_unmeasured_and_non_finite_epochs():
-    assert gaps_caption([1, 2, 3], [None, 1.0, float("inf")]) == "not measured: epoch 1 · non-finite: epoch 3"
+    assert (
+        gaps_caption([1, 2, 3], [None, 1.0, float("inf")])
+        == "not measured: epoch 1 · non-finite: epoch 3"
+    )
     assert gaps_caption([1, 2], [0.5, 1.0]) == ""
 
 
@@ -252,8 +275,12 @@ def test_built_from_the_store_view_of_the_recorded_run():
     history = iql.seed_history[0]  # one seed, germinated in epoch 1, measured from epoch 2
     series = focus_series(f"{iql.name} · slot0", history)
     mine = [r for r in history if r.seed_id == history[-1].seed_id]
-    assert series.epochs == tuple(r.epoch for r in mine) and series.alpha == tuple(r.alpha for r in mine)
-    assert [norm is None for norm in series.gradient_norm] == [not r.gradients_measured for r in mine]
+    assert series.epochs == tuple(r.epoch for r in mine) and series.alpha == tuple(
+        r.alpha for r in mine
+    )
+    assert [norm is None for norm in series.gradient_norm] == [
+        not r.gradients_measured for r in mine
+    ]
     assert None in series.gradient_norm and any(n is not None for n in series.gradient_norm)
 
 

@@ -39,4 +39,6 @@ def test_an_empty_selected_slot_falls_back_to_the_agents_focus_seed():
     view = store_from(RUN, MID_RUN).view()
     data = chart_data(view, (0, 2))  # heuristic slot 2 is dormant; its slot 0 seed is the focus
     focus_id = view.lanes[0].focus[-1].seed_id
-    assert focus_id is not None and data.focus is not None and "heuristic · slot 0" in data.focus.label
+    assert (
+        focus_id is not None and data.focus is not None and "heuristic · slot 0" in data.focus.label
+    )

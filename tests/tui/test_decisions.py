@@ -3,9 +3,9 @@ the cursor moves and End resumes it, and / filters by lane, refusal and disagree
 
 import dataclasses
 
+from esper_tui.replay import read_records
 from esper_tui.screens import FilterScreen, SeedDetailScreen
 from tests.tui.conftest import RUN, snapshot_app, store_from
-from training.recordio import read_records
 from training.records import EpochRecord
 from widgets.decision_table import DecisionFilter, DecisionTable
 from widgets.panel import DecisionPanel
@@ -33,7 +33,9 @@ async def test_enter_on_a_decision_row_opens_its_seed():
     app = snapshot_app(upto=MID_RUN)
     async with app.run_test(size=SIZE) as pilot:
         table = await focus_table(pilot, app)
-        row = max(i for i, d in enumerate(shown(table)) if d.lane == "tiny_iql" and d.target_slot == 2)
+        row = max(
+            i for i, d in enumerate(shown(table)) if d.lane == "tiny_iql" and d.target_slot == 2
+        )
         table.move_cursor(row=row)
         await pilot.press("enter")
         assert isinstance(app.screen, SeedDetailScreen)
@@ -47,7 +49,10 @@ async def test_details_line_shows_the_cursor_rows_full_q_vector():
         await pilot.press("up", "up")  # the IQL lane's previous decision
         decision = table.cursor_decision
         detail = str(app.screen.query_one("#decision-detail").render())
-        assert decision.q_values is not None and f"{decision.episode}·{decision.epoch} {decision.lane}" in detail
+        assert (
+            decision.q_values is not None
+            and f"{decision.episode}·{decision.epoch} {decision.lane}" in detail
+        )
         assert f"{decision.q_values[decision.action]:+.2f}" in detail
 
 
@@ -86,7 +91,10 @@ async def test_filter_by_lane_then_disagreements_only():
         rows = shown(table)
         assert rows and all(d.lane == "tiny_iql" and d.agrees is False for d in rows)
         assert len(rows) == sum(d.lane == "tiny_iql" and d.agrees is False for d in everything)
-        assert "filter: lane tiny_iql, disagreements only" in app.screen.query_one(DecisionPanel).panel_state().plain
+        assert (
+            "filter: lane tiny_iql, disagreements only"
+            in app.screen.query_one(DecisionPanel).panel_state().plain
+        )
 
 
 async def test_filter_refused_only_keeps_refusals_as_they_arrive():
@@ -97,7 +105,11 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
         table.row_filter = DecisionFilter(refused_only=True)
         await pilot.pause()
         assert table.row_count == sum(not d.executed for d in store.view().decisions)
-        record = next(r for r in read_records(RUN)[0] if isinstance(r, EpochRecord) and r.epoch == 6 and r.decision)
+        record = next(
+            r
+            for r in read_records(RUN)[0]
+            if isinstance(r, EpochRecord) and r.epoch == 6 and r.decision
+        )
         refused = dataclasses.replace(record.decision, executed=False, outcome="refused: slot busy")
         store.add(dataclasses.replace(record, decision=refused))
         app.dashboard.poll()
@@ -108,7 +120,8 @@ async def test_filter_refused_only_keeps_refusals_as_they_arrive():
 
 async def test_v_switches_the_details_line_between_q_values_and_the_reason():
     app = snapshot_app(upto=MID_RUN)
-    async with app.run_test(size=(80, 24)) as pilot:  # narrow: the reason column is cut, so it leads
+    # narrow: the reason column is cut, so it leads
+    async with app.run_test(size=(80, 24)) as pilot:
         table = await focus_table(pilot, app)
         decision = table.cursor_decision
         detail = app.screen.query_one("#decision-detail")

@@ -42,10 +42,14 @@ def live(session):
 @pytest.mark.parametrize("key", ["q", "ctrl+c"])
 @pytest.mark.parametrize(
     ("keys", "dialog"),
-    [(["question_mark"], HelpScreen), (["enter"], SeedDetailScreen), (["c"], ConfirmScreen),
-     (["slash"], FilterScreen)],
+    [
+        (["question_mark"], HelpScreen),
+        (["enter"], SeedDetailScreen),
+        (["c"], ConfirmScreen),
+        (["slash"], FilterScreen),
+    ],
     ids=["help", "detail", "confirm", "filter"],
-)  # fmt: skip
+)
 async def test_quit_from_every_dialog(fake_session, keys, dialog, key):
     app = live(fake_session)
     async with app.run_test(size=SIZE) as pilot:
@@ -54,7 +58,8 @@ async def test_quit_from_every_dialog(fake_session, keys, dialog, key):
         await pilot.press(key)
         await pilot.pause()
     assert fake_session.stopped and app.return_code == (130 if key == "ctrl+c" else 0)  # as SIGINT
-    assert fake_session.stop_reason == f"by operator ({key})"  # what the record's stopped event says
+    # what the record's stopped event says
+    assert fake_session.stop_reason == f"by operator ({key})"
 
 
 async def test_quit_from_the_finished_dialog_that_ends_every_run():
@@ -121,10 +126,15 @@ async def test_m_maximises_the_focused_panel_and_restores_it(fake_session):
 async def test_panels_have_titles_and_focus_shows_as_a_marker(fake_session):
     app = live(fake_session)
     async with app.run_test(size=SIZE) as pilot:
-        titles = {panel: title_of(app.screen.query_one(f"#{panel}"))
-                  for panel in ("seed-grid", "gradients", "saturation", "decision-panel")}  # fmt: skip
+        titles = {
+            panel: title_of(app.screen.query_one(f"#{panel}"))
+            for panel in ("seed-grid", "gradients", "saturation", "decision-panel")
+        }
         assert titles["seed-grid"].startswith("▶") and "Seed lifecycle" in titles["seed-grid"]
-        assert "Gradient health" in titles["gradients"] and "Normalisation saturation" in titles["saturation"]
+        assert (
+            "Gradient health" in titles["gradients"]
+            and "Normalisation saturation" in titles["saturation"]
+        )
         assert "IQL decisions" in titles["decision-panel"]
         assert sum(title.startswith("▶") for title in titles.values()) == 1
         await pilot.press("tab")
@@ -160,7 +170,10 @@ async def test_a_replayed_ablation_keeps_gradient_health_and_scrolls_saturation_
     of the width and scrolls sideways, so the gradient panel keeps its history and flags."""
     app = snapshot_app(store=extra_lane_store(("iql_27", "iql_54", "bc"), MID_RUN))
     async with app.run_test(size=SIZE) as pilot:
-        saturation, gradients = app.screen.query_one("#saturation"), app.screen.query_one("#gradients")
+        saturation, gradients = (
+            app.screen.query_one("#saturation"),
+            app.screen.query_one("#gradients"),
+        )
         await until(pilot, lambda: "→ more" in title_of(saturation))  # once laid out
         assert gradients.size.width >= 30 and saturation.max_scroll_x > 0
         await pilot.press("tab", "tab")

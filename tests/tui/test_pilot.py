@@ -4,6 +4,7 @@ import threading
 import time
 
 from esper_tui.app import EsperApp
+from esper_tui.replay import read_records
 from esper_tui.screens import (
     ConfirmScreen,
     CrashScreen,
@@ -14,12 +15,12 @@ from esper_tui.screens import (
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
 from tests.tui.conftest import RUN, store_from
-from training.actions import CommandType
-from training.comparison import Lane, RunConfig
-from training.env import EnvConfig
-from training.recordio import read_records
+from training.env.actions import CommandType
+from training.env.environment import EnvConfig
 from training.records import EpochRecord, RunEvent
-from training.stopping import stop_reason
+from training.runs.comparison import RunConfig
+from training.runs.lanes import Lane
+from training.util.stopping import stop_reason
 from widgets.model import RunStatus
 
 SIZE = (140, 45)
@@ -29,8 +30,13 @@ MID_RUN = (1, "tiny_iql", 5)  # the heuristic's slot-0 seed is paused here; IQL 
 def live_app(session, upto=MID_RUN, tmp=None) -> EsperApp:
     store = store_from(RUN, upto)
     store._status = RunStatus.RUNNING  # noqa: SLF001 - a live run, as far as the keys are concerned
-    return EsperApp(store, session=session, refresh_hz=0, clock=None,
-                    record_path=None if tmp is None else tmp / "r.jsonl")  # fmt: skip
+    return EsperApp(
+        store,
+        session=session,
+        refresh_hz=0,
+        clock=None,
+        record_path=None if tmp is None else tmp / "r.jsonl",
+    )
 
 
 async def test_space_toggles_training(fake_session):
@@ -65,7 +71,11 @@ async def test_p_pauses_and_resumes_the_selected_seed(fake_session):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")  # heuristic slot 0 is paused in the fixture: resume it
         (command,) = fake_session.commands()
-        assert (command.type, command.lane, command.slot) == (CommandType.RESUME_SEED, "heuristic", 0)
+        assert (command.type, command.lane, command.slot) == (
+            CommandType.RESUME_SEED,
+            "heuristic",
+            0,
+        )
         await pilot.press("down", "p")  # tiny_iql slot 0 is training
         (command,) = fake_session.commands()
         assert (command.type, command.lane, command.slot) == (CommandType.PAUSE_SEED, "tiny_iql", 0)
@@ -114,7 +124,11 @@ async def test_seed_detail_updates_live(fake_session):
         table = app.screen.query_one("#detail-history")
         before = table.row_count
         records, _ = read_records(RUN)
-        nxt = next(r for r in records if isinstance(r, EpochRecord) and (r.episode, r.lane, r.epoch) == (1, "heuristic", 4))
+        nxt = next(
+            r
+            for r in records
+            if isinstance(r, EpochRecord) and (r.episode, r.lane, r.epoch) == (1, "heuristic", 4)
+        )
         app.store.add(nxt)
         app.dashboard.poll()
         await pilot.pause()
@@ -136,8 +150,13 @@ async def test_tab_moves_to_the_next_panel(fake_session):
 async def test_compact_layout_shows_one_lower_panel_at_a_time(fake_session):
     app = live_app(fake_session)
     async with app.run_test(size=(80, 24)) as pilot:
+
         def shown():
-            return [p for p in ("gradients", "saturation", "decision-panel") if app.screen.query_one(f"#{p}").display]
+            return [
+                p
+                for p in ("gradients", "saturation", "decision-panel")
+                if app.screen.query_one(f"#{p}").display
+            ]
 
         assert shown() == ["decision-panel"]
         await pilot.press("tab", "tab")
@@ -158,7 +177,13 @@ async def test_screenshot_is_saved_next_to_the_record(fake_session, tmp_path):
 async def test_refused_command_shows_its_reason(fake_session):
     app = live_app(fake_session)
     async with app.run_test(size=SIZE) as pilot:
-        app.store.add(RunEvent("fixture0001", "command_refused", "cull heuristic slot 0: seed s1 is FOSSILIZED and cannot be culled"))
+        app.store.add(
+            RunEvent(
+                "fixture0001",
+                "command_refused",
+                "cull heuristic slot 0: seed s1 is FOSSILIZED and cannot be culled",
+            )
+        )
         app.dashboard.poll()
         await pilot.pause()
         assert any("FOSSILIZED and cannot be culled" in str(n.message) for n in app._notifications)  # noqa: SLF001
@@ -180,7 +205,9 @@ def _crashing(config, lanes, sink, inbox, stop_event, task):
 
 async def test_a_crashing_trainer_shows_the_modal_and_the_app_stays_usable():
     store = TelemetryStore()
-    thread = TrainerThread(RunConfig(env=EnvConfig(preset="tiny")), [Lane.heuristic()], store, runner=_crashing)
+    thread = TrainerThread(
+        RunConfig(env=EnvConfig(preset="tiny")), [Lane.heuristic()], store, runner=_crashing
+    )
     app = EsperApp(store, session=thread, refresh_hz=20)
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 20  # generous: a loaded CI machine is slow, not wrong
@@ -204,7 +231,9 @@ def _until_stopped(config, lanes, sink, inbox, stop_event, task):
 
 async def test_q_stops_and_joins_the_trainer_and_flushes(tmp_path):
     store = TelemetryStore(tmp_path / "r.jsonl")
-    thread = TrainerThread(RunConfig(env=EnvConfig(preset="tiny")), [Lane.heuristic()], store, runner=_until_stopped)
+    thread = TrainerThread(
+        RunConfig(env=EnvConfig(preset="tiny")), [Lane.heuristic()], store, runner=_until_stopped
+    )
     app = EsperApp(store, session=thread, refresh_hz=20)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
@@ -233,6 +262,12 @@ async def test_a_poll_while_the_app_tears_down_draws_nothing(fake_session):
 def test_an_applied_command_is_announced_without_the_internal_seed_id():
     from esper_tui.operator import applied_text
 
-    event = RunEvent("fixture0001", "command_applied", "pause_seed heuristic slot 0: paused slot0-s1",
-                     lane="heuristic", slot=0, data={"type": "pause_seed"})  # fmt: skip
+    event = RunEvent(
+        "fixture0001",
+        "command_applied",
+        "pause_seed heuristic slot 0: paused slot0-s1",
+        lane="heuristic",
+        slot=0,
+        data={"type": "pause_seed"},
+    )
     assert applied_text(event) == "paused the seed in heuristic slot 0"

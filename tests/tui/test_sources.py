@@ -6,10 +6,10 @@ import pytest
 from rich.text import Text
 
 from esper_tui.app import EsperApp
+from esper_tui.replay import read_records
 from esper_tui.screens import CrashScreen
 from esper_tui.store import TelemetryStore
 from tests.tui.conftest import CRASHED, RUN, snapshot_app, store_from, two_model_store
-from training.recordio import read_records
 from widgets import RunHeader, Scoreboard, SeedGrid
 
 SIZE = (120, 40)
@@ -77,10 +77,17 @@ async def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path):
     class Follower(FakeReplay):
         mode = "follow"
 
-    app = EsperApp(TelemetryStore(source="follow"), Follower(tmp_path / "later.jsonl"), refresh_hz=0, clock=None)
+    app = EsperApp(
+        TelemetryStore(source="follow"),
+        Follower(tmp_path / "later.jsonl"),
+        refresh_hz=0,
+        clock=None,
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "FOLLOW" in header(app) and f"waiting for {tmp_path / 'later.jsonl'} to be created" in header(app)
+        assert "FOLLOW" in header(
+            app
+        ) and f"waiting for {tmp_path / 'later.jsonl'} to be created" in header(app)
         (tmp_path / "later.jsonl").touch()
         app.dashboard.poll()
         assert "waiting for the first record in" in header(app)
@@ -96,7 +103,8 @@ async def test_a_followed_file_replaced_by_a_new_run_drops_the_old_runs_crash_di
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, CrashScreen)
-        store.reset(source="follow · crashed.jsonl was replaced: showing its new run")  # what the follower does
+        # what the follower does
+        store.reset(source="follow · crashed.jsonl was replaced: showing its new run")
         app.dashboard.poll()
         await pilot.pause()
         assert app.screen is app.dashboard and "was replaced" in header(app)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from training.actions import Action
-from training.signals import TrainingSnapshot
+from training.env.actions import Action
+from training.env.signals import TrainingSnapshot
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ ours keeps all of those and adds the twin Q, the policy, the normaliser and the 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from training.actions import ACTION_DIM, Action
-from training.features import (
+from training.env.actions import ACTION_DIM, Action
+from training.env.features import (
     FEATURE_SETS,
     FeatureNormalizer,
     feature_names,
@@ -29,12 +30,12 @@ from training.features import (
     features_for,
     range_excess,
 )
+from training.env.signals import TrainingSnapshot
 from training.policies.base import Decision, target_for
 from training.policies.iql import IQL, IQLConfig, masked_logits
 from training.policies.metrics import plain_metrics
-from training.policies.model_file import ModelFileProblem, check_model_file
+from training.policies.model_file import ModelFileProblem, read_model_file
 from training.records import LaneInfo
-from training.signals import TrainingSnapshot
 
 FORMAT = "esper-iql"
 FORMAT_VERSION = 1
@@ -43,7 +44,14 @@ OUR_KEYS = (
     "format_version", "q2_network", "policy_network", "obs_mean", "obs_std",
     "feature_set", "hidden_dim", "metadata",
 )  # fmt: skip
-LAYER_KEYS = ("net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias", "net.4.weight", "net.4.bias")
+LAYER_KEYS = (
+    "net.0.weight",
+    "net.0.bias",
+    "net.2.weight",
+    "net.2.bias",
+    "net.4.weight",
+    "net.4.bias",
+)
 
 
 class ModelLoadError(Exception):
@@ -68,7 +76,8 @@ class LoadedModel:
     format: str  # "esper-iql" or "plan"
     path: str
     metadata: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)  # an esper-lite checkpoint's ``metrics``, kept as saved
+    # an esper-lite checkpoint's ``metrics``, kept as saved
+    metrics: dict = field(default_factory=dict)
 
     @property
     def state_dim(self) -> int:
@@ -84,8 +93,16 @@ class LoadedModel:
             tuple(torch.tensor(normalizer.mean, dtype=torch.float32).tolist()),
             tuple(torch.tensor(normalizer.std, dtype=torch.float32).tolist()),
         )
-        return cls(iql, rounded, feature_set, use_telemetry, telemetry_type, FORMAT, "(in memory)",
-                   dict(metadata or {}))  # fmt: skip
+        return cls(
+            iql,
+            rounded,
+            feature_set,
+            use_telemetry,
+            telemetry_type,
+            FORMAT,
+            "(in memory)",
+            dict(metadata or {}),
+        )
 
 
 def _cpu(network: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -128,7 +145,8 @@ def save_checkpoint(
         "hidden_dim": int(iql.config.hidden),
         "metadata": metadata_json,
     }
-    buffer = io.BytesIO()  # serialised first: a full disk is then an OSError naming its cause, not torch's
+    # serialised first: a full disk is then an OSError naming its cause, not torch's
+    buffer = io.BytesIO()
     torch.save(payload, buffer)  # "unexpected pos" RuntimeError, and no half-written file is left
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -167,7 +185,11 @@ class _Checker:
 
     def number(self, ckpt: dict, key: str, default: float) -> float:
         value = ckpt.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise self.fail(f"{key} must be a finite number, got {_short(value)}")
         return float(value)
 
@@ -202,42 +224,39 @@ class _Checker:
         return tuple(tensor.to(torch.float32).tolist())
 
 
-def _read(path: Path, device: str | torch.device, check: _Checker, data: bytes | None = None) -> dict:
-    if data is None and not path.exists():
-        raise check.fail("the file does not exist")
-    if data is None and path.is_dir():
-        raise check.fail("it is a directory, not a file")
+def _read(data: bytes, device: str | torch.device, check: _Checker) -> dict:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's notes on odd pickle protocols: we judge the file ourselves
-            source = path if data is None else io.BytesIO(data)
-            ckpt = torch.load(source, map_location=device, weights_only=True)
-    except OSError as error:
-        raise check.fail(f"it cannot be read ({error.strerror or error})") from error
+            # torch's notes on odd pickle protocols: we judge the file ourselves
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as error:  # noqa: BLE001 - every parse failure is "unusable file"
         code = re.search(r"GLOBAL ([\w.]+)", str(error))
         if code is not None:
-            raise check.fail(f"it asks to run {code.group(1)} when unpickled, refused without running it") from error
+            raise check.fail(
+                f"it asks to run {code.group(1)} when unpickled, refused without running it"
+            ) from error
         raise check.fail("it is not a torch checkpoint") from error
     if not isinstance(ckpt, dict):
         raise check.fail(f"it holds a {type(ckpt).__name__}, not a checkpoint dict")
     return ckpt
 
 
-def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu",
-                    data: bytes | None = None) -> LoadedModel:  # fmt: skip
+def load_checkpoint(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu", data: bytes | None = None
+) -> LoadedModel:
     """Load our format or the plan's, validating every key, shape and weight first.
 
-    ``data``: the file's bytes, already read from ``path`` and judged there (a worker or a
-    cluster node gets them inside its task): loaded from memory, ``path`` only names them."""
+    ``data``: the file's bytes, already read by ``read_model_file`` (a worker or a cluster node
+    gets them inside its task): loaded from memory, ``path`` only names them."""
     path = Path(path)
     check = _Checker(path)
     if data is None:
         try:  # a regular file under the size cap whose zip CRCs check, before torch reads it
-            check_model_file(path)
+            data = read_model_file(path)
         except ModelFileProblem as problem:
             raise check.fail(str(problem)) from None
-    ckpt = _read(path, device, check, data)
+    ckpt = _read(data, device, check)
     ours = ckpt.get("format") == FORMAT
     required = PLAN_KEYS + (OUR_KEYS if ours else ())
     missing = [key for key in required if key not in ckpt]
@@ -253,7 +272,9 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         raise check.fail("q_network has no 2-D net.0.weight to read the hidden size from")
     hidden = int(first.shape[0])
     if ours and not (_is_int(ckpt["hidden_dim"]) and ckpt["hidden_dim"] == hidden):
-        raise check.fail(f"hidden_dim {_short(ckpt['hidden_dim'])} disagrees with the weights ({hidden})")
+        raise check.fail(
+            f"hidden_dim {_short(ckpt['hidden_dim'])} disagrees with the weights ({hidden})"
+        )
     try:  # the plan's loader defaults gamma/tau/beta when absent; so do we
         config = IQLConfig(
             gamma=check.number(ckpt, "gamma", 0.99),
@@ -269,14 +290,21 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     }
     if ours:
         networks["q2_network"] = check.network(ckpt, "q2_network", state_dim, action_dim, hidden)
-        networks["policy_network"] = check.network(ckpt, "policy_network", state_dim, action_dim, hidden)
-        mean, std = check.vector(ckpt, "obs_mean", state_dim), check.vector(ckpt, "obs_std", state_dim)
+        networks["policy_network"] = check.network(
+            ckpt, "policy_network", state_dim, action_dim, hidden
+        )
+        mean, std = (
+            check.vector(ckpt, "obs_mean", state_dim),
+            check.vector(ckpt, "obs_std", state_dim),
+        )
         if min(std) <= 0.0:
             raise check.fail("obs_std has a non-positive entry")
         normalizer = FeatureNormalizer(mean, std)
         feature_set = ckpt["feature_set"]
         if not isinstance(feature_set, str) or feature_set != feature_set_for_dim(state_dim):
-            raise check.fail(f"feature_set {_short(feature_set)} does not have state_dim {state_dim} inputs")
+            raise check.fail(
+                f"feature_set {_short(feature_set)} does not have state_dim {state_dim} inputs"
+            )
         metadata = _metadata(ckpt["metadata"], check)
     else:  # the plan's format: one Q (its twin is a copy), no policy, no normalisation
         networks["q2_network"] = networks["q_network"]
@@ -287,13 +315,24 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     metrics = plain_metrics(ckpt.get("metrics"))
     use_telemetry, telemetry_type = infer_telemetry(state_dim)
     if telemetry_type == "unknown":
-        warnings.warn(f"Unknown state_dim {state_dim}, assuming no telemetry", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"Unknown state_dim {state_dim}, assuming no telemetry", UserWarning, stacklevel=2
+        )
     iql = IQL(state_dim, action_dim, config, device, with_policy=ours)
     for name, weights in networks.items():
         getattr(iql, name).load_state_dict(weights)
     iql.sync_targets()
-    return LoadedModel(iql, normalizer, feature_set, use_telemetry, telemetry_type,
-                       FORMAT if ours else "plan", str(path), metadata, metrics)  # fmt: skip
+    return LoadedModel(
+        iql,
+        normalizer,
+        feature_set,
+        use_telemetry,
+        telemetry_type,
+        FORMAT if ours else "plan",
+        str(path),
+        metadata,
+        metrics,
+    )
 
 
 def _metadata(value: object, check: _Checker) -> dict:
@@ -308,7 +347,16 @@ def _metadata(value: object, check: _Checker) -> dict:
     return parsed
 
 
-def load_iql_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[IQL, bool, str]:
+@functools.lru_cache(maxsize=8)
+def shared_model(data: bytes, device: str, path: str) -> LoadedModel:
+    """A checkpoint's bytes parsed once per process and device, shared by every episode that
+    process runs (an IQL policy keeps no state between decisions)."""
+    return load_checkpoint(path, device, data=data)
+
+
+def load_iql_model(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[IQL, bool, str]:
     """The plan's loader: (IQL agent, use_telemetry, telemetry_type)."""
     model = load_checkpoint(path, device)
     return model.iql, model.use_telemetry, model.telemetry_type
@@ -321,7 +369,10 @@ class IQLPolicy:
     kind = "iql"
 
     def __init__(
-        self, model: LoadedModel | str | os.PathLike[str], name: str = "iql", device: str | torch.device = "cpu"
+        self,
+        model: LoadedModel | str | os.PathLike[str],
+        name: str = "iql",
+        device: str | torch.device = "cpu",
     ) -> None:
         if not isinstance(model, LoadedModel):
             model = load_checkpoint(model, device)
@@ -344,8 +395,16 @@ class IQLPolicy:
 
     def lane_info(self) -> LaneInfo:
         """What the run's header and records say about this lane."""
-        return LaneInfo(self.name, self.kind, self.model_path, self.state_dim, self.telemetry_type,
-                        tuple(self.feature_names), self.model_format, dict(self.metrics) or None)  # fmt: skip
+        return LaneInfo(
+            self.name,
+            self.kind,
+            self.model_path,
+            self.state_dim,
+            self.telemetry_type,
+            tuple(self.feature_names),
+            self.model_format,
+            dict(self.metrics) or None,
+        )
 
     def reset(self) -> None:
         """IQL is memoryless between decisions."""
@@ -383,7 +442,9 @@ class IQLPolicy:
             range_excess=tuple(range_excess(features, self.feature_set)) if plan else None,
         )
 
-    def _reason(self, action: Action, scores: torch.Tensor, q: tuple[float, ...], mask: torch.Tensor) -> str:
+    def _reason(
+        self, action: Action, scores: torch.Tensor, q: tuple[float, ...], mask: torch.Tensor
+    ) -> str:
         others = [a for a in Action if bool(mask[a]) and a != action]
         if not others:
             return f"only {action.name} is allowed"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.features import FEATURE_SETS
+from training.env.features import FEATURE_SETS
 from training.policies.offline_data import OfflineDataset
-from training.safe_io import PathError, check_input_file
+from training.util.safe_io import PathError, check_input_file
 
 MAX_DATASET_BYTES = 4 * 2**30
 # What the archive may unpack to, by the sizes its directory declares (read before a byte is
@@ -35,10 +35,17 @@ def validate_for_training(dataset: OfflineDataset) -> None:
     """Raise ``ValueError`` (one sentence) for a dataset that training would choke on."""
     if dataset.state_dim not in FEATURE_SETS.values():
         widths = ", ".join(f"{dim} ({name})" for name, dim in FEATURE_SETS.items())
-        raise ValueError(f"its states have {dataset.state_dim} features; the policies read {widths}")
-    if dataset.feature_set not in FEATURE_SETS or FEATURE_SETS[dataset.feature_set] != dataset.state_dim:
-        raise ValueError(f"its metadata names feature set {dataset.feature_set[:40]!r}, "
-                         f"which does not have {dataset.state_dim} features")  # fmt: skip
+        raise ValueError(
+            f"its states have {dataset.state_dim} features; the policies read {widths}"
+        )
+    if (
+        dataset.feature_set not in FEATURE_SETS
+        or FEATURE_SETS[dataset.feature_set] != dataset.state_dim
+    ):
+        raise ValueError(
+            f"its metadata names feature set {dataset.feature_set[:40]!r}, "
+            f"which does not have {dataset.state_dim} features"
+        )
     for key in ("states", "next_states", "rewards", "dones"):
         if np.iscomplexobj(getattr(dataset, key)):
             raise ValueError(f"{key} holds complex numbers")
@@ -46,11 +53,15 @@ def validate_for_training(dataset: OfflineDataset) -> None:
         values = np.asarray(getattr(dataset, key), dtype=np.float64)
         peak = float(np.abs(values).max()) if values.size else 0.0
         if peak > MAX_MAGNITUDE:
-            raise ValueError(f"{key} reach {peak:.3g}, beyond the {MAX_MAGNITUDE:.0e} any real run produces")
+            raise ValueError(
+                f"{key} reach {peak:.3g}, beyond the {MAX_MAGNITUDE:.0e} any real run produces"
+            )
     try:
         json.dumps(dataset.metadata, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as error:
-        raise ValueError(f"its metadata cannot be stored in a checkpoint ({type(error).__name__})") from None
+        raise ValueError(
+            f"its metadata cannot be stored in a checkpoint ({type(error).__name__})"
+        ) from None
 
 
 def check_archive(path: Path, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
@@ -62,30 +73,50 @@ def check_archive(path: Path, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
         with open(path, "rb") as handle:
             head = handle.read(8)
     except OSError as error:
-        raise ValueError(f"cannot read offline dataset {path}: {error.strerror or type(error).__name__}") from None
+        raise ValueError(
+            f"cannot read offline dataset {path}: {error.strerror or type(error).__name__}"
+        ) from None
     if head.startswith(NPY_MAGIC):
-        raise ValueError(f"offline dataset {path} is a single .npy array, not an .npz dataset (esper-iql collect writes one)")
+        raise ValueError(
+            f"offline dataset {path} is a single .npy array, not an .npz dataset (esper-iql collect writes one)"
+        )
     if not head.startswith(ZIP_MAGIC):
-        kind = "empty" if not head else "text" if _looks_like_text(head) else "binary, not a zip archive"
-        raise ValueError(f"offline dataset {path} is not an .npz dataset (it is {kind}; esper-iql collect writes one)")
+        kind = (
+            "empty"
+            if not head
+            else "text"
+            if _looks_like_text(head)
+            else "binary, not a zip archive"
+        )
+        raise ValueError(
+            f"offline dataset {path} is not an .npz dataset (it is {kind}; esper-iql collect writes one)"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        raise ValueError(f"offline dataset {path} is a corrupt .npz archive ({type(error).__name__})") from None
+        raise ValueError(
+            f"offline dataset {path} is a corrupt .npz archive ({type(error).__name__})"
+        ) from None
     if len(members) > MAX_MEMBERS:
-        raise ValueError(f"offline dataset {path} holds {len(members)} arrays; a dataset has about twenty")
+        raise ValueError(
+            f"offline dataset {path} holds {len(members)} arrays; a dataset has about twenty"
+        )
     declared = sum(member.file_size for member in members)
     if declared > max_unpacked:
-        raise ValueError(f"offline dataset {path} declares {declared / 2**20:,.0f} MiB once unpacked, more than the "
-                         f"{max_unpacked / 2**20:,.0f} MiB allowed; it was not unpacked")  # fmt: skip
+        raise ValueError(
+            f"offline dataset {path} declares {declared / 2**20:,.0f} MiB once unpacked, more than the "
+            f"{max_unpacked / 2**20:,.0f} MiB allowed; it was not unpacked"
+        )
 
 
 def _looks_like_text(head: bytes) -> bool:
     return all(32 <= b < 127 or b in b"\t\r\n" for b in head)
 
 
-def load_training_dataset(path: str | os.PathLike[str], feature_set: str | None = None) -> OfflineDataset:
+def load_training_dataset(
+    path: str | os.PathLike[str], feature_set: str | None = None
+) -> OfflineDataset:
     """Read and check a dataset; every problem is a ``ValueError`` naming the file."""
     try:
         checked = check_input_file(path, "offline dataset", MAX_DATASET_BYTES)
@@ -97,7 +128,9 @@ def load_training_dataset(path: str | os.PathLike[str], feature_set: str | None 
             warnings.simplefilter("error")  # e.g. complex values cast to real: refuse, never print
             dataset = OfflineDataset.from_npz(checked, feature_set)
     except (RecursionError, MemoryError, OverflowError, Warning) as error:
-        raise ValueError(f"offline dataset {checked} is malformed ({type(error).__name__})") from None
+        raise ValueError(
+            f"offline dataset {checked} is malformed ({type(error).__name__})"
+        ) from None
     try:
         validate_for_training(dataset)
     except ValueError as error:

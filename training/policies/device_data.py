@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from training.features import FeatureNormalizer
+from training.env.features import FeatureNormalizer
 from training.policies.offline_data import OfflineDataset
 
 
@@ -32,14 +32,19 @@ def fit_normalizer(states: np.ndarray) -> FeatureNormalizer:
     """Mean/std of the dataset's states, rounded to float32 so that the checkpoint (float32
     tensors) reproduces exactly the normaliser the networks were trained with."""
     fitted = FeatureNormalizer.fit(np.asarray(states, dtype=np.float64))
-    as32 = (np.asarray(fitted.mean, np.float32).tolist(), np.asarray(fitted.std, np.float32).tolist())
+    as32 = (
+        np.asarray(fitted.mean, np.float32).tolist(),
+        np.asarray(fitted.std, np.float32).tolist(),
+    )
     return FeatureNormalizer(tuple(as32[0]), tuple(as32[1]))
 
 
 class DeviceData:
     """The whole dataset on the device, states normalised once; batches are index gathers."""
 
-    def __init__(self, dataset: OfflineDataset, normalizer: FeatureNormalizer, device: torch.device) -> None:
+    def __init__(
+        self, dataset: OfflineDataset, normalizer: FeatureNormalizer, device: torch.device
+    ) -> None:
         self.device = device
         mean = torch.tensor(normalizer.mean, dtype=torch.float32, device=device)
         std = torch.tensor(normalizer.std, dtype=torch.float32, device=device)
@@ -59,10 +64,16 @@ class DeviceData:
 
     def sample_indices(self, steps: int, batch_size: int, generator: torch.Generator) -> Tensor:
         """Indices of ``steps`` batches at once, [steps, batch_size], drawn on the device."""
-        return torch.randint(len(self), (steps, batch_size), generator=generator, device=self.device)
+        return torch.randint(
+            len(self), (steps, batch_size), generator=generator, device=self.device
+        )
 
     def batch(self, index: Tensor) -> Batch:
         return Batch(
-            self.states[index], self.actions[index], self.rewards[index],
-            self.next_states[index], self.dones[index], self.masks[index],
-        )  # fmt: skip
+            self.states[index],
+            self.actions[index],
+            self.rewards[index],
+            self.next_states[index],
+            self.dones[index],
+            self.masks[index],
+        )

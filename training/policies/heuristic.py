@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from training.actions import BLUEPRINT_IDS, Action
-from training.lifecycle import SeedStage
+from training.env.actions import BLUEPRINT_IDS, Action
+from training.env.signals import TrainingSnapshot
 from training.policies.base import Decision, allowed, target_for
-from training.signals import TrainingSnapshot
+from training.seeds.lifecycle import SeedStage
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ class HeuristicPolicyConfig:
             raise ValueError("the heuristic needs at least one blueprint")
         unknown = [b for b in self.blueprints if b not in BLUEPRINT_IDS]
         if unknown:
-            raise ValueError(f"unknown blueprint(s) {', '.join(unknown)}; known: {', '.join(BLUEPRINT_IDS)}")
+            raise ValueError(
+                f"unknown blueprint(s) {', '.join(unknown)}; known: {', '.join(BLUEPRINT_IDS)}"
+            )
 
 
 class HeuristicPolicy:
@@ -36,7 +38,9 @@ class HeuristicPolicy:
 
     kind = "heuristic"
 
-    def __init__(self, config: HeuristicPolicyConfig | None = None, name: str = "heuristic") -> None:
+    def __init__(
+        self, config: HeuristicPolicyConfig | None = None, name: str = "heuristic"
+    ) -> None:
         self.config = config or HeuristicPolicyConfig()
         self.name = name
         self.reset()
@@ -65,18 +69,33 @@ class HeuristicPolicy:
                 return Action.CULL, f"accuracy fell {since_stage:+.1f} points while training → cull"
             if in_stage >= cfg.min_training_epochs:
                 if since_stage >= 0.0:
-                    return Action.ADVANCE, f"accuracy {since_stage:+.1f} after {in_stage} epochs training → blend"
-                return Action.WAIT, f"accuracy {since_stage:+.1f} while training; waiting for improvement"
-            return Action.WAIT, f"training in isolation ({in_stage}/{cfg.min_training_epochs} epochs)"
+                    return (
+                        Action.ADVANCE,
+                        f"accuracy {since_stage:+.1f} after {in_stage} epochs training → blend",
+                    )
+                return (
+                    Action.WAIT,
+                    f"accuracy {since_stage:+.1f} while training; waiting for improvement",
+                )
+            return (
+                Action.WAIT,
+                f"training in isolation ({in_stage}/{cfg.min_training_epochs} epochs)",
+            )
         if stage in (SeedStage.BLENDING, SeedStage.SHADOWING):
             if obs.seed_improvement <= -cfg.cull_decline:
-                return Action.CULL, f"accuracy {obs.seed_improvement:+.1f} since blending began → cull"
+                return (
+                    Action.CULL,
+                    f"accuracy {obs.seed_improvement:+.1f} since blending began → cull",
+                )
             return Action.WAIT, f"{SeedStage(stage).name.lower()} (alpha {obs.seed_alpha:.2f})"
         if stage == SeedStage.PROBATIONARY:
             if in_stage < cfg.min_probation_epochs:
                 return Action.WAIT, f"on probation ({in_stage}/{cfg.min_probation_epochs} epochs)"
             if obs.seed_improvement > 0.0:
-                return Action.ADVANCE, f"seed helped ({obs.seed_improvement:+.1f} points) → fossilize"
+                return (
+                    Action.ADVANCE,
+                    f"seed helped ({obs.seed_improvement:+.1f} points) → fossilize",
+                )
             return Action.CULL, f"seed did not help ({obs.seed_improvement:+.1f} points) → cull"
         return Action.WAIT, f"seed {SeedStage(stage).name.lower()}"
 
@@ -89,10 +108,10 @@ class HeuristicPolicy:
         if obs.max_epochs - obs.epoch < cfg.epochs_to_fossilize:
             return Action.WAIT, "too late in the episode for a new seed to finish"
         if obs.plateau_epochs < cfg.plateau_epochs_to_germinate:
-            return Action.WAIT, f"still improving (plateau {obs.plateau_epochs}/{cfg.plateau_epochs_to_germinate})"
+            return (
+                Action.WAIT,
+                f"still improving (plateau {obs.plateau_epochs}/{cfg.plateau_epochs_to_germinate})",
+            )
         blueprint = cfg.blueprints[self._next_blueprint]
         action = Action.from_blueprint(blueprint)
         return action, f"plateau for {obs.plateau_epochs} epochs → germinate {blueprint}"
-
-
-HeuristicTamiyo = HeuristicPolicy

@@ -19,16 +19,26 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from training.actions import ACTION_DIM
-from training.features import FEATURE_SETS, FeatureNormalizer, feature_set_for_dim
+from training.env.actions import ACTION_DIM
+from training.env.features import FEATURE_SETS, FeatureNormalizer, feature_set_for_dim
 from training.policies.device_data import Batch, DeviceData, fit_normalizer
 from training.policies.offline_data import OfflineDataset
 from training.policies.subnormals import flush_denormals, zero_negligible_moments
 
 __all__ = [
-    "IQL", "IQLConfig", "Batch", "BehaviourCloning", "OfflineDataset", "OfflineTrainer", "TrainResult",
-    "advantage_weights", "expectile_loss", "masked_logits", "td_target", "train_offline",
-]  # fmt: skip
+    "IQL",
+    "IQLConfig",
+    "Batch",
+    "BehaviourCloning",
+    "OfflineDataset",
+    "OfflineTrainer",
+    "TrainResult",
+    "advantage_weights",
+    "expectile_loss",
+    "masked_logits",
+    "td_target",
+    "train_offline",
+]
 
 
 @dataclass(frozen=True)
@@ -140,10 +150,18 @@ class IQL:
         # optimizer over all of them takes exactly the steps that one per network would.
         online = [self.q_network, self.q2_network, self.v_network, self.policy_network]
         self.optimizer = make_adam(
-            [p for net in online if net is not None for p in net.parameters()], self.config.lr, self.device
+            [p for net in online if net is not None for p in net.parameters()],
+            self.config.lr,
+            self.device,
         )
-        self._online_q: list[torch.Tensor] = [*self.q_network.parameters(), *self.q2_network.parameters()]
-        self._target_q: list[torch.Tensor] = [*self.q_target.parameters(), *self.q2_target.parameters()]
+        self._online_q: list[torch.Tensor] = [
+            *self.q_network.parameters(),
+            *self.q2_network.parameters(),
+        ]
+        self._target_q: list[torch.Tensor] = [
+            *self.q_target.parameters(),
+            *self.q2_target.parameters(),
+        ]
 
     @property
     def gamma(self) -> float:
@@ -301,8 +319,13 @@ class OfflineTrainer:
     block = 100  # steps whose batch indices are drawn, and whose statistics are read, at once
     flushes_denormals = True  # off only to measure what the flush saves (benchmarks/iql.py)
 
-    def __init__(self, dataset: OfflineDataset | Mapping[str, object], config: IQLConfig | None = None,
-                 seed: int = 0, device: str | torch.device = "cpu") -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataset: OfflineDataset | Mapping[str, object],
+        config: IQLConfig | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> None:
         if not isinstance(dataset, OfflineDataset):
             dataset = OfflineDataset.from_dict(dataset)
         self.config = config or IQLConfig()
@@ -322,8 +345,12 @@ class OfflineTrainer:
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.history: list[dict[str, float]] = []
 
-    def run(self, steps: int, progress: Callable[[int, dict[str, float]], None] | None = None,
-            stop: threading.Event | None = None) -> None:  # fmt: skip
+    def run(
+        self,
+        steps: int,
+        progress: Callable[[int, dict[str, float]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         """``steps`` more updates. ``progress(step, losses)`` is called once per step, in order,
         after each block of up to ``block`` steps (the losses are read from the device then).
         A set ``stop`` ends the run after the step under way (a block can take long: large
@@ -334,15 +361,20 @@ class OfflineTrainer:
             for start in range(0, steps, self.block):
                 if stop is not None and stop.is_set():
                     return
-                indices = self.data.sample_indices(min(self.block, steps - start), self.config.batch_size,
-                                                   self.generator)  # fmt: skip
+                indices = self.data.sample_indices(
+                    min(self.block, steps - start), self.config.batch_size, self.generator
+                )
                 stats = []
                 for index in indices:
                     batch = self.data.batch(index)
-                    stats.append(torch.cat([self.iql.step(batch), self.bc.step(batch).unsqueeze(0)]))
+                    stats.append(
+                        torch.cat([self.iql.step(batch), self.bc.step(batch).unsqueeze(0)])
+                    )
                     if stop is not None and stop.is_set():
                         break
-                if self.device.type == "cpu" and self.flushes_denormals:  # GPUs take subnormals at full speed
+                if (
+                    self.device.type == "cpu" and self.flushes_denormals
+                ):  # GPUs take subnormals at full speed
                     zero_negligible_moments(self.iql.optimizer)
                     zero_negligible_moments(self.bc.optimizer)
                 for row in torch.stack(stats).tolist():
@@ -355,7 +387,9 @@ class OfflineTrainer:
         chosen = {"iql": _chunked_act(self.iql.act, data), "bc": _chunked_act(self.bc.act, data)}
         counts = {"data": _histogram(data.actions)} | {k: _histogram(v) for k, v in chosen.items()}
         agreement = {k: float((v == data.actions).double().mean()) for k, v in chosen.items()}
-        return TrainResult(self.iql, self.bc, self.normalizer, self.feature_set, self.history, counts, agreement)
+        return TrainResult(
+            self.iql, self.bc, self.normalizer, self.feature_set, self.history, counts, agreement
+        )
 
 
 def train_offline(
@@ -383,7 +417,10 @@ def train_offline(
 
 def _chunked_act(act: Callable[[Tensor, Tensor], Tensor], data: DeviceData) -> Tensor:
     chunk = 8192
-    parts = [act(data.states[i : i + chunk], data.masks[i : i + chunk]) for i in range(0, len(data), chunk)]
+    parts = [
+        act(data.states[i : i + chunk], data.masks[i : i + chunk])
+        for i in range(0, len(data), chunk)
+    ]
     return torch.cat(parts)
 
 

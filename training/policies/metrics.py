@@ -6,7 +6,9 @@ import math
 
 import torch
 
-MAX_METRIC_ITEMS = 4096  # numbers and strings kept from a checkpoint's ``metrics``, all nesting included
+MAX_METRIC_ITEMS = (
+    4096  # numbers and strings kept from a checkpoint's ``metrics``, all nesting included
+)
 
 
 def plain_metrics(value: object) -> dict:

@@ -1,7 +1,8 @@
-"""Plain records: the contract between trainer, store, file and widgets (DESIGN.md §4).
+"""The record contract between trainer, store, file and widgets: plain, frozen records.
 
-Frozen dataclasses, one JSON object per line, each with ``kind`` and the schema version ``v``.
-No torch here; widgets import this package and nothing else of ``training``.
+See docs/architecture.md, "Records". Frozen dataclasses, one JSON object per line, each with
+``kind`` and the schema version ``v``. No torch here; widgets import this package and nothing
+else of ``training``, so the seed stages a record names are exported here too.
 """
 
 from __future__ import annotations
@@ -15,15 +16,31 @@ from training.records.fields import check_depth
 from training.records.run import EVENT_KINDS, EpochRecord, LaneInfo, RunEvent, RunInfo
 from training.records.seed import SeedRecord
 from training.records.views import PairedResult
+from training.seeds.lifecycle import SeedStage, is_failure_stage, stage_name
 
 Record = RunInfo | EpochRecord | RunEvent
 _KINDS: dict[str, Any] = {"run": RunInfo, "epoch": EpochRecord, "event": RunEvent}
 
 __all__ = [
-    "ACTION_NAMES", "EVENT_KINDS", "PairedResult", "SCHEMA_VERSION", "DecisionRecord", "EpochRecord", "LaneInfo",
-    "Record", "RecordError", "RunEvent", "RunInfo", "SeedRecord", "record_from_dict",
-    "record_from_line", "record_to_line",
-]  # fmt: skip
+    "ACTION_NAMES",
+    "EVENT_KINDS",
+    "PairedResult",
+    "SCHEMA_VERSION",
+    "DecisionRecord",
+    "EpochRecord",
+    "LaneInfo",
+    "Record",
+    "RecordError",
+    "RunEvent",
+    "RunInfo",
+    "SeedRecord",
+    "SeedStage",
+    "is_failure_stage",
+    "record_from_dict",
+    "record_from_line",
+    "record_to_line",
+    "stage_name",
+]
 
 
 MAX_LINE = 2**20  # 1 MiB; our longest lines (a crash traceback) are a few kB
@@ -36,7 +53,9 @@ def record_from_dict(d: dict) -> Record:
     if not isinstance(kind, str) or kind not in _KINDS:
         raise RecordError(f"unknown record kind {str(kind)[:40]!r}")
     if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise RecordError(f"record schema version {str(version)[:20]!r}; this build reads {SCHEMA_VERSION}")
+        raise RecordError(
+            f"record schema version {str(version)[:20]!r}; this build reads {SCHEMA_VERSION}"
+        )
     try:
         return _KINDS[kind].from_dict(d)
     except RecordError as exc:

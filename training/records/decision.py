@@ -41,7 +41,9 @@ class DecisionRecord:
 
     @property
     def action_name(self) -> str:
-        return ACTION_NAMES[self.action] if 0 <= self.action < len(ACTION_NAMES) else str(self.action)
+        return (
+            ACTION_NAMES[self.action] if 0 <= self.action < len(ACTION_NAMES) else str(self.action)
+        )
 
     @property
     def agrees(self) -> bool | None:
@@ -49,29 +51,48 @@ class DecisionRecord:
 
     def to_dict(self) -> dict:
         return {
-            "lane": self.lane, "epoch": self.epoch, "policy": self.policy, "action": self.action,
-            "target_slot": self.target_slot, "reason": self.reason,
-            "action_mask": list(self.action_mask), "executed": self.executed,
-            "outcome": self.outcome, "q_values": opt_list(self.q_values), "value": self.value,
-            "advantage": self.advantage, "probabilities": opt_list(self.probabilities),
-            "features": opt_list(self.features), "z_scores": opt_list(self.z_scores),
+            "lane": self.lane,
+            "epoch": self.epoch,
+            "policy": self.policy,
+            "action": self.action,
+            "target_slot": self.target_slot,
+            "reason": self.reason,
+            "action_mask": list(self.action_mask),
+            "executed": self.executed,
+            "outcome": self.outcome,
+            "q_values": opt_list(self.q_values),
+            "value": self.value,
+            "advantage": self.advantage,
+            "probabilities": opt_list(self.probabilities),
+            "features": opt_list(self.features),
+            "z_scores": opt_list(self.z_scores),
             "range_excess": opt_list(self.range_excess),
             "reference_action": self.reference_action,
-            "shadow": [s.to_dict() for s in self.shadow], "episode": self.episode,
-        }  # fmt: skip
+            "shadow": [s.to_dict() for s in self.shadow],
+            "episode": self.episode,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> DecisionRecord:
         d = conform(cls, d, nested=("shadow",))
         return cls(
-            lane=d["lane"], epoch=int(d["epoch"]), policy=d["policy"], action=int(d["action"]),
-            target_slot=d["target_slot"], reason=d["reason"],
-            action_mask=tuple(bool(x) for x in d["action_mask"]), executed=bool(d["executed"]),
-            outcome=d["outcome"], q_values=opt_tuple(d.get("q_values")), value=d.get("value"),
-            advantage=d.get("advantage"), probabilities=opt_tuple(d.get("probabilities")),
-            features=opt_tuple(d.get("features")), z_scores=opt_tuple(d.get("z_scores")),
+            lane=d["lane"],
+            epoch=int(d["epoch"]),
+            policy=d["policy"],
+            action=int(d["action"]),
+            target_slot=d["target_slot"],
+            reason=d["reason"],
+            action_mask=tuple(bool(x) for x in d["action_mask"]),
+            executed=bool(d["executed"]),
+            outcome=d["outcome"],
+            q_values=opt_tuple(d.get("q_values")),
+            value=d.get("value"),
+            advantage=d.get("advantage"),
+            probabilities=opt_tuple(d.get("probabilities")),
+            features=opt_tuple(d.get("features")),
+            z_scores=opt_tuple(d.get("z_scores")),
             range_excess=opt_tuple(d.get("range_excess")),
             reference_action=d.get("reference_action"),
             shadow=tuple(DecisionRecord.from_dict(s) for s in d.get("shadow", ())),
             episode=int(d.get("episode", 0)),
-        )  # fmt: skip
+        )

@@ -21,6 +21,7 @@ from typing import Any
 
 from training.records.base import RecordError
 from training.records.text import MULTILINE_FIELDS, printable, printable_tree
+from training.records.views import PairedResult
 
 MAX_TEXT = 4096  # names, reasons, messages
 MAX_LONG_TEXT = 65536  # tracebacks
@@ -86,7 +87,9 @@ def _check(name: str, hint: Any, value: Any) -> Any:
         raise RecordError(f"{name} has the wrong type")
     if origin is tuple:
         if not isinstance(value, list) or len(value) > LIST_BOUNDS.get(name, MAX_ITEMS):
-            raise RecordError(f"{name} must be a list of at most {LIST_BOUNDS.get(name, MAX_ITEMS)} items")
+            raise RecordError(
+                f"{name} must be a list of at most {LIST_BOUNDS.get(name, MAX_ITEMS)} items"
+            )
         if len(args) == 2 and args[1] is Ellipsis:
             items = [_check(name, args[0], item) for item in value]
         elif args:
@@ -171,8 +174,6 @@ def check_event_data(data: Any) -> None:
             _real("final_accuracy", value)
     paired = data.get("paired")
     if paired is not None:
-        from training.records.views import PairedResult  # views imports the record modules
-
         if not isinstance(paired, list) or len(paired) > LIST_BOUNDS["lanes"]:
             raise RecordError("paired must be a list of at most 8 results")
         for item in paired:

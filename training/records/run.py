@@ -34,32 +34,49 @@ class EpochRecord:
 
     def to_dict(self) -> dict:
         return {
-            "kind": "epoch", "v": SCHEMA_VERSION, "run_id": self.run_id, "episode": self.episode,
-            "lane": self.lane, "epoch": self.epoch, "max_epochs": self.max_epochs,
-            "train_loss": self.train_loss, "val_loss": self.val_loss,
-            "train_accuracy": self.train_accuracy, "val_accuracy": self.val_accuracy,
-            "host_params": self.host_params, "seed_params": self.seed_params,
+            "kind": "epoch",
+            "v": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "episode": self.episode,
+            "lane": self.lane,
+            "epoch": self.epoch,
+            "max_epochs": self.max_epochs,
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_accuracy": self.val_accuracy,
+            "host_params": self.host_params,
+            "seed_params": self.seed_params,
             "seeds": [s.to_dict() for s in self.seeds],
             "decision": None if self.decision is None else self.decision.to_dict(),
-            "wall_seconds": self.wall_seconds, "samples_per_second": self.samples_per_second,
-            "reward": self.reward, "plateau_epochs": self.plateau_epochs,
-        }  # fmt: skip
+            "wall_seconds": self.wall_seconds,
+            "samples_per_second": self.samples_per_second,
+            "reward": self.reward,
+            "plateau_epochs": self.plateau_epochs,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> EpochRecord:
         d = conform(cls, d, nested=("seeds", "decision"))
         return cls(
-            run_id=d["run_id"], episode=int(d["episode"]), lane=d["lane"], epoch=int(d["epoch"]),
-            max_epochs=int(d["max_epochs"]), train_loss=float(d["train_loss"]),
-            val_loss=float(d["val_loss"]), train_accuracy=float(d["train_accuracy"]),
-            val_accuracy=float(d["val_accuracy"]), host_params=int(d["host_params"]),
+            run_id=d["run_id"],
+            episode=int(d["episode"]),
+            lane=d["lane"],
+            epoch=int(d["epoch"]),
+            max_epochs=int(d["max_epochs"]),
+            train_loss=float(d["train_loss"]),
+            val_loss=float(d["val_loss"]),
+            train_accuracy=float(d["train_accuracy"]),
+            val_accuracy=float(d["val_accuracy"]),
+            host_params=int(d["host_params"]),
             seed_params=int(d["seed_params"]),
             seeds=tuple(SeedRecord.from_dict(s) for s in d["seeds"]),
             decision=None if d["decision"] is None else DecisionRecord.from_dict(d["decision"]),
             wall_seconds=float(d["wall_seconds"]),
             samples_per_second=float(d["samples_per_second"]),
-            reward=float(d.get("reward", 0.0)), plateau_epochs=int(d.get("plateau_epochs", 0)),
-        )  # fmt: skip
+            reward=float(d.get("reward", 0.0)),
+            plateau_epochs=int(d.get("plateau_epochs", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -74,18 +91,31 @@ class LaneInfo:
     metrics: dict | None = None  # an esper-lite checkpoint's own training metrics, as saved
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "policy_kind": self.policy_kind, "model_path": self.model_path,
-                "state_dim": self.state_dim, "telemetry_type": self.telemetry_type,
-                "feature_names": list(self.feature_names), "model_format": self.model_format,
-                "metrics": self.metrics}  # fmt: skip
+        return {
+            "name": self.name,
+            "policy_kind": self.policy_kind,
+            "model_path": self.model_path,
+            "state_dim": self.state_dim,
+            "telemetry_type": self.telemetry_type,
+            "feature_names": list(self.feature_names),
+            "model_format": self.model_format,
+            "metrics": self.metrics,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> LaneInfo:
         d = conform(cls, d)
         metrics = d.get("metrics")
-        return cls(d["name"], d["policy_kind"], d.get("model_path"), d.get("state_dim"),
-                   d.get("telemetry_type"), tuple(d.get("feature_names", ())), d.get("model_format"),
-                   metrics if isinstance(metrics, dict) else None)  # fmt: skip
+        return cls(
+            d["name"],
+            d["policy_kind"],
+            d.get("model_path"),
+            d.get("state_dim"),
+            d.get("telemetry_type"),
+            tuple(d.get("feature_names", ())),
+            d.get("model_format"),
+            metrics if isinstance(metrics, dict) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -107,24 +137,39 @@ class RunInfo:
 
     def to_dict(self) -> dict:
         return {
-            "kind": "run", "v": SCHEMA_VERSION, "run_id": self.run_id, "mode": self.mode,
-            "lanes": [lane.to_dict() for lane in self.lanes], "preset": self.preset,
-            "device": self.device, "seed": self.seed, "epochs": self.epochs,
-            "episodes": self.episodes, "slots": self.slots, "created_at": self.created_at,
-            "executing_lane": self.executing_lane, "data_seed": self.data_seed,
-        }  # fmt: skip
+            "kind": "run",
+            "v": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "lanes": [lane.to_dict() for lane in self.lanes],
+            "preset": self.preset,
+            "device": self.device,
+            "seed": self.seed,
+            "epochs": self.epochs,
+            "episodes": self.episodes,
+            "slots": self.slots,
+            "created_at": self.created_at,
+            "executing_lane": self.executing_lane,
+            "data_seed": self.data_seed,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> RunInfo:
         d = conform(cls, d, nested=("lanes",))
         return cls(
-            run_id=d["run_id"], mode=d["mode"],
-            lanes=tuple(LaneInfo.from_dict(x) for x in d["lanes"]), preset=d["preset"],
-            device=d["device"], seed=int(d["seed"]), epochs=int(d["epochs"]),
-            episodes=int(d["episodes"]), slots=int(d["slots"]),
-            created_at=d.get("created_at", ""), executing_lane=d.get("executing_lane"),
+            run_id=d["run_id"],
+            mode=d["mode"],
+            lanes=tuple(LaneInfo.from_dict(x) for x in d["lanes"]),
+            preset=d["preset"],
+            device=d["device"],
+            seed=int(d["seed"]),
+            epochs=int(d["epochs"]),
+            episodes=int(d["episodes"]),
+            slots=int(d["slots"]),
+            created_at=d.get("created_at", ""),
+            executing_lane=d.get("executing_lane"),
             data_seed=int(d.get("data_seed", 0)),
-        )  # fmt: skip
+        )
 
 
 EVENT_KINDS = (
@@ -153,19 +198,31 @@ class RunEvent:
 
     def to_dict(self) -> dict:
         return {
-            "kind": "event", "v": SCHEMA_VERSION, "run_id": self.run_id, "event": self.event,
-            "message": self.message, "lane": self.lane, "episode": self.episode,
-            "epoch": self.epoch, "slot": self.slot, "traceback": self.traceback, "data": self.data,
-        }  # fmt: skip
+            "kind": "event",
+            "v": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "event": self.event,
+            "message": self.message,
+            "lane": self.lane,
+            "episode": self.episode,
+            "epoch": self.epoch,
+            "slot": self.slot,
+            "traceback": self.traceback,
+            "data": self.data,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> RunEvent:
         d = conform(cls, d)
         check_event_data(d.get("data") or {})
         return cls(
-            run_id=d["run_id"], event=d["event"], message=d.get("message", ""),
-            lane=d.get("lane"), episode=d.get("episode"), epoch=d.get("epoch"),
-            slot=d.get("slot"), traceback=d.get("traceback"), data=dict(d.get("data") or {}),
-        )  # fmt: skip
-
-
+            run_id=d["run_id"],
+            event=d["event"],
+            message=d.get("message", ""),
+            lane=d.get("lane"),
+            episode=d.get("episode"),
+            epoch=d.get("epoch"),
+            slot=d.get("slot"),
+            traceback=d.get("traceback"),
+            data=dict(d.get("data") or {}),
+        )

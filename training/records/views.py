@@ -29,12 +29,18 @@ class PairedResult:
     def from_dict(cls, d: dict) -> PairedResult:
         return cls(**d)
 
+    def ci_text(self, digits: int = 2, label: str = "") -> str:
+        """ " [+0.12, +1.98]" (" [95% CI +0.12, +1.98]" with that ``label``); "" with no interval."""
+        if self.ci_low is None or self.ci_high is None:
+            return ""
+        return f" [{label}{self.ci_low:+.{digits}f}, {self.ci_high:+.{digits}f}]"
+
+    def difference_text(self, ci_digits: int = 2) -> str:
+        """The mean paired difference and its interval: "+1.05 [+0.12, +1.98]"."""
+        return f"{self.mean_difference:+.2f}{self.ci_text(ci_digits)}"
+
     def summary(self) -> str:
-        ci = (
-            f" [95% CI {self.ci_low:+.2f}, {self.ci_high:+.2f}]"
-            if self.ci_low is not None and self.ci_high is not None
-            else " [CI needs 2+ episodes]"
-        )
+        ci = self.ci_text(label="95% CI ") or " [CI needs 2+ episodes]"
         return (
             f"{self.lane} vs {self.reference}: {self.mean_difference:+.2f} points{ci}, "
             f"W/T/L {self.wins}/{self.ties}/{self.losses}, sign test p={self.sign_test_p:.3f} "

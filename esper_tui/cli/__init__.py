@@ -1,0 +1,1 @@
+"""The command lines: ``esper-tui`` (tui.py) and ``esper-iql`` (iql.py), and what they share."""

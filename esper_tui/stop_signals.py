@@ -1,0 +1,211 @@
+"""SIGINT, SIGTERM and SIGHUP end a run the way ``q`` does: the trainer stops at the next batch
+boundary, a ``stopped`` event is written, the record is flushed and closed, the terminal restored,
+and the process exits 128 + the signal's number (130, 143, 129).
+
+By default SIGTERM and SIGHUP kill Python without running ``finally`` blocks, and SIGINT raises
+``KeyboardInterrupt`` wherever the main thread happens to be (inside torch's threaded work it can
+abort the process). So every command installs these handlers before its work starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from training.util.stopping import StopFlag
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_S = 5.0
+
+
+def exit_code(signum: int) -> int:
+    """The shell's convention: 128 + the signal's number."""
+    return 128 + int(signum)
+
+
+def signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
+
+
+class StopSignals:
+    """For the headless commands: every stop signal is answered at once, whatever the main
+    thread is doing (importing torch, building a model, waiting for workers).
+
+    Python runs a signal handler only between bytecodes of the main thread, so a handler alone
+    waits out any long call. Here the C-level handler also writes the signal's number to a pipe
+    (``signal.set_wakeup_fd``) that a watcher thread reads at once. Two modes:
+
+    - **at once** (``at_once(describe)``): while nothing is made that a stop could keep or leave
+      half-written (the setup before the first output, or ``train``'s steps, which write nothing
+      until they end), a signal prints ``describe()`` as one sentence and exits with 128 + its
+      number, there and then.
+    - **gracefully** (``at_once(None)``): the first signal sets ``stop`` (polled at every batch
+      boundary, training step and wait; the run then keeps what finished), a second one
+      ``stop.urgent`` (stop waiting for running work: workers are ended, what finished is still
+      written). The exit code is the last signal's.
+    """
+
+    def __init__(self, prog: str = "esper-iql") -> None:
+        self.prog = prog
+        self.stop = StopFlag()
+        self.signum: int | None = None
+        self._describe: Callable[[], str] | None = lambda: (
+            "nothing had begun, so nothing was written"
+        )
+        self._lock = threading.Lock()
+        self._previous: dict[int, object] = {}
+        self._pipe: tuple[int, int] | None = None
+        self._old_wakeup = -1
+
+    @property
+    def code(self) -> int | None:
+        return None if self.signum is None else exit_code(self.signum)
+
+    def at_once(self, describe: Callable[[], str] | None) -> None:
+        """A signal ends the process at once, saying ``describe()``; None: stop gracefully. A
+        signal that came while the mode was graceful stays graceful."""
+        with self._lock:
+            self._describe = describe
+            pending = self.signum
+        if describe is not None and pending is not None:
+            self._leave(pending, describe)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        """The Python-level handler: the watcher thread has acted already (it must exist, or
+        the default action would kill the process before the watcher sees anything)."""
+
+    def _watch(self, read_fd: int) -> None:
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            for signum in data:
+                if signum in STOP_SIGNALS:
+                    self._received(signum)
+
+    def _received(self, signum: int) -> None:
+        with self._lock:
+            first = self.signum is None
+            self.signum = signum
+            describe = self._describe
+            if describe is None:
+                if first:
+                    self.stop.request(f"by {signal_name(signum)}")
+                else:
+                    self.stop.hurry()
+                return
+        self._leave(signum, describe)
+
+    def _leave(self, signum: int, describe: Callable[[], str]) -> None:
+        try:
+            text = describe()
+        except Exception:  # noqa: BLE001 - the sentence must not keep the process alive
+            text = "stopped"
+        from training.records.text import printable
+
+        line = printable(f"{self.prog}: interrupted by {signal_name(signum)}: {text}") + "\n"
+        try:
+            end_children()
+            from training.util.safe_io import remove_temporaries
+
+            remove_temporaries()  # a write under way leaves no half-written file behind
+            if os.isatty(2):  # a progress bar was drawing: show the cursor again, start a new line
+                os.write(2, b"\x1b[?25h\n")
+            os.write(2, line.encode("utf-8", "backslashreplace"))
+        finally:
+            os._exit(exit_code(signum))
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        self._pipe = (read_fd, write_fd)
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        self._old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        threading.Thread(
+            target=self._watch, args=(read_fd,), name="esper-signals", daemon=True
+        ).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pipe is None:
+            return
+        signal.set_wakeup_fd(self._old_wakeup)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+        os.close(self._pipe[1])  # the watcher reads the end of the pipe and returns
+        self._pipe = None
+
+
+def leave_now(code: int) -> None:
+    """Exit with ``code`` without the interpreter's teardown, once a stopped run has written and
+    closed everything: with torch loaded that teardown alone takes one to two seconds on a
+    loaded machine, and a stop signal is to be answered within two."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    end_children()
+    os._exit(code)
+
+
+def end_children() -> None:
+    """Kill every process this one started (worker processes), so that leaving at once leaves
+    no orphan behind, nor a pipe held open that a caller waits on."""
+    try:
+        import psutil
+
+        children = psutil.Process().children(recursive=True)
+    except Exception:  # noqa: BLE001 - psutil missing or /proc unreadable: nothing more to do
+        return
+    for child in children:
+        try:
+            child.kill()
+        except Exception:  # noqa: BLE001 - gone already
+            pass
+
+
+def install_app_signals(app) -> bool:
+    """For the TUI, called on the app's event loop: each stop signal calls
+    ``app.begin_shutdown(code)`` on that loop, exactly like ``q``, and arms a last resort.
+    False where the loop cannot take signal handlers (not the main thread)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        code = exit_code(signum)
+        threading.Thread(
+            target=_last_resort, args=(app, code), name="esper-exit", daemon=True
+        ).start()
+        app.begin_shutdown(code, f"by {signal_name(signum)}")
+
+    try:
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, on_signal, int(sig))
+    except (RuntimeError, ValueError):
+        return False
+    return True
+
+
+def _last_resort(app, code: int, grace: float = GRACE_S) -> None:
+    """After a hangup the terminal is gone, and Textual's output thread can wait forever to
+    restore it. Once the trainer has stopped and the record is closed, nothing can be lost:
+    if the app has still not exited ``grace`` seconds later, leave without it."""
+    session = getattr(app, "session", None)
+    if session is not None and session.is_alive():
+        session.join(60.0)
+    app.store.close()  # idempotent: the shutdown path closes it too
+    time.sleep(grace)
+    os._exit(code)

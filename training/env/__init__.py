@@ -1,0 +1,1 @@
+"""One controlled training run: data, run config, the environment, signals, features, actions."""

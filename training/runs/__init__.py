@@ -1,0 +1,1 @@
+"""Runs of episodes: lanes, episodes, backends, the driver, Ray, statistics, collection, ablation."""

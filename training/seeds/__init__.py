@@ -1,0 +1,1 @@
+"""A seed and its host: lifecycle, gates, seed state, alpha ramp, blueprints, telemetry, gradients."""

@@ -1,0 +1,1 @@
+"""Plumbing every layer may use: checked paths and safe writes, devices, stop flags."""
