@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import sys
 import threading
@@ -22,6 +23,11 @@ from training.util.stopping import StopFlag
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_S = 5.0
+LOST_GRACE_S = 0.5  # the terminal is gone: nothing to restore, only the app's own exit to wait for
+HANGUP_WAIT_S = 0.2
+LOST_REASON = "by a hangup (its terminal went away)"  # the record's stopped event; exit 129
+SIGHUP = int(signal.SIGHUP)
+_HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
 def exit_code(signum: int) -> int:
@@ -180,32 +186,82 @@ def end_children() -> None:
 
 def install_app_signals(app) -> bool:
     """For the TUI, called on the app's event loop: each stop signal calls
-    ``app.begin_shutdown(code)`` on that loop, exactly like ``q``, and arms a last resort.
-    False where the loop cannot take signal handlers (not the main thread)."""
+    ``app.begin_shutdown(code)`` on that loop, exactly like ``q``, and arms a last resort. A
+    terminal that goes away without a signal (its pane or tmux server killed while the shell
+    ignores or does not pass on SIGHUP: reads then return end-of-file, writes EIO) is watched
+    for too, and ends the app the way SIGHUP does. False where the loop cannot take signal
+    handlers (not the main thread)."""
     loop = asyncio.get_running_loop()
 
-    def on_signal(signum: int) -> None:
+    def on_signal(signum: int, reason: str = "") -> None:
         code = exit_code(signum)
         threading.Thread(
             target=_last_resort, args=(app, code), name="esper-exit", daemon=True
         ).start()
-        app.begin_shutdown(code, f"by {signal_name(signum)}")
+        app.begin_shutdown(code, reason or f"by {signal_name(signum)}")
 
     try:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, on_signal, int(sig))
     except (RuntimeError, ValueError):
         return False
+    terminal = _terminal_fd()
+    if terminal is not None:
+        threading.Thread(
+            target=_watch_terminal,
+            args=(terminal, lambda: loop.call_soon_threadsafe(on_signal, SIGHUP, LOST_REASON)),
+            name="esper-terminal",
+            daemon=True,
+        ).start()
     return True
+
+
+def _terminal_fd() -> int | None:
+    """The app's terminal: the first of stdin, stdout and stderr that is one."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                return fd
+        except OSError:
+            pass
+    return None
+
+
+def terminal_lost(fd: int, timeout_ms: int | None = 0) -> bool:
+    """Whether the terminal on ``fd`` hung up (or its descriptor was closed). A hung-up tty
+    reports POLLHUP/POLLERR to ``poll`` whatever events were asked for, so asking for none
+    waits (``timeout_ms`` None: for ever) without a wake-up until that happens."""
+    poller = select.poll()
+    poller.register(fd, 0)
+    try:
+        events = poller.poll(timeout_ms)
+    except OSError:
+        return True
+    return any(mask & _HANGUP for _, mask in events)
+
+
+def _watch_terminal(fd: int, lost: Callable[[], None]) -> None:
+    """Sleeps in ``poll`` until the terminal hangs up, then calls ``lost`` once."""
+    while not terminal_lost(fd, None):
+        time.sleep(0.1)  # poll returned without a hangup (an interrupted call): wait again
+    time.sleep(HANGUP_WAIT_S)  # a SIGHUP sent with the hangup comes first and names itself
+    try:
+        lost()
+    except RuntimeError:  # the loop is closed: the app has exited already
+        pass
 
 
 def _last_resort(app, code: int, grace: float = GRACE_S) -> None:
     """After a hangup the terminal is gone, and Textual's output thread can wait forever to
     restore it. Once the trainer has stopped and the record is closed, nothing can be lost:
-    if the app has still not exited ``grace`` seconds later, leave without it."""
+    if the app has still not exited ``grace`` seconds later (half a second when the terminal
+    is gone: there is nothing left to restore), leave without it."""
     session = getattr(app, "session", None)
     if session is not None and session.is_alive():
         session.join(60.0)
     app.store.close()  # idempotent: the shutdown path closes it too
+    terminal = _terminal_fd()
+    if terminal is None or terminal_lost(terminal):
+        grace = min(grace, LOST_GRACE_S)
     time.sleep(grace)
     os._exit(code)

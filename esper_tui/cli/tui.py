@@ -251,10 +251,22 @@ def _main(argv: list[str] | None) -> int:
     )
     app.run()
     code = app.return_code or 0
-    summary = app.exit_summary()
-    if summary:
-        say(summary)
+    try:
+        return _after_exit(app, launch, code)
+    except (
+        OSError
+    ):  # the terminal went away (a hangup): the lines have nowhere to go, the code tells
+        for fd in (1, 2):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        error = getattr(launch.store, "record_error", None)
+        return code or (1 if error is not None else 0)
+
+
+def _after_exit(app, launch, code: int) -> int:
+    """The exit line; a record that could not be written is rescued (first: the lines may
+    have nowhere to go) and named."""
     error = getattr(launch.store, "record_error", None)
+    problem = None
     if error is not None:
         rescued = launch.store.rescue_record()
         where = (
@@ -262,7 +274,12 @@ def _main(argv: list[str] | None) -> int:
             if rescued
             else "the run could not be saved elsewhere either"
         )
-        warn(f"{error}; {where}", "esper-tui")
+        problem = f"{error}; {where}"
+    summary = app.exit_summary()
+    if summary:
+        say(summary)
+    if problem is not None:
+        warn(problem, "esper-tui")
         return code or 1
     return code
 

@@ -19,6 +19,7 @@ from training.records import EpochRecord, RunEvent, RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests" / "fixtures" / "tiny_iql.pt"
+FIXTURE = ROOT / "tests" / "fixtures" / "run.jsonl"
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -104,6 +105,34 @@ def test_tui_whose_terminal_closes_gets_sighup_and_keeps_its_record(tmp_path):
     )
     assert result.code == 129
     assert_stopped_and_replayable(record, "SIGHUP")
+
+
+@pytest.mark.parametrize("kind", ["live", "replay"])
+def test_tui_whose_terminal_goes_away_without_a_sighup_ends_promptly(tmp_path, kind):
+    """A pane or tmux server killed while the shell in it ignores SIGHUP (or, like dash, does
+    not pass it on): the kernel tells only the session leader, the app sees its terminal hang
+    up (reads end, writes fail). It used to spin at 50 % CPU for ever; it must end the way
+    SIGHUP does, its record closed with a stopped event."""
+    record, code_file = tmp_path / "run.jsonl", tmp_path / "code"
+    app = TUI + ["--record", str(record)]
+    if kind == "replay":
+        app = [sys.executable, "-m", "esper_tui.cli", "--replay", str(FIXTURE), "--speed", "2"]
+    inner = " ".join(f"'{a}'" for a in app)
+    shell = ["/bin/sh", "-c", f"trap '' HUP; {inner}; echo $? > '{code_file}'"]
+    hung_up = []
+
+    def ready(screen: bytes) -> bool:
+        if epochs_in(record) >= 1 if kind == "live" else b"REPLAY" in screen:
+            hung_up.append(time.monotonic())  # run_in_pty closes the terminal right after
+            return True
+        return False
+
+    result = run_in_pty(shell, env(), ready, None, timeout=150)
+    assert hung_up and result.code == 0, "the app outlived its terminal (killed at the timeout)"
+    print(f"{kind}: ended {time.monotonic() - hung_up[0]:.2f} s after its terminal went away")
+    assert code_file.read_text().strip() == "129"
+    if kind == "live":
+        assert_stopped_and_replayable(record, "a hangup (its terminal went away)")
 
 
 def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:

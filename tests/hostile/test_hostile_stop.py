@@ -158,7 +158,7 @@ def test_workers_still_starting_are_ended_within_the_grace_and_at_once_on_a_seco
     """Workers busy building their image task (seconds; more on a loaded machine) cannot
     return a partial episode: the driver ends them after a short grace, or at once when the
     stop is asked for twice, and still writes the stopped event."""
-    from training.data import DataConfig
+    from training.env.data import DataConfig
 
     stop = StopFlag()
     records = []
