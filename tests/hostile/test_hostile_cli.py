@@ -15,6 +15,7 @@ import torch
 
 from esper_tui.cli import iql as iql_cli
 from esper_tui.cli import tui as cli
+from esper_tui.cli.parallel import usable_cpus
 from esper_tui.record_writer import RecordFile
 from training.records import RunEvent
 
@@ -209,6 +210,17 @@ IQL_CASES = {
     "train-lr-huge": (["train", "{good}", "-o", "new.pt", "--lr", "1e30"], "outside"),
     "train-seed-negative": (["train", "{good}", "-o", "new.pt", "--seed", "-5"], "outside"),
     "train-steps-huge": (["train", "{good}", "-o", "new.pt", "--steps", str(10**12)], "outside"),
+    "train-lr-inf": (["train", "{good}", "-o", "new.pt", "--lr=inf"], "inf is not a finite number"),
+    "train-beta-overflow": (["train", "{good}", "-o", "new.pt", "--beta=1e400"], "overflows"),
+    "compare-threads-100000": (["compare", "--model", str(MODEL), "--threads", "100000"], "1-1024"),
+    "compare-threads-past-the-cpus": (
+        ["compare", "--model", str(MODEL), "--threads", str(usable_cpus() + 1)],
+        f"this machine has {usable_cpus()} CPU(s) for this run",
+    ),
+    "collect-workers-past-the-cpus": (
+        ["collect", "-o", "new.npz", "--workers", str(usable_cpus() + 1)],
+        f"this machine has {usable_cpus()} CPU(s) for this run",
+    ),
     "compare-report-existing": (
         ["compare", "--model", str(MODEL), "--report", "kept.json"],
         "already exists",
@@ -248,16 +260,8 @@ def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(host
 
 
 BUSY = "busy.jsonl"
-SMALL = [
-    "--preset",
-    "tiny",
-    "--episodes",
-    "1",
-    "--epochs",
-    "2",
-    "--device",
-    "cpu",
-]  # quick, were it to run
+# quick, were it to run
+SMALL = ["--preset", "tiny", "--episodes", "1", "--epochs", "2", "--device", "cpu"]
 BUSY_CASES = {
     "collect-output": ["collect", "-o", BUSY, "--force", *SMALL],
     "collect-record": ["collect", "-o", "new.npz", "--record", BUSY, "--force", *SMALL],
