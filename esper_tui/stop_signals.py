@@ -23,10 +23,12 @@ from training.util.stopping import StopFlag
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_S = 5.0
+LOOP_WAIT_S = 1.5  # a loop that runs nothing for this long is stuck (e.g. writing to a full tty)
 LOST_GRACE_S = 0.5  # the terminal is gone: nothing to restore, only the app's own exit to wait for
 HANGUP_WAIT_S = 0.2
 LOST_REASON = "by a hangup (its terminal went away)"  # the record's stopped event; exit 129
 SIGHUP = int(signal.SIGHUP)
+SIGHUP_CODE = 128 + SIGHUP
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
@@ -186,34 +188,63 @@ def end_children() -> None:
 
 def install_app_signals(app) -> bool:
     """For the TUI, called on the app's event loop: each stop signal calls
-    ``app.begin_shutdown(code)`` on that loop, exactly like ``q``, and arms a last resort. A
-    terminal that goes away without a signal (its pane or tmux server killed while the shell
-    ignores or does not pass on SIGHUP: reads then return end-of-file, writes EIO) is watched
-    for too, and ends the app the way SIGHUP does. False where the loop cannot take signal
-    handlers (not the main thread)."""
+    ``app.begin_shutdown(code)`` on that loop, exactly like ``q``, and arms a last resort that
+    needs no loop (``_Ending``): the loop can be stuck for good, e.g. in Textual's write to a
+    terminal that went away. A terminal that goes away without a signal (its pane or tmux
+    server killed while the shell ignores or does not pass on SIGHUP: reads then return
+    end-of-file, writes fail) is watched for too, and ends the app the way SIGHUP does. False
+    where the loop cannot take signal handlers (not the main thread)."""
     loop = asyncio.get_running_loop()
+    ending = _Ending(app, loop)
 
     def on_signal(signum: int, reason: str = "") -> None:
-        code = exit_code(signum)
-        threading.Thread(
-            target=_last_resort, args=(app, code), name="esper-exit", daemon=True
-        ).start()
-        app.begin_shutdown(code, reason or f"by {signal_name(signum)}")
+        reason = reason or f"by {signal_name(signum)}"
+        ending.start(exit_code(signum), reason)
+        app.begin_shutdown(exit_code(signum), reason)
+
+    def at_once(signum: int, frame: FrameType | None) -> None:
+        """Python's own handler, run in the main thread even while it waits on a lock: the
+        last resort starts whether or not the loop ever gets to ``on_signal``."""
+        ending.start(exit_code(signum), f"by {signal_name(signum)}")
 
     try:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, on_signal, int(sig))
+            # The loop still hears of the signal (its wakeup fd is written at the C level).
+            signal.signal(sig, at_once)
     except (RuntimeError, ValueError):
         return False
     terminal = _terminal_fd()
     if terminal is not None:
+
+        def lost() -> None:
+            ending.start(SIGHUP_CODE, LOST_REASON)
+            loop.call_soon_threadsafe(on_signal, SIGHUP, LOST_REASON)
+
         threading.Thread(
-            target=_watch_terminal,
-            args=(terminal, lambda: loop.call_soon_threadsafe(on_signal, SIGHUP, LOST_REASON)),
-            name="esper-terminal",
-            daemon=True,
+            target=_watch_terminal, args=(terminal, lost), name="esper-terminal", daemon=True
         ).start()
     return True
+
+
+class _Ending:
+    """An app's last resort, started once (by the first stop signal or a lost terminal) on a
+    thread of its own: whatever the event loop does, the source is stopped, the record closed
+    and the process ended."""
+
+    def __init__(self, app, loop: asyncio.AbstractEventLoop) -> None:
+        self.app, self.loop = app, loop
+        self._once = threading.Lock()
+
+    def start(self, code: int, reason: str) -> None:
+        # Never blocks: this may run in a signal handler that interrupted a call to start().
+        if self._once.acquire(blocking=False):
+            threading.Thread(
+                target=_last_resort,
+                args=(self.app, code, reason, self.loop),
+                name="esper-exit",
+                daemon=True,
+            ).start()
 
 
 def _terminal_fd() -> int | None:
@@ -251,17 +282,47 @@ def _watch_terminal(fd: int, lost: Callable[[], None]) -> None:
         pass
 
 
-def _last_resort(app, code: int, grace: float = GRACE_S) -> None:
+def _answers(loop: asyncio.AbstractEventLoop, timeout: float) -> bool:
+    """Whether the event loop runs a callback within ``timeout`` seconds (a closed one has
+    finished: the app is on its way out)."""
+    ran = threading.Event()
+    try:
+        loop.call_soon_threadsafe(ran.set)
+    except RuntimeError:
+        return True
+    return ran.wait(timeout)
+
+
+def _last_resort(
+    app,
+    code: int,
+    reason: str,
+    loop: asyncio.AbstractEventLoop | None = None,
+    grace: float = GRACE_S,
+) -> None:
     """After a hangup the terminal is gone, and Textual's output thread can wait forever to
-    restore it. Once the trainer has stopped and the record is closed, nothing can be lost:
-    if the app has still not exited ``grace`` seconds later (half a second when the terminal
-    is gone: there is nothing left to restore), leave without it."""
+    restore it (and the event loop with it). The source is stopped here too (a second stop
+    request is harmless; the first one's reason goes into the record), and once the trainer has
+    stopped and the record is closed nothing can be lost: if the app has still not exited
+    ``grace`` seconds later, leave without it: at once when the event loop is stuck (it would
+    restore nothing), after half a second when the terminal is gone (nothing to restore)."""
+    from esper_tui.sources import CommandSource
+
     session = getattr(app, "session", None)
-    if session is not None and session.is_alive():
-        session.join(60.0)
-    app.store.close()  # idempotent: the shutdown path closes it too
-    terminal = _terminal_fd()
-    if terminal is None or terminal_lost(terminal):
-        grace = min(grace, LOST_GRACE_S)
-    time.sleep(grace)
-    os._exit(code)
+    try:
+        if isinstance(session, CommandSource):
+            session.stop(60.0, reason)
+        elif session is not None:
+            session.stop(60.0)
+    finally:
+        app.store.close()  # idempotent: the shutdown path closes it too
+        terminal = _terminal_fd()
+        if terminal is None or terminal_lost(terminal):
+            time.sleep(min(grace, LOST_GRACE_S))
+        else:  # the app restores the terminal and exits, unless its loop gets stuck doing so
+            end = time.monotonic() + grace
+            while (left := end - time.monotonic()) > 0 and (
+                loop is None or _answers(loop, min(LOOP_WAIT_S, left))
+            ):
+                time.sleep(min(0.1, max(left, 0.0)))
+        os._exit(code)

@@ -27,7 +27,7 @@ from esper_tui.cli.common import (
     warn,
 )
 from esper_tui.cli.common import fail as _fail
-from esper_tui.stop_signals import exit_code
+from esper_tui.stop_signals import exit_code, leave_now
 
 if TYPE_CHECKING:  # imported where used, to keep --help fast
     from esper_tui.sources import DataSource
@@ -252,14 +252,15 @@ def _main(argv: list[str] | None) -> int:
     app.run()
     code = app.return_code or 0
     try:
-        return _after_exit(app, launch, code)
-    except (
-        OSError
-    ):  # the terminal went away (a hangup): the lines have nowhere to go, the code tells
+        code = _after_exit(app, launch, code)
+    except OSError:  # the terminal went away (a hangup): the lines have nowhere to go
         for fd in (1, 2):
             os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
         error = getattr(launch.store, "record_error", None)
-        return code or (1 if error is not None else 0)
+        code = code or (1 if error is not None else 0)
+    if code > 128:  # a signal or a hangup: all is written and closed, and torch's teardown is slow
+        leave_now(code)
+    return code
 
 
 def _after_exit(app, launch, code: int) -> int:

@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -133,6 +134,47 @@ def test_tui_whose_terminal_goes_away_without_a_sighup_ends_promptly(tmp_path, k
     assert code_file.read_text().strip() == "129"
     if kind == "live":
         assert_stopped_and_replayable(record, "a hangup (its terminal went away)")
+
+
+def test_tui_sigterm_ends_it_even_when_its_terminal_stops_reading(tmp_path):
+    """A terminal that stops reading (a frozen ssh session, a suspended terminal emulator)
+    fills the pty: Textual's writer blocks, and the event loop with it, so a signal handler
+    that waits for the loop never runs. SIGTERM must still end the app, its record closed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    record = tmp_path / "run.jsonl"
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            os.execvpe(TUI[0], TUI + ["--record", str(record)], env())
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    deadline = time.monotonic() + 120
+    try:
+        while epochs_in(record) < 1 and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                os.read(fd, 65536)
+        time.sleep(3.0)  # nothing read any more: the screen's updates fill the terminal
+        os.kill(pid, signal.SIGTERM)
+        sent = time.monotonic()
+        while time.monotonic() < sent + 60:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("SIGTERM was not answered within 60 s")
+    finally:
+        os.close(fd)
+    print(f"ended {time.monotonic() - sent:.2f} s after SIGTERM")
+    assert os.waitstatus_to_exitcode(status) == 143
+    assert_stopped_and_replayable(record, "SIGTERM")
 
 
 def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:
