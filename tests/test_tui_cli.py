@@ -113,7 +113,8 @@ def test_without_a_terminal_there_is_no_tui_but_one_sentence_saying_what_to_run(
     lines = err.strip().splitlines()
     assert (
         len(lines) == 1
-        and "esper-tui needs a terminal, and its stdin and stdout and stderr are not" in lines[0]
+        and "esper-tui needs a terminal, and its stdin, stdout and stderr are not terminals"
+        in lines[0]
     )
     assert "esper-iql compare --record FILE" in lines[0] and "esper-tui --follow FILE" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == [

@@ -223,10 +223,13 @@ def missing_terminal() -> str | None:
     ]
     if not missing:
         return None
+    if len(missing) == 1:
+        which = f"its {missing[0]} is not one"
+    else:
+        which = f"its {', '.join(missing[:-1])} and {missing[-1]} are not terminals"
     return (
-        f"esper-tui needs a terminal, and its {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-        "not one; to run without a screen use esper-iql compare --record FILE, and watch that run from a "
-        "terminal with esper-tui --follow FILE"
+        f"esper-tui needs a terminal, and {which}; to run without a screen use esper-iql compare "
+        "--record FILE, and watch that run from a terminal with esper-tui --follow FILE"
     )
 
 
