@@ -16,7 +16,8 @@ from esper_tui.dashboard import DashboardScreen, wall_clock
 from esper_tui.sources import CommandSource, DataSource, source_path
 from esper_tui.stop_signals import install_app_signals
 from esper_tui.store import TelemetryStore
-from training.util.safe_io import new_path
+from training.records.text import printable, printable_path
+from training.util.safe_io import PathError, create_new, new_path
 
 JOIN_TIMEOUT_S = 15.0
 
@@ -133,14 +134,25 @@ class EsperApp(App[int]):
                 timeout=5,
             )
             return
-        folder, stem = self.dashboard.screenshot_folder()
+        try:
+            folder, stem = self.dashboard.screenshot_folder()
+        except FileNotFoundError:  # Path.cwd() of a deleted folder
+            self.notify(
+                "could not save the screenshot: the current folder was deleted; restart esper-tui "
+                "from a folder that exists",
+                severity="error",
+                markup=False,
+            )
+            return
         try:
             target = new_path(folder, f"{stem}-{self.store.version}", ".svg")
-            path = self.save_screenshot(path=str(folder), filename=target.name)
-        except OSError as exc:
-            self.notify(f"could not save the screenshot: {exc.strerror}", severity="error")
+            create_new(target, self.export_screenshot(), "the screenshot")
+        except PathError as exc:
+            self.notify(
+                printable(str(exc)), title="screenshot not saved", severity="error", markup=False
+            )
             return
-        self.notify(f"saved {path}", title="screenshot", timeout=5, markup=False)
+        self.notify(f"saved {printable_path(target)}", title="screenshot", timeout=5, markup=False)
 
     def action_quit_app(self) -> None:
         self.begin_shutdown(0, "by operator (q)")
@@ -206,4 +218,4 @@ class EsperApp(App[int]):
             result = f"agreement {agreement.rate:.0%} over {agreement.decided} decisions"
         else:
             result = "no paired result yet (no episode finished)"
-        return f"esper-tui: {where} · {result}"
+        return printable(f"esper-tui: {where} · {result}")  # paths and lane names are foreign text

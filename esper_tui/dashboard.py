@@ -36,6 +36,7 @@ from esper_tui.screens import (
 from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
 from esper_tui.store import TelemetryStore
 from training.records import SeedRecord
+from training.records.text import printable_path
 from training.seeds.lifecycle import is_live_stage, is_terminal_stage
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_panel import DecisionPanel
@@ -167,7 +168,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         # else the source says
         if self.mode == "follow" and view.run is None and " · " not in view.source:
             path = source_path(self.source)
-            name = str(path) if path is not None else "the record"
+            name = printable_path(path) if path is not None else "the record"
             exists = path is not None and path.exists()
             waiting = (
                 f"waiting for the first record in {name}"

@@ -19,7 +19,7 @@ from typing import IO
 
 from training.records import Record, record_to_line
 from training.util.locks import lock_holder
-from training.util.safe_io import PathError, kind_of
+from training.util.safe_io import PathError, busy, kind_of
 
 __all__ = ["RecordFile", "lock_holder", "open_exclusive"]
 
@@ -27,9 +27,7 @@ KEEP_BYTES = 256 * 2**20  # lines kept in memory for a rescue; past this only th
 
 
 def _busy(path: Path) -> PathError:
-    holder = lock_holder(path)
-    who = f"process {holder}" if holder is not None else "another process"
-    return PathError(f"the record {path} is being written by {who}; choose another file")
+    return busy(path)
 
 
 def open_exclusive(path: Path, force: bool = False) -> int:

@@ -19,9 +19,10 @@ from typing import BinaryIO, Protocol
 
 from esper_tui.store import TelemetryStore
 from training.records import MAX_LINE, EpochRecord, Record, RecordError, RunEvent, record_from_line
-from training.util.safe_io import InputProblem, examine_input_file, kind_of
+from training.util.safe_io import InputProblem, examine_input_file, kind_of, lock_holder
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
+ENDED_AFTER_S = 5.0  # follow: idle this long, with no writer holding its lock, the record has ended
 CHUNK = 65536
 
 
@@ -37,8 +38,8 @@ def check_readable(path: str | Path, follow: bool = False) -> Path:
         head = examine_input_file(p, head=4096)
     except InputProblem as problem:
         if problem.kind == "missing":
-            if follow and p.parent.is_dir():
-                return p  # followed like tail -F: waited for
+            if follow:
+                return p  # followed like tail -F: waited for, its folder too
             raise ReplayError(f"record file {p} does not exist") from None
         if problem.kind in ("unreadable", "no access"):
             raise ReplayError(f"cannot read record file {p}: {problem.detail}") from None
@@ -50,13 +51,24 @@ def check_readable(path: str | Path, follow: bool = False) -> Path:
     return p
 
 
+class NotRegular(OSError):
+    """The path is there, but is not a regular file (a folder, a FIFO, a device, a socket)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 def open_regular(path: Path) -> BinaryIO:
     """Open for reading without blocking on a FIFO (O_NONBLOCK), and only a regular file."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except IsADirectoryError:
+        raise NotRegular("a folder") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise OSError(f"{path} is {kind_of(mode)}, not a regular file")
+        raise NotRegular(kind_of(mode))
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
@@ -64,7 +76,7 @@ def open_regular(path: Path) -> BinaryIO:
 class RecordSink(Protocol):
     """Where a feeder puts what it reads: the store, or a plain list (``read_records``)."""
 
-    def add(self, record: Record) -> None: ...
+    def add(self, record: Record, decoded: bool = False) -> None: ...
 
     def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
         """``count`` lines skipped as unreadable; ``line``: the first one's number."""
@@ -72,6 +84,10 @@ class RecordSink(Protocol):
     def reset(self, source: str | None = None) -> None: ...
 
     def set_source(self, source: str) -> None: ...
+
+    def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None: ...
+
+    def record_goes_on(self) -> None: ...
 
 
 class RecordFeeder(threading.Thread):
@@ -103,6 +119,8 @@ class RecordFeeder(threading.Thread):
         self._episode = 0
         self._fast_until: int | None = None  # feed without pauses until this episode starts
         self._restart = False
+        self._lines = 0  # lines of the file read so far (since a restart or a new file)
+        self._note = ""  # follow: what the header says about the path (gone, a folder, ...)
 
     # ------------------------------------------------------------------ controls (UI thread)
     @property
@@ -166,32 +184,47 @@ class RecordFeeder(threading.Thread):
             handle.close()
 
     def _open(self) -> BinaryIO | None:
-        """The file, waited for when followed and not there yet."""
-        announced = False
+        """The file, waited for when followed and not there yet (its folder neither, perhaps),
+        or while it is something a record cannot be (a folder, a FIFO, unreadable)."""
+        said = ""
         while not self.stop_event.is_set():
             try:
                 handle = open_regular(self.path)
-            except FileNotFoundError:
+            except OSError as error:
                 if not self.follow:
                     raise
-                if not announced:
-                    self.store.set_source(f"follow · waiting for {self.path.name}")
-                    announced = True
+                note = self._absent(error)
+                if note != said:
+                    self.store.set_source(f"follow · {note}")
+                    said = note
                 self.stop_event.wait(self.poll)
                 continue
-            if announced:
+            if said:
                 self.store.set_source("follow")
             return handle
         return None
 
+    def _absent(self, error: OSError) -> str:
+        """Why the followed path cannot be read now, as the header says it while waiting."""
+        name = self.path.name
+        if isinstance(error, FileNotFoundError):
+            if not self.path.parent.is_dir():
+                return f"waiting for {name} (its folder {self.path.parent} does not exist yet)"
+            return f"waiting for {name}"
+        if isinstance(error, NotRegular):
+            return f"{name} is {error.kind}, not a record; waiting for a regular file there"
+        return f"cannot read {name} ({error.strerror or type(error).__name__}); waiting until it can be read"
+
     def _feed_file(self, handle: BinaryIO) -> None:
         pending = b""
         overlong = False
+        self._lines = 0
+        grew_at, ended = time.monotonic(), False
         while not self.stop_event.is_set():
             self._resume.wait()
             if self._take_restart():
                 handle.seek(0)
-                pending, overlong = b"", False
+                pending, overlong, self._lines = b"", False, 0
                 self.line_number = 0
                 self.store.reset()
             chunk = handle.read(CHUNK) if not self.stop_event.is_set() else b""
@@ -201,6 +234,9 @@ class RecordFeeder(threading.Thread):
                         self.line_number += 1
                         self._feed(pending)
                     pending = b""
+                    self.store.end_of_record(
+                        self.path.name, self._lines, lock_holder(handle.fileno())
+                    )
                     if not self.linger:
                         return
                     while not self.stop_event.is_set() and not self._restart:
@@ -210,11 +246,28 @@ class RecordFeeder(threading.Thread):
                 if replaced is not None:
                     handle.close()
                     handle = replaced  # noqa: PLW2901
-                    pending, overlong = b"", False
+                    pending, overlong, self._lines = b"", False, 0
                     self.line_number = 0
+                    grew_at, ended = time.monotonic(), False
                     continue
+                if (
+                    not ended
+                    and time.monotonic() - grew_at >= ENDED_AFTER_S
+                    and lock_holder(handle.fileno()) is None
+                ):
+                    if (
+                        pending.strip() and not overlong
+                    ):  # the writer died mid-line: that line is what it is
+                        self.line_number += 1
+                        self._feed(pending)
+                    pending, ended = b"", True
+                    self.store.end_of_record(self.path.name, self._lines)
                 self.stop_event.wait(self.poll)
                 continue
+            grew_at = time.monotonic()
+            if ended:  # the writer came back (or was only slow): the record goes on
+                ended = False
+                self.store.record_goes_on()
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
@@ -228,6 +281,7 @@ class RecordFeeder(threading.Thread):
                     break
             if len(pending) > MAX_LINE:  # no end in sight: count it once, drop it unparsed
                 if not overlong:
+                    self._lines += 1
                     self.store.note_corrupt(
                         line=self.line_number + 1, reason=f"longer than {MAX_LINE} bytes"
                     )
@@ -240,34 +294,56 @@ class RecordFeeder(threading.Thread):
 
     def _rotated(self, handle: BinaryIO) -> BinaryIO | None:
         """Follow: a new handle if the file was replaced (another inode) or truncated (shorter
-        than what was read), after saying so and clearing the view; else None."""
+        than what was read), after saying so and clearing the view; else None. While the path
+        is gone, or is a folder, a FIFO or unreadable, the header says so, and the file open now
+        is kept (a writer may still append to it) until a regular file is back."""
         try:
             st = os.stat(self.path)
-        except OSError:
-            return None  # removed: wait for it to come back
+        except OSError as error:
+            self._say(self._gone(error))
+            return None
         mine = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            self._say(self._absent(NotRegular(kind_of(st.st_mode))))
+            return None
         if (st.st_dev, st.st_ino) != (mine.st_dev, mine.st_ino):
             reason = "was replaced"
         elif st.st_size < handle.tell():
             reason = "was truncated"
         else:
+            self._say("")
             return None
         try:
             fresh = open_regular(self.path)
-        except OSError:
-            return None  # gone again, or not a regular file: keep reading what we have
+        except OSError as error:
+            self._say(self._gone(error))
+            return None
+        self._note = ""
         self.store.reset(source=f"follow · {self.path.name} {reason}: showing its new run")
         return fresh
 
+    def _gone(self, error: OSError) -> str:
+        if isinstance(error, FileNotFoundError):
+            folder = "" if self.path.parent.is_dir() else f" with its folder {self.path.parent}"
+            return f"{self.path.name} was removed{folder}; waiting for it to come back"
+        return self._absent(error)
+
+    def _say(self, note: str) -> None:
+        """The header's note about the followed path, set once per change."""
+        if note != self._note:
+            self._note = note
+            self.store.set_source(f"follow · {note}" if note else "follow")
+
     def _feed(self, line: bytes) -> None:
         self.lines_read += 1
+        self._lines += 1
         try:
             record = record_from_line(line)
         except RecordError as exc:
             self.store.note_corrupt(line=self.line_number, reason=str(exc)[:200])
             return
         try:
-            self.store.add(record)
+            self.store.add(record, decoded=True)
         except Exception as exc:  # noqa: BLE001 - a record the store cannot take is a corrupt line
             self.store.note_corrupt(
                 line=self.line_number, reason=f"the store refused it ({type(exc).__name__})"
@@ -300,7 +376,7 @@ class _Collected:
         self.records: list[Record] = []
         self.corrupt = 0
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, decoded: bool = False) -> None:
         self.records.append(record)
 
     def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
@@ -312,6 +388,12 @@ class _Collected:
 
     def set_source(self, source: str) -> None:
         """A plain list has no header to show it on."""
+
+    def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None:
+        """A plain list ends where the file does."""
+
+    def record_goes_on(self) -> None:
+        """Nor has it an ending to forget."""
 
 
 def read_records(path: str | Path) -> tuple[list[Record], int]:

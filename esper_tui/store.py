@@ -29,6 +29,7 @@ from training.records import (
     RunInfo,
     Vitals,
 )
+from training.records.text import printable, printable_record
 from training.seeds.lifecycle import SeedStage, is_failure_stage
 from widgets.model import (
     Agreement,
@@ -140,22 +141,32 @@ class TelemetryStore:
         self._record_seconds = 0.0
         self._crash: RunEvent | None = None
         self._finished: RunEvent | None = None
+        self._ending = ""  # a recording read to its end that does not say how it ended
+        self._end_status: RunStatus | None = None  # what that makes the status: ENDED or NO_RUN
         self._view: StoreView | None = None
         self._vitals: Vitals | None = None
         self._vitals_history: list[Vitals] = []  # sorted by time; workers' samples interleave
 
     # ------------------------------------------------------------------ producer side
-    def add(self, record: Record) -> None:
-        """The sink: called from the trainer thread or the replay for every record."""
+    def add(self, record: Record, decoded: bool = False) -> None:
+        """The sink: called from the trainer thread or the replay for every record. The file gets
+        the record as it is; what the screen gets has every string made printable (lane names
+        from model files, paths, tracebacks), unless ``decoded``: the decoder did that already."""
+        shown = record if decoded else printable_record(record)
         with self._lock:
             if self._writer is not None and not self._writer.write(record):
                 self._record_failed()
-            if isinstance(record, EpochRecord):
-                self._add_epoch(record)
-            elif isinstance(record, RunInfo):
-                self._add_run(record)
-            elif isinstance(record, RunEvent):
-                self._add_event(record)
+            if isinstance(shown, EpochRecord):
+                self._add_epoch(shown)
+            elif isinstance(shown, RunInfo):
+                self._add_run(shown)
+            elif isinstance(shown, RunEvent):
+                self._add_event(shown)
+            # more came: whatever the end said, the record goes on
+            self._ending, self._end_status = (
+                "",
+                None,
+            )
             self._last_at = self._clock()
             self._version += 1
         if isinstance(record, RunEvent) and record.event in (
@@ -165,6 +176,44 @@ class TelemetryStore:
             "crashed",
         ):
             self.flush()
+
+    def end_of_record(self, name: str, lines: int, writer: int | None = None) -> None:
+        """The reader reached the end of the file ``name`` (``lines`` read so far; ``writer``:
+        the pid still holding its record lock). A record that ends without saying how, or that
+        holds no run, says so in one sentence (``StoreView.ending``); a record that ends with its
+        finished, stopped or crashed event needs nothing more. More records clear it."""
+        with self._lock:
+            status: RunStatus | None = RunStatus.NO_RUN if writer is None else None
+            if self._run is None:
+                if lines == 0:
+                    ending = f"{name} holds no run: it is empty"
+                else:
+                    unreadable = f", {self._corrupt} of them unreadable" if self._corrupt else ""
+                    ending = (
+                        f"{name} holds no run: none of its {lines} line(s) starts one{unreadable}"
+                    )
+                if writer is not None:
+                    ending += f" (process {writer} is writing it)"
+            elif self._status in (RunStatus.FINISHED, RunStatus.STOPPED, RunStatus.CRASHED):
+                ending, status = "", None
+            elif writer is not None:
+                ending = f"the record ends here for now: process {writer} is still writing it (--follow reads on)"
+            else:
+                ending, status = (
+                    "record ended without finishing (the writer stopped or was killed)",
+                    RunStatus.ENDED,
+                )
+            ending = printable(ending)
+            if (ending, status) != (self._ending, self._end_status):
+                self._ending, self._end_status = ending, status
+                self._version += 1
+
+    def record_goes_on(self) -> None:
+        """A followed record that seemed to have ended grew again: forget what its end said."""
+        with self._lock:
+            if self._ending:
+                self._ending, self._end_status = "", None
+                self._version += 1
 
     def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
         """Record lines skipped as unreadable: counted, and each logged with its line number."""
@@ -204,13 +253,13 @@ class TelemetryStore:
             self._version = version + 1
             self._generation += 1
             if source is not None:
-                self.source = source
-                self._log.add_note("run", source.partition(" · ")[2] or source, "warn")
+                self.source = printable(source)
+                self._log.add_note("run", self.source.partition(" · ")[2] or self.source, "warn")
 
     def set_source(self, source: str) -> None:
         """Where the records come from, as the header shows it (e.g. "follow · waiting for FILE")."""
         with self._lock:
-            self.source = source
+            self.source = printable(source)
             self._version += 1
 
     def rescue_record(self) -> Path | None:
@@ -225,7 +274,9 @@ class TelemetryStore:
         event = RunEvent(
             run_id=run_id,
             event="record_failed",
-            message=f"{self.record_error}; training goes on and the run is kept in memory",
+            message=printable(
+                f"{self.record_error}; training goes on and the run is kept in memory"
+            ),
         )
         self._events.append(event)
         self._log.add_event(event)
@@ -402,7 +453,7 @@ class TelemetryStore:
             self._view = StoreView(
                 version=self._version,
                 run=self._run,
-                status=self._status,
+                status=self._shown_status(),
                 lanes=lanes,
                 decisions=tuple(self._decisions),
                 events=tuple(self._events),
@@ -419,8 +470,14 @@ class TelemetryStore:
                 vitals=self._vitals,
                 vitals_history=tuple(self._vitals_history),
                 log=self._log.entries(),
+                ending=self._ending,
             )
             return self._view
+
+    def _shown_status(self) -> RunStatus:
+        """What the records say, unless the recording ended without saying it: then ENDED (a run
+        that never finished) or NO_RUN (no run line at all)."""
+        return self._status if self._end_status is None else self._end_status
 
     def _advising(self, name: str) -> bool:
         """Shadow mode: every lane but the executing one only advises."""

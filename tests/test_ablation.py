@@ -148,6 +148,12 @@ def test_an_old_dataset_with_only_states_still_loads_in_its_own_set(ablation, tm
     [
         (["--collect-seed", "1", "--seed", "0", "--episodes", "3"], "overlap"),
         (["--epochs", "1"], "at least 2 epochs"),
+        (
+            ["--collect-seed", "4294967295", "--collect-episodes", "2"],
+            "runs past 4294967295, the largest seed",
+        ),
+        (["--lr", "inf"], "inf is not a finite number"),
+        (["--hidden", "100000"], "100000 is outside 1-8192"),
     ],
 )
 def test_ablate_mistakes_are_one_sentence(args, message, tmp_path, capsys):
@@ -200,3 +206,13 @@ def test_the_bc_lane_records_its_own_policy_and_no_q(ablation):
     assert all(d.probabilities is not None and abs(sum(d.probabilities) - 1) < 1e-4 for d in bc)
     assert any(d.probabilities != iql[(d.episode, d.epoch)].probabilities for d in bc)
     assert all(d.reason.startswith(("masked BC policy", "only ")) for d in bc)
+
+
+def test_ablate_refuses_a_symbolic_link_and_a_file_as_its_folder(tmp_path, capsys):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(["ablate", "-o", str(tmp_path / "link"), "--preset", "tiny"], capsys)
+    assert code == 2 and "is a symbolic link" in err and err.count("\n") == 1
+    code, _, err = run_cli(["ablate", "-o", str(tmp_path / "file"), "--preset", "tiny"], capsys)
+    assert code == 2 and "is a regular file, not a folder" in err and err.count("\n") == 1

@@ -137,3 +137,4 @@ def test_sigterm_interrupts_the_ablate_command_with_one_sentence(tmp_path):
     assert (
         out / "data.npz"
     ).exists() and '"stopped by SIGTERM"' in record.read_text().splitlines()[-1]
+    assert not (out / "compare.jsonl").exists()  # the comparison never began: no empty record of it

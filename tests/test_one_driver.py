@@ -37,9 +37,11 @@ def comparable_file(path: Path) -> list[dict]:
     return [_strip(json.loads(record_to_line(r))) for r in records]
 
 
-def test_the_dashboards_record_equals_what_compare_writes_for_the_same_flags(tmp_path):
+def test_the_dashboards_record_equals_what_compare_writes_for_the_same_flags(tmp_path, monkeypatch):
     # esper-tui's live path as its command line builds it: the trainer thread writing the record
-    # through the store (the app only watches the store, so it is left out here).
+    # through the store (the app only watches the store, so it is left out here; pytest holds
+    # stdin and stdout, so the terminal check stands aside).
+    monkeypatch.setattr(tui, "missing_terminal", lambda: None)
     launch = tui.prepare(
         tui.build_parser().parse_args(FLAGS + ["--record", str(tmp_path / "live.jsonl")])
     )

@@ -223,7 +223,7 @@ def test_without_ray_the_cli_says_how_to_install_it(monkeypatch, capsys):
         (["--ray", "--ray-address", "auto"], "not both"),
         (["--gpus-per-episode", "0.5"], "needs --ray"),
         (["--workers", "2", "--ray"], "the cluster decides"),
-        (["--workers", "0"], "at least 1"),
+        (["--workers", "0"], "0 is outside 1-1024"),
     ],
 )
 def test_parallel_flag_mistakes_are_one_sentence(flags, message, capsys):

@@ -18,6 +18,13 @@ class Boom:
         return (print, ("this must never run",))
 
 
+@pytest.fixture(autouse=True)
+def a_terminal(monkeypatch):
+    """These tests check what is refused before the terminal is taken over, in-process, where
+    pytest holds stdin and stdout: stand in a terminal."""
+    monkeypatch.setattr(cli, "missing_terminal", lambda: None)
+
+
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "corrupt.pt").write_bytes(b"\x80\x04not really a checkpoint")
@@ -81,17 +88,43 @@ def test_the_unsafe_pickle_never_runs(files, capsys):
     assert "this must never run" not in out + err
 
 
-def test_a_real_process_leaves_the_terminal_untouched(files):
-    result = subprocess.run(
-        [sys.executable, "-m", "esper_tui.cli", "--model", str(files / "missing.pt")],
-        capture_output=True,
-        text=True,
+def test_a_real_process_in_a_terminal_leaves_it_untouched_on_bad_input(files):
+    from hostile.ptyrun import run_in_pty
+
+    argv = [sys.executable, "-m", "esper_tui.cli", "--model", str(files / "missing.pt")]
+    result = run_in_pty(
+        argv,
+        {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color"},
+        lambda _: False,
+        None,
         timeout=120,
     )
-    assert result.returncode == 2
-    assert result.stdout == "" and "\x1b[" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    assert result.code == 2 and b"\x1b[" not in result.screen
+    lines = result.screen.decode().strip().splitlines()
     assert len(lines) == 1 and "missing.pt" in lines[0] and lines[0].endswith("does not exist.")
+
+
+def test_without_a_terminal_there_is_no_tui_but_one_sentence_saying_what_to_run(tmp_path):
+    """Under a job scheduler or ``timeout`` (</dev/null >out 2>err) the TUI would write escape
+    codes to a file and never read a key: it refuses at once, exit 2, naming the headless way."""
+    argv = [sys.executable, "-m", "esper_tui.cli", "--preset", "tiny", "--model", str(MODEL)]
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        result = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60, cwd=tmp_path
+        )
+    out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
+    assert result.returncode == 2 and out == "" and "\x1b" not in err
+    lines = err.strip().splitlines()
+    assert (
+        len(lines) == 1
+        and "esper-tui needs a terminal, and its stdin, stdout and stderr are not terminals"
+        in lines[0]
+    )
+    assert "esper-iql compare --record FILE" in lines[0] and "esper-tui --follow FILE" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "err",
+        "out",
+    ]  # no record, no runs/ folder
 
 
 def test_help_documents_every_flag():
@@ -135,3 +168,18 @@ def test_runs_without_a_folder_lists_runs_here(tmp_path, monkeypatch, capsys):
     (tmp_path / "runs").mkdir()
     launch = cli.prepare(cli.build_parser().parse_args(["--runs"]))
     assert launch.runs_folder == Path("runs") and launch.session is None
+
+
+def test_in_a_terminal_with_stdin_redirected_it_names_stdin(tmp_path):
+    from hostile.ptyrun import run_in_pty
+
+    command = f"exec {sys.executable} -m esper_tui.cli --preset tiny --model {MODEL} </dev/null"
+    result = run_in_pty(
+        ["/bin/sh", "-c", command],
+        {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color"},
+        lambda _: False,
+        None,
+        timeout=60,
+    )
+    assert result.code == 2 and b"\x1b[" not in result.screen
+    assert "esper-tui needs a terminal, and its stdin is not one;" in result.screen.decode()

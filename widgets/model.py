@@ -37,6 +37,10 @@ class RunStatus(StrEnum):
     FINISHED = "FINISHED"
     CRASHED = "CRASHED"
     STOPPED = "STOPPED"
+    ENDED = (
+        "ENDED"  # a recording that ends without an ending event: its writer stopped or was killed
+    )
+    NO_RUN = "NO_RUN"  # a recording with no usable run line
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,9 @@ class StoreView:
         Vitals, ...
     ] = ()  # distinct samples, oldest first by their time (bounded)
     log: tuple[LogEntry, ...] = ()  # the event log, oldest first (bounded)
+    ending: str = (
+        ""  # a recording read to its end that does not say how it ended: says so, in a sentence
+    )
 
     def lane(self, name: str) -> LaneView | None:
         return next((lane for lane in self.lanes if lane.name == name), None)

@@ -28,6 +28,8 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     RunStatus.CRASHED: ("✗ CRASHED", "bold white on red"),
     RunStatus.STOPPED: ("STOPPED", "bold magenta"),
     RunStatus.WAITING: ("· WAITING", "dim"),
+    RunStatus.ENDED: ("■ ENDED", "bold black on yellow"),
+    RunStatus.NO_RUN: ("∅ NO RUN", "bold black on yellow"),
 }
 SOURCE_STYLE = "bold black on cyan"
 # follow mode: is the writer still there (esper_tui.liveness gives the verdict)
@@ -312,7 +314,11 @@ def header_text(
     run = view.run
     third: list[tuple[Text, int]] = []
     if run is None:
-        first.append((Text("waiting for the run to start", style="dim"), 1))
+        waiting = Text(
+            view.ending or "waiting for the run to start",
+            style="bold yellow" if view.ending else "dim",
+        )
+        first.append((waiting, 1))
         progress = _progress_text(view, source, narrow)
         if progress:
             first.append((progress, 2))
@@ -347,6 +353,8 @@ def header_text(
         third.append(
             (Text(note, style="bold yellow" if note.startswith("waiting") else "bold red"), 0)
         )
+    if view.ending and run is not None:
+        third.append((Text(view.ending, style="bold yellow"), 0))
     if view.corrupt_lines > 0:
         n = view.corrupt_lines
         third.append(

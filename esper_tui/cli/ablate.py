@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from esper_tui.cli.common import (
     MAX_SEED,
@@ -19,7 +20,9 @@ from esper_tui.cli.common import (
     bounded_int,
     positive_float,
     probability,
+    say,
     seed_number,
+    warn,
 )
 from esper_tui.cli.parallel import (
     RAY_MISSING,
@@ -30,6 +33,9 @@ from esper_tui.cli.parallel import (
     run_config,
 )
 from esper_tui.cli.progress import ProgressBars
+
+if TYPE_CHECKING:
+    from esper_tui.record_writer import RecordFile
 
 
 def add_ablate_parser(sub) -> None:
@@ -78,9 +84,9 @@ def add_ablate_parser(sub) -> None:
 
 
 def run_ablate(args: argparse.Namespace, fail) -> int:
-    from esper_tui.cli.headless import open_record
     from training.policies.iql import IQLConfig
     from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
+    from training.util.safe_io import WriteFailed, write_or_rescue
 
     if args.epochs < 2:
         fail("ablate needs at least 2 epochs per episode to form a transition")
@@ -97,7 +103,7 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
             f"behaviour seeds {args.collect_seed}..{args.collect_seed + args.collect_episodes - 1} overlap the "
             f"compared seeds {args.seed}..{args.seed + args.episodes - 1}; move --collect-seed or --seed"
         )
-    out = _empty_folder(args.output, fail)
+    out = _new_or_empty_folder(args.output, fail)
     try:
         compare = replace(run_config(args, "head-to-head"), effect=args.effect)
         collect = replace(
@@ -119,10 +125,15 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
         threads=args.threads,
         train_device="cpu" if args.gpus_per_episode else compare.env.device,
     )
-    writers = [
-        open_record(str(out / "collect.jsonl"), False),
-        open_record(str(out / "compare.jsonl"), False),
-    ]
+    from training.policies.iql import warm_up
+    from training.runs.episodes import cached_task
+
+    warm_up(config.train_device)  # slow imports while a signal still ends the process at once
+    if args.workers == 1 and not (args.ray or args.ray_address):
+        cached_task(compare.env.data_config())
+    _make_folder(out, fail)
+    args.signals.at_once(None)
+    records = Records(out)
     stop = args.signals.stop
     try:
         with _cluster(args, fail), AblationProgress(args) as progress:
@@ -130,40 +141,95 @@ def run_ablate(args: argparse.Namespace, fail) -> int:
                 config,
                 out,
                 lambda: make_backend(args, compare.env.data_config(), stop),
-                record_sink(writers[0]),
-                record_sink(writers[1]),
+                records.collect,
+                records.compare,
                 progress,
                 stop,
+                on_stage=lambda stage: records.begin(stage, args),
             )
     except AblationStopped as stopped:
-        _record_problems(writers)
+        records.close()
         return _interrupted(args, str(stopped))
-    except (UsageError, ValueError) as exc:
-        _record_problems(writers)
+    except UsageError as exc:
+        records.close()
         fail(str(exc))
-    _record_problems(writers)
+    except (
+        ValueError
+    ) as exc:  # after the work began: a failed write (WriteFailed says where it went)
+        records.close()
+        warn(str(exc), "esper-iql")
+        return args.signals.code or 1
+    records.close()
     table = markdown(result, config)
-    (out / "ablation.md").write_text(table)
-    (out / "ablation.json").write_text(json.dumps(result.to_dict(config), indent=2) + "\n")
-    print(table)
-    print(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
+    say(table, multiline=True)
+    failures: list[str] = []
+    report = json.dumps(result.to_dict(config), indent=2) + "\n"
+    for name, text in (("ablation.md", table), ("ablation.json", report)):
+        try:
+            write_or_rescue(out / name, _text_writer(text), "the ablation's report")
+        except WriteFailed as failed:
+            failures.append(str(failed))
+    for message in failures:
+        warn(message, "esper-iql")
+    if not failures:
+        say(f"wrote {out / 'ablation.md'} and {out / 'ablation.json'}")
     if result.comparison.result.stopped:
         done = len(result.comparison.result.episodes)
         return _interrupted(
             args,
             f"during the comparison; the table covers the {done} paired episode(s) that finished",
         )
-    return 1 if result.comparison.result.failed else 0
+    return 1 if result.comparison.result.failed or failures else 0
 
 
-def _record_problems(writers) -> None:
-    """Close the records; a record that could not be written says where its lines went."""
-    from esper_tui.cli.headless import record_problem
+def _text_writer(text: str) -> Callable[[Path], object]:
+    return lambda tmp: tmp.write_text(text)
 
-    for writer in writers:
-        problem = record_problem(writer)
-        if problem is not None:
-            sys.stderr.write(f"esper-iql: {problem}\n")
+
+class Records:
+    """The collection's and the comparison's records. Each is created when its stage begins, so
+    an ablation stopped before its comparison leaves no empty compare.jsonl."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.writers: dict[str, RecordFile | None] = {"collect": None, "compare": None}
+        self._sinks: dict[str, Callable] = {}
+
+    def begin(self, stage: str, args: argparse.Namespace) -> None:
+        """A stage begins: its record is opened, and the signals are set for it. Collection and
+        comparison stop at the next batch, keeping the episodes that finished; training keeps
+        only what is on disk already, so a signal ends it at once (a step of a large network can
+        take minutes)."""
+        from esper_tui.cli.headless import open_record
+
+        if stage in self.writers:
+            writer = self.writers[stage] = open_record(str(self.out / f"{stage}.jsonl"), False)
+            self._sinks[stage] = record_sink(writer)
+        if stage != "train":
+            args.signals.at_once(None)
+            return
+
+        def kept() -> str:
+            models = sorted(p.name for p in self.out.glob("*.pt"))
+            also = f" and {', '.join(models)}" if models else ""
+            return f"during training; kept {self.out / 'data.npz'}{also}; nothing was compared"
+
+        args.signals.at_once(kept)
+
+    def collect(self, record) -> None:
+        self._sinks["collect"](record)
+
+    def compare(self, record) -> None:
+        self._sinks["compare"](record)
+
+    def close(self) -> None:
+        """Close the records; a record that could not be written says where its lines went."""
+        from esper_tui.cli.headless import record_problem
+
+        for writer in self.writers.values():
+            problem = record_problem(writer)
+            if problem is not None:
+                warn(problem, "esper-iql")
 
 
 def _interrupted(args: argparse.Namespace, what: str) -> int:
@@ -171,7 +237,7 @@ def _interrupted(args: argparse.Namespace, what: str) -> int:
 
     signum = args.signals.signum
     who = signal_name(signum) if signum is not None else "a stop request"
-    sys.stderr.write(f"esper-iql: ablation interrupted by {who} {what}\n")
+    warn(f"ablation interrupted by {who} {what}", "esper-iql")
     return args.signals.code or 130
 
 
@@ -192,18 +258,41 @@ def _cluster(args: argparse.Namespace, fail) -> Iterator[None]:
         yield
 
 
-def _empty_folder(path: str, fail) -> Path:
+def _new_or_empty_folder(path: str, fail) -> Path:
+    """The ``-o`` folder: new (made at the end of the setup, by ``_make_folder``) or empty, never
+    a symbolic link (the README's rule for every output), in a place where files can be made."""
+    from training.util.safe_io import PathError, kind_of, probe_folder
+
     out = Path(path).expanduser()
-    if out.exists() and not out.is_dir():
-        fail(f"{out} is not a folder")
-    if out.is_dir() and any(out.iterdir()):
+    try:
+        st = out.lstat()
+    except FileNotFoundError:
+        st = None
+    except OSError as error:
+        fail(f"cannot use the folder {out}: {error.strerror}")
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        fail(f"{out} is a symbolic link; give the real path of a new or empty folder")
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        fail(f"{out} is {kind_of(st.st_mode)}, not a folder")
+    if st is not None and any(out.iterdir()):
         fail(
             f"the folder {out} is not empty; choose a new one so that no earlier ablation is overwritten"
         )
-    if not out.parent.is_dir():
+    where = out if st is not None else out.parent
+    if not where.is_dir():
         fail(f"cannot create {out}: folder {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
+    try:  # a read-only or immutable place, root's too
+        probe_folder(where, f"the ablation's files in {out}")
+    except PathError as error:
+        fail(str(error))
     return out
+
+
+def _make_folder(out: Path, fail) -> None:
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as error:
+        fail(f"cannot create the folder {out}: {error.strerror or type(error).__name__}")
 
 
 class AblationProgress(ProgressBars):

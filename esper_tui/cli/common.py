@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 EXIT_USAGE = 2
@@ -23,8 +24,62 @@ class OneLineParser(argparse.ArgumentParser):
 
 def fail(message: str, prog: str) -> NoReturn:
     """One sentence on stderr, exit code 2."""
-    sys.stderr.write(f"{prog}: error: {message}\n")
+    say(f"{prog}: error: {message}", err=True)
     raise SystemExit(EXIT_USAGE)
+
+
+def say(text: str, err: bool = False, multiline: bool = False) -> None:
+    """A line for the user on stdout (``err``: stderr). Paths, lane names and messages in it
+    are foreign text: escape codes and lone surrogates are shown escaped, never sent as they are."""
+    from training.records.text import printable
+
+    (sys.stderr if err else sys.stdout).write(printable(text, multiline) + "\n")
+
+
+def escaping_streams() -> None:
+    """What ``say`` misses (a library's own print) still cannot raise on a lone surrogate or an
+    encoding that lacks a character: stdout and stderr escape what they cannot encode."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def warn(message: str, prog: str) -> None:
+    """One sentence on stderr, prefixed with the command's name."""
+    say(f"{prog}: {message}", err=True)
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same path once resolved, or one file under two
+    names (a hard link, a symbolic link) when it exists."""
+    pa, pb = os.path.expanduser(a), os.path.expanduser(b)
+    try:
+        if os.path.samefile(pa, pb):
+            return True
+    except OSError:
+        pass
+    return os.path.realpath(pa) == os.path.realpath(pb)
+
+
+def check_distinct(
+    outputs: Sequence[tuple[str, str | None]], inputs: Sequence[tuple[str, str | None]] = ()
+) -> None:
+    """Each output names its own file, and none names a file the command reads: else one
+    would replace the other (after the whole run, or before the input is read). ``UsageError``,
+    refused before any work. Each item: (the flag, the path or None when not given)."""
+    given = [(flag, path) for flag, path in outputs if path]
+    for i, (flag, path) in enumerate(given):
+        for other, other_path in given[i + 1 :]:
+            if _same_file(path, other_path):
+                raise UsageError(
+                    f"{flag} and {other} both name {path}; give each output its own file"
+                )
+        for source, source_path in inputs:
+            if source_path and _same_file(path, source_path):
+                raise UsageError(
+                    f"{flag} {path} is also the {source} this command reads; give the output its own file"
+                )
 
 
 def _whole_number(text: str) -> int:
@@ -88,10 +143,21 @@ def slot_count(text: str) -> int:
 
 
 def _number(text: str) -> float:
+    """A finite number; infinity, NaN and a number too large for a float are named as such."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value:
+        raise argparse.ArgumentTypeError(f"{text} is not a number (NaN)")
+    if value in (float("inf"), float("-inf")):
+        spelled = text.strip().lower().lstrip("+-") in ("inf", "infinity")
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a finite number"
+            if spelled
+            else f"{text} is too large: it overflows to infinity"
+        )
+    return value
 
 
 def probability(text: str) -> float:
@@ -103,8 +169,8 @@ def probability(text: str) -> float:
 
 def positive_float(text: str) -> float:
     value = _number(text)
-    if not value > 0.0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"{value:g} must be a positive number")
     return value
 
 

@@ -19,13 +19,16 @@ class TrainingStopped(Exception):
 
 
 def output(path: str, what: str, force: bool) -> Path:
-    """An output path that is new (or, with ``force``, a regular file); ``PathError`` otherwise."""
-    return check_output_file(path, what, force)
+    """An output path that is new (or, with ``force``, a regular file no run holds), in a folder
+    where a file can be made now (tried); ``PathError`` otherwise, before any work."""
+    return check_output_file(path, what, force, probe=True)
 
 
 def open_record(path: str | None, force: bool) -> RecordFile | None:
     return (
-        None if path is None else RecordFile(check_output_file(path, "record", force), force=force)
+        None
+        if path is None
+        else RecordFile(check_output_file(path, "the record", force), force=force)
     )
 
 

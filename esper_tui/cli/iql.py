@@ -22,7 +22,11 @@ from esper_tui.cli.common import (
     UsageError,
     add_run_flags,
     add_training_flags,
+    check_distinct,
+    escaping_streams,
     probability,
+    say,
+    warn,
 )
 from esper_tui.cli.common import fail as _fail
 from esper_tui.cli.headless import (
@@ -48,14 +52,16 @@ from esper_tui.cli.until_decided import (
     stopping_report,
     with_stopping,
 )
-from esper_tui.stop_signals import StopSignals, signal_name
+from esper_tui.stop_signals import StopSignals, leave_now, signal_name
+
+PROG = "esper-iql"
 
 COMPARE_EPISODES = 3  # compare's --episodes by default
 
 
 def fail(message: str) -> NoReturn:
     """One sentence on stderr and exit code 2."""
-    _fail(message, "esper-iql")
+    _fail(message, PROG)
 
 
 def build_parser() -> OneLineParser:
@@ -142,32 +148,42 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    escaping_streams()
     args = build_parser().parse_args(argv)
     try:
-        with StopSignals() as args.signals:  # SIGINT/SIGTERM/SIGHUP: stop at the next batch
-            if args.command == "collect":
-                return _collect(args)
-            if args.command == "train":
-                return _train(args)
-            if args.command == "ablate":
-                return run_ablate(args, fail)
-            if args.command == "summarize":
-                return run_summarize(args, fail)
-            return _compare(args)
-    except BrokenPipeError:
-        # stdout closed early (| head): the outputs are written, say nothing more
+        with (
+            StopSignals() as args.signals
+        ):  # SIGINT/SIGTERM/SIGHUP: at once in setup, then at the next batch
+            code = _command(args)
+        if args.signals.signum is not None:
+            # everything is written and closed; the interpreter's teardown takes seconds
+            leave_now(code)
+        return code
+    except (
+        BrokenPipeError
+    ):  # stdout closed early (| head): the outputs are written, say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt:  # a second signal: stop waiting
-        sys.stderr.write(
-            "esper-iql: interrupted again; stopped without waiting for the current step\n"
-        )
+        warn("interrupted again; stopped without waiting for the current step", PROG)
         return 130
     except PathError as exc:
         fail(str(exc))
 
 
 # ----------------------------------------------------------------------------- shared
+
+
+def _command(args) -> int:
+    if args.command == "collect":
+        return _collect(args)
+    if args.command == "train":
+        return _train(args)
+    if args.command == "ablate":
+        return run_ablate(args, fail)
+    if args.command == "summarize":
+        return run_summarize(args, fail)
+    return _compare(args)
 
 
 def _run_config(args, mode: str = "head-to-head"):
@@ -179,7 +195,7 @@ def _run_config(args, mode: str = "head-to-head"):
 
 def _stopped(args, message: str) -> int:
     """One sentence for a run ended by a signal; the exit code the shell expects."""
-    sys.stderr.write(f"esper-iql: interrupted by {signal_name(args.signals.signum)}: {message}\n")
+    warn(f"interrupted by {signal_name(args.signals.signum)}: {message}", PROG)
     return args.signals.code
 
 
@@ -229,13 +245,14 @@ def _collect(args) -> int:
     from dataclasses import replace
 
     from training.runs.collect import collect
-    from training.util.safe_io import atomic_write
 
     if args.epochs < 2:
         fail("collect needs at least 2 epochs per episode to form a transition")
-    path = output(args.output, "output", args.force)
+    _distinct([("-o", args.output), ("--record", args.record)])
+    path = output(args.output, "the dataset", args.force)
     config = _run_config(args)
     backend = _backend(args, config)
+    _begin_work(args, config)
     writer = open_record(args.record, args.force)
     try:
         with backend, EpisodeProgress("collect", args.episodes) as progress:
@@ -253,28 +270,38 @@ def _collect(args) -> int:
         problem = record_problem(writer)
     errors = {int(k): v for k, v in metadata.pop("errors").items()}
     stopped = args.signals.signum is not None
+    if stopped and problem is not None:  # the record failed too: where its lines went, first
+        warn(problem, PROG)
     if len(transitions) == 0:
         if stopped:
             return _stopped(args, "no episode had finished, so nothing was written")
         _failed_exit(errors, args.record)
-        sys.stderr.write(f"esper-iql: no episode finished, so {path} was not written\n")
+        warn(f"no episode finished, so {path} was not written", PROG)
         return 1
     kept = replace(transitions, metadata=metadata)  # without the errors, which went to stderr
-    atomic_write(path, kept.to_npz, "output", args.force)
+    failure = _deliver(path, kept.to_npz, "the dataset", args.force)
     counts = Counter(transitions.actions.tolist())
-    print(
-        f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
-        f"all of {', '.join(metadata['feature_sets'])} stored) to {path}"
-    )
-    print(f"action histogram: {_histogram(counts)}")
+    if failure is None:
+        say(
+            f"wrote {len(transitions)} transitions ({metadata['state_dim']} features, '{args.features}'; "
+            f"all of {', '.join(metadata['feature_sets'])} stored) to {path}"
+        )
+    say(f"action histogram: {_histogram(counts)}")
     if stopped:
+        if failure is not None:
+            return _stopped(
+                args, f"the {metadata['episodes']} finished episode(s) were kept, but {failure}"
+            )
         return _stopped(
             args,
             f"wrote the {metadata['episodes']} finished episode(s), {len(transitions)} "
             f"transitions, to {path}",
         )
+    if failure is not None:  # the work is done, its output is elsewhere: say where, exit 1
+        warn(failure, PROG)
     if problem is not None:  # the run finished but its record did not: say so, exit 1
-        sys.stderr.write(f"esper-iql: {problem}\n")
+        warn(problem, PROG)
+    if failure is not None or problem is not None:
         return 1
     return _failed_exit(errors, args.record)
 
@@ -287,9 +314,22 @@ def _train(args) -> int:
     from training.policies.dataset_checks import load_training_dataset
     from training.policies.iql import IQLConfig, train_offline
     from training.util.devices import resolve_device
-    from training.util.safe_io import atomic_write
 
-    path = output(args.output, "checkpoint", args.force)
+    _distinct([("-o", args.output)], [("dataset", args.data)])
+    steps_done = [0]
+    # Training keeps nothing until its checkpoint is written whole, so a signal ends it at once,
+    # even inside a step that takes minutes (a large network): no waiting for a boundary.
+    args.signals.at_once(
+        lambda: (
+            (
+                f"after {steps_done[0]} training step(s)"
+                if steps_done[0]
+                else "before the first training step"
+            )
+            + "; no checkpoint was written"
+        )
+    )
+    path = output(args.output, "the checkpoint", args.force)
     try:
         device = resolve_device(args.device)
         # special files, sane values, width
@@ -300,9 +340,9 @@ def _train(args) -> int:
     except ValueError as exc:
         fail(str(exc))
     n = len(dataset.actions)
-    print(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
+    say(f"{args.data}: {n} transitions, {dataset.state_dim} features ('{dataset.feature_set}')")
     for warning in data_warnings(dataset.actions, config.batch_size):
-        sys.stderr.write(f"esper-iql: warning: {warning}\n")
+        say(f"esper-iql: warning: {warning}", err=True)
     progress = ProgressBars("count", "info", "eta")
     bar = progress.add("train", total=args.steps, info="")
     every = max(args.steps // 10, 1)
@@ -311,11 +351,16 @@ def _train(args) -> int:
 
     def report(step: int, losses: dict) -> None:
         guard(step, losses)
+        steps_done[0] = step
         if step % every == 0 or step == args.steps:
             progress.update(
                 bar, completed=step, info=f"L_V {losses['loss_v']:.4f} L_Q {losses['loss_q']:.4f}"
             )
             log.append(f"step {step:>6}: " + " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+        elif (
+            step % 100 == 0
+        ):  # the bar moves with every block of steps (Rich redraws at its own pace)
+            progress.update(bar, completed=step)
 
     try:
         with progress:
@@ -325,15 +370,15 @@ def _train(args) -> int:
     except ValueError as exc:
         fail(str(exc))
     except TrainingStopped as exc:  # a signal, or a NaN/inf loss
-        sys.stderr.write(f"esper-iql: {exc}\n")
+        warn(str(exc), PROG)
         return args.signals.code or 1
     for line in log:
-        print(line)
+        say(line)
     counts = result.action_counts
-    print(f"action histogram, data: {_histogram(counts['data'])}")
-    print(f"action histogram, IQL:  {_histogram(counts['iql'])}")
-    print(f"action histogram, BC:   {_histogram(counts['bc'])}")
-    print(
+    say(f"action histogram, data: {_histogram(counts['data'])}")
+    say(f"action histogram, IQL:  {_histogram(counts['iql'])}")
+    say(f"action histogram, BC:   {_histogram(counts['bc'])}")
+    say(
         f"agreement with the data: IQL {100.0 * result.agreement['iql']:.1f}%, "
         f"BC {100.0 * result.agreement['bc']:.1f}%"
     )
@@ -341,18 +386,20 @@ def _train(args) -> int:
     metadata.update(
         {"trained_steps": args.steps, "train_seed": args.seed, "source": str(args.data)}
     )
-    try:
-        atomic_write(
-            path,
-            lambda tmp: save_checkpoint(
-                tmp, result.iql, result.normalizer, result.feature_set, metadata
-            ),
-            "checkpoint",
-            args.force,
-        )
-    except ValueError as exc:  # PathError included: a full disk, the folder gone
-        fail(str(exc))
-    print(f"wrote {path}")
+    failure = _deliver(
+        path,
+        lambda tmp: save_checkpoint(
+            tmp, result.iql, result.normalizer, result.feature_set, metadata
+        ),
+        "the checkpoint",
+        args.force,
+    )
+    if (
+        failure is not None
+    ):  # a full disk, the folder gone or read-only: the model is elsewhere, say where
+        warn(failure, PROG)
+        return 1
+    say(f"wrote {path}")
     return 0
 
 
@@ -364,14 +411,17 @@ def _compare(args) -> int:
     from training.runs.ablation import PolicyTally
     from training.runs.driver import run_episodes
     from training.runs.lanes import Lane
-    from training.util.safe_io import atomic_write
 
+    _distinct(
+        [("--report", args.report), ("--record", args.record)], [("--model", m) for m in args.model]
+    )
     try:
         resolve_episodes(args, COMPARE_EPISODES)
     except UsageError as exc:
         fail(str(exc))
     config = with_stopping(_run_config(args, args.mode), args)
-    report_path = output(args.report, "report", args.force) if args.report else None
+    report_path = output(args.report, "the report", args.force) if args.report else None
+    failure = None
     try:
         # On the CPU when the episodes run on a cluster's GPUs, which this machine may lack.
         device = "cpu" if args.gpus_per_episode else config.env.device
@@ -379,6 +429,7 @@ def _compare(args) -> int:
     except UsageError as exc:
         fail(str(exc))
     backend = _backend(args, config)
+    _begin_work(args, config)
     writer = open_record(args.record, args.force)
     tally, write = PolicyTally(), record_sink(writer)
 
@@ -401,13 +452,13 @@ def _compare(args) -> int:
         problem = record_problem(writer)
     for lane in result.lanes:
         accs = ", ".join(f"{a:.1f}" for a in result.accuracies(lane))
-        print(
+        say(
             f"{lane:>12}: final accuracy per episode [{accs}]; actions {result.action_counts(lane)}"
         )
     for paired in result.paired:
-        print(paired.summary())
+        say(paired.summary())
     if config.until_decided:
-        print(f"until decided: {result.stop_reason(config.episodes)}")
+        say(f"until decided: {result.stop_reason(config.episodes)}")
     rate = result.agreement_rate()
     reference = "the executing lane (heuristic)" if args.mode == "shadow" else "the heuristic"
     agreement = {
@@ -415,7 +466,7 @@ def _compare(args) -> int:
     }
     for lane, share in agreement.items():
         hits, total = tally.agree[lane]
-        print(
+        say(
             f"{lane:>12}: agrees with {reference} on the same states {100 * (share or 0):.1f}% ({hits} of {total})"
         )
     if report_path is not None:
@@ -442,23 +493,57 @@ def _compare(args) -> int:
             "stopped": result.stopped,
             "failed_episodes": result.failed,
         }
-        atomic_write(
+        failure = _deliver(
             report_path,
             lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"),
-            "report",
+            "the report",
             args.force,
         )
-        print(f"wrote {report_path}")
+        if failure is None:
+            say(f"wrote {report_path}")
+        else:
+            warn(failure, PROG)
     if args.signals.signum is not None:
-        return _stopped(
-            args,
-            f"{len(result.episodes)} episode(s) had finished"
-            + (f"; record {writer.path} closed" if writer else ""),
-        )
+        if problem is not None:  # the record failed too: where its lines went, first
+            warn(problem, PROG)
+        closed = f"; record {writer.path} closed" if writer is not None and problem is None else ""
+        return _stopped(args, f"{len(result.episodes)} episode(s) had finished{closed}")
     if problem is not None:  # the run finished but its record did not: say so, exit 1
-        sys.stderr.write(f"esper-iql: {problem}\n")
+        warn(problem, PROG)
+    if failure is not None or problem is not None:
         return 1
     return _failed_exit(result.errors, args.record)
+
+
+def _deliver(path, write, what: str, force: bool) -> str | None:
+    """Write finished work to ``path``; None once written, else the sentence saying why it could
+    not be (a full disk, the folder gone or read-only, the path taken meanwhile) and where the
+    work was saved instead."""
+    from training.util.safe_io import WriteFailed, write_or_rescue
+
+    try:
+        write_or_rescue(path, write, what, force)
+    except WriteFailed as failure:
+        return str(failure)
+    return None
+
+
+def _begin_work(args, config) -> None:
+    """The last of the setup, while a signal still ends the process at once (nothing is made
+    yet): the image task an in-process episode would build before its first batch. Then the
+    work begins, and a signal stops it at the next batch boundary, keeping what finished."""
+    if args.workers == 1 and not (args.ray or args.ray_address):
+        from training.runs.episodes import cached_task
+
+        cached_task(config.env.data_config())
+    args.signals.at_once(None)
+
+
+def _distinct(outputs, inputs=()) -> None:
+    try:
+        check_distinct(outputs, inputs)
+    except UsageError as exc:
+        fail(str(exc))
 
 
 def _backend(args, config):
@@ -473,13 +558,11 @@ def _failed_exit(errors: dict[int, str], record: str | None) -> int:
     if not errors:
         return 0
     for episode, error in sorted(errors.items()):
-        sys.stderr.write(f"esper-iql: episode {episode} failed: {error}\n")
+        warn(f"episode {episode} failed: {error}", PROG)
     where = (
         f"in the record {record}" if record else "in the record (give --record FILE to keep them)"
     )
-    sys.stderr.write(
-        f"esper-iql: {len(errors)} episode(s) failed; their full tracebacks are {where}\n"
-    )
+    warn(f"{len(errors)} episode(s) failed; their full tracebacks are {where}", PROG)
     return 1
 
 

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from esper_tui.cli.common import UsageError
+from training.records.text import printable
 
 
 def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
@@ -40,7 +41,7 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
             raise UsageError(
                 f"cannot load IQL model {path}: it is malformed ({type(exc).__name__})."
             ) from None
-        name = Path(path).stem or "iql"
+        name = printable(Path(path).stem) or "iql"  # a file's name is foreign text
         while name in used:
             name += "'"
         used.add(name)

@@ -4,28 +4,45 @@ backend they pick, and the episode progress display."""
 from __future__ import annotations
 
 import argparse
+import os
 
-from esper_tui.cli.common import UsageError, positive_float, positive_int
+from esper_tui.cli.common import UsageError, bounded_int, positive_float
 from esper_tui.cli.progress import ProgressBars
+
+# A Ray node may have more CPUs than this machine, but none has this many: a task asking for
+# more would wait for ever for a node that can take it.
+MAX_THREADS = 1024
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, e.g. a container's or taskset's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
 
 RAY_MISSING = "Ray is not installed; install the cluster extra with: pip install -e '.[cluster]'"
 
 
 def add_parallel_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("parallel episodes")
+    cpus = usable_cpus()
     group.add_argument(
         "--workers",
-        type=positive_int,
+        type=bounded_int(1, MAX_THREADS),
         default=1,
         metavar="N",
-        help="episodes run side by side in N worker processes (default 1: in this process)",
+        help="episodes run side by side in N worker processes (default 1: in this process); "
+        f"at most one per CPU of this machine ({cpus} here)",
     )
     group.add_argument(
         "--threads",
-        type=positive_int,
+        type=bounded_int(1, MAX_THREADS),
         default=1,
         metavar="N",
-        help="torch threads per episode (default 1); results depend on it, not on --workers",
+        help="torch threads per episode (default 1); results depend on it, not on --workers; at "
+        f"most the CPUs of this machine ({cpus} here), or {MAX_THREADS} on a Ray cluster",
     )
     group.add_argument(
         "--ray", action="store_true", help="run episodes as tasks on a local Ray instance"
@@ -59,6 +76,17 @@ def check_parallel_flags(args: argparse.Namespace) -> None:
     if args.workers > 1 and (args.ray or args.ray_address):
         raise UsageError(
             "--workers is for worker processes on this machine; with Ray the cluster decides"
+        )
+    cpus = usable_cpus()
+    if args.workers > cpus:
+        raise UsageError(
+            f"--workers {args.workers}: this machine has {cpus} CPU(s) for this run; more worker "
+            f"processes than CPUs only share them (give 1-{cpus}, or use --ray-address for more)"
+        )
+    if args.threads > cpus and not args.ray_address:  # a local Ray has this machine's CPUs
+        raise UsageError(
+            f"--threads {args.threads}: this machine has {cpus} CPU(s) for this run; give 1-{cpus} "
+            "(more threads than CPUs only slow each other down)"
         )
 
 

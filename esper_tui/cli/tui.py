@@ -7,8 +7,8 @@ input ends with one sentence on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,12 +19,16 @@ from esper_tui.cli.common import (
     UsageError,
     add_run_flags,
     bounded_float,
+    check_distinct,
+    escaping_streams,
     positive_float,
     run_config_from_args,
+    say,
+    warn,
 )
 from esper_tui.cli.common import fail as _fail
 from esper_tui.cli.serve import add_serve_flags
-from esper_tui.stop_signals import exit_code
+from esper_tui.stop_signals import exit_code, leave_now
 
 if TYPE_CHECKING:  # imported where used, to keep --help fast
     from esper_tui.sources import DataSource
@@ -123,7 +127,8 @@ class Launch:
 
 
 def prepare(args: argparse.Namespace) -> Launch:
-    """Validate every input and build the store and its feeder; exits 2 on the first problem."""
+    """Validate every input and build the store and its feeder; exits 2 on the first problem,
+    and on a missing terminal once the inputs are checked, before anything is made."""
     from esper_tui.store import TelemetryStore
 
     if not 0.5 <= args.refresh <= 30:
@@ -146,6 +151,7 @@ def prepare(args: argparse.Namespace) -> Launch:
             path = check_readable(source, follow=bool(args.follow))
         except ReplayError as exc:
             fail(str(exc))
+        _require_terminal()
         store = TelemetryStore(source="follow" if args.follow else "replay")
         feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow), linger=True)
         return Launch(store, feeder, args.refresh, None, controls=False)
@@ -192,6 +198,7 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
     from training.runs.lanes import Lane
 
     try:
+        check_distinct([("--record", args.record)], [("--model", m) for m in args.model or ()])
         config = run_config_from_args(args, args.mode)
     except UsageError as exc:
         fail(str(exc))
@@ -206,6 +213,14 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
         fail(str(exc))
     if args.no_record and args.record:
         fail("--record and --no-record contradict each other; choose one")
+    if args.record:
+        from training.util.safe_io import PathError, check_output_file
+
+        try:
+            check_output_file(args.record, "the record", args.force)  # refused now, created below
+        except PathError as exc:
+            fail(str(exc))
+    _require_terminal()
     writer = None if args.no_record else _record_file(args.record, args.force)
     store = TelemetryStore(writer=writer)
     return Launch(
@@ -240,11 +255,38 @@ def _record_file(requested: str | None, force: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
+    escaping_streams()
     try:
         return _main(argv)
     except KeyboardInterrupt:  # ctrl+c while loading, before the app owns the terminal
-        sys.stderr.write("esper-tui: interrupted before the run started\n")
+        warn("interrupted before the run started", "esper-tui")
         return exit_code(signal.SIGINT)
+
+
+def missing_terminal() -> str | None:
+    """The TUI reads keys from stdin, takes its size from stdout and draws on stderr: without a
+    terminal on each (a job scheduler, ``</dev/null >out 2>err``) it would fill a file with
+    escape codes and never read a key. One sentence saying what to run instead, or None."""
+    missing = [
+        name for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")) if not os.isatty(fd)
+    ]
+    if not missing:
+        return None
+    if len(missing) == 1:
+        which = f"its {missing[0]} is not one"
+    else:
+        which = f"its {', '.join(missing[:-1])} and {missing[-1]} are not terminals"
+    return (
+        f"esper-tui needs a terminal, and {which}; to run without a screen use esper-iql compare "
+        "--record FILE, and watch that run from a terminal with esper-tui --follow FILE"
+    )
+
+
+def _require_terminal() -> None:
+    """After every input is checked, before anything is made (a record, a thread)."""
+    problem = missing_terminal()
+    if problem is not None:
+        fail(problem)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -277,10 +319,24 @@ def _main(argv: list[str] | None) -> int:
         )
     app.run()
     code = app.return_code or 0
-    summary = app.exit_summary()
-    if summary and not args.served:  # a viewer's stdout is the browser's channel
-        print(summary)
+    try:
+        code = _after_exit(app, launch, code, served=args.served)
+    except OSError:  # the terminal went away (a hangup): the lines have nowhere to go
+        for fd in (1, 2):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        error = getattr(launch.store, "record_error", None)
+        code = code or (1 if error is not None else 0)
+    if code > 128:  # a signal or a hangup: all is written and closed, and torch's teardown is slow
+        leave_now(code)
+    return code
+
+
+def _after_exit(app, launch, code: int, served: bool = False) -> int:
+    """The exit line; a record that could not be written is rescued (first: the lines may
+    have nowhere to go) and named. A served viewer prints no exit line: its stdout is the
+    browser's channel."""
     error = getattr(launch.store, "record_error", None)
+    problem = None
     if error is not None:
         rescued = launch.store.rescue_record()
         where = (
@@ -288,7 +344,12 @@ def _main(argv: list[str] | None) -> int:
             if rescued
             else "the run could not be saved elsewhere either"
         )
-        sys.stderr.write(f"esper-tui: {error}; {where}\n")
+        problem = f"{error}; {where}"
+    summary = app.exit_summary()
+    if summary and not served:
+        say(summary)
+    if problem is not None:
+        warn(problem, "esper-tui")
         return code or 1
     return code
 

@@ -15,7 +15,9 @@ import torch
 
 from esper_tui.cli import iql as iql_cli
 from esper_tui.cli import tui as cli
+from esper_tui.cli.parallel import usable_cpus
 from esper_tui.record_writer import RecordFile
+from training.records import RunEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MODEL = FIXTURES / "tiny_iql.pt"
@@ -46,6 +48,8 @@ def no_hang():
 @pytest.fixture
 def hostile(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # in-process, pytest holds stdin/stdout
+    monkeypatch.setattr(cli, "missing_terminal", lambda: None)
     os.mkfifo("fifo")
     server = socket.socket(socket.AF_UNIX)
     server.bind("sock")
@@ -96,7 +100,6 @@ TUI_CASES = {
     "follow-fifo": (["--follow", "fifo"], "FIFO"),
     "replay-socket": (["--replay", "sock"], "socket"),
     "replay-device": (["--replay", "/dev/zero"], "device"),
-    "follow-in-missing-folder": (["--follow", "nowhere/run.jsonl"], "does not exist"),
     "record-existing": (TUI + ["--record", "kept.jsonl"], "already exists"),
     "record-symlink": (TUI + ["--record", "link.jsonl", "--force"], "symbolic link"),
     "record-fifo": (TUI + ["--record", "fifo"], "FIFO"),
@@ -112,10 +115,13 @@ TUI_CASES = {
         "largest seed",
     ),
     "epochs-a-billion": (["--epochs", "1000000000"], "outside"),
-    "speed-nan": (["--speed", "nan"], "positive number"),
-    "speed-inf": (["--speed", "inf"], "positive number"),
+    "speed-nan": (["--speed", "nan"], "nan is not a number (NaN)"),
+    "speed-inf": (["--speed", "inf"], "inf is not a finite number"),
+    "speed-overflow": (["--speed=1e400"], "1e400 is too large: it overflows to infinity"),
     "speed-huge": (["--speed", "1e300"], "outside"),
-    "refresh-nan": (["--refresh", "nan"], "positive number"),
+    "refresh-nan": (["--refresh", "nan"], "nan is not a number (NaN)"),
+    "refresh-overflow": (["--refresh=1e400"], "1e400 is too large: it overflows to infinity"),
+    "refresh-negative": (["--refresh=-2"], "-2 must be a positive number"),
     "slots-zero": (["--slots", "0"], "at least 1"),
 }
 
@@ -124,6 +130,11 @@ TUI_CASES = {
 def test_esper_tui_refuses_in_one_sentence(case, hostile, capsys):
     argv, expected = TUI_CASES[case]
     assert expected in one_sentence(cli.main, argv, capsys)
+
+
+def test_a_follow_in_a_missing_folder_is_waited_for_like_a_missing_file(hostile):
+    launch = cli.prepare(cli.build_parser().parse_args(["--follow", "nowhere/run.jsonl"]))
+    assert launch.session is not None and not launch.controls and not Path("nowhere").exists()
 
 
 def test_a_second_run_on_a_record_in_use_is_refused_naming_the_holder(hostile, capsys):
@@ -199,6 +210,17 @@ IQL_CASES = {
     "train-lr-huge": (["train", "{good}", "-o", "new.pt", "--lr", "1e30"], "outside"),
     "train-seed-negative": (["train", "{good}", "-o", "new.pt", "--seed", "-5"], "outside"),
     "train-steps-huge": (["train", "{good}", "-o", "new.pt", "--steps", str(10**12)], "outside"),
+    "train-lr-inf": (["train", "{good}", "-o", "new.pt", "--lr=inf"], "inf is not a finite number"),
+    "train-beta-overflow": (["train", "{good}", "-o", "new.pt", "--beta=1e400"], "overflows"),
+    "compare-threads-100000": (["compare", "--model", str(MODEL), "--threads", "100000"], "1-1024"),
+    "compare-threads-past-the-cpus": (
+        ["compare", "--model", str(MODEL), "--threads", str(usable_cpus() + 1)],
+        f"this machine has {usable_cpus()} CPU(s) for this run",
+    ),
+    "collect-workers-past-the-cpus": (
+        ["collect", "-o", "new.npz", "--workers", str(usable_cpus() + 1)],
+        f"this machine has {usable_cpus()} CPU(s) for this run",
+    ),
     "compare-report-existing": (
         ["compare", "--model", str(MODEL), "--report", "kept.json"],
         "already exists",
@@ -235,3 +257,91 @@ def test_a_checkpoint_with_metadata_nested_beyond_recursion_is_one_sentence(host
     checkpoint["metadata"] = "[" * 100_000 + "]" * 100_000
     torch.save(checkpoint, "deep.pt")
     assert "metadata" in one_sentence(cli.main, ["--model", "deep.pt"], capsys)
+
+
+BUSY = "busy.jsonl"
+# quick, were it to run
+SMALL = ["--preset", "tiny", "--episodes", "1", "--epochs", "2", "--device", "cpu"]
+BUSY_CASES = {
+    "collect-output": ["collect", "-o", BUSY, "--force", *SMALL],
+    "collect-record": ["collect", "-o", "new.npz", "--record", BUSY, "--force", *SMALL],
+    "train-output": ["train", "{good}", "-o", BUSY, "--force", "--steps", "2", "--device", "cpu"],
+    "compare-report": ["compare", "--model", str(MODEL), "--report", BUSY, "--force", *SMALL],
+    "compare-record": ["compare", "--model", str(MODEL), "--record", BUSY, "--force", *SMALL],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BUSY_CASES))
+def test_no_output_replaces_a_record_another_run_holds_even_with_force(case, hostile, capsys):
+    argv = [dataset("good.npz") if a == "{good}" else a for a in BUSY_CASES[case]]
+    with RecordFile(BUSY) as live:
+        live.write(RunEvent("r", "started"))
+        before = Path(BUSY).read_bytes()
+        err = one_sentence(iql_cli.main, argv, capsys)
+        assert f"being written by process {os.getpid()}" in err
+        assert Path(BUSY).read_bytes() == before
+    assert not Path("new.npz").exists()
+
+
+SAME_CASES = {
+    "collect-output-is-its-record": (
+        ["collect", "-o", "x.npz", "--record", "x.npz", *SMALL],
+        "-o and --record both name",
+    ),
+    "compare-report-is-its-record": (
+        ["compare", "--model", str(MODEL), "--record", "s.json", "--report", "s.json"],
+        "--report and --record both name",
+    ),
+    "compare-report-is-its-record-by-another-path": (
+        ["compare", "--model", str(MODEL), "--record", "s.json", "--report", "folder/../s.json"],
+        "both name",
+    ),
+    "compare-report-is-a-hard-link-of-its-record": (
+        [
+            "compare",
+            "--model",
+            str(MODEL),
+            "--record",
+            "kept.json",
+            "--report",
+            "alias.json",
+            "--force",
+        ],
+        "both name",
+    ),
+    "compare-report-is-its-model": (
+        ["compare", "--model", "m.pt", "--report", "m.pt", "--force"],
+        "is also the --model",
+    ),
+    "train-output-is-its-dataset": (
+        ["train", "{good}", "-o", "good.npz", "--force"],
+        "is also the dataset",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAME_CASES))
+def test_two_files_of_one_command_naming_one_file_are_refused_before_any_work(
+    case, hostile, capsys
+):
+    Path("m.pt").write_bytes(MODEL.read_bytes())
+    os.link("kept.json", "alias.json")
+    argv, expected = SAME_CASES[case]
+    argv = [dataset("good.npz") if a == "{good}" else a for a in argv]
+    argv += SMALL[:2] + ["--epochs", "2", "--device", "cpu"] if argv[0] == "compare" else []
+    good = Path("good.npz").read_bytes() if Path("good.npz").exists() else None
+    assert expected in one_sentence(iql_cli.main, argv, capsys)
+    assert not Path("x.npz").exists() and not Path("s.json").exists()
+    assert Path("m.pt").read_bytes() == MODEL.read_bytes()
+    assert good is None or Path("good.npz").read_bytes() == good
+
+
+def test_the_dashboard_s_record_is_never_its_model(hostile, capsys):
+    Path("m.pt").write_bytes(MODEL.read_bytes())
+    err = one_sentence(
+        cli.main, ["--preset", "tiny", "--model", "m.pt", "--record", "m.pt", "--force"], capsys
+    )
+    assert (
+        "--record m.pt is also the --model" in err
+        and Path("m.pt").read_bytes() == MODEL.read_bytes()
+    )

@@ -4,6 +4,7 @@ is saved elsewhere at quit; a non-finite loss stops training with no checkpoint.
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -221,3 +222,108 @@ def test_a_record_that_hits_a_file_size_limit_midway_ends_in_one_sentence_and_ex
     assert "tiny_iql vs heuristic" in result.stdout  # the comparison itself ran to its end
     assert read_records(tmp_path / "r.jsonl")[0]  # what fit is still a readable record
     assert list(tmp_path.glob("r-rescued-*")) == []  # no half rescue left behind
+
+
+def test_an_atomic_write_with_force_never_replaces_a_record_a_run_took_meanwhile(tmp_path):
+    """The run may start after the command checked its outputs: the rename itself refuses."""
+    target = tmp_path / "a.jsonl"
+    with RecordFile(target) as live:
+        live.write(RECORDS[0])
+        with pytest.raises(PathError, match=f"being written by process {os.getpid()}"):
+            atomic_write(target, lambda tmp: tmp.write_text("a report"), "report", force=True)
+        assert target.read_text().startswith('{"kind":"run"')
+    assert [p.name for p in tmp_path.iterdir()] == ["a.jsonl"]
+    # released: replaced
+    atomic_write(target, lambda tmp: tmp.write_text("a report"), "report", force=True)
+    assert target.read_text() == "a report"
+
+
+def test_a_record_held_by_another_process_survives_every_output_with_force(tmp_path):
+    """The issue's case: while one process writes a.jsonl, `compare --report a.jsonl --force`,
+    `collect -o a.jsonl --force` and `train -o a.jsonl --force` are each refused naming its pid."""
+    import subprocess
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom esper_tui.record_writer import RecordFile\n"
+            "r = RecordFile(sys.argv[1])\nprint('ready', flush=True); time.sleep(120)",
+            "a.jsonl",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        np.savez(tmp_path / "d.npz", x=np.zeros(1))
+        model = str(ROOT / "tests/fixtures/tiny_iql.pt")
+        small = ["--preset", "tiny", "--episodes", "1", "--epochs", "2", "--device", "cpu"]
+        for argv in (
+            ["compare", "--model", model, "--report", "a.jsonl", "--force", *small],
+            ["collect", "-o", "a.jsonl", "--force", *small],
+            ["train", "d.npz", "-o", "a.jsonl", "--force", "--device", "cpu"],
+        ):
+            result = subprocess.run(
+                [sys.executable, "-m", "esper_tui.cli.iql", *argv],
+                cwd=tmp_path,
+                timeout=120,
+                capture_output=True,
+                text=True,
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            )
+            assert result.returncode == 2, result.stderr
+            assert f"a.jsonl is a record being written by process {holder.pid}" in result.stderr
+            assert (tmp_path / "a.jsonl").read_bytes() == b""
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_compare_stopped_after_its_record_folder_was_deleted_names_the_rescued_copy(tmp_path):
+    import signal
+    import subprocess
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    record = folder / "r.jsonl"
+    argv = [
+        sys.executable,
+        "-m",
+        "esper_tui.cli.iql",
+        "compare",
+        "--model",
+        str(ROOT / "tests/fixtures/tiny_iql.pt"),
+        "--preset",
+        "tiny",
+        "--episodes",
+        "20",
+        "--epochs",
+        "3",
+        "--device",
+        "cpu",
+        "--record",
+        str(record),
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TMPDIR=str(tmp_path))
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while (
+        '"kind":"epoch"' not in (record.read_text() if record.exists() else "")
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    shutil.rmtree(folder)
+    time.sleep(1.5)  # at least one more record, which finds the folder gone
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err
+    rescued = list(tmp_path.glob("r-rescued-*.jsonl"))
+    assert len(rescued) == 1
+    assert f"the whole run was saved to {rescued[0]} instead" in err
+    records, corrupt = read_records(rescued[0])
+    assert corrupt == 0 and records[-1].event == "stopped"

@@ -200,13 +200,23 @@ def test_follow_never_blocks_on_a_fifo_put_where_the_file_was(tmp_path):
         assert feeder.stop()
 
 
-def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened(tmp_path):
+def test_a_fifo_in_place_of_a_followed_file_that_is_not_there_yet_is_not_opened_but_waited_past(
+    tmp_path,
+):
     path = tmp_path / "later.jsonl"
     os.mkfifo(path)
     store = TelemetryStore(source="follow")
     feeder = _follow(path, store)
-    feeder.join(2)
-    assert not feeder.is_alive() and "not a regular file" in store.view().crash.message
+    try:
+        assert wait_for(
+            lambda: "later.jsonl is a FIFO (named pipe), not a record" in store.view().source
+        )
+        assert feeder.is_alive() and store.view().crash is None
+        path.unlink()
+        path.write_text(RUN_LINE + "\n" + EPOCH_LINE + "\n")
+        assert wait_for(lambda: _epochs(store) == 1) and store.view().source == "follow"
+    finally:
+        assert feeder.stop()
 
 
 def test_a_seed_record_without_its_ten_features_is_skipped_not_indexed(tmp_path):

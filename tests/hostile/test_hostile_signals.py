@@ -3,6 +3,8 @@
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from training.records import EpochRecord, RunEvent, RunInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests" / "fixtures" / "tiny_iql.pt"
+FIXTURE = ROOT / "tests" / "fixtures" / "run.jsonl"
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -105,6 +108,79 @@ def test_tui_whose_terminal_closes_gets_sighup_and_keeps_its_record(tmp_path):
     assert_stopped_and_replayable(record, "SIGHUP")
 
 
+@pytest.mark.parametrize("kind", ["live", "replay"])
+def test_tui_whose_terminal_goes_away_without_a_sighup_ends_promptly(tmp_path, kind):
+    """A pane or tmux server killed while the shell in it ignores SIGHUP (or, like dash, does
+    not pass it on): the kernel tells only the session leader, the app sees its terminal hang
+    up (reads end, writes fail). It used to spin at 50 % CPU for ever; it must end the way
+    SIGHUP does, its record closed with a stopped event."""
+    record, code_file = tmp_path / "run.jsonl", tmp_path / "code"
+    app = TUI + ["--record", str(record)]
+    if kind == "replay":
+        app = [sys.executable, "-m", "esper_tui.cli", "--replay", str(FIXTURE), "--speed", "2"]
+    inner = " ".join(f"'{a}'" for a in app)
+    shell = ["/bin/sh", "-c", f"trap '' HUP; {inner}; echo $? > '{code_file}'"]
+    hung_up = []
+
+    def ready(screen: bytes) -> bool:
+        if epochs_in(record) >= 1 if kind == "live" else b"REPLAY" in screen:
+            hung_up.append(time.monotonic())  # run_in_pty closes the terminal right after
+            return True
+        return False
+
+    result = run_in_pty(shell, env(), ready, None, timeout=150)
+    assert hung_up and result.code == 0, "the app outlived its terminal (killed at the timeout)"
+    print(f"{kind}: ended {time.monotonic() - hung_up[0]:.2f} s after its terminal went away")
+    assert code_file.read_text().strip() == "129"
+    if kind == "live":
+        assert_stopped_and_replayable(record, "a hangup (its terminal went away)")
+
+
+def test_tui_sigterm_ends_it_even_when_its_terminal_stops_reading(tmp_path):
+    """A terminal that stops reading (a frozen ssh session, a suspended terminal emulator)
+    fills the pty: Textual's writer blocks, and the event loop with it, so a signal handler
+    that waits for the loop never runs. SIGTERM must still end the app, its record closed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    record = tmp_path / "run.jsonl"
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            os.execvpe(TUI[0], TUI + ["--record", str(record)], env())
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    deadline = time.monotonic() + 120
+    try:
+        while epochs_in(record) < 1 and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                os.read(fd, 65536)
+        time.sleep(3.0)  # nothing read any more: the screen's updates fill the terminal
+        os.kill(pid, signal.SIGTERM)
+        sent = time.monotonic()
+        while time.monotonic() < sent + 60:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("SIGTERM was not answered within 60 s")
+    finally:
+        os.close(fd)
+    seconds = time.monotonic() - sent
+    print(f"ended {seconds:.2f} s after SIGTERM")
+    assert os.waitstatus_to_exitcode(status) == 143
+    # Restoring a terminal that does not read can never finish: the app leaves once its loop
+    # stops answering for 1.5 s (it used to wait a fixed 5 s, or for ever if the loop was stuck).
+    assert seconds < 4.5
+    assert_stopped_and_replayable(record, "SIGTERM")
+
+
 def write_dataset(path: Path, n: int = 64, dim: int = 37) -> None:
     from training.policies.offline_data import OfflineDataset
 
@@ -129,11 +205,12 @@ def test_a_headless_command_stops_at_the_next_boundary_on_each_signal(sig):
     from esper_tui.stop_signals import StopSignals
 
     with StopSignals() as signals:
+        signals.at_once(None)  # the work has begun: stop gracefully
         os.kill(os.getpid(), sig)
         assert signals.stop.wait(5) and signals.code == CODES[sig]
-        with pytest.raises(KeyboardInterrupt):  # a second signal stops waiting
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)
+        # a second signal: stop waiting, with its own exit code
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert signals.stop.urgent.wait(5) and signals.code == 143
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
@@ -200,26 +277,33 @@ def test_interrupted_collect_writes_its_finished_episodes_and_says_how_many(tmp_
 
 def test_interrupted_train_writes_no_checkpoint(tmp_path):
     write_dataset(tmp_path / "d.npz")
-    proc = iql(
-        [
-            "train",
-            "d.npz",
-            "-o",
-            "m.pt",
-            "--steps",
-            "100000000",
-            "--hidden",
-            "8",
-            "--batch-size",
-            "4",
-            "--device",
-            "cpu",
-        ],
-        tmp_path,
+    argv = [
+        sys.executable,
+        "-m",
+        "esper_tui.cli.iql",
+        "train",
+        str(tmp_path / "d.npz"),
+        "-o",
+        str(tmp_path / "m.pt"),
+        "--steps",
+        "100000000",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "4",
+        "--device",
+        "cpu",
+    ]
+    stepping = re.compile(rb"[1-9][0-9]*00/100000000")  # the bar has counted blocks of steps
+    result = run_in_pty(
+        argv, env(), lambda screen: bool(stepping.search(screen)), signal.SIGTERM, timeout=180
     )
-    code, out, err = signal_when(proc, lambda: False, signal.SIGTERM, timeout=4.0)
-    assert code == 143
-    assert "interrupted by SIGTERM at step" in last_line(err) and "no checkpoint" in last_line(err)
+    tail = result.screen.decode(errors="replace").splitlines()[-1]
+    assert result.code == 143 and "Traceback" not in result.screen.decode(errors="replace")
+    assert re.search(
+        r"esper-iql: interrupted by SIGTERM: after [0-9]+ training step\(s\); no checkpoint was written",
+        tail,
+    ), tail
     assert not (tmp_path / "m.pt").exists() and list(tmp_path.glob(".m.pt*")) == []
 
 

@@ -112,14 +112,19 @@ class MorphogeneticEnv:
 
     # ----------------------------------------------------------------------- training
     def train_epoch(
-        self, batch_hook: BatchHook | None = None, phase_hook: PhaseHook | None = None
+        self,
+        batch_hook: BatchHook | None = None,
+        phase_hook: PhaseHook | None = None,
+        stop_check: Callable[[], None] | None = None,
     ) -> EpochResult:
         """Train one epoch, validate, then run the lifecycle and sync every seed's telemetry.
 
         ``batch_hook(env, batch_index)`` runs before each batch: the place where operator
         commands apply. It may raise ``StopEpoch``; the epoch then ends without side effects
         on the lifecycle, and the exception propagates. ``phase_hook("validating")`` runs when
-        the batches are done (the dashboard shows where the epoch is).
+        the batches are done (the dashboard shows where the epoch is). ``stop_check()`` runs
+        between validation batches (a stop is then answered within a batch, not a whole
+        validation); it may raise ``StopEpoch`` too, and never changes the model.
         """
         start = time.perf_counter()
         epoch = self.epoch + 1
@@ -170,7 +175,7 @@ class MorphogeneticEnv:
         loss_sum, loss_sq, correct = sums.cpu().tolist()
         if phase_hook is not None:
             phase_hook("validating")
-        val_loss, val_acc, per_class = self._validate()
+        val_loss, val_acc, per_class = self._validate(stop_check)
         stats = grads.materialize()
         sharpness = sharpness_of(model, self.task, self.config, epoch)
         train_loss = loss_sum / max(batches, 1)
@@ -221,13 +226,21 @@ class MorphogeneticEnv:
                         p.grad = None
 
     @torch.no_grad()
-    def _validate(self) -> tuple[float, float, tuple[float, ...]]:
+    def _validate(
+        self, stop_check: Callable[[], None] | None = None
+    ) -> tuple[float, float, tuple[float, ...]]:
         self.model.eval()
         k, dev = self.task.num_classes, self.device
         loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
         hits = torch.zeros(k, dtype=torch.float64, device=dev)
         totals = torch.zeros(k, dtype=torch.float64, device=dev)
         for x, y in self.task.val_batches():
+            if stop_check is not None:
+                try:
+                    stop_check()
+                except StopEpoch:
+                    self.model.train()
+                    raise
             out = self.model(x)
             loss_sum += F.cross_entropy(out, y, reduction="sum").double()
             hits += torch.bincount(y[out.argmax(1) == y], minlength=k).double()

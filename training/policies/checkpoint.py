@@ -145,10 +145,17 @@ def save_checkpoint(
         "hidden_dim": int(iql.config.hidden),
         "metadata": metadata_json,
     }
+    # serialised first: a full disk is then an OSError naming its cause, not torch's
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)  # "unexpected pos" RuntimeError, and no half-written file is left
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _short(value: object) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +21,14 @@ from training.policies.offline_data import OfflineDataset
 from training.util.safe_io import PathError, check_input_file
 
 MAX_DATASET_BYTES = 4 * 2**30
+# What the archive may unpack to, by the sizes its directory declares (read before a byte is
+# inflated: a zip bomb of a few MB declaring GiBs is refused at once). A transition with all
+# three feature sets stored takes under 1 kB, so this is about a million transitions.
+MAX_UNPACKED_BYTES = 2**30
+MAX_MEMBERS = 256  # arrays in the archive; a dataset has about twenty
 MAX_MAGNITUDE = 1e6  # raw features and rewards are accuracies, losses, norms: far below this
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a member, or an empty archive
+NPY_MAGIC = b"\x93NUMPY"
 
 
 def validate_for_training(dataset: OfflineDataset) -> None:
@@ -55,6 +64,56 @@ def validate_for_training(dataset: OfflineDataset) -> None:
         ) from None
 
 
+def check_archive(path: Path, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
+    """An .npz is a zip of .npy arrays: anything else (a text file, one .npy array, a pickle)
+    is named as what it is, before numpy guesses at it (and advises loading it unsafely), and
+    an archive is refused by the unpacked sizes it declares before anything is inflated.
+    ``ValueError`` (one sentence) otherwise."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as error:
+        raise ValueError(
+            f"cannot read offline dataset {path}: {error.strerror or type(error).__name__}"
+        ) from None
+    if head.startswith(NPY_MAGIC):
+        raise ValueError(
+            f"offline dataset {path} is a single .npy array, not an .npz dataset (esper-iql collect writes one)"
+        )
+    if not head.startswith(ZIP_MAGIC):
+        kind = (
+            "empty"
+            if not head
+            else "text"
+            if _looks_like_text(head)
+            else "binary, not a zip archive"
+        )
+        raise ValueError(
+            f"offline dataset {path} is not an .npz dataset (it is {kind}; esper-iql collect writes one)"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise ValueError(
+            f"offline dataset {path} is a corrupt .npz archive ({type(error).__name__})"
+        ) from None
+    if len(members) > MAX_MEMBERS:
+        raise ValueError(
+            f"offline dataset {path} holds {len(members)} arrays; a dataset has about twenty"
+        )
+    declared = sum(member.file_size for member in members)
+    if declared > max_unpacked:
+        raise ValueError(
+            f"offline dataset {path} declares {declared / 2**20:,.0f} MiB once unpacked, more than the "
+            f"{max_unpacked / 2**20:,.0f} MiB allowed; it was not unpacked"
+        )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    return all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+
+
 def load_training_dataset(
     path: str | os.PathLike[str], feature_set: str | None = None
 ) -> OfflineDataset:
@@ -63,6 +122,7 @@ def load_training_dataset(
         checked = check_input_file(path, "offline dataset", MAX_DATASET_BYTES)
     except PathError as error:
         raise ValueError(str(error)) from None
+    check_archive(checked)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. complex values cast to real: refuse, never print

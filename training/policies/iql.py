@@ -10,6 +10,7 @@ cloning baseline is trained on the same batches because on small datasets it can
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -102,6 +103,14 @@ def masked_logits(logits: Tensor, masks: Tensor) -> Tensor:
     if not bool(masks.any(dim=-1).all()):
         raise ValueError("every action mask needs at least one valid action")
     return logits.masked_fill(~masks, float("-inf"))
+
+
+def warm_up(device: str | torch.device = "cpu") -> None:
+    """Make one optimizer now: torch imports ``torch._dynamo`` at the first one, which takes
+    a second or two on a quiet machine and many more on a loaded one. A command does this
+    while a stop signal can still end it at once, so that its steps later answer one within
+    a step."""
+    make_adam([nn.Parameter(torch.zeros(1, device=device))], 1e-3, torch.device(device))
 
 
 def make_adam(params: Iterable[Tensor], lr: float, device: torch.device) -> torch.optim.Adam:
@@ -337,14 +346,21 @@ class OfflineTrainer:
         self.history: list[dict[str, float]] = []
 
     def run(
-        self, steps: int, progress: Callable[[int, dict[str, float]], None] | None = None
+        self,
+        steps: int,
+        progress: Callable[[int, dict[str, float]], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         """``steps`` more updates. ``progress(step, losses)`` is called once per step, in order,
-        after each block of up to ``block`` steps (the losses are read from the device then)."""
+        after each block of up to ``block`` steps (the losses are read from the device then).
+        A set ``stop`` ends the run after the step under way (a block can take long: large
+        batches and networks); the steps done are reported as usual."""
         if steps < 0:
             raise ValueError(f"steps must be non-negative, got {steps}")
         with flush_denormals() if self.flushes_denormals else nullcontext():
             for start in range(0, steps, self.block):
+                if stop is not None and stop.is_set():
+                    return
                 indices = self.data.sample_indices(
                     min(self.block, steps - start), self.config.batch_size, self.generator
                 )
@@ -354,8 +370,11 @@ class OfflineTrainer:
                     stats.append(
                         torch.cat([self.iql.step(batch), self.bc.step(batch).unsqueeze(0)])
                     )
-                # GPUs take subnormals at full speed
-                if self.device.type == "cpu" and self.flushes_denormals:
+                    if stop is not None and stop.is_set():
+                        break
+                if (
+                    self.device.type == "cpu" and self.flushes_denormals
+                ):  # GPUs take subnormals at full speed
                     zero_negligible_moments(self.iql.optimizer)
                     zero_negligible_moments(self.bc.optimizer)
                 for row in torch.stack(stats).tolist():
@@ -380,13 +399,19 @@ def train_offline(
     seed: int = 0,
     progress: Callable[[int, dict[str, float]], None] | None = None,
     device: str | torch.device = "cpu",
+    stop: threading.Event | None = None,
+    started: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train IQL and the BC baseline on the same batches for ``steps`` updates (see
-    ``OfflineTrainer``, deterministic for a given seed on a given device)."""
+    ``OfflineTrainer``, deterministic for a given seed on a given device). ``started`` is
+    called once the networks are built, before the first step; a set ``stop`` ends training
+    after the step under way (``progress`` has seen every step done)."""
     if steps < 0:
         raise ValueError(f"steps must be non-negative, got {steps}")
     trainer = OfflineTrainer(dataset, config, seed, device)
-    trainer.run(steps, progress)
+    if started is not None:
+        started()
+    trainer.run(steps, progress, stop)
     return trainer.result()
 
 

@@ -67,6 +67,12 @@ class OfflineDataset:
                 raise ValueError(f"{key} must be numeric, got {arrays[key].dtype}")
             if not np.isfinite(arrays[key].astype(np.float64)).all():
                 raise ValueError(f"{key} contains NaN or infinite values")
+        dones = arrays["dones"]
+        if not np.isin(dones, (0, 1)).all():
+            odd = dones[~np.isin(dones, (0, 1))]
+            raise ValueError(
+                f"dones must be 0 or 1 (the episode ended or not); {odd.size} are not, e.g. {float(odd.flat[0]):g}"
+            )
         if not np.issubdtype(actions.dtype, np.integer):
             raise ValueError(f"actions must be integers, got {actions.dtype}")
         if n and (actions.min() < 0 or actions.max() >= ACTION_DIM):

@@ -28,6 +28,7 @@ import msgspec
 from training.records.base import RecordError
 from training.records.codec import MAX_LINE, record_from_line
 from training.records.run import EpochRecord, RunEvent, RunInfo
+from training.records.text import printable
 from training.records.views import PairedResult
 from training.util.locks import is_write_locked
 from training.util.safe_io import kind_of
@@ -104,7 +105,9 @@ def read_summary(path: Path) -> RunSummary:
 
 
 def _unreadable(path: Path, size: int, reason: str, read: int = 0) -> RunSummary:
-    return RunSummary(path=path, size_bytes=size, status=UNREADABLE, reason=reason, bytes_read=read)
+    return RunSummary(
+        path=path, size_bytes=size, status=UNREADABLE, reason=printable(reason), bytes_read=read
+    )
 
 
 class _Reader:

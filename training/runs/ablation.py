@@ -27,6 +27,7 @@ from training.runs.collect import collect
 from training.runs.comparison import RunConfig, Sink
 from training.runs.driver import Backend, EpisodeRun, Progress, run_episodes
 from training.runs.lanes import Lane
+from training.util.safe_io import write_or_rescue
 
 BC_FEATURES = "seed"
 # Each model's name and the feature set it reads: IQL on every set, BC on the seed features.
@@ -169,14 +170,17 @@ def train_all(
     for fs in ALL_FEATURE_SETS:
         dataset = OfflineDataset.from_npz(data, fs)
 
+        def stopped(step: int, fs: str = fs) -> AblationStopped:
+            kept = ", ".join(path.name for path in models.values())
+            return AblationStopped(
+                f"while training IQL on the '{fs}' features at step {step}; kept {data}"
+                + (f" and {kept}" if kept else "")
+                + "; nothing was compared"
+            )
+
         def report(step: int, losses: dict, fs: str = fs) -> None:
             if stop is not None and stop.is_set():
-                kept = ", ".join(path.name for path in models.values())
-                raise AblationStopped(
-                    f"while training IQL on the '{fs}' features at step {step}; kept {data}"
-                    + (f" and {kept}" if kept else "")
-                    + "; nothing was compared"
-                )
+                raise stopped(step, fs)
             if progress is not None:
                 progress(fs, step, config.steps)
 
@@ -187,7 +191,12 @@ def train_all(
             seed=config.train_seed,
             progress=report,
             device=config.train_device,
+            stop=stop,
         )
+        if (
+            stop is not None and stop.is_set()
+        ):  # stopped between two blocks of steps: no half-trained model
+            raise stopped(len(result.history))
         metadata = dict(
             dataset.metadata,
             trained_steps=config.steps,
@@ -196,9 +205,7 @@ def train_all(
         )
         name = f"iql_{FEATURE_SETS[fs]}"
         models[name] = out / f"{name}.pt"
-        save_checkpoint(
-            models[name], result.iql, result.normalizer, fs, metadata | {"policy": "iql"}
-        )
+        _save_model(models[name], result.iql, result, fs, metadata | {"policy": "iql"})
         summaries[name] = {
             "feature_set": fs,
             "agreement_with_data": result.agreement["iql"],
@@ -206,12 +213,8 @@ def train_all(
         }
         if fs == BC_FEATURES:
             models["bc"] = out / "bc.pt"
-            save_checkpoint(
-                models["bc"],
-                _bc_in_policy_slot(result),
-                result.normalizer,
-                fs,
-                metadata | {"policy": "bc"},
+            _save_model(
+                models["bc"], _bc_in_policy_slot(result), result, fs, metadata | {"policy": "bc"}
             )
             summaries["bc"] = {
                 "feature_set": fs,
@@ -220,6 +223,15 @@ def train_all(
             }
     models["bc"] = models.pop("bc")  # rows: IQL 27, 37, 54, then the BC baseline
     return models, summaries
+
+
+def _save_model(path: Path, agent, result: TrainResult, feature_set: str, metadata: dict) -> None:
+    """A checkpoint into the ablation's folder; a failed write says why and where it went instead."""
+    write_or_rescue(
+        path,
+        lambda tmp: save_checkpoint(tmp, agent, result.normalizer, feature_set, metadata),
+        f"the model {path.stem}",
+    )
 
 
 def _bc_in_policy_slot(result: TrainResult):
@@ -298,6 +310,7 @@ def run_ablation(
     compare_sink: Sink,
     progress: Callable[[str, object], None] | None = None,
     stop: threading.Event | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> AblationResult:
     """Collect once, train every model, compare them all; files go into the folder ``out``.
     ``backend_factory`` gives a fresh backend for each fan-out (collection, comparison).
@@ -305,11 +318,16 @@ def run_ablation(
     ``stop`` (a signal) ends it at the next batch or training step and keeps what is finished:
     during the collection, the finished episodes in ``data.npz``; during training, the data and
     the models already trained (both raise ``AblationStopped``); during the comparison, the
-    paired episodes that finished, whose report comes back with ``comparison.result.stopped``."""
+    paired episodes that finished, whose report comes back with ``comparison.result.stopped``.
+    ``on_stage(name)`` is called as each stage begins ("collect", "train", "compare"): the CLI
+    lets a signal end the training stage at once (a step of a large network takes minutes, and
+    what training keeps is already on disk)."""
 
     def stage(name: str) -> Callable:
         return lambda state: progress(name, state) if progress is not None else None
 
+    begin = on_stage if on_stage is not None else (lambda name: None)
+    begin("collect")
     with backend_factory() as backend:
         transitions, metadata = collect(
             config.collect,
@@ -327,17 +345,19 @@ def run_ablation(
             raise AblationStopped(
                 "during the collection, before any behaviour episode finished; nothing was kept"
             )
-        transitions.to_npz(data)
+        write_or_rescue(data, transitions.to_npz, "the behaviour data")
         raise AblationStopped(
             f"during the collection; kept its {metadata['episodes']} finished behaviour "
             f"episode(s) in {data}; no model was trained"
         )
     if len(transitions) == 0:
         raise ValueError("no behaviour episode finished, so there is nothing to train on")
-    transitions.to_npz(data)
+    write_or_rescue(data, transitions.to_npz, "the behaviour data")
+    begin("train")
     models, training = train_all(
         data, out, config, lambda fs, step, total: stage("train")((fs, step, total)), stop
     )
+    begin("compare")
     with backend_factory() as backend:
         run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)
     return AblationResult(score(run, tally), data, models, len(transitions), training, run)

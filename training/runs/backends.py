@@ -133,6 +133,7 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -
     machine with several GPUs, worker k makes GPU k mod n its ``cuda``."""
     global _worker_stop, _worker_epochs
     _worker_stop, _worker_epochs = stop, epochs
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     import torch
@@ -145,6 +146,17 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -
         torch.cuda.set_device(index % torch.cuda.device_count())
     if data is not None:
         cached_task(data)
+
+
+def _die_with_parent() -> None:
+    """Linux: this worker is killed when the process that started it dies, however it dies
+    (SIGKILL included), so that no worker outlives its run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the executor's own shutdown is all there is
 
 
 def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
@@ -166,6 +178,7 @@ class ProcessBackend(Closing):
         self._stop = self._context.Event()
         self._started = self._context.Value("i", 0)
         self._epochs = self._context.Value("q", 0)
+        self._workers: dict = {}  # every worker process started, by pid
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -178,11 +191,14 @@ class ProcessBackend(Closing):
 
     def submit(self, task: EpisodeTask) -> Future[EpisodeOutcome]:
         try:
-            return self._executor.submit(_run_in_worker, task)
+            future = self._executor.submit(_run_in_worker, task)
         except BrokenProcessPool:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = self._start()
-            return self._executor.submit(_run_in_worker, task)
+            future = self._executor.submit(_run_in_worker, task)
+        # for kill(), whatever the pool does
+        self._workers.update(getattr(self._executor, "_processes", None) or {})
+        return future
 
     def epochs_done(self) -> int:
         return int(self._epochs.value)
@@ -191,13 +207,22 @@ class ProcessBackend(Closing):
         self._stop.set()
 
     def close(self) -> None:
-        """Episodes still running (the caller gave up on them) stop at a batch boundary first."""
+        """Episodes still running (the caller gave up on them) stop at a batch boundary first.
+        After a stop the workers have given back what they had: they are ended rather than
+        waited for (a worker's own exit, torch's teardown, takes a second or more)."""
+        if self._stop.is_set():
+            self.kill()
+            return
         self._stop.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def kill(self) -> None:
         """Last resort when stopped workers do not return: end the processes."""
-        for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+        self._workers.update(getattr(self._executor, "_processes", None) or {})
+        processes = list(self._workers.values())
+        for process in processes:
             if process.is_alive():
                 process.kill()
+        for process in processes:
+            process.join(1.0)  # reaped: a SIGKILL takes effect at once
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -158,6 +158,11 @@ class _Control:
         if self.stop.is_set():
             raise StopEpoch
 
+    def check_stop(self) -> None:
+        """Between validation batches: only the stop flag (commands wait for the batch boundary)."""
+        if self.stop.is_set():
+            raise StopEpoch
+
     def drain(self, timeout: float | None = None) -> None:
         while True:
             try:
@@ -424,10 +429,11 @@ def play_episode(
             for name in training:
                 env, policy = envs[name], playing[name]
                 if progress is None:
-                    result = env.train_epoch(batch_hook=control)
+                    result = env.train_epoch(batch_hook=control, stop_check=control.check_stop)
                 else:
                     result = env.train_epoch(
-                        *reporting_hooks(progress, control, name, episode, env)
+                        *reporting_hooks(progress, control, name, episode, env),
+                        stop_check=control.check_stop,
                     )
                 control()  # commands that arrived during validation apply before the decision
                 if progress is not None:

@@ -15,6 +15,7 @@ import logging
 import queue
 import signal
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from training.runs.backends import Backend, Closing, InProcessBackend, ProcessBa
 from training.runs.comparison import ComparisonResult, RunConfig, ScoreKeeper, Sink, run_info
 from training.runs.episodes import EpisodeOutcome, EpisodeTask
 from training.runs.lanes import Lane
-from training.util.stopping import stop_reason
+from training.util.stopping import is_urgent, stop_reason
 
 __all__ = [
     "Backend",
@@ -44,8 +45,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# How long stopped workers get to return their partial episodes before they are killed.
-STOP_GRACE_SECONDS = 30.0
+# How long stopped workers get to return their partial episodes before they are killed: a
+# worker in an episode returns at its next batch boundary (milliseconds); one still starting
+# (importing torch, building the image task) has nothing to return. A stop signal is answered
+# within two seconds in every phase, so this stays well below that.
+STOP_GRACE_SECONDS = 0.8
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ class _Driver:
             except KeyboardInterrupt:
                 self.board.result.stopped = True
                 self.queued.clear()
-                _drain(self.backend, self.pending, self.buffered)
+                _drain(self.backend, self.pending, self.buffered, stop)
                 self.write_ready(force=True)
                 self.sink(
                     self.board.stopped_event(
@@ -210,9 +214,9 @@ class _Driver:
             self.report()
 
     def collect_returned(self) -> bool:
-        """Buffer what came back within half a second and write what is in order; True when
-        Ctrl+C reached an episode running in this process."""
-        finished, _ = wait(list(self.pending), timeout=0.5, return_when=FIRST_COMPLETED)
+        """Buffer what came back within a tenth of a second (so a stop is seen as soon) and
+        write what is in order; True when Ctrl+C reached an episode running in this process."""
+        finished, _ = wait(list(self.pending), timeout=0.1, return_when=FIRST_COMPLETED)
         interrupted = False
         for future in finished:
             outcome = _outcome(future, self.pending.pop(future))
@@ -287,21 +291,31 @@ def _outcome(future: Future, episode: int) -> EpisodeOutcome:
 
 
 def _drain(
-    backend: Backend, pending: dict[Future, int], buffered: dict[int, EpisodeOutcome]
+    backend: Backend,
+    pending: dict[Future, int],
+    buffered: dict[int, EpisodeOutcome],
+    stop: threading.Event | None = None,
 ) -> None:
-    """Stop the running episodes and collect what they return within the grace period."""
+    """Stop the running episodes and collect what they return within the grace period (cut
+    short by a second stop request: ``is_urgent``)."""
     backend.stop()
     for future in pending:
         future.cancel()
     live = [f for f in pending if not f.cancelled()]
-    done, not_done = wait(live, timeout=STOP_GRACE_SECONDS)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    done, not_done = set(), set(live)
+    while not_done and time.monotonic() < deadline and not is_urgent(stop):
+        finished, not_done = wait(
+            not_done, timeout=min(0.05, max(deadline - time.monotonic(), 0.0))
+        )
+        done |= finished
     for future in done:
         outcome = _outcome(future, pending[future])
         if outcome.records or outcome.summary is not None:
             buffered[outcome.episode] = outcome
     if not_done:
-        log.warning(
-            "%d episode(s) did not stop within %.0f s; ending their workers",
+        log.info(
+            "%d episode(s) did not stop within %.1f s; ending their workers",
             len(not_done),
             STOP_GRACE_SECONDS,
         )

@@ -10,11 +10,27 @@ those too, as root). Every problem is a ``PathError`` whose message is one sente
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+# Temporary files being written right now. A process that must leave at once (a stop signal
+# while nothing is to be kept) removes them first, so that no half-written ``.name.XXXX`` file
+# outlives it; the writes below register and release their own.
+_temporaries: set[Path] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove every temporary file a write has under way (called just before ``os._exit``)."""
+    for tmp in list(_temporaries):
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 class PathError(ValueError):
@@ -22,7 +38,9 @@ class PathError(ValueError):
 
 
 def kind_of(mode: int) -> str:
-    """What a non-regular file is, in words."""
+    """What a file is, in words ("a folder", "a FIFO (named pipe)", "a regular file", ...)."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISLNK(mode):
@@ -33,7 +51,7 @@ def kind_of(mode: int) -> str:
         return "a socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "not a regular file"
+    return "an unknown kind of file"
 
 
 def _reason(error: OSError) -> str:
@@ -116,8 +134,64 @@ def check_input_dir(path: str | os.PathLike[str], what: str, must_exist: bool = 
     return p
 
 
-def check_output_file(path: str | os.PathLike[str], what: str, force: bool = False) -> Path:
-    """A new path in a writable folder, or (with ``force``) an existing regular file."""
+def lock_holder(path: Path | int) -> int | None:
+    """The pid holding an advisory lock on ``path`` (or on the file open as descriptor
+    ``path``), from Linux's ``/proc/locks``, if any is found. It only reads: it never takes
+    the lock, so it can never make a writer fail."""
+    try:
+        inode = os.fstat(path).st_ino if isinstance(path, int) else path.stat().st_ino
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            for line in locks:
+                parts = line.split()
+                if len(parts) > 5 and parts[1] == "FLOCK" and parts[5].endswith(f":{inode}"):
+                    return int(parts[4])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def busy(path: Path, what: str = "the record") -> PathError:
+    """The refusal for a file another run holds (its record lock), naming that run's pid."""
+    holder = lock_holder(path)
+    who = f"process {holder}" if holder is not None else "another process"
+    if what == "the record":
+        return PathError(f"the record {path} is being written by {who}; choose another file")
+    return PathError(
+        f"{what} {path} is a record being written by {who}; choose another file, even with --force"
+    )
+
+
+@contextmanager
+def unheld(path: Path, what: str) -> Iterator[None]:
+    """Hold the record lock of the regular file at ``path`` (if there is one) while the body
+    replaces it, so that no run's live record is replaced, and no run can start writing it
+    meanwhile; ``busy`` if another process holds it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    except OSError as error:
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy(path, what) from None
+        except OSError:
+            pass  # a filesystem without locks: nobody can hold one there
+        yield
+    finally:
+        os.close(fd)
+
+
+def check_output_file(
+    path: str | os.PathLike[str], what: str, force: bool = False, probe: bool = False
+) -> Path:
+    """A new path in a writable folder, or (with ``force``) an existing regular file that no
+    run holds as its record. ``probe``: also create and remove a file in the folder, which
+    finds what permission bits do not show (a read-only filesystem, an immutable folder, and
+    any of these for root), before the work whose result would go there."""
     p = Path(path).expanduser()
     try:
         st = p.lstat()
@@ -130,6 +204,8 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
             raise PathError(f"{what} {p} is a symbolic link; give the real path of a new file")
         if not stat.S_ISREG(st.st_mode):
             raise PathError(f"{what} {p} is {kind_of(st.st_mode)}; give the path of a new file")
+        with unheld(p, what):
+            pass
         if not force:
             raise PathError(
                 f"{what} {p} already exists; choose a new file, or pass --force to replace it"
@@ -139,7 +215,70 @@ def check_output_file(path: str | os.PathLike[str], what: str, force: bool = Fal
         raise PathError(f"cannot write {what} {p}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PathError(f"cannot write {what} {p}: permission denied in folder {parent}")
+    if probe:
+        probe_folder(parent, f"{what} {p}")
     return p
+
+
+def probe_folder(folder: Path, what: str) -> None:
+    """``PathError`` unless a file can be created in ``folder`` (it is removed at once)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".esper-probe-", dir=folder)
+    except OSError as error:
+        raise PathError(
+            f"cannot write {what}: {_reason(error).lower()} in folder {folder}"
+        ) from None
+    os.close(fd)
+    os.unlink(name)
+
+
+class WriteFailed(PathError):
+    """Finished work could not be written where asked; ``rescued`` is where it went instead
+    (the system's temporary folder), or None if that failed too. The message says both."""
+
+    def __init__(self, message: str, rescued: Path | None) -> None:
+        super().__init__(message)
+        self.rescued = rescued
+
+
+def write_or_rescue(
+    path: Path, write: Callable[[Path], object], what: str, force: bool = False
+) -> None:
+    """``atomic_write``; if that fails (a full disk, the folder gone or made read-only, the path
+    taken meanwhile), the same content is written to a new file in the system's temporary folder
+    and ``WriteFailed`` says where, so finished work is never lost to a failed write."""
+    try:
+        atomic_write(path, write, what, force)
+    except PathError as error:
+        rescued = rescue_write(path, write)
+        where = (
+            f"; it was saved to {rescued} instead"
+            if rescued
+            else "; it could not be saved elsewhere either"
+        )
+        raise WriteFailed(f"{error}{where}", rescued) from None
+
+
+def rescue_write(path: Path, write: Callable[[Path], object]) -> Path | None:
+    """``write`` into a new file in the system's temporary folder named after ``path``; None if
+    that fails too (a partial file is removed: it would only mislead)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{path.stem}-rescued-", suffix=path.suffix or ".out")
+    except OSError:
+        return None
+    os.close(fd)
+    rescued = Path(name)
+    _temporaries.add(rescued)
+    try:
+        write(rescued)
+        with open(rescued, "rb") as handle:
+            os.fsync(handle.fileno())
+    except Exception:  # noqa: BLE001 - whatever failed, the rescue did not happen
+        rescued.unlink(missing_ok=True)
+        return None
+    finally:
+        _temporaries.discard(rescued)
+    return rescued
 
 
 def new_path(folder: Path, stem: str, suffix: str) -> Path:
@@ -149,6 +288,32 @@ def new_path(folder: Path, stem: str, suffix: str) -> Path:
         n += 1
         candidate = folder / f"{stem}-{n}{suffix}"
     return candidate
+
+
+def create_new(path: Path, text: str, what: str) -> Path:
+    """Write ``text`` to ``path``, which must not exist yet (``O_EXCL``: a file that appears
+    meanwhile is never replaced, a symbolic link never followed). A failure (the folder gone, a
+    full disk, no permission) is a ``PathError`` naming the file and the cause, and leaves no
+    partial file behind."""
+    if not path.parent.is_dir():
+        raise PathError(f"cannot write {what} {path}: folder {path.parent} does not exist")
+    try:
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666
+        )
+    except FileExistsError:
+        raise PathError(f"{what} {path} appeared meanwhile; it was left as it is") from None
+    except OSError as error:
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
+    return path
 
 
 def atomic_write(
@@ -164,6 +329,7 @@ def atomic_write(
     )
     os.close(fd)
     tmp = Path(name)
+    _temporaries.add(tmp)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
@@ -176,24 +342,29 @@ def atomic_write(
         raise PathError(f"cannot write {what} {path}: {_reason(error)}") from None
     finally:
         tmp.unlink(missing_ok=True)
+        _temporaries.discard(tmp)
     _sync_dir(path.parent)
 
 
 def _commit(tmp: Path, path: Path, what: str, force: bool) -> None:
-    if not force:
-        try:
-            os.link(tmp, path)
-            return
-        except FileExistsError:
+    """A new path gets a hard link (it fails if the path appeared meanwhile); an existing file,
+    with ``force``, is replaced while its record lock is held by us, so a run's live record is
+    never replaced and none can start on it during the rename."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        if not force:
             raise PathError(
                 f"{what} {path} appeared while it was being written; it was left as it is"
             ) from None
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
     # still a regular file or a new path, just before the rename
     check_output_file(path, what, force)
-    os.replace(tmp, path)
+    with unheld(path, what):
+        os.replace(tmp, path)
 
 
 def _sync_dir(folder: Path) -> None:
