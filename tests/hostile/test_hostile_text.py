@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,8 @@ from esper_tui.screens.dialogs import finished_text
 from esper_tui.store import TelemetryStore
 from training.records import RunEvent, record_from_line
 from training.records.text import printable
-from widgets.decision_table import decision_cells, q_vector_text, reason_text
+from widgets.decision_table import decision_cells
+from widgets.decision_why import why_text
 from widgets.gradient_panel import gradient_text
 from widgets.run_header import SourceState, header_text
 from widgets.saturation_panel import saturation_text
@@ -162,8 +164,7 @@ def rendered(view, store: TelemetryStore) -> list[tuple[str, str, bool]]:
     for decision in view.decisions:
         out += [
             ("decision", " ".join(c.plain for c in decision_cells(decision, True)), False),
-            ("reason", reason_text(decision).plain, True),
-            ("q vector", q_vector_text(decision).plain, True),
+            ("why pane", why_text(decision, view, 120).plain, True),
         ]
     for event in view.events:
         out += [("toast", applied_text(event), False), ("toast", event.message, False)]
@@ -252,6 +253,11 @@ def _restore(value, original):
     """Undo ``_placeholders`` on every string of a decoded record."""
     if isinstance(value, str):
         return value.encode("ascii").decode("unicode_escape")
+    if isinstance(value, msgspec.Struct):
+        return msgspec.structs.replace(
+            value,
+            **{name: _restore(getattr(value, name), None) for name in value.__struct_fields__},
+        )
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.replace(
             value,
