@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 
 from esper_tui.store import TelemetryStore
 from training.records import MAX_LINE, EpochRecord, Record, RecordError, RunEvent, record_from_line
+from training.records.text import printable_record
 from training.util.safe_io import InputProblem, examine_input_file, kind_of, lock_holder
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
@@ -76,7 +77,7 @@ def open_regular(path: Path) -> BinaryIO:
 class RecordSink(Protocol):
     """Where a feeder puts what it reads: the store, or a plain list (``read_records``)."""
 
-    def add(self, record: Record, decoded: bool = False) -> None: ...
+    def add(self, record: Record) -> None: ...
 
     def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
         """``count`` lines skipped as unreadable; ``line``: the first one's number."""
@@ -343,7 +344,7 @@ class RecordFeeder(threading.Thread):
             self.store.note_corrupt(line=self.line_number, reason=str(exc)[:200])
             return
         try:
-            self.store.add(record, decoded=True)
+            self.store.add(record)
         except Exception as exc:  # noqa: BLE001 - a record the store cannot take is a corrupt line
             self.store.note_corrupt(
                 line=self.line_number, reason=f"the store refused it ({type(exc).__name__})"
@@ -376,8 +377,8 @@ class _Collected:
         self.records: list[Record] = []
         self.corrupt = 0
 
-    def add(self, record: Record, decoded: bool = False) -> None:
-        self.records.append(record)
+    def add(self, record: Record) -> None:
+        self.records.append(printable_record(record))  # read whole to be shown (summarize, c)
 
     def note_corrupt(self, count: int = 1, line: int | None = None, reason: str = "") -> None:
         self.corrupt += count

@@ -148,11 +148,13 @@ class TelemetryStore:
         self._vitals_history: list[Vitals] = []  # sorted by time; workers' samples interleave
 
     # ------------------------------------------------------------------ producer side
-    def add(self, record: Record, decoded: bool = False) -> None:
+    def add(self, record: Record) -> None:
         """The sink: called from the trainer thread or the replay for every record. The file gets
         the record as it is; what the screen gets has every string made printable (lane names
-        from model files, paths, tracebacks), unless ``decoded``: the decoder did that already."""
-        shown = record if decoded else printable_record(record)
+        from model files or a record, paths, tracebacks). The decoder keeps text exactly as
+        written (a record read back equals the one written), so this is the one place a record
+        is made safe to show."""
+        shown = printable_record(record)
         with self._lock:
             if self._writer is not None and not self._writer.write(record):
                 self._record_failed()

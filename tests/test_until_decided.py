@@ -123,7 +123,7 @@ def test_the_cli_runs_to_the_maximum_and_says_why_when_every_episode_ties(tmp_pa
         (["--until-decided", "--max-episodes", "8", "--min-episodes", "9"], "fewer than the 9"),
         (["--until-decided", "--max-episodes", "8", "--mode", "shadow"], "head-to-head"),
         (["--effect", "0"], "must be a positive number"),
-        (["--effect", "nan"], "must be a positive number"),
+        (["--effect", "nan"], "nan is not a number"),
     ],
 )
 def test_until_decided_flag_mistakes_are_one_sentence(flags, message, capsys):

@@ -151,7 +151,7 @@ def prepare(args: argparse.Namespace) -> Launch:
             path = check_readable(source, follow=bool(args.follow))
         except ReplayError as exc:
             fail(str(exc))
-        _require_terminal()
+        _require_terminal(args)
         store = TelemetryStore(source="follow" if args.follow else "replay")
         feeder = RecordFeeder(path, store, speed=args.speed, follow=bool(args.follow), linger=True)
         return Launch(store, feeder, args.refresh, None, controls=False)
@@ -220,7 +220,7 @@ def _prepare_live(args: argparse.Namespace) -> Launch:
             check_output_file(args.record, "the record", args.force)  # refused now, created below
         except PathError as exc:
             fail(str(exc))
-    _require_terminal()
+    _require_terminal(args)
     writer = None if args.no_record else _record_file(args.record, args.force)
     store = TelemetryStore(writer=writer)
     return Launch(
@@ -282,8 +282,12 @@ def missing_terminal() -> str | None:
     )
 
 
-def _require_terminal() -> None:
-    """After every input is checked, before anything is made (a record, a thread)."""
+def _require_terminal(args: argparse.Namespace) -> None:
+    """After every input is checked, before anything is made (a record, a thread). Serving needs
+    none: --serve trains headless and draws nothing, and each --served viewer draws for a
+    browser through textual-serve's pipes."""
+    if args.serve or args.served:
+        return
     problem = missing_terminal()
     if problem is not None:
         fail(problem)

@@ -215,7 +215,7 @@ def test_printable_text_is_safe_and_encodable_for_any_string(text):
 def test_any_string_in_any_record_field_reaches_no_panel_raw_when_replayed(hostile):
     store = TelemetryStore(source="replay")
     for line in hostile_lines(hostile):
-        store.add(record_from_line(line), decoded=True)
+        store.add(record_from_line(line))
     assert_safe(store.view(), store)
 
 
@@ -413,7 +413,7 @@ def test_the_replay_feeder_and_the_store_agree_on_what_is_shown():
     lines = hostile_lines(hostile)
     replayed = TelemetryStore(source="replay")
     for line in lines:
-        replayed.add(record_from_line(line), decoded=True)
+        replayed.add(record_from_line(line))
     live = TelemetryStore()
     for line in lines:
         live.add(raw_record(line))

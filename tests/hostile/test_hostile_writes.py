@@ -105,9 +105,9 @@ def test_a_zip_bomb_is_refused_by_the_size_it_declares_before_anything_is_inflat
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        (b"states,actions\n1,2\n", "it is text"),
-        (b"", "it is empty"),
-        (b"\x80\x04\x95 pickle", "it is binary, not a zip archive"),
+        (b"states,actions\n1,2\n", "is a text file"),
+        (b"", "is empty"),
+        (b"\x80\x04\x95 pickle", "is a Python pickle, which esper-iql never loads"),
     ],
     ids=["text", "empty", "pickle"],
 )
@@ -116,7 +116,7 @@ def test_a_file_that_is_not_an_npz_is_named_as_what_it_is(tmp_path, content, sai
     path.write_bytes(content)
     with pytest.raises(ValueError) as error:
         load_training_dataset(path)
-    assert f"is not an .npz dataset ({said}; esper-iql collect writes one)" in str(error.value), (
+    assert f"{said}, not an .npz dataset (esper-iql collect writes one)" in str(error.value), (
         error.value
     )
     assert "allow_pickle" not in str(error.value)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from training.env.features import FEATURE_SETS
-from training.policies.offline_data import OfflineDataset
+from training.policies.offline_data import OfflineDataset, file_kind
 from training.util.safe_io import PathError, check_input_file
 
 MAX_DATASET_BYTES = 4 * 2**30
@@ -81,15 +81,9 @@ def check_archive(path: Path, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
             f"offline dataset {path} is a single .npy array, not an .npz dataset (esper-iql collect writes one)"
         )
     if not head.startswith(ZIP_MAGIC):
-        kind = (
-            "empty"
-            if not head
-            else "text"
-            if _looks_like_text(head)
-            else "binary, not a zip archive"
-        )
         raise ValueError(
-            f"offline dataset {path} is not an .npz dataset (it is {kind}; esper-iql collect writes one)"
+            f"offline dataset {path} is {file_kind(path)}, not an .npz dataset "
+            "(esper-iql collect writes one)"
         )
     try:
         with zipfile.ZipFile(path) as archive:
@@ -108,10 +102,6 @@ def check_archive(path: Path, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
             f"offline dataset {path} declares {declared / 2**20:,.0f} MiB once unpacked, more than the "
             f"{max_unpacked / 2**20:,.0f} MiB allowed; it was not unpacked"
         )
-
-
-def _looks_like_text(head: bytes) -> bool:
-    return all(32 <= b < 127 or b in b"\t\r\n" for b in head)
 
 
 def load_training_dataset(

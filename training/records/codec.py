@@ -18,7 +18,6 @@ import msgspec
 from training.records.base import SCHEMA_VERSION, RecordError
 from training.records.fields import check_depth, check_event_data
 from training.records.run import EpochRecord, RunEvent, RunInfo
-from training.records.text import printable_record
 
 Record = RunInfo | EpochRecord | RunEvent
 MAX_LINE = 2**20  # 1 MiB; our longest lines (a crash traceback) are a few kB
@@ -93,16 +92,16 @@ def _lenient(line: str | bytes) -> Record:
 
 
 def _checked(record: Record) -> Record:
-    """The free-form parts of a decoded record, checked (events and runs only: rare lines), and
-    every string made printable (``text.printable_record``): a name holding terminal escape
-    codes is shown escaped by every reader, never obeyed."""
+    """The free-form parts of a decoded record, checked (events and runs only: rare lines). Text
+    is kept exactly as written; what shows a record makes it printable (the store,
+    ``read_records``, ``read_summary``)."""
     if isinstance(record, RunEvent):
         check_event_data(record.data)
     elif isinstance(record, RunInfo):
         for lane in record.lanes:
             if lane.metrics is not None:
                 check_depth(lane.metrics, 30)  # the metrics sit three levels into the line
-    return printable_record(record)
+    return record
 
 
 def _refused(exc: msgspec.ValidationError) -> RecordError:

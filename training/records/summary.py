@@ -28,7 +28,7 @@ import msgspec
 from training.records.base import RecordError
 from training.records.codec import MAX_LINE, record_from_line
 from training.records.run import EpochRecord, RunEvent, RunInfo
-from training.records.text import printable
+from training.records.text import printable_record
 from training.records.views import PairedResult
 from training.util.locks import is_write_locked
 from training.util.safe_io import kind_of
@@ -96,18 +96,17 @@ class RunSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 def read_summary(path: Path) -> RunSummary:
     """The summary of the record at ``path``; status UNREADABLE with a one-sentence ``reason``
-    for anything that is not a readable record. Never raises (but ``KeyboardInterrupt``)."""
+    for anything that is not a readable record. Every string in it is printable (lane names,
+    reasons: foreign text, shown escaped). Never raises (but ``KeyboardInterrupt``)."""
     path = Path(path)
     try:
-        return _Reader(path).summary()
+        return printable_record(_Reader(path).summary())
     except Exception as exc:  # noqa: BLE001 - a runs list must list every file, whatever it holds
         return _unreadable(path, 0, f"it could not be read ({type(exc).__name__})")
 
 
 def _unreadable(path: Path, size: int, reason: str, read: int = 0) -> RunSummary:
-    return RunSummary(
-        path=path, size_bytes=size, status=UNREADABLE, reason=printable(reason), bytes_read=read
-    )
+    return RunSummary(path=path, size_bytes=size, status=UNREADABLE, reason=reason, bytes_read=read)
 
 
 class _Reader:
