@@ -34,10 +34,17 @@ def fmt_fit(x: float | None, width: int, *, signed: bool = False) -> str:
         text = f"{x:{sign}.{digits}g}"
         if "e" in text:
             text = _short_exponent(text)
-        if len(text) <= width:
+        if len(text) <= width and math.isfinite(float(text)):
             return text
     for digits in range(2, -1, -1):
         text = _short_exponent(f"{x:{sign}.{digits}e}")
+        if len(text) <= width and math.isfinite(float(text)):
+            return text
+    # Rounding up the last mantissa digit can overflow a float (1.5e308 -> 2e308, which is inf):
+    # cut the mantissa instead of rounding it.
+    if abs(x) >= 1e300:
+        exponent = math.floor(math.log10(abs(x)))
+        text = f"{int(x / 10.0**exponent):{sign}d}e{exponent}"
         if len(text) <= width:
             return text
     return "#" * max(width, 1)

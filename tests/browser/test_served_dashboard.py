@@ -34,7 +34,7 @@ def test_the_served_dashboard_shows_its_panels_and_help(serve, context, tmp_path
     wait_for_text(page, *PANELS, "FOLLOW", "tiny_iql")
     page.locator(".xterm-helper-textarea").focus()
     page.keyboard.press("?")
-    help_screen = wait_for_text(page, "Esper — keys", "Decision table columns")
+    help_screen = wait_for_text(page, "Esper — keys", "this help", "quit from any screen")
     assert "space" in help_screen
     page.keyboard.press("Escape")
     wait_until(lambda: "Esper — keys" not in screen_text(page), "escape did not close the help")
