@@ -90,13 +90,12 @@ async def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path):
         clock=None,
     )
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert "FOLLOW" in header(
-            app
-        ) and f"waiting for {tmp_path / 'later.jsonl'} to be created" in header(app)
+        note = f"waiting for {tmp_path / 'later.jsonl'} to be created"
+        await until(pilot, lambda: note in header(app))  # the first poll runs after mounting
+        assert "FOLLOW" in header(app)
         (tmp_path / "later.jsonl").touch()
         app.dashboard.poll()
-        assert "waiting for the first record in" in header(app)
+        await until(pilot, lambda: "waiting for the first record in" in header(app))
 
 
 async def test_a_followed_file_replaced_by_a_new_run_drops_the_old_runs_crash_dialog():
