@@ -5,6 +5,7 @@ malformed lines are skipped and counted, and nothing a line holds can stop the f
 Follow behaves like ``tail -F``: a file not there yet is waited for, and a file truncated or
 replaced (rotated) starts a fresh view of the new run. The header says which, through the
 store's ``source``. If the feeder dies anyway, a ``crashed`` event says so on screen.
+The checks before a file is opened, and the open itself, are ``esper_tui.record_open``.
 """
 
 from __future__ import annotations
@@ -17,61 +18,15 @@ import traceback
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from esper_tui.record_open import NotRegular, open_regular
 from esper_tui.store import TelemetryStore
 from training.records import MAX_LINE, EpochRecord, Record, RecordError, RunEvent, record_from_line
 from training.records.text import printable_record
-from training.util.safe_io import InputProblem, examine_input_file, kind_of, lock_holder
+from training.util.safe_io import kind_of, lock_holder
 
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0
 ENDED_AFTER_S = 5.0  # follow: idle this long, with no writer holding its lock, the record has ended
 CHUNK = 65536
-
-
-class ReplayError(Exception):
-    """A record file that cannot be replayed; one sentence."""
-
-
-def check_readable(path: str | Path, follow: bool = False) -> Path:
-    """Fail early, before the UI starts, on a file that is missing (unless followed), not a
-    regular file (a FIFO would block the reader forever), unreadable or binary."""
-    p = Path(path).expanduser()
-    try:
-        head = examine_input_file(p, head=4096)
-    except InputProblem as problem:
-        if problem.kind == "missing":
-            if follow:
-                return p  # followed like tail -F: waited for, its folder too
-            raise ReplayError(f"record file {p} does not exist") from None
-        if problem.kind in ("unreadable", "no access"):
-            raise ReplayError(f"cannot read record file {p}: {problem.detail}") from None
-        if problem.kind == "folder":
-            raise ReplayError(f"record file {p} is a folder, not a file") from None
-        raise ReplayError(f"record file {p} is {problem.detail}, not a regular file") from None
-    if head and b"\0" in head:
-        raise ReplayError(f"record file {p} is binary, not JSON lines")
-    return p
-
-
-class NotRegular(OSError):
-    """The path is there, but is not a regular file (a folder, a FIFO, a device, a socket)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-def open_regular(path: Path) -> BinaryIO:
-    """Open for reading without blocking on a FIFO (O_NONBLOCK), and only a regular file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except IsADirectoryError:
-        raise NotRegular("a folder") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise NotRegular(kind_of(mode))
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
 
 
 class RecordSink(Protocol):
@@ -112,7 +67,6 @@ class RecordFeeder(threading.Thread):
         self.poll = poll
         self.linger = linger  # replay: stay at the end, so that jump_episode can go back
         self.stop_event = threading.Event()
-        self.lines_read = 0
         self.line_number = 0  # of the line read last, counting every line of the file (blank too)
         self._resume = threading.Event()
         self._resume.set()
@@ -336,7 +290,6 @@ class RecordFeeder(threading.Thread):
             self.store.set_source(f"follow · {note}" if note else "follow")
 
     def _feed(self, line: bytes) -> None:
-        self.lines_read += 1
         self._lines += 1
         try:
             record = record_from_line(line)

@@ -3,7 +3,7 @@
 One path: every record goes through ``add()``; the UI reads ``view()``. The lock is held only to
 append and to copy bounded containers into an immutable view (no deepcopy; records are frozen),
 and the view is cached per version, so polling an unchanged store costs almost nothing.
-No Textual here.
+What the store keeps of each lane is ``esper_tui.lane_history``. No Textual here.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 from esper_tui.event_log import EventLog
+from esper_tui.lane_history import LaneHistory
 from esper_tui.record_writer import RecordFile
-from esper_tui.saturation import SaturationTracker, focus_record
 from training.records import (
     DecisionRecord,
     EpochRecord,
@@ -30,75 +28,12 @@ from training.records import (
     Vitals,
 )
 from training.records.text import printable, printable_record
-from training.seeds.lifecycle import SeedStage, is_failure_stage
-from widgets.model import (
-    Agreement,
-    EpisodeCurve,
-    FocusPoint,
-    InputOutlier,
-    LaneView,
-    Progress,
-    RunStatus,
-    StoreView,
-    input_outliers,
-)
+from widgets.model import InputOutlier, Progress, RunStatus, StoreView, input_outliers
 
-EPOCH_HISTORY = 200  # epochs kept per lane (the current episode's curve)
-SEED_HISTORY = 60  # records kept per lane and slot (alpha / gradient history, detail screen)
 DECISIONS = 300  # rows of the decision table
 EVENTS = 200
 LOG_ENTRIES = 2000  # lines of the event log (a few per epoch at most)
-PAST_EPISODES = 20  # finished episodes' curves kept per lane (the charts draw them)
 VITALS_HISTORY = 300  # distinct vitals samples kept: 10 minutes at one sample every 2 s
-
-
-@dataclass
-class _LaneHistory:
-    """What the store keeps of one lane while records arrive; views are built from it."""
-
-    name: str
-    kind: str = "heuristic"
-    model_path: str | None = None
-    state_dim: int | None = None
-    telemetry_type: str | None = None
-    feature_names: tuple[str, ...] = ()
-    episode: int = 0
-    epochs: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
-    finals: list[float] = field(default_factory=list)
-    seeds: dict[int, deque] = field(default_factory=dict)
-    saturation: SaturationTracker = field(default_factory=lambda: SaturationTracker(""))
-    outliers: tuple[InputOutlier, ...] = ()
-    pending: dict[int, str] = field(default_factory=dict)
-    fossilized: set[str] = field(default_factory=set)  # seed ids, this episode
-    culled: set[str] = field(default_factory=set)
-    past: deque = field(default_factory=lambda: deque(maxlen=PAST_EPISODES))
-    focus: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))
-    agreed: int = 0
-    decided: int = 0
-    agreement_episode: int = 0
-    episode_agreed: int = 0
-    episode_decided: int = 0
-    choices: deque = field(default_factory=lambda: deque(maxlen=EPOCH_HISTORY))  # advising lanes
-    final_params: list[int] = field(default_factory=list)
-
-    def count_agreement(self, decision: DecisionRecord) -> None:
-        if decision.episode != self.agreement_episode:
-            self.agreement_episode, self.episode_agreed, self.episode_decided = (
-                decision.episode,
-                0,
-                0,
-            )
-            self.choices.clear()
-        agrees = decision.agrees
-        if agrees is None:
-            return
-        self.agreed += agrees
-        self.decided += 1
-        self.episode_agreed += agrees
-        self.episode_decided += 1
-
-    def agreement(self) -> Agreement:
-        return Agreement(self.agreed, self.decided, self.episode_agreed, self.episode_decided)
 
 
 class TelemetryStore:
@@ -129,7 +64,7 @@ class TelemetryStore:
         self._version = 0
         self._run: RunInfo | None = None
         self._status = RunStatus.WAITING
-        self._lanes: dict[str, _LaneHistory] = {}
+        self._lanes: dict[str, LaneHistory] = {}
         self._decisions: deque[DecisionRecord] = deque(maxlen=DECISIONS)
         self._events: deque[RunEvent] = deque(maxlen=EVENTS)
         self._log = EventLog(LOG_ENTRIES)
@@ -285,10 +220,10 @@ class TelemetryStore:
         self.source = f"{self.source} · RECORD NOT SAVED"
         self._version += 1
 
-    def _lane(self, name: str) -> _LaneHistory:
+    def _lane(self, name: str) -> LaneHistory:
         lane = self._lanes.get(name)
         if lane is None:
-            lane = self._lanes[name] = _LaneHistory(name, saturation=SaturationTracker(name))
+            lane = self._lanes[name] = LaneHistory(name)
         return lane
 
     def _add_run(self, info: RunInfo) -> None:
@@ -305,48 +240,11 @@ class TelemetryStore:
 
     def _add_epoch(self, record: EpochRecord) -> None:
         lane = self._lane(record.lane)
-        if record.episode != lane.episode:
-            if lane.epochs:
-                lane.past.append(
-                    EpisodeCurve(
-                        lane.episode,
-                        tuple(r.epoch for r in lane.epochs),
-                        tuple(r.val_accuracy for r in lane.epochs),
-                        tuple(r.val_loss for r in lane.epochs),
-                    )
-                )
-            lane.focus.clear()
-            lane.episode = record.episode
-            lane.epochs.clear()
-            lane.seeds.clear()
-            lane.saturation.reset()
-            lane.fossilized.clear()
-            lane.culled.clear()
-        lane.epochs.append(record)
         self._record_seconds += record.wall_seconds
         if record.vitals is not None:
             self._add_vitals(record.vitals)
-        focus = focus_record(record.seeds)
-        lane.focus.append(
-            FocusPoint(record.epoch, None, 0.0, None)
-            if focus is None
-            else FocusPoint(
-                record.epoch,
-                focus.seed_id,
-                focus.alpha,
-                focus.telemetry.gradient_norm if focus.gradients_measured else None,
-            )
-        )
-        for seed in record.seeds:
-            lane.seeds.setdefault(seed.slot_index, deque(maxlen=SEED_HISTORY)).append(seed)
-            if seed.seed_id is not None:
-                if seed.stage == SeedStage.FOSSILIZED:
-                    lane.fossilized.add(seed.seed_id)
-                elif is_failure_stage(seed.stage):
-                    lane.culled.add(seed.seed_id)
-        lane.saturation.add(record)
+        lane.add_epoch(record)
         self._log.add_epoch(record)
-        lane.pending.clear()  # the record now tells the truth about every slot
         decision = record.decision
         if decision is not None:
             self._decisions.append(decision)
@@ -400,11 +298,7 @@ class TelemetryStore:
         elif kind == "episode_finished":
             self._paired = self._paired_from(event)
             for name, acc in (event.data.get("final_accuracy") or {}).items():
-                lane = self._lane(name)
-                lane.finals.append(float(acc))
-                latest = lane.epochs[-1] if lane.epochs else None
-                ended = latest is not None and latest.episode == event.episode
-                lane.final_params.append(latest.seed_params if ended and latest is not None else 0)
+                self._lane(name).add_final(float(acc), event.episode)
         elif kind == "command_applied" and event.lane is not None and event.slot is not None:
             command = event.data.get("type", "")
             label = {"pause_seed": "paused", "resume_seed": "resumed", "cull": "culled"}.get(
@@ -427,31 +321,7 @@ class TelemetryStore:
         with self._lock:
             if self._view is not None and self._view.version == self._version:
                 return self._view
-            lanes = tuple(
-                LaneView(
-                    lane.name,
-                    lane.kind,
-                    lane.model_path,
-                    lane.state_dim,
-                    lane.telemetry_type,
-                    tuple(lane.epochs),
-                    tuple(lane.finals),
-                    MappingProxyType({slot: tuple(h) for slot, h in sorted(lane.seeds.items())}),
-                    lane.saturation.rows(),
-                    lane.outliers,
-                    MappingProxyType(dict(lane.pending)),
-                    len(lane.fossilized),
-                    len(lane.culled),
-                    tuple(lane.past),
-                    tuple(lane.focus),
-                    lane.agreement(),
-                    self._advising(lane.name),
-                    tuple(lane.choices),
-                    tuple(lane.final_params),
-                    lane.epochs[-1].host_params if lane.epochs else 0,
-                )
-                for lane in self._ordered_lanes()
-            )
+            lanes = tuple(lane.view(self._advising(lane.name)) for lane in self._ordered_lanes())
             self._view = StoreView(
                 version=self._version,
                 run=self._run,
@@ -486,7 +356,7 @@ class TelemetryStore:
         run = self._run
         return run is not None and run.executing_lane is not None and name != run.executing_lane
 
-    def _ordered_lanes(self) -> list[_LaneHistory]:
+    def _ordered_lanes(self) -> list[LaneHistory]:
         if self._run is None:
             return list(self._lanes.values())
         order = [li.name for li in self._run.lanes]

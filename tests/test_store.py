@@ -6,15 +6,10 @@ import threading
 import msgspec
 import pytest
 
+from esper_tui import lane_history
 from esper_tui import store as store_module
-from esper_tui.replay import (
-    RecordFeeder,
-    ReplayError,
-    check_readable,
-    read_records,
-    replay_all,
-    wait_for,
-)
+from esper_tui.record_open import ReplayError, check_readable
+from esper_tui.replay import RecordFeeder, read_records, replay_all, wait_for
 from esper_tui.saturation import SaturationTracker
 from esper_tui.store import TelemetryStore
 from training.records import (
@@ -80,8 +75,8 @@ def epoch(n, lane="L", seeds=(), episode=1):
 
 
 def test_histories_are_bounded(monkeypatch):
-    monkeypatch.setattr(store_module, "EPOCH_HISTORY", 5)
-    monkeypatch.setattr(store_module, "SEED_HISTORY", 3)
+    monkeypatch.setattr(lane_history, "EPOCH_HISTORY", 5)
+    monkeypatch.setattr(lane_history, "SEED_HISTORY", 3)
     store = TelemetryStore()
     for n in range(1, 21):
         store.add(epoch(n, seeds=[seed(epoch=n)]))
@@ -91,7 +86,7 @@ def test_histories_are_bounded(monkeypatch):
 
 
 def test_seed_outcomes_count_the_whole_episode_not_just_the_history(monkeypatch):
-    monkeypatch.setattr(store_module, "SEED_HISTORY", 3)
+    monkeypatch.setattr(lane_history, "SEED_HISTORY", 3)
     store = TelemetryStore()
     stages = {1: 3, 2: 8, 3: 9, 4: 10, 5: 0, 6: 3, 7: 7}  # s-a culled at 2, s-b fossilised at 7
     for n in range(1, 41):

@@ -90,7 +90,7 @@ class Plan:
 
 def plan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Plan:
     """Check the flags and the record or folder; exits 2 on the first problem."""
-    from esper_tui.replay import ReplayError, check_readable
+    from esper_tui.record_open import ReplayError, check_readable
 
     if args.served:
         fail("--served is the viewer that --serve starts for each visitor; use --serve")

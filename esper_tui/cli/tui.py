@@ -145,7 +145,8 @@ def prepare(args: argparse.Namespace) -> Launch:
             fail("--model trains a new run; it cannot be combined with --replay or --follow")
         if args.record:
             fail("--record writes a new run; a replayed run is already recorded")
-        from esper_tui.replay import RecordFeeder, ReplayError, check_readable
+        from esper_tui.record_open import ReplayError, check_readable
+        from esper_tui.replay import RecordFeeder
 
         try:
             path = check_readable(source, follow=bool(args.follow))

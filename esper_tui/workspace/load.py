@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from esper_tui.replay import ReplayError, check_readable, read_records
+from esper_tui.record_open import ReplayError, check_readable
+from esper_tui.replay import read_records
 from training.runs.outcome import NoRunRecord, RunOutcome, run_outcome
 from training.util.safe_io import PathError
 

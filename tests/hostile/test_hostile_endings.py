@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from esper_tui import replay
+from esper_tui.record_open import check_readable
 from esper_tui.record_writer import RecordFile
-from esper_tui.replay import RecordFeeder, check_readable, read_records, wait_for
+from esper_tui.replay import RecordFeeder, read_records, wait_for
 from esper_tui.store import TelemetryStore
 from widgets.model import RunStatus
 from widgets.run_header import SourceState, header_text
