@@ -40,12 +40,13 @@ from training.records.text import printable_path
 from training.seeds.lifecycle import is_live_stage, is_terminal_stage
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_panel import DecisionPanel
-from widgets.decision_table import DecisionFilter, DecisionTable
+from widgets.decision_rows import DecisionFilter
+from widgets.decision_table import DecisionTable
 from widgets.event_strip import EventStrip
 from widgets.footer import FittingFooter
 from widgets.model import RunStatus, StoreView
 from widgets.panel import ScrollPanel, Titled
-from widgets.run_header import SourceState, record_time
+from widgets.run_source import SourceState, record_time
 from widgets.seed_grid import grid_lanes
 
 __all__ = ["PANELS", "DashboardScreen", "wall_clock"]

@@ -35,7 +35,8 @@ from tests.widgets_support import (
 from widgets import RunHeader, Scoreboard
 from widgets.run_header import header_text
 from widgets.scoreboard import NO_PAIRED
-from widgets.seed_grid import SHORT, SeedCard, SeedGrid
+from widgets.seed_card import SHORT, SeedCard
+from widgets.seed_grid import SeedGrid
 
 
 class TestPackage:

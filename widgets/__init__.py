@@ -8,7 +8,8 @@ from widgets.gradient_panel import GradientPanel
 from widgets.run_header import RunHeader
 from widgets.saturation_panel import SaturationPanel
 from widgets.scoreboard import Scoreboard
-from widgets.seed_grid import SeedCard, SeedGrid
+from widgets.seed_card import SeedCard
+from widgets.seed_grid import SeedGrid
 
 __all__ = [
     "DecisionTable",

@@ -16,7 +16,8 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import DataTable
 
 from training.records import DecisionRecord
-from widgets.decision_table import COLUMNS, DecisionFilter, DecisionTable
+from widgets.decision_rows import COLUMNS, DecisionFilter
+from widgets.decision_table import DecisionTable
 from widgets.decision_why import DecisionWhy
 from widgets.model import StoreView
 from widgets.panel import Titled

@@ -4,12 +4,11 @@ records carry them) the trainer's vitals on a fourth line.
 No clock of its own: the dashboard passes a ``SourceState`` with the age of the newest data, so
 snapshots stay stable and a stalled trainer shows as stale data rather than as a ticking clock.
 Each of the three lines is cut to the width, never wrapped: a wrapped header splits an item.
+The source's badge and the data's freshness are ``widgets.run_source``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from rich.cells import cell_len
@@ -17,30 +16,11 @@ from rich.text import Text
 
 from widgets.glyphs import TextPanel, bar, fit, fmt_count, truncate
 from widgets.labels import lane_codes, lane_labels
-from widgets.model import LaneView, Progress, RunStatus, StoreView
+from widgets.model import LaneView, RunStatus, StoreView
+from widgets.run_source import SourceState, freshness, note_style, source_badge
 from widgets.vitals_text import vitals_line
 
-# Each status looks different; FINISHED (a normal end) must never look like CRASHED.
-STATUS_STYLES: dict[str, tuple[str, str]] = {
-    RunStatus.RUNNING: ("› RUNNING", "bold green"),
-    RunStatus.PAUSED: ("PAUSED", "bold black on yellow"),
-    RunStatus.FINISHED: ("✓ FINISHED", "bold cyan"),
-    RunStatus.CRASHED: ("✗ CRASHED", "bold white on red"),
-    RunStatus.STOPPED: ("STOPPED", "bold magenta"),
-    RunStatus.WAITING: ("· WAITING", "dim"),
-    RunStatus.ENDED: ("■ ENDED", "bold black on yellow"),
-    RunStatus.NO_RUN: ("∅ NO RUN", "bold black on yellow"),
-}
-SOURCE_STYLE = "bold black on cyan"
-# follow mode: is the writer still there (esper_tui.liveness gives the verdict)
-LIVENESS_STYLES: dict[str, tuple[str, str]] = {
-    "LIVE": ("● LIVE", "bold black on green"),
-    "SLOW": ("◐ SLOW", "bold black on yellow"),
-    "STALE": ("○ STALE", "bold white on dark_orange3"),
-    "WRITER GONE": ("✗ WRITER GONE", "bold white on red"),
-}
 NARROW = 100
-STALE_AFTER_S = 30.0  # a running trainer that wrote nothing for this long is worth a look
 RATE_WINDOW = 5  # epochs the samples/s and the time per epoch are taken over
 RATE_NOTE = f"  (samples/s over the last {RATE_WINDOW} epochs)"
 PHASE_WORDS = {
@@ -50,25 +30,6 @@ PHASE_WORDS = {
     "deciding": "deciding",
 }
 BAR_W = 12
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """Where the data comes from and how fresh it is, as the dashboard knows it."""
-
-    mode: str = "live"  # "live", "replay" or "follow"
-    age: float | None = (
-        None  # seconds since the newest data (live: store clock; follow: record time)
-    )
-    paused: bool = False  # a paused replay
-    speed: float | None = None  # replay speed, epoch records per second
-    waiting: str = ""  # follow: what it is waiting for
-    stopping: bool = False  # the app is stopping the source
-    ended: bool = False  # a replay that has read its whole file
-    progress: Progress | None = None  # live: where the trainer is inside the epoch
-    liveness: str = ""  # follow: "LIVE", "SLOW", "STALE" or "WRITER GONE" ("" before a verdict)
-    liveness_note: str = ""  # why, e.g. "no record for 41 s, one expected every 2.0 s"
-    writer_pid: int | None = None  # follow: the process holding the record's writer lock
 
 
 def lane_policy_text(lane: LaneView, narrow: bool = False) -> str:
@@ -104,41 +65,6 @@ def epoch_seconds(view: StoreView, window: int = RATE_WINDOW) -> float | None:
             total += times[len(times) // 2]
             any_lane = True
     return total if any_lane else None
-
-
-def _badge(view: StoreView, source: SourceState) -> Text:
-    if source.stopping:
-        return Text(" ■ STOPPING… ", style="bold white on dark_red")
-    if source.mode == "live":
-        label, style = STATUS_STYLES.get(view.status, (str(view.status), "bold"))
-        return Text(f" {label} ", style=style)
-    t = Text()
-    if source.mode == "replay":
-        speed = f" ×{source.speed:g}/s" if source.speed else ""
-        label = (
-            " ■ REPLAY ended "
-            if source.ended
-            else " ❚❚ REPLAY paused "
-            if source.paused
-            else f" ▶ REPLAY{speed} "
-        )
-        t.append(label, style=SOURCE_STYLE)
-    else:
-        t.append(" FOLLOW ", style=SOURCE_STYLE)
-    label, style = STATUS_STYLES.get(view.status, (str(view.status), "bold"))
-    t.append(" ")
-    t.append(f" {label} ", style=style)  # what the record says of the run
-    if source.liveness:
-        label, style = LIVENESS_STYLES.get(source.liveness, (source.liveness, "bold"))
-        t.append(" ")
-        t.append(f" {label} ", style=style)  # whether its writer is still there
-    return t
-
-
-def _note_style(liveness: str) -> str:
-    if liveness == "LIVE":
-        return "dim"
-    return "bold red" if liveness == "WRITER GONE" else "bold yellow"
 
 
 def _lanes_line(view: StoreView, width: int) -> Text:
@@ -192,52 +118,6 @@ def _fitting(items: list[tuple[Text, int]], width: int, sep: str = " · ") -> Te
                 t.append(sep, style="dim")
             t.append_text(item)
     return fit(t, width)
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
-def _freshness(view: StoreView, source: SourceState) -> Text:
-    t = Text()
-    if source.waiting:
-        t.append(source.waiting, style="bold yellow")
-        return t
-    if source.mode == "replay":
-        t.append(f"record time {_clock(view.record_seconds)}", style="dim")
-        started = _created(view)
-        if started is not None:
-            at = started + timedelta(seconds=view.record_seconds)
-            t.append(f" ({at:%Y-%m-%d %H:%M:%S} UTC)", style="dim")
-        return t
-    age = source.age
-    if age is None:
-        t.append("data —", style="dim")
-        return t
-    stale = view.status is RunStatus.RUNNING and age > STALE_AFTER_S
-    # whole seconds: the header then redraws at most once a second between records
-    text = "data < 1 s old" if age < 1 else f"data {age:.0f} s old"
-    if source.mode == "follow":
-        text = f"newest record written {'< 1' if age < 1 else f'{age:.0f}'} s ago (record time)"
-    t.append(text, style="bold yellow" if stale else "dim")
-    return t
-
-
-def _created(view: StoreView) -> datetime | None:
-    if view.run is None or not view.run.created_at:
-        return None
-    try:
-        return datetime.fromisoformat(view.run.created_at)
-    except ValueError:
-        return None
-
-
-def record_time(view: StoreView) -> float | None:
-    """Seconds since the Unix epoch at which the newest record was written, by the records'
-    own clock (the run's start plus the epochs' wall times); None without a start time."""
-    started = _created(view)
-    return None if started is None else started.timestamp() + view.record_seconds
 
 
 def _progress_text(view: StoreView, source: SourceState, narrow: bool) -> Text:
@@ -310,7 +190,7 @@ def header_text(
     if not isinstance(source, SourceState):
         source = SourceState(mode=view.source.split(" ")[0], age=source)
     narrow = width < NARROW
-    first: list[tuple[Text, int]] = [(_badge(view, source), 0)]
+    first: list[tuple[Text, int]] = [(source_badge(view, source), 0)]
     run = view.run
     third: list[tuple[Text, int]] = []
     if run is None:
@@ -343,9 +223,9 @@ def header_text(
         if run.executing_lane:
             mode += f" (executes {run.executing_lane})"
         third.append((Text(f"{mode} · {run.preset} · {run.device}"), 4))
-    third.insert(0, (_freshness(view, source), 0))
+    third.insert(0, (freshness(view, source), 0))
     if source.liveness_note:
-        third.insert(1, (Text(source.liveness_note, style=_note_style(source.liveness)), 0))
+        third.insert(1, (Text(source.liveness_note, style=note_style(source.liveness)), 0))
     note = view.source.partition(" · ")[
         2
     ]  # what the store adds to its source, e.g. a failed record

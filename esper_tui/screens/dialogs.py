@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from esper_tui.screens.base import EsperModal
 from training.records import RunEvent
-from widgets.decision_table import DecisionFilter
+from widgets.decision_rows import DecisionFilter
 from widgets.glyphs import fmt_count
 from widgets.model import StoreView
 

@@ -16,7 +16,8 @@ from esper_tui.record_writer import RecordFile
 from esper_tui.replay import RecordFeeder, read_records, wait_for
 from esper_tui.store import TelemetryStore
 from widgets.model import RunStatus
-from widgets.run_header import SourceState, header_text
+from widgets.run_header import header_text
+from widgets.run_source import SourceState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
 LINES = FIXTURE.read_text().splitlines(keepends=True)

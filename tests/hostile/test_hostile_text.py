@@ -26,13 +26,14 @@ from esper_tui.screens.dialogs import finished_text
 from esper_tui.store import TelemetryStore
 from training.records import RunEvent, record_from_line
 from training.records.text import printable
-from widgets.decision_table import decision_cells
+from widgets.decision_rows import decision_cells
 from widgets.decision_why import why_text
 from widgets.gradient_panel import gradient_text
-from widgets.run_header import SourceState, header_text
+from widgets.run_header import header_text
+from widgets.run_source import SourceState
 from widgets.saturation_panel import saturation_text
 from widgets.scoreboard import scoreboard_text
-from widgets.seed_grid import card_text
+from widgets.seed_card import card_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "run.jsonl"

@@ -8,7 +8,8 @@ from esper_tui.screens import FilterScreen, SeedDetailScreen
 from tests.tui.conftest import RUN, snapshot_app, store_from
 from training.records import EpochRecord
 from widgets.decision_panel import DecisionPanel
-from widgets.decision_table import DecisionFilter, DecisionTable
+from widgets.decision_rows import DecisionFilter
+from widgets.decision_table import DecisionTable
 
 MID_RUN = (1, "tiny_iql", 5)
 SIZE = (120, 40)

@@ -5,7 +5,8 @@ import dataclasses
 from tests.tui.conftest import RUN, screen_lines, snapshot_app, store_from
 from tests.tui.test_sources import FakeReplay
 from widgets.model import Progress, RunStatus
-from widgets.run_header import SourceState, header_text
+from widgets.run_header import header_text
+from widgets.run_source import SourceState
 
 MID_RUN = (1, "tiny_iql", 5)
 

@@ -125,7 +125,7 @@ def test_follow_data_age_is_the_records_own_time():
         mode = "follow"
 
     store = store_from(RUN)
-    from widgets.run_header import record_time
+    from widgets.run_source import record_time
 
     written = record_time(store.view())
     app = EsperApp(store, Follower(), refresh_hz=0, clock=lambda: written + 42.0)
