@@ -1,17 +1,15 @@
-"""IQL checkpoints: our format round-trips, the plan's format loads and acts, the plan's
-state_dim inference, and every unusable file is refused in one sentence without running it."""
+"""IQL checkpoints that load and act: our format round-trips, the plan's format loads and acts,
+the plan's state_dim inference, and esper-lite's own checkpoints keep their metrics. Files that
+cannot be used are refused in test_checkpoint_refused.py."""
 
-import io
 import math
-import pickle
-import random
 import warnings
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 
+from tests.checkpoint_support import plan_checkpoint, train_and_save
 from training.env.actions import ACTION_DIM, Action
 from training.env.features import FeatureNormalizer
 from training.env.signals import TrainingSnapshot
@@ -22,21 +20,11 @@ from training.policies.checkpoint import (
     ModelLoadError,
     load_checkpoint,
     load_iql_model,
-    save_checkpoint,
 )
-from training.policies.iql import IQL, IQLConfig, OfflineDataset, train_offline
+from training.policies.iql import IQL, IQLConfig
 from training.seeds.telemetry import SeedTelemetry
 
 ALL_VALID = (True,) * ACTION_DIM
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks: one thread is fastest and does not spin against a busy second core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def snapshot(i: int = 0, telemetry: bool = True) -> TrainingSnapshot:
@@ -73,33 +61,6 @@ def snapshot(i: int = 0, telemetry: bool = True) -> TrainingSnapshot:
     )
 
 
-def plan_network(
-    in_dim: int, out_dim: int, hidden: int, gen: torch.Generator
-) -> dict[str, torch.Tensor]:
-    return {
-        "net.0.weight": torch.randn(hidden, in_dim, generator=gen),
-        "net.0.bias": torch.randn(hidden, generator=gen),
-        "net.2.weight": torch.randn(hidden, hidden, generator=gen),
-        "net.2.bias": torch.randn(hidden, generator=gen),
-        "net.4.weight": torch.randn(out_dim, hidden, generator=gen),
-        "net.4.bias": torch.randn(out_dim, generator=gen),
-    }
-
-
-def plan_checkpoint(state_dim: int = 37, hidden: int = 8, action_dim: int = ACTION_DIM) -> dict:
-    """The plan's format, built from plain tensors as the plan's trainer would have saved it."""
-    gen = torch.Generator().manual_seed(state_dim)
-    return {
-        "state_dim": state_dim,
-        "action_dim": action_dim,
-        "gamma": 0.99,
-        "tau": 0.7,
-        "beta": 3.0,
-        "q_network": plan_network(state_dim, action_dim, hidden, gen),
-        "v_network": plan_network(state_dim, 1, hidden, gen),
-    }
-
-
 def plan_q(ckpt: dict, x: torch.Tensor) -> torch.Tensor:
     """The plan's Q by hand: Linear→ReLU→Linear→ReLU→Linear."""
     w = ckpt["q_network"]
@@ -111,31 +72,7 @@ def plan_q(ckpt: dict, x: torch.Tensor) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny IQL trained on 37-dim ("seed") data and saved in our format."""
-    rng = np.random.default_rng(0)
-    n, dim = 96, 37
-    masks = rng.random((n, ACTION_DIM)) < 0.6
-    masks[:, Action.WAIT] = True
-    data = OfflineDataset(
-        states=rng.random((n, dim)).astype(np.float32),
-        actions=np.array([rng.choice(np.flatnonzero(m)) for m in masks], dtype=np.int64),
-        rewards=rng.normal(size=n).astype(np.float32),
-        next_states=rng.random((n, dim)).astype(np.float32),
-        dones=np.zeros(n, dtype=np.float32),
-        masks=masks,
-        next_masks=masks,
-        metadata={"feature_set": "seed"},
-    )
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = train_offline(data, steps=30, config=IQLConfig(hidden=16, batch_size=32), seed=3)
-    finally:
-        torch.set_num_threads(before)
-    path = tmp_path_factory.mktemp("ckpt") / "iql.pt"
-    save_checkpoint(
-        path, result.iql, result.normalizer, result.feature_set, {"episodes": 4, "note": "test"}
-    )
-    return result, path
+    return train_and_save(tmp_path_factory.mktemp("ckpt"))
 
 
 def rigged(policy_favourite: Action, q_favourite: Action) -> IQLPolicy:
@@ -286,144 +223,6 @@ def test_policy_refuses_a_model_whose_inputs_it_cannot_build(tmp_path):
         warnings.simplefilter("ignore")
         with pytest.raises(ModelLoadError, match="state_dim 40"):
             IQLPolicy(tmp_path / "plan.pt")
-
-
-# --- unusable files -----------------------------------------------------------------------
-
-
-def _write(path, payload) -> None:
-    if isinstance(payload, bytes):
-        path.write_bytes(payload)
-    else:
-        torch.save(payload, path)
-
-
-def _ours_without_policy(trained_path):
-    ckpt = torch.load(trained_path, weights_only=True)
-    del ckpt["policy_network"]
-    return ckpt
-
-
-def _edited(edit):
-    ckpt = plan_checkpoint()
-    edit(ckpt)
-    return ckpt
-
-
-BAD = {
-    "random-bytes": (lambda: random.Random(0).randbytes(512), "not a torch checkpoint"),
-    "text": (lambda: b"state_dim = 37\nthis is not a model\n", "not a torch checkpoint"),
-    "empty": (lambda: b"", "not a torch checkpoint"),
-    "zip-junk": (lambda: b"PK\x03\x04" + bytes(200), "not a torch checkpoint"),
-    "not-a-dict": (lambda: [1, 2, 3], "holds a list"),
-    "missing-key": (lambda: _edited(lambda c: c.pop("v_network")), "lacks v_network"),
-    "wrong-shape": (
-        lambda: _edited(lambda c: c["q_network"].update({"net.0.weight": torch.zeros(8, 36)})),
-        "shape",
-    ),
-    "action-dim-6": (lambda: plan_checkpoint(action_dim=6), "action_dim is 6"),
-    "nan-weights": (
-        lambda: _edited(lambda c: c["v_network"]["net.2.weight"].fill_(math.nan)),
-        "NaN or infinite",
-    ),
-    "inf-weights": (
-        lambda: _edited(lambda c: c["q_network"]["net.4.bias"].fill_(math.inf)),
-        "NaN or infinite",
-    ),
-    "string-dim": (
-        lambda: _edited(lambda c: c.update(state_dim="37")),
-        "state_dim must be a positive integer",
-    ),
-    "bad-expectile": (
-        lambda: _edited(lambda c: c.update(tau=1.5)),
-        "expectile tau must lie in (0, 1)",
-    ),
-    "hidden-mismatch": (
-        lambda: _edited(lambda c: c.update(v_network=plan_network(37, 1, 4, torch.Generator()))),
-        "hidden size 8",
-    ),
-    "newer-version": (
-        lambda: _edited(
-            lambda c: c.update(
-                format="esper-iql",
-                format_version=2,
-                q2_network=c["q_network"],
-                policy_network=c["q_network"],
-                obs_mean=torch.zeros(37),
-                obs_std=torch.ones(37),
-                feature_set="seed",
-                hidden_dim=8,
-                metadata="{}",
-            )
-        ),
-        "format_version 2",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD))
-def test_unusable_file_is_refused_in_one_sentence_naming_it(tmp_path, case):
-    make, problem = BAD[case]
-    path = tmp_path / f"{case}.pt"
-    _write(path, make())
-    with pytest.raises(ModelLoadError) as caught:
-        load_checkpoint(path)
-    message = str(caught.value)
-    assert f"{case}.pt" in message and problem in message
-    assert "\n" not in message and message.endswith(".") and message.count(". ") == 0
-
-
-def test_our_format_without_its_policy_is_refused(tmp_path, trained):
-    torch.save(_ours_without_policy(trained[1]), tmp_path / "ours.pt")
-    with pytest.raises(ModelLoadError, match=r"ours\.pt.*lacks policy_network"):
-        load_checkpoint(tmp_path / "ours.pt")
-
-
-def test_missing_file_is_refused_naming_it(tmp_path):
-    with pytest.raises(ModelLoadError, match=r"absent\.pt: the file does not exist"):
-        load_checkpoint(tmp_path / "absent.pt")
-
-
-def test_directory_is_refused_naming_it(tmp_path):
-    (tmp_path / "models.pt").mkdir()
-    with pytest.raises(ModelLoadError, match=r"models\.pt: it is a directory"):
-        load_checkpoint(tmp_path / "models.pt")
-
-
-class _Booby:
-    """Unpickling this calls open(marker, "w"): a file appears if the pickle is executed."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
-def _booby_files(tmp_path) -> dict[str, bytes]:
-    booby = {"state_dim": _Booby(str(tmp_path / "pwned"))}
-    buffer = io.BytesIO()
-    torch.save(booby, buffer)
-    return {"plain-pickle": pickle.dumps(booby, protocol=2), "torch-zip": buffer.getvalue()}
-
-
-@pytest.mark.parametrize("kind", ["plain-pickle", "torch-zip"])
-def test_booby_trapped_file_does_run_code_when_loaded_unsafely(tmp_path, kind):
-    payload = _booby_files(tmp_path)[kind]
-    if kind == "plain-pickle":
-        pickle.loads(payload)  # proves the trap is live
-    else:
-        torch.load(io.BytesIO(payload), weights_only=False)
-    assert (tmp_path / "pwned").exists()
-
-
-@pytest.mark.parametrize("kind", ["plain-pickle", "torch-zip"])
-def test_booby_trapped_checkpoint_is_refused_without_running_it(tmp_path, kind):
-    path = tmp_path / "evil.pt"
-    path.write_bytes(_booby_files(tmp_path)[kind])
-    with pytest.raises(ModelLoadError, match=r"evil\.pt: it asks to run .*open"):
-        load_checkpoint(path)
-    assert not (tmp_path / "pwned").exists()
 
 
 # --- esper-lite's own checkpoints: raw inputs, their metrics kept -----------------------------
