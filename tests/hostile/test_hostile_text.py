@@ -1,29 +1,26 @@
-"""Terminal escape injection: no text from a record, a model file or a path reaches the terminal
-as anything but visible characters. Control characters, escape sequences (CSI, OSC, DCS, C1)
-and lone surrogates are shown escaped in every panel, dialog, toast, the exit line and every
-command-line message."""
+"""Terminal escape injection, in what the app draws: no text from a record, a model file or a
+path reaches a panel as anything but visible characters. Control characters, escape sequences
+(CSI, OSC, DCS, C1) and lone surrogates are shown escaped in every panel, dialog, toast and the
+exit line, live or replayed, while the record keeps them as written. What reaches the terminal
+itself, and the command lines' messages, are test_hostile_terminal.py."""
 
 import dataclasses
-import io
 import json
-import re
 import shutil
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 import msgspec
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esper_tui.app import EsperApp
 from esper_tui.chart_feed import chart_data
 from esper_tui.operator import applied_text
-from esper_tui.replay import RecordFeeder, read_records, replay_all
+from esper_tui.replay import read_records, replay_all
 from esper_tui.screens.detail import model_text
 from esper_tui.screens.dialogs import finished_text
 from esper_tui.store import TelemetryStore
+from tests.hostile.text_support import ANY_TEXT, ATTACK, FIXTURE, ROOT, SETTINGS, unsafe
 from training.records import RunEvent, record_from_line
 from training.records.text import printable
 from widgets.decision_rows import decision_cells
@@ -35,21 +32,7 @@ from widgets.saturation_panel import saturation_text
 from widgets.scoreboard import scoreboard_text
 from widgets.seed_card import card_text
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "fixtures" / "run.jsonl"
 LINES = FIXTURE.read_text().splitlines()
-ATTACK = "\x1b]0;pwned\x07\x1b[2J\x1b[?1049l"  # retitle the window, wipe the screen, leave the alternate screen
-NASTY = [
-    ATTACK,
-    "\x1bP1;2|x\x1b\\",
-    "\x9b31m",
-    "\x9d0;t\x9c",
-    "\ud800",
-    "\udcff",
-    "\u202e",
-    "\r\x08\x00",
-    "\n",
-]
 # Structural fields: they decide which record or event a line is, so they stay as they are.
 STRUCTURAL = {
     "kind",
@@ -63,30 +46,6 @@ STRUCTURAL = {
     "telemetry_type",
     "executing_lane",
 }
-SETTINGS = settings(
-    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
-ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=12) | st.sampled_from(NASTY)
-
-
-def unsafe(text: str, multiline: bool = False) -> list[str]:
-    """What a terminal would act on, or could not encode: C0 controls (newlines and tabs only
-    where lines are meant), DEL, C1, lone surrogates, bidi controls and line separators."""
-    bad = []
-    for ch in text:
-        code = ord(ch)
-        if multiline and ch in "\n\t":
-            continue
-        if (
-            code < 0x20
-            or 0x7F <= code <= 0x9F
-            or 0xD800 <= code <= 0xDFFF
-            or code in (0x2028, 0x2029)
-        ):
-            bad.append(ch)
-        elif 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-            bad.append(ch)
-    return bad
 
 
 def strings_in(value, path=""):
@@ -277,27 +236,6 @@ def _restore(value, original):
     return value
 
 
-@SETTINGS
-@given(ANY_TEXT)
-def test_every_command_line_message_shows_foreign_text_escaped(hostile):
-    from esper_tui.cli.common import fail, say, warn
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        say(f"wrote {hostile}")
-        warn(f"the record {hostile} can no longer be written", "esper-iql")
-        with pytest.raises(SystemExit) as exit_info:
-            fail(f"model file {hostile} does not exist", "esper-tui")
-    finally:
-        sys.stdout, sys.stderr = saved
-    assert exit_info.value.code == 2
-    for line in (out.getvalue() + err.getvalue()).splitlines():
-        assert not unsafe(line)
-    assert len(err.getvalue().splitlines()) == 2  # each message is one line
-
-
 def test_a_model_file_named_with_escape_codes_gives_a_printable_lane(tmp_path):
     from esper_tui.cli.lanes import load_model_lanes
 
@@ -313,98 +251,6 @@ def test_a_model_file_named_with_escape_codes_gives_a_printable_lane(tmp_path):
     store.add(RunInfo("r", "head-to-head", (lane.info,), "tiny", "cpu", 0, 1, 1, 1))
     assert_safe(store.view(), store)
     assert "\\x1b]0;pwned" in header_text(store.view(), SourceState(), 200).plain
-
-
-class Terminal:
-    """A Textual driver that keeps what the app writes to the terminal."""
-
-    from textual.drivers.headless_driver import HeadlessDriver as _Base
-
-    class Driver(_Base):
-        written: list[str] = []
-
-        @property
-        def is_headless(self) -> bool:  # so the app renders and writes, as to a real terminal
-            return False
-
-        def write(self, data: str) -> None:
-            Terminal.Driver.written.append(data)
-
-
-def foreign_sequences(output: str) -> list[str]:
-    """What is left of the app's output once its own sequences are taken out: cursor moves and
-    colours (CSI …H, CSI …m) and the pointer shape (OSC 22). Anything left came from the data."""
-    rest = re.sub(r"\x1b\[[0-9;]*[Hm]|\x1b\]22;[a-z-]*\x07", "", output)
-    return [
-        rest[max(m.start() - 20, 0) : m.start() + 20]
-        for m in re.finditer(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", rest)
-    ]
-
-
-async def test_a_replayed_lane_name_with_escape_codes_never_reaches_the_terminal(
-    tmp_path, monkeypatch
-):
-    monkeypatch.chdir(tmp_path)  # where a replay's screenshot goes
-    record = tmp_path / "hostile.jsonl"
-    record.write_text(FIXTURE.read_text().replace("tiny_iql", json.dumps("tiny" + ATTACK)[1:-1]))
-    store = TelemetryStore(source="replay")
-    app = EsperApp(
-        store,
-        RecordFeeder(record, store, speed=0, linger=True),
-        refresh_hz=10,
-        controls=False,
-        clock=None,
-    )
-    app.driver_class = Terminal.Driver
-    Terminal.Driver.written = []
-    async with app.run_test(headless=False, size=(120, 40)) as pilot:
-        for _ in range(50):  # the replay ends and its summary dialog opens
-            await pilot.pause(0.1)
-            if store.view().finished is not None:
-                break
-        await pilot.pause(0.3)
-        for key in (
-            "escape",
-            "l",
-            "j",
-            "enter",
-            "escape",
-            "slash",
-            "down",
-            "escape",
-            "g",
-            "escape",
-            "question_mark",
-            "escape",
-            "s",
-        ):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-        await pilot.press("q")
-    output = "".join(Terminal.Driver.written)
-    assert "tiny\\x1b]0;pwned\\x07" in output  # the name is shown, escaped
-    assert foreign_sequences(output) == []
-    assert "\x1b]0;" not in output and "\x1b[2J" not in output and "\x1b[?1049l" not in output
-    assert len(list(tmp_path.glob("*.svg"))) == 1  # the screenshot, named after no lane
-
-
-def test_a_lane_name_with_a_lone_surrogate_quits_with_q_and_prints_its_summary(tmp_path):
-    from ptyrun import run_in_pty
-
-    record = tmp_path / "surrogate.jsonl"
-    record.write_text(FIXTURE.read_text().replace("tiny_iql", "tiny\\ud800"))
-    env = {
-        "PYTHONPATH": str(ROOT),
-        "TERM": "xterm-256color",
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-    }
-    argv = [sys.executable, "-m", "esper_tui.cli", "--replay", str(record), "--speed", "10000"]
-    result = run_in_pty(argv, env, lambda screen: b"FINISHED" in screen, b"q", timeout=90)
-    tail = result.screen.split(b"\x1b[?1049l")[-1].decode("utf-8")
-    assert result.code == 0, tail
-    assert "Traceback" not in tail and "UnicodeEncodeError" not in tail
-    assert "tiny\\ud800 vs heuristic: -3.44 points" in tail
 
 
 def test_the_replay_feeder_and_the_store_agree_on_what_is_shown():
