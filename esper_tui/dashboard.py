@@ -3,8 +3,9 @@
 It polls the store's immutable view and fans it out to the panels inside one
 ``batch_update()``; each panel repaints only what changed. Dialogs are ``EsperModal``s pushed
 over it; quitting and screenshots belong to the App, so ``q`` and ``s`` work in every dialog.
-A key shows in the footer only where it acts: the training keys while there is a trainer and
-the run goes on, a seed key only for a seed it can act on, ``space`` says Pause or Resume.
+Its parts are mixins: the size budget (``layout``), the trainer's keys (``operator``), the
+source's state and the replay keys (``source_controls``), and which keys are offered now
+(``offered_keys``: a key shows in the footer only where it acts).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from esper_tui.layout import PANELS, PanelLayout
-from esper_tui.liveness import LivenessState, LivenessWatch, liveness_note
+from esper_tui.liveness import LivenessWatch
+from esper_tui.offered_keys import OfferedKeys
 from esper_tui.operator import TrainerControls
 from esper_tui.screens import (
     CrashScreen,
@@ -33,27 +35,21 @@ from esper_tui.screens import (
     HelpScreen,
     SeedDetailScreen,
 )
-from esper_tui.sources import CommandSource, DataSource, ReplayControls, source_mode, source_path
+from esper_tui.source_controls import SourceControls
+from esper_tui.sources import CommandSource, DataSource, source_mode, source_path
 from esper_tui.store import TelemetryStore
 from training.records import SeedRecord
-from training.records.text import printable_path
-from training.seeds.lifecycle import is_live_stage, is_terminal_stage
 from widgets import GradientPanel, RunHeader, SaturationPanel, Scoreboard, SeedGrid
 from widgets.decision_panel import DecisionPanel
 from widgets.decision_rows import DecisionFilter
 from widgets.decision_table import DecisionTable
 from widgets.event_strip import EventStrip
 from widgets.footer import FittingFooter
-from widgets.model import RunStatus, StoreView
+from widgets.model import StoreView
 from widgets.panel import ScrollPanel, Titled
-from widgets.run_source import SourceState, record_time
 from widgets.seed_grid import grid_lanes
 
 __all__ = ["PANELS", "DashboardScreen", "wall_clock"]
-
-GOING_ON = (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.WAITING)
-SEED_ACTIONS = {"pause_seed", "resume_seed", "cull_seed"}
-REPLAY_ACTIONS = {"pause_replay", "resume_replay", "speed", "jump"}
 
 
 class SeedPanel(SeedGrid, Titled):
@@ -61,7 +57,7 @@ class SeedPanel(SeedGrid, Titled):
     ALLOW_MAXIMIZE = True
 
 
-class DashboardScreen(PanelLayout, TrainerControls):
+class DashboardScreen(PanelLayout, TrainerControls, SourceControls, OfferedKeys):
     """Everything on one screen; the App only holds the store, the source and the exit."""
 
     BINDINGS = [
@@ -164,52 +160,6 @@ class DashboardScreen(PanelLayout, TrainerControls):
         self.apply_size()
 
     # ------------------------------------------------------------------ polling
-    def source_state(self, view: StoreView) -> SourceState:
-        age, waiting = None, ""
-        # else the source says
-        if self.mode == "follow" and view.run is None and " · " not in view.source:
-            path = source_path(self.source)
-            name = printable_path(path) if path is not None else "the record"
-            exists = path is not None and path.exists()
-            waiting = (
-                f"waiting for the first record in {name}"
-                if exists
-                else f"waiting for {name} to be created (like tail -F)"
-            )
-        elif self.clock is not None and self.mode == "follow":
-            written = record_time(view)
-            age = None if written is None else max(0.0, self.clock() - written)
-        elif self.clock is not None and self.mode == "live" and view.last_record_at is not None:
-            age = self.store.now() - view.last_record_at
-        speed = getattr(self.source, "speed", None)
-        ended = self.mode == "replay" and self.source is not None and not self.source.is_alive()
-        progress = self.store.progress if self.mode == "live" else None
-        alive = self._alive(view)
-        return SourceState(
-            self.mode,
-            age,
-            self.replay_paused,
-            speed if isinstance(speed, int | float) else None,
-            waiting,
-            self.stopping,
-            ended,
-            progress,
-            "" if alive is None else alive.verdict.value,
-            "" if alive is None else liveness_note(alive),
-            None if alive is None else alive.writer_pid,
-        )
-
-    def _alive(self, view: StoreView) -> LivenessState | None:
-        """Follow mode: LIVE, SLOW, STALE or WRITER GONE (None without a clock: snapshots)."""
-        if self.mode != "follow" or self.clock is None:
-            return None
-        path = source_path(self.source)
-        if path is None:
-            return None
-        if self._liveness is None or self._liveness.path != path:
-            self._liveness = LivenessWatch(path, self.clock)
-        return self._liveness.state(view)
-
     def poll(self) -> None:
         try:
             header = self.query_one(RunHeader)
@@ -258,23 +208,6 @@ class DashboardScreen(PanelLayout, TrainerControls):
         while isinstance(self.app.screen, CrashScreen | FinishedScreen):
             self.app.pop_screen()
 
-    def _refresh_keys(self) -> None:
-        """Redraw the footer when what the keys can do changed (status, selected seed, replay
-        pause): never on a plain tick."""
-        seed = tuple(
-            self.check_action(action, ()) for action in ("pause_seed", "resume_seed", "cull_seed")
-        )
-        state = (
-            self.view.status,
-            seed,
-            self.replay_paused,
-            self.maximized is not None,
-            self.selected_seed()[0] is not None,
-        )
-        if state != self._key_state:
-            self._key_state = state
-            self.refresh_bindings()
-
     # ------------------------------------------------------------------ selection
     def _shape(self) -> tuple[int, int]:
         slots = self.view.run.slots if self.view.run is not None else 3
@@ -308,77 +241,7 @@ class DashboardScreen(PanelLayout, TrainerControls):
         self.query_one(SeedGrid).update_view(self.view, self.selected)
         self._refresh_keys()
 
-    # ------------------------------------------------------------------ which keys act now
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A key is offered only where it acts: False hides it from the footer and the key."""
-        live = self.commands is not None and self.view.status in GOING_ON and not self.stopping
-        if action == "pause_training":
-            return live and self.view.status is not RunStatus.PAUSED
-        if action == "resume_training":
-            return live and self.view.status is RunStatus.PAUSED
-        if action in SEED_ACTIONS:
-            return live and self._seed_can(action)
-        replay = self.mode == "replay" and isinstance(self.source, ReplayControls)
-        if action == "pause_replay":
-            return replay and not self.replay_paused
-        if action == "resume_replay":
-            return replay and self.replay_paused
-        if action in REPLAY_ACTIONS:
-            return replay
-        if action == "maximise":
-            return self.maximized is None and self.focused_panel() is not None
-        if action == "restore":
-            return self.maximized is not None
-        if action == "seed_detail":
-            return self.selected_seed()[0] is not None
-        if action == "move":  # arrows select seeds on the grid; on a scrolling panel they scroll
-            return isinstance(self.focused, SeedGrid) or self.focused is None
-        return True
-
-    def _seed_can(self, action: str) -> bool:
-        lane, slot, record = self.selected_seed()
-        if (
-            lane is None
-            or record is None
-            or record.seed_id is None
-            or not is_live_stage(record.stage)
-        ):
-            return False
-        if is_terminal_stage(record.stage):
-            return False  # fossilized: part of the host, neither paused nor culled
-        lane_view = self.view.lane(lane)
-        if lane_view is not None and lane_view.pending.get(slot) == "culled":
-            return False
-        if action == "pause_seed":
-            return not self.seed_paused(lane, slot, record)
-        if action == "resume_seed":
-            return self.seed_paused(lane, slot, record)
-        return True
-
     # ------------------------------------------------------------------ actions
-    def action_pause_replay(self) -> None:
-        self._toggle_replay()
-
-    def action_resume_replay(self) -> None:
-        self._toggle_replay()
-
-    def _toggle_replay(self) -> None:
-        if isinstance(self.source, ReplayControls):
-            self.replay_paused = self.source.toggle_pause()
-            self.poll()
-            self.refresh_bindings()
-
-    def action_speed(self, factor: float) -> None:
-        if isinstance(self.source, ReplayControls):
-            speed = self.source.change_speed(factor)
-            self.notify(f"replay speed {speed:g} epoch records/s", timeout=2)
-            self.poll()
-
-    def action_jump(self, delta: int) -> None:
-        if isinstance(self.source, ReplayControls):
-            self.source.jump_episode(delta)
-            self.notify("next episode" if delta > 0 else "previous episode", timeout=2)
-
     def action_seed_detail(self) -> None:
         lane, slot, _ = self.selected_seed()
         if lane is None:
