@@ -59,7 +59,7 @@ BUNDLED = ROOT / "esper_tui" / "assets" / "default_iql.pt"
 def lanes() -> list[Lane]:
     """The heuristic and the bundled IQL policy, as ``esper-tui`` runs by default: the decision
     pane then draws Q bars, V and the advantage for every other row."""
-    from training.policies.checkpoint import IQLPolicy
+    from training.policies.iql_policy import IQLPolicy
 
     policy = IQLPolicy(BUNDLED, name="default_iql")
     return [Lane.heuristic(), Lane.playing(policy, policy.lane_info())]

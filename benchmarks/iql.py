@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 from _timing import interleaved  # noqa: E402
 
 from training.env.actions import ACTION_DIM  # noqa: E402
-from training.policies.iql import IQL, Batch, BehaviourCloning, IQLConfig, OfflineTrainer  # noqa: E402
+from training.policies.iql import IQL, Batch, BehaviourCloning, IQLConfig  # noqa: E402
 from training.policies.offline_data import OfflineDataset  # noqa: E402
+from training.policies.trainer import OfflineTrainer  # noqa: E402
 
 ROWS = 8192
 BATCHES = 16

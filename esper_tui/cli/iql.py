@@ -312,7 +312,8 @@ def _collect(args) -> int:
 def _train(args) -> int:
     from training.policies.checkpoint import save_checkpoint
     from training.policies.dataset_checks import load_training_dataset
-    from training.policies.iql import IQLConfig, train_offline
+    from training.policies.iql import IQLConfig
+    from training.policies.trainer import train_offline
     from training.util.devices import resolve_device
 
     _distinct([("-o", args.output)], [("dataset", args.data)])

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from training.env.features import ALL_FEATURE_SETS, FEATURE_SETS
 from training.policies.checkpoint import save_checkpoint
-from training.policies.iql import IQLConfig, TrainResult, train_offline
+from training.policies.iql import IQLConfig
 from training.policies.offline_data import OfflineDataset
+from training.policies.trainer import TrainResult, train_offline
 from training.records import EpochRecord, LaneInfo, PairedResult, Record
 from training.runs.collect import collect
 from training.runs.comparison import RunConfig, Sink

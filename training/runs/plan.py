@@ -4,7 +4,7 @@ signatures and result keys its scripts use; both run through the one episode dri
 from __future__ import annotations
 
 from training.env.config import EnvConfig
-from training.policies.checkpoint import IQLPolicy
+from training.policies.iql_policy import IQLPolicy
 from training.runs.comparison import ComparisonResult, RunConfig, Sink
 from training.runs.driver import run_in_process
 from training.runs.lanes import Lane
