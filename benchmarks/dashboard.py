@@ -35,7 +35,7 @@ from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
 from training.env.environment import EnvConfig  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
-from training.runs.comparison import RunConfig  # noqa: E402
+from training.runs.config import RunConfig  # noqa: E402
 from training.runs.driver import run_in_process  # noqa: E402
 from training.runs.lanes import Lane  # noqa: E402
 from widgets import SeedGrid  # noqa: E402

@@ -73,7 +73,7 @@ def collected_dataset(episodes: int, epochs: int) -> OfflineDataset:
     if not path.is_file():
         from training.env.config import EnvConfig
         from training.runs.collect import collect
-        from training.runs.comparison import RunConfig
+        from training.runs.config import RunConfig
 
         print(
             f"collecting {episodes} episodes x {epochs} epochs (tiny preset) into {path} ...",

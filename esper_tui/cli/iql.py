@@ -409,9 +409,9 @@ def _train(args) -> int:
 
 def _compare(args) -> int:
     from esper_tui.cli.lanes import load_model_lanes
-    from training.runs.ablation import PolicyTally
     from training.runs.driver import run_episodes
     from training.runs.lanes import Lane
+    from training.runs.tally import PolicyTally
 
     _distinct(
         [("--report", args.report), ("--record", args.record)], [("--model", m) for m in args.model]

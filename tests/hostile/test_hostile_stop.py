@@ -146,7 +146,7 @@ def test_a_signal_that_came_while_work_ran_ends_at_once_when_nothing_is_left_to_
 
 def tiny_config(episodes: int, epochs: int):
     from training.env.environment import EnvConfig
-    from training.runs.comparison import RunConfig
+    from training.runs.config import RunConfig
 
     return RunConfig(
         env=EnvConfig(preset="tiny", max_epochs=epochs, device="cpu"), episodes=episodes

@@ -18,7 +18,7 @@ from training.env.environment import EnvConfig, MorphogeneticEnv
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
 from training.policies.iql_policy import IQLPolicy
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.lanes import Lane
 from widgets import Scoreboard
 
