@@ -35,7 +35,7 @@ from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
 from training.env.environment import EnvConfig  # noqa: E402
 from training.records import EpochRecord  # noqa: E402
-from training.runs.comparison import RunConfig  # noqa: E402
+from training.runs.config import RunConfig  # noqa: E402
 from training.runs.driver import run_in_process  # noqa: E402
 from training.runs.lanes import Lane  # noqa: E402
 from widgets import SeedGrid  # noqa: E402
@@ -59,7 +59,7 @@ BUNDLED = ROOT / "esper_tui" / "assets" / "default_iql.pt"
 def lanes() -> list[Lane]:
     """The heuristic and the bundled IQL policy, as ``esper-tui`` runs by default: the decision
     pane then draws Q bars, V and the advantage for every other row."""
-    from training.policies.checkpoint import IQLPolicy
+    from training.policies.iql_policy import IQLPolicy
 
     policy = IQLPolicy(BUNDLED, name="default_iql")
     return [Lane.heuristic(), Lane.playing(policy, policy.lane_info())]

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from training.env.environment import EnvConfig  # noqa: E402
-from training.runs.comparison import RunConfig  # noqa: E402
+from training.runs.config import RunConfig  # noqa: E402
 from training.runs.driver import (  # noqa: E402
     Backend,
     InProcessBackend,

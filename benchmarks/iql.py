@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 from _timing import interleaved  # noqa: E402
 
 from training.env.actions import ACTION_DIM  # noqa: E402
-from training.policies.iql import IQL, Batch, BehaviourCloning, IQLConfig, OfflineTrainer  # noqa: E402
+from training.policies.iql import IQL, Batch, BehaviourCloning, IQLConfig  # noqa: E402
 from training.policies.offline_data import OfflineDataset  # noqa: E402
+from training.policies.trainer import OfflineTrainer  # noqa: E402
 
 ROWS = 8192
 BATCHES = 16
@@ -72,7 +73,7 @@ def collected_dataset(episodes: int, epochs: int) -> OfflineDataset:
     if not path.is_file():
         from training.env.config import EnvConfig
         from training.runs.collect import collect
-        from training.runs.comparison import RunConfig
+        from training.runs.config import RunConfig
 
         print(
             f"collecting {episodes} episodes x {epochs} epochs (tiny preset) into {path} ...",

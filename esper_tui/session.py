@@ -14,7 +14,7 @@ from esper_tui.store import TelemetryStore
 from training.env.actions import Command
 from training.env.data import ImageTask
 from training.records import RunEvent
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.driver import run_in_process
 from training.runs.lanes import Lane
 from training.util.stopping import DEFAULT_REASON, StopFlag

@@ -6,7 +6,9 @@ import torch
 
 from training.env.actions import ACTION_DIM, Action
 from training.policies.checkpoint import save_checkpoint
-from training.policies.iql import IQLConfig, OfflineDataset, train_offline
+from training.policies.iql import IQLConfig
+from training.policies.offline_data import OfflineDataset
+from training.policies.trainer import train_offline
 
 
 def plan_network(

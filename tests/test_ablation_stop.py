@@ -15,8 +15,9 @@ import pytest
 from training.env.environment import EnvConfig
 from training.policies.iql import IQLConfig
 from training.records import RunEvent
-from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
-from training.runs.comparison import RunConfig
+from training.runs.ablation import AblationConfig, AblationStopped, run_ablation
+from training.runs.ablation_table import markdown
+from training.runs.config import RunConfig
 from training.runs.driver import InProcessBackend
 
 ROOT = Path(__file__).resolve().parents[1]

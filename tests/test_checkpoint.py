@@ -15,13 +15,13 @@ from training.env.features import FeatureNormalizer
 from training.env.signals import TrainingSnapshot
 from training.policies.base import Policy
 from training.policies.checkpoint import (
-    IQLPolicy,
     LoadedModel,
-    ModelLoadError,
     load_checkpoint,
     load_iql_model,
 )
+from training.policies.checkpoint_checks import ModelLoadError
 from training.policies.iql import IQL, IQLConfig
+from training.policies.iql_policy import IQLPolicy
 from training.seeds.telemetry import SeedTelemetry
 
 ALL_VALID = (True,) * ACTION_DIM

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from tests.checkpoint_support import plan_checkpoint, plan_network, train_and_save
-from training.policies.checkpoint import ModelLoadError, load_checkpoint
+from training.policies.checkpoint import load_checkpoint
+from training.policies.checkpoint_checks import ModelLoadError
 
 
 @pytest.fixture(scope="module")

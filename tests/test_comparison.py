@@ -14,7 +14,7 @@ from training.env.environment import EnvConfig
 from training.policies.base import Decision
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.driver import run_in_process
 from training.runs.lanes import Lane
 from training.runs.plan import head_to_head_comparison, live_comparison

@@ -15,18 +15,17 @@ from training.policies.iql import (
     IQL,
     Batch,
     IQLConfig,
-    OfflineDataset,
-    OfflineTrainer,
     advantage_weights,
     expectile_loss,
     td_target,
-    train_offline,
 )
+from training.policies.offline_data import OfflineDataset
 from training.policies.subnormals import (
     flush_denormals,
     flushing_denormals,
     zero_negligible_moments,
 )
+from training.policies.trainer import OfflineTrainer, train_offline
 
 TINY = IQLConfig(hidden=16, batch_size=32, lr=1e-2)
 

@@ -5,7 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from widgets.labels import fmt_column, fmt_fit, lane_codes, lane_labels
+from widgets.labels import fit_path, fmt_column, fmt_fit, lane_codes, lane_labels
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True), st.integers(3, 12), st.booleans())
@@ -53,3 +53,28 @@ def test_a_panel_uses_full_names_or_every_code_never_a_mix():
         "tiny_iql": "tiny_iql",
     }
     assert lane_labels(["heuristic", "tiny_iql"], 8) == {"heuristic": "HE", "tiny_iql": "TI"}
+
+
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=30),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(1, 80),
+)
+def test_a_path_fits_its_width_and_keeps_its_file_name_where_it_can(parts, width):
+    path = "/" + "/".join(parts)
+    text = fit_path(path, width)
+    assert len(text) <= width
+    if len(path) <= width:
+        assert text == path
+    elif len(parts[-1]) + 2 <= width:
+        assert text.startswith("…/") and text.endswith("/" + parts[-1])
+
+
+def test_a_long_temporary_path_keeps_its_last_folders():
+    path = "/tmp/pytest-of-root/pytest-224/popen-gw1/test_follow_waits_for_a_file_t1/later.jsonl"
+    assert fit_path(path, 60) == "…/popen-gw1/test_follow_waits_for_a_file_t1/later.jsonl"
+    assert fit_path(path, 14) == "…/later.jsonl"
+    assert fit_path(path, 9) == "late…sonl"

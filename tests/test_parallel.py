@@ -12,7 +12,7 @@ from esper_tui.cli.iql import main
 from esper_tui.replay import read_records
 from training.env.environment import EnvConfig
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo, record_to_line
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
 from training.runs.lanes import Lane
 

@@ -159,3 +159,17 @@ def test_an_overlong_line_in_the_tail_is_skipped(tmp_path):
     body = LINES[:-1] + ['{"kind":"event","message":"' + HUGE + '"}', LINES[-1]]
     summary = read_summary(write(tmp_path / "o.jsonl", body))
     assert summary.status == FINISHED and summary.episodes_done == 2
+
+
+def test_an_ended_run_lasts_until_its_last_epochs_own_clock_not_the_files_mtime(tmp_path):
+    """A record copied or checked out days later keeps its duration: the newest epoch's vitals
+    time, not the copy's mtime."""
+    copy = tmp_path / "vitals.jsonl"
+    copy.write_bytes((FIXTURES / "vitals.jsonl").read_bytes())
+    os.utime(copy, (2e9, 2e9))  # years after the run
+    summary = read_summary(copy)
+    records = [record_from_line(line) for line in copy.read_text().splitlines()]
+    started = summary.started
+    last = [r for r in records if getattr(r, "vitals", None) is not None][-1].vitals.t
+    assert summary.status == FINISHED and started is not None
+    assert summary.duration_s == pytest.approx(last - started) and summary.duration_s < 600

@@ -15,7 +15,7 @@ from training.env.actions import Action
 from training.env.environment import EnvConfig
 from training.policies.base import Decision, allowed, target_for
 from training.records import EpochRecord, RunEvent
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
 from training.runs.lanes import Lane
 

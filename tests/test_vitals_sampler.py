@@ -124,7 +124,7 @@ def test_a_missing_gpu_sensor_is_said_once_in_the_record(monkeypatch):
     from training.env.environment import EnvConfig
     from training.records import RunEvent
     from training.runs import comparison
-    from training.runs.comparison import RunConfig
+    from training.runs.config import RunConfig
     from training.runs.driver import run_in_process
     from training.runs.lanes import Lane
 

@@ -130,3 +130,20 @@ def lane_labels(names: Sequence[str], width: int) -> dict[str, str]:
     if all(len(name) <= width for name in names):
         return {name: name for name in names}
     return lane_codes(names)
+
+
+def fit_path(path: str, width: int) -> str:
+    """A path in at most ``width`` cells: whole when it fits, else its last folders and file name
+    after ``…/`` (the name is what a reader looks for), else the name cut in its middle."""
+    if len(path) <= width:
+        return path
+    parts = path.split("/")
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + 1 + len(tail) + 2 > width:
+            break
+        tail = f"{part}/{tail}"
+    if len(tail) + 2 <= width:
+        return f"…/{tail}"
+    keep = max(width - 1, 0)
+    return f"{tail[: keep - keep // 2]}…{tail[len(tail) - keep // 2 :]}" if keep else "…"

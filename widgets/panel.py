@@ -70,7 +70,12 @@ class ScrollPanel(VerticalScroll, Titled):
 
     def panel_state(self) -> Text | None:
         below = self.max_scroll_y > 0 and not self.is_vertical_scroll_end
-        beside = self.max_scroll_x > 0 and not self.is_horizontal_scroll_end
+        # A panel whose CSS hides horizontal overflow cannot scroll sideways: nothing "more" there.
+        beside = (
+            self.allow_horizontal_scroll
+            and self.max_scroll_x > 0
+            and not self.is_horizontal_scroll_end
+        )
         arrows = "↓→" if below and beside else "↓" if below else "→" if beside else ""
         if not arrows:
             return None
@@ -87,6 +92,12 @@ class ScrollPanel(VerticalScroll, Titled):
     def watch_scroll_x(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_x(old_value, new_value)
         self.retitle()
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        self.call_after_refresh(self.retitle)  # the scrollbar narrows what is visible
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        self.call_after_refresh(self.retitle)
 
     def on_resize(self, event: events.Resize) -> None:
         for child in self.children:  # a panel that wraps to this frame's width rebuilds

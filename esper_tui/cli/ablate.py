@@ -85,7 +85,8 @@ def add_ablate_parser(sub) -> None:
 
 def run_ablate(args: argparse.Namespace, fail) -> int:
     from training.policies.iql import IQLConfig
-    from training.runs.ablation import AblationConfig, AblationStopped, markdown, run_ablation
+    from training.runs.ablation import AblationConfig, AblationStopped, run_ablation
+    from training.runs.ablation_table import markdown
     from training.util.safe_io import WriteFailed, write_or_rescue
 
     if args.epochs < 2:

@@ -302,7 +302,7 @@ def run_config_from_args(args: argparse.Namespace, mode: str):
     (CIFAR-10 present) before any work; a problem raises ``UsageError`` with one sentence."""
     from training.env.data import DataError, preflight
     from training.env.environment import EnvConfig
-    from training.runs.comparison import RunConfig
+    from training.runs.config import RunConfig
     from training.util.devices import resolve_device
 
     check_data_dir(args)

@@ -15,7 +15,9 @@ def load_model_lanes(paths: list[str], device: str, limit: int | None = 2):
     episodes this process runs reuse it), and carried as bytes, so that workers and cluster
     nodes need no copy of the file. The dashboard has room for two model lanes beside the
     heuristic; headless runs pass no limit."""
-    from training.policies.checkpoint import IQLPolicy, ModelLoadError, shared_model
+    from training.policies.checkpoint import shared_model
+    from training.policies.checkpoint_checks import ModelLoadError
+    from training.policies.iql_policy import IQLPolicy
     from training.policies.model_file import ModelFileProblem, read_model_file
     from training.runs.lanes import Lane
 

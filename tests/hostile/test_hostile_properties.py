@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from esper_tui.replay import RecordFeeder
 from esper_tui.store import TelemetryStore
-from training.policies.checkpoint import ModelLoadError, load_checkpoint
+from training.policies.checkpoint import load_checkpoint
+from training.policies.checkpoint_checks import ModelLoadError
 from training.records import RecordError, RunEvent, record_from_line, record_to_line
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -146,7 +146,7 @@ def test_a_signal_that_came_while_work_ran_ends_at_once_when_nothing_is_left_to_
 
 def tiny_config(episodes: int, epochs: int):
     from training.env.environment import EnvConfig
-    from training.runs.comparison import RunConfig
+    from training.runs.config import RunConfig
 
     return RunConfig(
         env=EnvConfig(preset="tiny", max_epochs=epochs, device="cpu"), episodes=episodes
@@ -187,7 +187,8 @@ def test_workers_still_starting_are_ended_within_the_grace_and_at_once_on_a_seco
 
 
 def test_training_stops_within_a_step_not_a_block_of_steps():
-    from training.policies.iql import IQLConfig, OfflineTrainer
+    from training.policies.iql import IQLConfig
+    from training.policies.trainer import OfflineTrainer
 
     rng = np.random.default_rng(0)
     n, masks = 64, np.ones((64, 7), dtype=bool)

@@ -18,7 +18,7 @@ from esper_tui.store import TelemetryStore
 from training.env.actions import ACTION_DIM
 from training.env.environment import EnvConfig
 from training.records import EpochRecord, RunInfo
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.lanes import Lane
 
 METRICS = {"agreement": 0.58, "q_improvement": 2.4, "action_counts": [40, 3, 2, 1, 0, 5, 9]}

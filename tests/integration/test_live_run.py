@@ -15,10 +15,10 @@ from esper_tui.replay import read_records, replay_all
 from esper_tui.session import TrainerThread
 from esper_tui.store import TelemetryStore
 from training.env.environment import EnvConfig, MorphogeneticEnv
-from training.policies.checkpoint import IQLPolicy
 from training.policies.heuristic import HeuristicPolicy, HeuristicPolicyConfig
+from training.policies.iql_policy import IQLPolicy
 from training.records import EpochRecord, LaneInfo, RunEvent, RunInfo
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.lanes import Lane
 from widgets import Scoreboard
 

@@ -8,7 +8,7 @@ import pytest
 
 from training.env.environment import EnvConfig
 from training.records import LaneInfo, record_to_line
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.driver import InProcessBackend, ProcessBackend, run_episodes
 from training.runs.lanes import Lane
 

@@ -20,7 +20,7 @@ from tests.tui.conftest import RUN, store_from, until
 from training.env.actions import CommandType
 from training.env.environment import EnvConfig
 from training.records import EpochRecord, RunEvent
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.lanes import Lane
 from training.util.stopping import stop_reason
 from widgets.model import RunStatus

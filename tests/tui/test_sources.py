@@ -90,7 +90,8 @@ async def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path):
         clock=None,
     )
     async with app.run_test(size=SIZE) as pilot:
-        note = f"waiting for {tmp_path / 'later.jsonl'} to be created"
+        # however long the temporary folder's path, the note and the file's name fit the line
+        note = "later.jsonl to be created (like tail -F)"
         await until(pilot, lambda: note in header(app))  # the first poll runs after mounting
         assert "FOLLOW" in header(app)
         (tmp_path / "later.jsonl").touch()

@@ -212,7 +212,9 @@ class _Reader:
         else:
             status = LIVE if locked else WRITER_GONE
         started = _unix_time(info.created_at)
-        until = time.time() if status == LIVE else st.st_mtime
+        # An ended run lasted until its last write: the newest epoch's own clock where the record
+        # has one (a copied or checked-out file's mtime is the copy's), else the file's mtime.
+        until = time.time() if status == LIVE else (tail.last_sampled or st.st_mtime)
         duration = None if started is None or until < started else until - started
         reference = next((p.reference for p in tail.paired), None)
         return RunSummary(
@@ -268,6 +270,7 @@ class _Tail:
         self.have_episodes = False
         self.episode: int | None = None
         self.epoch: int | None = None
+        self.last_sampled: float | None = None  # the newest epoch's vitals time (Unix seconds)
         self.wants_epoch = True
 
     @property
@@ -283,6 +286,7 @@ class _Tail:
         if isinstance(record, EpochRecord):
             if self.wants_epoch:
                 self.episode, self.epoch, self.wants_epoch = record.episode, record.epoch, False
+                self.last_sampled = record.vitals.t if record.vitals is not None else None
             return
         if not isinstance(record, RunEvent):
             return

@@ -6,7 +6,7 @@ each, and a behaviour-cloning baseline on the seed features; then every policy a
 heuristic play the same paired episodes (seeds disjoint from the collection's). The report
 gives, per policy: final accuracy (mean ± sd), the paired difference against the heuristic with
 its 95 % CI, W/T/L, the sign test, agreement with the heuristic on the same states, and the
-seed parameters its growth added.
+seed parameters its growth added (the table: ``training.runs.ablation_table``).
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ from pathlib import Path
 
 from training.env.features import ALL_FEATURE_SETS, FEATURE_SETS
 from training.policies.checkpoint import save_checkpoint
-from training.policies.iql import IQLConfig, TrainResult, train_offline
+from training.policies.iql import IQLConfig
 from training.policies.offline_data import OfflineDataset
-from training.records import EpochRecord, LaneInfo, PairedResult, Record
+from training.policies.trainer import TrainResult, train_offline
+from training.records import LaneInfo, Record
 from training.runs.collect import collect
-from training.runs.comparison import RunConfig, Sink
+from training.runs.comparison import Sink
+from training.runs.config import RunConfig
 from training.runs.driver import Backend, EpisodeRun, Progress, run_episodes
 from training.runs.lanes import Lane
+from training.runs.tally import PolicyTally
 from training.util.safe_io import write_or_rescue
 
 BC_FEATURES = "seed"
@@ -74,42 +77,6 @@ class PolicyRow:
             "agreement_with_heuristic": self.agreement,
             "paired_vs_heuristic": self.paired,
         }
-
-
-class PolicyTally:
-    """A sink that counts, per lane, agreement with the heuristic on the same states and the
-    parameters seeds added by each episode's end (host + seeds at the end minus the host at
-    the first epoch)."""
-
-    def __init__(self) -> None:
-        self.agree: dict[str, list[int]] = {}
-        self._first: dict[tuple[int, str], int] = {}
-        self._last: dict[tuple[int, str], int] = {}
-
-    def __call__(self, record: Record) -> None:
-        if not isinstance(record, EpochRecord):
-            return
-        key = (record.episode, record.lane)
-        self._first.setdefault(key, record.host_params)
-        self._last[key] = record.host_params + record.seed_params
-        decision = record.decision
-        # shadow: the advisers on the executing lane's state
-        for choice in (decision, *decision.shadow) if decision is not None else ():
-            if choice.reference_action is not None:
-                counts = self.agree.setdefault(choice.lane, [0, 0])
-                counts[0] += int(choice.action == choice.reference_action)
-                counts[1] += 1
-
-    def agreement(self, lane: str) -> float | None:
-        hits, total = self.agree.get(lane, (0, 0))
-        return hits / total if total else None
-
-    def params_added(self, lane: str, episodes: list[int]) -> list[int]:
-        return [
-            self._last[(e, lane)] - self._first[(e, lane)]
-            for e in episodes
-            if (e, lane) in self._last
-        ]
 
 
 @dataclass
@@ -361,60 +328,3 @@ def run_ablation(
     with backend_factory() as backend:
         run, tally = compare_all(config, models, compare_sink, backend, stage("compare"), stop)
     return AblationResult(score(run, tally), data, models, len(transitions), training, run)
-
-
-def markdown(result: AblationResult, config: AblationConfig) -> str:
-    """The report as a Markdown table, one row per policy."""
-    env = config.compare.env
-    n = len(result.comparison.result.episodes)
-    lines = [
-        f"Ablation on `{env.preset}`, {env.max_epochs} epochs, {n} paired episode(s) (seeds {env.seed}.."
-        f"{env.seed + config.compare.episodes - 1}); behaviour data: {config.collect.episodes} episodes, "
-        f"ε = {config.epsilon}, {result.transitions} transitions; IQL/BC {config.steps} steps, hidden {config.iql.hidden}.",
-        *(
-            [f"**Interrupted:** {n} of {config.compare.episodes} paired episodes finished."]
-            if result.comparison.result.stopped
-            else []
-        ),
-        "",
-        "| policy | inputs | final acc (mean ± sd) | Δ vs heuristic [95% CI] | W/T/L | sign p "
-        f"| paired sd | detects | episodes for ±{config.compare.effect:g} | agreement | params added |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in result.rows:
-        d = row.to_dict()
-        acc = "—" if d["final_accuracy_mean"] is None else f"{d['final_accuracy_mean']:.2f}"
-        if d["final_accuracy_sd"] is not None:
-            acc += f" ± {d['final_accuracy_sd']:.2f}"
-        p = row.paired
-        if p is None:
-            delta, wtl, sign = "(reference)" if row.kind == "heuristic" else "—", "—", "—"
-            power = ("—", "—", "—")
-        else:
-            paired = PairedResult.from_dict(p)
-            delta, wtl, sign = (
-                paired.difference_text(),
-                f"{p['wins']}/{p['ties']}/{p['losses']}",
-                f"{p['sign_test_p']:.3f}",
-            )
-            power = _power_cells(paired)
-        agree = "—" if row.agreement is None else f"{100 * row.agreement:.0f}%"
-        params = "—" if d["params_added_mean"] is None else f"{d['params_added_mean']:,.0f}"
-        inputs = "—" if row.inputs is None else str(row.inputs)
-        label = {"heuristic": "heuristic", "bc": f"BC ({row.feature_set})"}.get(
-            row.kind, f"IQL ({row.feature_set})"
-        )
-        lines.append(
-            f"| {label} | {inputs} | {acc} | {delta} | {wtl} | {sign} | {' | '.join(power)} "
-            f"| {agree} | {params} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _power_cells(paired: PairedResult) -> tuple[str, str, str]:
-    """The paired sd, the effect detectable at these episodes (two-sided 0.05, power 0.8) and
-    the episodes the target effect needs; "—" where there is no spread or too few episodes."""
-    sd = "—" if paired.sd is None else f"{paired.sd:.2f}"
-    detects = "—" if paired.detectable_effect is None else f"±{paired.detectable_effect:.2f}"
-    needed = "—" if paired.episodes_needed is None else str(paired.episodes_needed)
-    return sd, detects, needed

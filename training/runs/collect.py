@@ -14,7 +14,7 @@ from dataclasses import replace
 from training.env.features import ALL_FEATURE_SETS, FEATURE_SETS, feature_names
 from training.policies.offline_data import OfflineDataset
 from training.records import Record
-from training.runs.comparison import RunConfig
+from training.runs.config import RunConfig
 from training.runs.driver import InProcessBackend, run_episodes
 from training.runs.lanes import Lane
 

@@ -2,8 +2,8 @@
 
 ``play_episode`` plays one episode of every lane: each lane gets an identical fresh env (same
 seed, same data order, same initial weights), so lanes diverge only through decisions. The one
-driver (``training.runs.driver``) runs episodes, here or in workers, and ``ScoreKeeper`` keeps
-the paired result as they finish, in episode order.
+driver (``training.runs.driver``) runs episodes, here or in workers, and ``ScoreKeeper``
+(``training.runs.scorekeeper``) keeps the paired result as they finish, in episode order.
 """
 
 from __future__ import annotations
@@ -12,126 +12,21 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from training.env.actions import Action, Command, CommandType
 from training.env.data import ImageTask
-from training.env.environment import EnvConfig, MorphogeneticEnv, StopEpoch
+from training.env.environment import MorphogeneticEnv, StopEpoch
 from training.env.progress import ProgressSink, reporting_hooks
 from training.policies.base import Decision, Policy
 from training.policies.heuristic import HeuristicPolicy
-from training.records import (
-    DecisionRecord,
-    EpochRecord,
-    LaneInfo,
-    Record,
-    RunEvent,
-    RunInfo,
-)
+from training.records import DecisionRecord, EpochRecord, Record, RunEvent, RunInfo
+from training.runs.config import RunConfig
 from training.runs.lanes import Lane
-from training.runs.stats import DEFAULT_EFFECT, MIN_EPISODES, PairedResult, paired_result
+from training.runs.scorekeeper import EpisodeSummary
 from training.runs.vitals import EpochVitals
-from training.util.stopping import DEFAULT_REASON
 
-MODES = ("head-to-head", "shadow")
 Sink = Callable[[Record], None]
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    env: EnvConfig = field(default_factory=EnvConfig)
-    episodes: int = 1
-    mode: str = "head-to-head"
-    run_id: str = ""
-    # Shadow mode: the lane that trains; the others only say what they would have done.
-    executing_lane: str | None = None
-    # The paired result's power is given for this target effect (accuracy points).
-    effect: float = DEFAULT_EFFECT
-    # Until decided: ``episodes`` is the most to run; the run ends as soon as every lane's
-    # anytime-valid confidence sequence excludes 0, never before ``min_episodes``.
-    until_decided: bool = False
-    min_episodes: int = MIN_EPISODES
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; choose {' or '.join(MODES)}")
-        if self.episodes < 1:
-            raise ValueError(f"episodes must be at least 1, got {self.episodes}")
-        if not (self.effect > 0.0 and self.effect < float("inf")):
-            raise ValueError(
-                f"the target effect must be a positive number of points, got {self.effect}"
-            )
-        if self.min_episodes < 2:
-            raise ValueError(f"the minimum episodes must be at least 2, got {self.min_episodes}")
-        if self.until_decided and self.mode != "head-to-head":
-            raise ValueError("running until decided needs a head-to-head comparison")
-        if self.until_decided and self.min_episodes > self.episodes:
-            raise ValueError(
-                f"the minimum episodes ({self.min_episodes}) exceed the maximum ({self.episodes})"
-            )
-
-    def episode_env(self, episode: int) -> EnvConfig:
-        """Episode k (1-based) runs on seed base + k - 1: paired across lanes, varied across episodes."""
-        return replace(self.env, seed=self.env.seed + episode - 1)
-
-
-@dataclass
-class EpisodeSummary:
-    episode: int
-    final_accuracy: dict[str, float]
-    actions: dict[str, Counter]
-    fossilized: dict[str, int]
-    culled: dict[str, int]
-    agreements: int = 0
-    decisions: int = 0
-
-
-@dataclass
-class ComparisonResult:
-    run_id: str
-    mode: str
-    lanes: list[str]
-    episodes: list[EpisodeSummary] = field(default_factory=list)
-    paired: list[PairedResult] = field(default_factory=list)
-    stopped: bool = False
-    # episodes that raised (headless runs go on past them)
-    failed: list[int] = field(default_factory=list)
-    errors: dict[int, str] = field(default_factory=dict)  # their tracebacks' last lines
-    # Until decided: the episode at which every lane's confidence sequence excluded 0.
-    decided_at: int | None = None
-
-    def accuracies(self, lane: str) -> list[float]:
-        return [e.final_accuracy[lane] for e in self.episodes if lane in e.final_accuracy]
-
-    def action_counts(self, lane: str) -> dict[str, int]:
-        total: Counter = Counter()
-        for e in self.episodes:
-            total.update(e.actions.get(lane, Counter()))
-        return {Action(a).name: total[a] for a in sorted(total)}
-
-    def stop_reason(self, max_episodes: int) -> str:
-        """Why an until-decided run ended, as one sentence without its full stop."""
-        n = len(self.episodes)
-        if self.decided_at is not None:
-            return (
-                f"decided after {self.decided_at} episode(s): the anytime 95% confidence "
-                f"sequence of every model excludes 0"
-            )
-        if self.stopped:
-            return f"stopped after {n} episode(s), undecided"
-        if any(p.no_spread for p in self.paired):
-            why = "a model's paired differences are all 0, so there is nothing to decide"
-        elif self.failed:
-            why = f"{len(self.failed)} episode(s) failed and no decision was reached"
-        else:
-            why = "its confidence sequence still contains 0"
-        return f"reached the maximum of {max_episodes} episodes undecided: {why}"
-
-    def agreement_rate(self) -> float | None:
-        decisions = sum(e.decisions for e in self.episodes)
-        return None if decisions == 0 else sum(e.agreements for e in self.episodes) / decisions
 
 
 class _Control:
@@ -284,111 +179,6 @@ def _epoch_record(
         plateau_epochs=env.signals.plateau_epochs,
         vitals=None if vitals is None else vitals.latest(),
     )
-
-
-def run_info(config: RunConfig, infos: Sequence[LaneInfo], run_id: str) -> RunInfo:
-    env = config.env
-    infos = tuple(infos)
-    executing = None
-    if config.mode == "shadow":
-        executing = config.executing_lane or infos[0].name
-    return RunInfo(
-        run_id=run_id,
-        mode=config.mode,
-        lanes=infos,
-        preset=env.preset,
-        device=env.device,
-        seed=env.seed,
-        epochs=env.max_epochs,
-        episodes=config.episodes,
-        slots=env.slots,
-        created_at=datetime.now(UTC).isoformat(),
-        executing_lane=executing,
-        data_seed=env.data_seed,
-    )
-
-
-class ScoreKeeper:
-    """The paired result so far, one finished episode at a time, in episode order (the driver
-    keeps its score here), and the run events that say it."""
-
-    def __init__(self, config: RunConfig, infos: Sequence[LaneInfo], run_id: str) -> None:
-        self.config, self.run_id = config, run_id
-        self.result = ComparisonResult(run_id, config.mode, [i.name for i in infos])
-        self.reference = next((i.name for i in infos if i.policy_kind == "heuristic"), None)
-
-    def add(self, summary: EpisodeSummary) -> RunEvent:
-        """Count a finished episode; returns its ``episode_finished`` event."""
-        result = self.result
-        result.episodes.append(summary)
-        paired = []
-        if self.reference is not None and self.config.mode == "head-to-head":
-            for lane in result.lanes:
-                if lane != self.reference:
-                    paired.append(
-                        paired_result(
-                            lane,
-                            self.reference,
-                            result.accuracies(lane),
-                            result.accuracies(self.reference),
-                            effect=self.config.effect,
-                            min_episodes=self.config.min_episodes,
-                        )
-                    )
-        result.paired = paired
-        episode = summary.episode
-        return RunEvent(
-            run_id=self.run_id,
-            event="episode_finished",
-            episode=episode,
-            message=f"episode {episode}/{self.config.episodes} finished",
-            data={
-                "final_accuracy": summary.final_accuracy,
-                "paired": [p.to_dict() for p in paired],
-                "agreement_rate": result.agreement_rate(),
-            },
-        )
-
-    def decided(self) -> bool:
-        """Every lane's paired result is decided (its confidence sequence excludes 0)."""
-        paired = self.result.paired
-        return bool(paired) and all(p.decided for p in paired)
-
-    def fail(self, episode: int, error: str) -> RunEvent:
-        """An episode that raised: kept out of the paired result, its traceback in the record."""
-        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        self.result.failed.append(episode)
-        self.result.errors[episode] = last
-        return RunEvent(
-            run_id=self.run_id,
-            event="episode_failed",
-            episode=episode,
-            message=f"episode {episode} failed: {last}",
-            traceback=error,
-        )
-
-    def stopped_event(self, reason: str = DEFAULT_REASON) -> RunEvent:
-        """``reason``: who stopped the run ("by operator", "by SIGTERM")."""
-        return RunEvent(run_id=self.run_id, event="stopped", message=f"stopped {reason}")
-
-    def finished_event(self) -> RunEvent:
-        result = self.result
-        message = (
-            "; ".join(p.summary() for p in result.paired)
-            or f"{self.config.episodes} episode(s) finished"
-        )
-        if result.failed:
-            message += (
-                f"; {len(result.failed)} episode(s) failed: {', '.join(map(str, result.failed))}"
-            )
-        if self.config.until_decided:
-            message = f"{result.stop_reason(self.config.episodes)}; {message}"
-        data: dict = {"paired": [p.to_dict() for p in result.paired]}
-        if result.failed:
-            data["failed"] = list(result.failed)
-        if result.decided_at is not None:
-            data["decided_at"] = result.decided_at
-        return RunEvent(run_id=self.run_id, event="finished", message=message, data=data)
 
 
 def play_episode(

@@ -27,9 +27,11 @@ from training.env.progress import ProgressSink
 from training.records import EpochRecord, RunEvent
 from training.records.views import PairedResult
 from training.runs.backends import Backend, Closing, InProcessBackend, ProcessBackend
-from training.runs.comparison import ComparisonResult, RunConfig, ScoreKeeper, Sink, run_info
+from training.runs.comparison import Sink
+from training.runs.config import RunConfig, run_info
 from training.runs.episodes import EpisodeOutcome, EpisodeTask
 from training.runs.lanes import Lane
+from training.runs.scorekeeper import ComparisonResult, ScoreKeeper
 from training.util.stopping import is_urgent, stop_reason
 
 __all__ = [

@@ -25,8 +25,10 @@ from training.env.progress import ProgressSink
 from training.policies.behaviour import EpsilonHeuristic
 from training.policies.offline_data import OfflineDataset, TransitionBuilder
 from training.records import EpochRecord, Record, RunInfo
-from training.runs.comparison import EpisodeSummary, RunConfig, Sink, play_episode
+from training.runs.comparison import Sink, play_episode
+from training.runs.config import RunConfig
 from training.runs.lanes import Lane
+from training.runs.scorekeeper import EpisodeSummary
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from training.policies.base import Policy
 from training.policies.behaviour import EpsilonHeuristic
-from training.policies.checkpoint import IQLPolicy, shared_model
+from training.policies.checkpoint import shared_model
 from training.policies.heuristic import HeuristicPolicy
+from training.policies.iql_policy import IQLPolicy
 from training.records import LaneInfo
 
 

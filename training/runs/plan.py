@@ -4,10 +4,12 @@ signatures and result keys its scripts use; both run through the one episode dri
 from __future__ import annotations
 
 from training.env.config import EnvConfig
-from training.policies.checkpoint import IQLPolicy
-from training.runs.comparison import ComparisonResult, RunConfig, Sink
+from training.policies.iql_policy import IQLPolicy
+from training.runs.comparison import Sink
+from training.runs.config import RunConfig
 from training.runs.driver import run_in_process
 from training.runs.lanes import Lane
+from training.runs.scorekeeper import ComparisonResult
 
 
 def _compare(
