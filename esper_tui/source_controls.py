@@ -14,6 +14,7 @@ from esper_tui.liveness import LivenessState, LivenessWatch, liveness_note
 from esper_tui.sources import DataSource, ReplayControls, source_path
 from esper_tui.store import TelemetryStore
 from training.records.text import printable_path
+from widgets.labels import fit_path
 from widgets.model import StoreView
 from widgets.run_source import SourceState, record_time
 
@@ -38,7 +39,9 @@ class SourceControls(Screen[None]):
         # else the source says
         if self.mode == "follow" and view.run is None and " · " not in view.source:
             path = source_path(self.source)
-            name = printable_path(path) if path is not None else "the record"
+            # the note's 41 other cells, then the path, its file name kept, in what is left
+            room = max(self.size.width - 45, 20)
+            name = fit_path(printable_path(path), room) if path is not None else "the record"
             exists = path is not None and path.exists()
             waiting = (
                 f"waiting for the first record in {name}"
