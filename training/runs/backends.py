@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.sharedctypes import Synchronized
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 from training.env.data import DataConfig, ImageTask
 from training.env.progress import ProgressSink
@@ -151,16 +150,7 @@ def _init_worker(stop, threads: int, data: DataConfig | None, started, epochs) -
 
 def _die_with_parent() -> None:
     """Linux: this worker is killed when the process that started it dies, however it dies
-    (SIGKILL included), so that no worker outlives its run. A worker forked by the fork server
-    is the server's child: the server ends when the run's process is gone and no one else holds
-    its "alive" pipe, so the worker lets go of the copy it inherited (it never starts processes
-    itself), and the server's end takes the worker with it."""
-    from multiprocessing import forkserver
-
-    server: Any = forkserver._forkserver  # type: ignore[attr-defined]  # private, stable since 3.4
-    if server._forkserver_alive_fd is not None:
-        os.close(server._forkserver_alive_fd)
-        server._forkserver_alive_fd = None
+    (SIGKILL included), so that no worker outlives its run."""
     try:
         import ctypes
 
@@ -173,21 +163,8 @@ def _run_in_worker(task: EpisodeTask) -> EpisodeOutcome:
     return run_episode(task, EpisodeContext(stop=_worker_stop, on_epoch=_count_epoch))
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """Workers fork from a fork server that has imported this module (torch, the environment,
-    the policies) once, so a worker starts in a fraction of a second instead of importing them
-    again; the server itself never runs torch, so forking it is safe. Where there is no fork
-    server (Windows), workers are spawned."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
 class ProcessBackend(Closing):
-    """``workers`` processes (forked from a fork server, or spawned; never forked from this
-    process: torch is not fork-safe). A worker that dies outright fails
+    """``workers`` spawned processes (torch is not fork-safe). A worker that dies outright fails
     the episodes it was running; the pool is rebuilt for the rest. ``data``: each worker builds
     that image task as it starts (otherwise in its first episode)."""
 
@@ -197,7 +174,7 @@ class ProcessBackend(Closing):
         self.capacity = workers
         self._threads = threads
         self._data = data
-        self._context = _worker_context()
+        self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._started = self._context.Value("i", 0)
         self._epochs = self._context.Value("q", 0)
