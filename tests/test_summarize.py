@@ -197,3 +197,23 @@ def test_summarize_refuses_a_file_that_is_no_record(tmp_path, capsys, content, n
 def test_summarize_refuses_a_missing_file(tmp_path, capsys):
     code, _, err = run_cli(["summarize", str(tmp_path / "none.jsonl")], capsys)
     assert code == 2 and "does not exist" in err
+
+
+def test_summarize_a_folder_reads_its_records_and_passes_over_what_is_not_one(tmp_path, capsys):
+    """A folder gives what the runs screen lists: its records and those one level down; a file
+    there that is no record is passed over with a line saying so, never ends the table."""
+    (tmp_path / "ablation").mkdir()
+    (tmp_path / "run.jsonl").write_bytes(RUN.read_bytes())
+    (tmp_path / "ablation" / "crashed.jsonl").write_bytes(CRASHED.read_bytes())
+    (tmp_path / "garbage.jsonl").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "notes.txt").write_text("not listed")
+    code, out, err = run_cli(["summarize", str(tmp_path)], capsys)
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "jsonl" in line]
+    assert {row.split(" | ")[0][2:] for row in rows} == {"run.jsonl", "crashed.jsonl"}
+    assert err.count("\n") == 1 and "garbage.jsonl" in err and "passed over" in err
+
+
+def test_summarize_a_folder_without_records_is_one_sentence(tmp_path, capsys):
+    code, out, err = run_cli(["summarize", str(tmp_path)], capsys)
+    assert code == 2 and f"no record in {tmp_path}" in err and err.count("\n") == 1 and not out
