@@ -10,6 +10,7 @@ source's state and the replay keys (``source_controls``), and which keys are off
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,9 @@ from widgets.panel import ScrollPanel, Titled
 from widgets.seed_grid import grid_lanes
 
 __all__ = ["PANELS", "DashboardScreen", "wall_clock"]
+
+
+PANELS_EVERY_S = 1.0  # the panels follow new records at most once a second
 
 
 class SeedPanel(SeedGrid, Titled):
@@ -122,6 +126,7 @@ class DashboardScreen(PanelLayout, TrainerControls, SourceControls, OfferedKeys)
         self.selected = (0, 0)
         self.view: StoreView = store.view()
         self._seen_version = -1
+        self._panels_at = -math.inf  # when the timer last redrew the panels (time.monotonic)
         self._seen_generation = 0
         self._seen_events = 0
         self._crash_shown = self._finish_shown = False
@@ -149,7 +154,7 @@ class DashboardScreen(PanelLayout, TrainerControls, SourceControls, OfferedKeys)
         self.apply_size()
         self.poll()
         if self.refresh_hz > 0:
-            self._poll_timer = self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
+            self._poll_timer = self.set_interval(1.0 / self.refresh_hz, self._tick, name="poll")
         self.query_one(SeedGrid).focus()
 
     def on_resize(self) -> None:
@@ -160,14 +165,28 @@ class DashboardScreen(PanelLayout, TrainerControls, SourceControls, OfferedKeys)
         self.apply_size()
 
     # ------------------------------------------------------------------ polling
-    def poll(self) -> None:
+    def _tick(self) -> None:
+        """The timer's poll. The header (progress, the data's age) follows every tick; the
+        panels follow new records at most every ``PANELS_EVERY_S``, so a task whose epochs take
+        a fraction of a second does not redraw them at every tick. What arrived in between shows
+        at the next redraw: the panels are never more than ``PANELS_EVERY_S`` behind."""
+        now = time.monotonic()
+        if now - self._panels_at < PANELS_EVERY_S:
+            self.poll(header_only=True)
+            return
+        before = self._seen_version
+        self.poll()
+        if self._seen_version != before:
+            self._panels_at = now
+
+    def poll(self, header_only: bool = False) -> None:
         try:
             header = self.query_one(RunHeader)
         except NoMatches:  # the app is shutting down and its panels are gone: nothing to draw
             return
         view = self.store.view()
         header.update_view(view, self.source_state(view))
-        if view.version == self._seen_version:
+        if header_only or view.version == self._seen_version:
             return
         self._seen_version = view.version
         if view.generation != self._seen_generation:

@@ -45,3 +45,37 @@ async def test_the_dashboard_reads_the_progress_at_each_tick(fake_session):
         replay.dashboard.poll()
         await pilot.pause()
         assert "7/30" not in screen_lines(replay)[0]
+
+
+async def test_the_timer_redraws_the_header_each_tick_and_the_panels_at_most_once_a_second(
+    fake_session, monkeypatch
+):
+    """Records faster than a person reads (a tiny task's epochs) redraw the panels at most every
+    PANELS_EVERY_S; the header (progress, age) still follows every tick, and what arrived in
+    between shows at the next redraw."""
+    import esper_tui.dashboard as dashboard
+    from esper_tui.app import EsperApp
+    from esper_tui.replay import read_records
+    from training.records import EpochRecord
+
+    records = [r for r in read_records(RUN)[0] if isinstance(r, EpochRecord)]
+    store = store_from(RUN, MID_RUN)
+    store._status = RunStatus.RUNNING  # noqa: SLF001 - live
+    clock = [100.0]
+    monkeypatch.setattr(dashboard.time, "monotonic", lambda: clock[0])
+    app = EsperApp(store, session=fake_session, refresh_hz=0, clock=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.dashboard
+        store.add(next(r for r in records if (r.episode, r.epoch) == (1, 6)))
+        screen._tick()  # the first timer tick after a redraw long ago: everything
+        drawn = screen._seen_version
+        assert drawn == store.view().version
+        store.add(next(r for r in records if (r.episode, r.epoch) == (1, 7)))
+        store.set_progress(Progress("training", "tiny_iql", 1, 8, 3, 30))
+        clock[0] += dashboard.PANELS_EVERY_S / 4
+        screen._tick()  # a new record a moment later: the header only
+        await pilot.pause()
+        assert screen._seen_version == drawn and "3/30" in screen_lines(app)[0]
+        clock[0] += dashboard.PANELS_EVERY_S
+        screen._tick()  # a full interval after the last redraw: the panels catch up
+        assert screen._seen_version == store.view().version != drawn
