@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plot import HiResMode, PlotWidget
@@ -112,11 +113,18 @@ class CompareScreen(Screen[None]):
     def show(
         self, outcomes: Sequence[tuple[RunOutcome, str]], problems: Sequence[str] = ()
     ) -> None:
-        """Draw the curves and fill the table (UI thread)."""
+        """Draw the curves and fill the table (UI thread). A load that comes back after the
+        screen was closed (escape, or the app quitting while a live run was re-read) is
+        dropped: its widgets are gone."""
+        if not self.is_attached:
+            return
         self.outcomes, self.problems = tuple(outcomes), tuple(problems)
         self.loads += 1
-        self._draw_curves()
-        self._fill_table()
+        try:
+            self._draw_curves()
+            self._fill_table()
+        except NoMatches:
+            return
         notes = Text()
         for problem in problems:
             notes.append(f"not shown: {problem}\n", style="red")

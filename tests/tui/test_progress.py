@@ -62,7 +62,7 @@ async def test_the_timer_redraws_the_header_each_tick_and_the_panels_at_most_onc
     store = store_from(RUN, MID_RUN)
     store._status = RunStatus.RUNNING  # noqa: SLF001 - live
     clock = [100.0]
-    monkeypatch.setattr(dashboard.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(dashboard, "monotonic", lambda: clock[0])
     app = EsperApp(store, session=fake_session, refresh_hz=0, clock=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.dashboard
