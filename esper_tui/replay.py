@@ -70,6 +70,7 @@ class RecordFeeder(threading.Thread):
         self.line_number = 0  # of the line read last, counting every line of the file (blank too)
         self._resume = threading.Event()
         self._resume.set()
+        self._wake = threading.Event()  # set by every control: a pacing wait re-reads them
         self._lock = threading.Lock()
         self._episode = 0
         self._fast_until: int | None = None  # feed without pauses until this episode starts
@@ -95,7 +96,9 @@ class RecordFeeder(threading.Thread):
         with self._lock:
             if factor > 0 and factor == factor:
                 self.speed = min(max(self.speed * factor, MIN_SPEED), MAX_SPEED)
-            return self.speed
+            speed = self.speed
+        self._wake.set()  # the epoch being waited for shows at the new speed, not the old one
+        return speed
 
     def jump_episode(self, delta: int) -> None:
         """Replay: skip to the next episode (+1) or go back to the previous one (-1), which
@@ -107,10 +110,12 @@ class RecordFeeder(threading.Thread):
             self._fast_until = target
             self._restart = delta < 0
         self._resume.set()
+        self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> bool:
         self.stop_event.set()
         self._resume.set()
+        self._wake.set()
         if self.is_alive():
             self.join(timeout)
         return not self.is_alive()
@@ -307,14 +312,24 @@ class RecordFeeder(threading.Thread):
             self._pace(record.episode)
 
     def _pace(self, episode: int) -> None:
+        """Wait one epoch's time at the replay speed. A change of speed, a jump or a stop cuts
+        the wait short and is applied at once: at 0.01 epochs/s one wait is 100 s, and ``+``
+        must not wait for it."""
         with self._lock:
             self._episode = episode
             if self._fast_until is not None and episode >= self._fast_until:
                 self._fast_until = None
-            fast = self._fast_until is not None
-            speed = self.speed
-        if speed > 0 and not self.follow and not fast:
-            self.stop_event.wait(1.0 / speed)
+        if self.follow:
+            return
+        started = time.monotonic()
+        while not self.stop_event.is_set():
+            self._wake.clear()
+            with self._lock:
+                speed, hurry = self.speed, self._fast_until is not None or self._restart
+            left = started + 1.0 / speed - time.monotonic() if speed > 0 else 0.0
+            if hurry or left <= 0:
+                return
+            self._wake.wait(left)
 
 
 def replay_all(path: str | Path, store: TelemetryStore) -> None:

@@ -170,14 +170,32 @@ def test_replay_controls_pause_speed_and_episode_jumps(tmp_path):
         assert feeder.is_alive()  # lingers at the end so that it can go back
         episodes = {r.episode for lane in store.view().lanes for r in lane.epochs}
         last = max(episodes)
+        # slowest speed: the replay then stays in the episode it went back to until sped up
+        # (at full speed it finished again between two looks on a fast machine)
+        assert feeder.change_speed(1e-9) == 0.01
         feeder.jump_episode(-1)
         assert wait_for(lambda: store.view().finished is None and store.view().episode >= last - 1)
+        assert feeder.change_speed(1e9) == 10_000.0  # applied at once, not after 100 s
         assert feeder.toggle_pause() is True and feeder.toggle_pause() is False
         assert wait_for(lambda: store.view().finished is not None)
     finally:
         assert feeder.stop()
     assert not feeder.is_alive()
     assert threading.active_count() >= 1
+
+
+def test_a_faster_speed_applies_at_once_not_after_the_slow_wait():
+    store = TelemetryStore(source="replay")
+    feeder = RecordFeeder(FIXTURE, store, speed=0.01)  # one epoch record per 100 s
+    feeder.start()
+    try:
+        assert wait_for(lambda: _epochs(store) == 1)
+        started = time.monotonic()
+        feeder.change_speed(1e9)
+        assert wait_for(lambda: store.view().finished is not None, timeout=20.0)
+        assert time.monotonic() - started < 20.0  # before: the first 100 s wait went on
+    finally:
+        assert feeder.stop()
 
 
 def test_a_record_from_a_real_run_reads_back_whole(tmp_path):

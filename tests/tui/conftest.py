@@ -173,8 +173,12 @@ async def settle(pilot, *keys: str, timeout: float = 20.0) -> None:
     """Press ``keys``, then let the app run until its screen stops changing: three equal
     screenshots in a row. The dashboard fits its panels in steps (each after a refresh, on
     Textual's frame timer), so a fixed number of pauses snapshots a half-fitted screen on a
-    busy machine; this waits for the fitting, never for a clock."""
-    await pilot.press(*keys)
+    busy machine; this waits for the fitting, never for a clock. With keys, the screen settles
+    first: a dialog opened over a half-fitted dashboard would freeze it half-fitted behind it
+    (a background screen is not laid out again), which made dialog snapshots depend on timing."""
+    if keys:
+        await settle(pilot, timeout=timeout)
+        await pilot.press(*keys)
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     last, same = None, 0
