@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from esper_tui.app import EsperApp  # noqa: E402
+from esper_tui.heap import freeze_startup_heap  # noqa: E402
 from esper_tui.replay import read_records  # noqa: E402
 from esper_tui.session import TrainerThread  # noqa: E402
 from esper_tui.store import TelemetryStore  # noqa: E402
@@ -78,6 +79,7 @@ def with_dashboard(config: RunConfig) -> tuple[float, float]:
     store = TelemetryStore()
     thread = TrainerThread(config, lanes(), store)
     app = EsperApp(store, thread, refresh_hz=4.0)
+    freeze_startup_heap()  # as esper-tui does before its app runs
 
     async def drive() -> None:
         # Only wait: ``pilot.pause`` would also post a callback to every widget ten times a

@@ -131,6 +131,7 @@ class DashboardScreen(PanelLayout, TrainerControls, SourceControls, OfferedKeys)
         self._seen_generation = 0
         self._seen_events = 0
         self._crash_shown = self._finish_shown = False
+        self._end_dialog: CrashScreen | FinishedScreen | None = None  # due once fitted
         self._active_panel = 0  # index into PANELS of the focused panel
         self._lower_panel = 3  # the lower panel a compact layout shows: the last one tab reached
         self._poll_timer: Timer | None = None
@@ -215,16 +216,25 @@ class DashboardScreen(PanelLayout, TrainerControls, SourceControls, OfferedKeys)
         self._refresh_keys()
         if view.crash is not None and not self._crash_shown:
             self._crash_shown = True
-            self.app.push_screen(CrashScreen(view.crash))
+            self._end_dialog = CrashScreen(view.crash)
         elif view.finished is not None and not self._finish_shown and self.mode != "follow":
             self._finish_shown = True
-            self.app.push_screen(FinishedScreen(view))
+            self._end_dialog = FinishedScreen(view)
+
+    def _open_end_dialog(self) -> None:
+        """The run's end (crash or finish), opened once the dashboard is fitted to the records
+        that ended it (``fit_rows`` calls this after its own layout): a screen under a dialog is
+        not laid out again, so a dialog opened at once left a half-fitted dashboard behind it."""
+        dialog, self._end_dialog = self._end_dialog, None
+        if dialog is not None and self.is_attached:
+            self.app.push_screen(dialog)
 
     def _forget_old_run(self, generation: int) -> None:
         """The followed file now holds another run: close the old run's crash or finished
         dialog (it describes a run no longer shown) so that the new run's own can appear."""
         self._seen_generation = generation
         self._crash_shown = self._finish_shown = False
+        self._end_dialog = None
         while isinstance(self.app.screen, CrashScreen | FinishedScreen):
             self.app.pop_screen()
 

@@ -103,6 +103,9 @@ class PanelLayout(Screen[None]):
         header = HEADER_ROWS + (self.view.vitals is not None)  # the vitals line
         return self.app.size.height - header - FOOTER_ROWS - self._strip_rows - scoreboard
 
+    def _open_end_dialog(self) -> None:
+        """Called after each fitting's layout; the dashboard opens its run-end dialog here."""
+
     def fit_rows(self) -> None:
         """The health row's height and the two health panels' widths, from what is left."""
         try:
@@ -137,6 +140,7 @@ class PanelLayout(Screen[None]):
         self._fit_health_widths(gradients)
         for panel in self.query(ScrollPanel):  # their scroll hints follow the new size
             panel.call_after_refresh(panel.retitle)
+        self.call_after_refresh(self._open_end_dialog)  # after the layout these sizes make
 
     def _fit_health_widths(self, gradients: ScrollPanel) -> None:
         total = self.query_one("#health").content_size.width

@@ -275,6 +275,7 @@ class DecisionWhy(ViewPanel):
     _decision: DecisionRecord | None = None
     _shadow = False
     _empty = "no decisions yet"
+    _tallest = (0, 0)  # (width, lines): the most lines shown at this width
 
     def show(
         self,
@@ -291,7 +292,18 @@ class DecisionWhy(ViewPanel):
         return why_text(self._decision, view, width, self._shadow, self._empty)
 
     def build(self, width: int) -> Text:
-        return why_text(self._decision, self._view, width, self._shadow, self._empty)
+        """The pane's text, padded to the most lines it has had at this width: its height then
+        stops changing after the first decisions, and a new decision (one a second, live)
+        repaints the pane instead of laying out the whole screen again (most of the UI
+        thread's cost per record, taken from the trainer on a small machine)."""
+        text = why_text(self._decision, self._view, width, self._shadow, self._empty)
+        lines = text.plain.count("\n") + 1
+        seen_width, tallest = self._tallest
+        tallest = max(lines, tallest if seen_width == width else 0)
+        self._tallest = (width, tallest)
+        if lines < tallest:
+            text.append("\n" * (tallest - lines))
+        return text
 
     @property
     def decision(self) -> DecisionRecord | None:

@@ -165,6 +165,7 @@ def serve_main(
     prepare: Callable[[argparse.Namespace], Launch],
 ) -> int:
     """``esper-tui --serve``: check, bind, (train,) serve until a stop signal; the exit code."""
+    from esper_tui.heap import freeze_startup_heap
     from esper_tui.serve import ServeError, bind, is_loopback, no_auth_warning
 
     served = plan(args, parser)
@@ -184,6 +185,7 @@ def serve_main(
             served = Plan(f"training into {record}", lambda: [*base, *follow], trains=True)
         if not loopback:
             sys.stderr.write(no_auth_warning(args.host, sock.getsockname()[1]) + "\n")
+        freeze_startup_heap()  # the trainer thread shares the GIL with the server's collections
         return asyncio.run(_serve(served, sock, launch))
     finally:
         sock.close()

@@ -307,6 +307,7 @@ def _main(argv: list[str] | None) -> int:
 
         end_with_the_server()
     from esper_tui.app import EsperApp
+    from esper_tui.heap import freeze_startup_heap
 
     if launch.runs_folder is not None:
         app = EsperApp.for_runs(
@@ -322,6 +323,7 @@ def _main(argv: list[str] | None) -> int:
             replay_speed=launch.speed,
             served=args.served,
         )
+    freeze_startup_heap()  # the trainer thread shares the GIL with the UI's collections
     app.run()
     code = app.return_code or 0
     try:
