@@ -5,21 +5,26 @@
    4 Hz) against the trainer alone, alternating A/B runs (goal >= 0.95). Each run is its own
    child process: torch's OpenMP pool is per thread that uses it, and a process whose main thread
    ever ran a parallel op trains ~30 % slower in a second thread, so one process cannot host both
-   fairly. Like ``esper-tui``, the dashboard child never runs torch on its main (UI) thread;
+   fairly. Like ``esper-tui``, the dashboard child never runs torch on its main (UI) thread
+   and freezes its start-up heap before the app runs. The dashboard child also reports the UI
+   thread's CPU as a share of one core and its longest garbage collection: the trainer waits for
+   the GIL through both, and they vary far less between runs than the throughput ratio does;
 2. responsiveness under training load: a key press until the screen shows its effect, p50/p95
    (goal p95 <= 100 ms);
 3. memory: the store's size after 1,000 / 10,000 / 100,000 records (it must stay bounded).
 
-    python benchmarks/dashboard.py [--epochs 3] [--rounds 2] [--presses 40]
+    python benchmarks/dashboard.py [--epochs 5] [--rounds 5] [--presses 40]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -73,36 +78,55 @@ def trainer_alone(config: RunConfig) -> tuple[float, float]:
     return throughput(records)
 
 
-def with_dashboard(config: RunConfig) -> tuple[float, float]:
+def with_dashboard(config: RunConfig) -> tuple[float, float, float, float]:
     """What ``esper-tui`` does: the trainer thread (telling the header where each epoch is), the
-    store and the app polling at 4 Hz, at 120x40 with the decision pane and the event strip."""
+    store and the app polling at 4 Hz, at 120x40 with the decision pane and the event strip.
+    Besides the throughput: the UI thread's CPU as a share of one core while the run lasted,
+    and its longest garbage collection (the trainer waits for the GIL through both)."""
     store = TelemetryStore()
     thread = TrainerThread(config, lanes(), store)
     app = EsperApp(store, thread, refresh_hz=4.0)
     freeze_startup_heap()  # as esper-tui does before its app runs
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def timed(phase: str, info: dict) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            pauses.append(time.perf_counter() - started[0])
+
+    share: list[float] = []
 
     async def drive() -> None:
         # Only wait: ``pilot.pause`` would also post a callback to every widget ten times a
         # second to wait for the screen, work the real app never does (it doubled the UI
         # thread's CPU time in this loop).
         async with app.run_test(headless=True, size=(120, 40)):
+            cpu, wall = time.thread_time(), time.perf_counter()
             while thread.is_alive():
                 await asyncio.sleep(0.1)
+            share.append((time.thread_time() - cpu) / (time.perf_counter() - wall))
 
+    gc.callbacks.append(timed)
     asyncio.run(drive())
-    return throughput(store.view().lane("heuristic").epochs)
+    gc.callbacks.remove(timed)
+    rate, wall = throughput(store.view().lane("heuristic").epochs)
+    return rate, wall, share[0], max(pauses, default=0.0)
 
 
-def child(kind: str, epochs: int) -> tuple[float, float]:
-    """Run one measurement in a fresh process and read back its samples/s and epoch seconds."""
+def child(kind: str, epochs: int) -> list[float]:
+    """Run one measurement in a fresh process and read back its samples/s and epoch seconds
+    (and, for the dashboard, the UI thread's share of a core and longest collection)."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
         capture_output=True,
         text=True,
         check=True,
     )
-    rate, wall = out.stdout.strip().splitlines()[-1].split()
-    return float(rate), float(wall)
+    return [float(value) for value in out.stdout.strip().splitlines()[-1].split()]
 
 
 def responsiveness(config: RunConfig, presses: int) -> list[float]:
@@ -177,14 +201,16 @@ def main() -> None:
         measure = {"alone": trainer_alone, "dashboard": with_dashboard}[args.child]
         print(*measure(config))
         return
-    alone, dashed, alone_wall, dashed_wall = [], [], [], []
+    alone, dashed, alone_wall, dashed_wall, ui_share, gc_max = [], [], [], [], [], []
     for _ in range(args.rounds):  # A/B alternated so drift hits both
         rate, wall = child("alone", args.epochs)
         alone.append(rate)
         alone_wall.append(wall)
-        rate, wall = child("dashboard", args.epochs)
+        rate, wall, share, pause = child("dashboard", args.epochs)
         dashed.append(rate)
         dashed_wall.append(wall)
+        ui_share.append(share)
+        gc_max.append(pause)
     ratio = statistics.median(dashed) / statistics.median(alone)
     # Each round's own ratio (its two children ran back to back): the spread says how far one
     # number can be trusted on this machine.
@@ -201,6 +227,11 @@ def main() -> None:
     print(
         f"  epoch wall time, trainer alone / with the dashboard (batch hooks included): "
         f"{statistics.median(alone_wall) / statistics.median(dashed_wall):.3f}"
+    )
+    # Steadier than the ratio on a shared machine: what the UI thread itself took.
+    print(
+        f"  UI thread while training: {100 * statistics.median(ui_share):.1f} % of a core "
+        f"(median of rounds); longest garbage collection on it {1000 * max(gc_max):.0f} ms"
     )
     latencies = sorted(
         responsiveness(RunConfig(env=EnvConfig(max_epochs=50), episodes=1), args.presses)

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 KEYS = (
     ("↑ ↓", "move through the runs"),
+    ("home  end", "the first run / the last run"),
     ("enter", "open the run: a replay when it has ended, a follow while it is live"),
     ("escape", "from an opened run or the comparison: back to the list, the cursor where it was"),
     ("space", "select or deselect the run (a ● in its own colour); 2 to 6 runs for c"),

@@ -39,9 +39,14 @@ MAX_COMPARED = 6
 
 
 class RunsTable(DataTable):
-    """The list; its ``enter`` is in the footer, as "Open" (it posts ``DataTable.RowSelected``)."""
+    """The list; its ``enter`` is in the footer, as "Open" (it posts ``DataTable.RowSelected``).
+    Home and End go to the first and the last run (DataTable's own scroll sideways)."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "Open")]
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open"),
+        Binding("home", "scroll_top", "First run", show=False),
+        Binding("end", "scroll_bottom", "Last run", show=False),
+    ]
 
 
 class RunsScreen(Screen[None]):

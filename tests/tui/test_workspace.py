@@ -136,6 +136,20 @@ async def test_sorting_by_another_column_and_back(folder):
         assert sorted_keys(screen) == sorted(sorted_keys(screen), reverse=True)
 
 
+async def test_home_and_end_go_to_the_first_and_the_last_run(folder):
+    app = runs_app(folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count > 2
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
+
+
 async def test_enter_opens_a_replay_and_escape_comes_back_to_the_same_row(folder):
     app = runs_app(folder)
     async with app.run_test(size=(120, 40)) as pilot:
