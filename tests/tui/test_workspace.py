@@ -4,6 +4,7 @@ folders made from the recorded fixtures (a live run is a record this test proces
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,17 @@ def runs_app(folder: Path) -> EsperApp:
     return EsperApp.for_runs(folder, replay_speed=10_000, refresh_hz=20, clock=None, rescan_s=0)
 
 
+@asynccontextmanager
+async def runs_list(folder: Path):
+    """The runs screen of ``folder`` at 120x40, scanned and shown: (app, pilot, screen)."""
+    app = runs_app(folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        yield app, pilot, screen
+
+
 def statuses(screen: RunsScreen) -> dict[str, str]:
     table = screen.query_one(DataTable)
     return {Path(key).name: table.get_cell(key, "status").plain for key in sorted_keys(screen)}
@@ -53,11 +65,7 @@ def folder(tmp_path) -> Path:
 async def test_every_status_and_the_garbage_file_listed_newest_first(folder):
     writer = start_live_run(folder)
     try:
-        app = runs_app(folder)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RunsScreen)
+        async with runs_list(folder) as (app, pilot, screen):
             assert statuses(screen) == {
                 "live.jsonl": f"LIVE pid {os.getpid()}",
                 "gone.jsonl": "WRITER GONE",
@@ -87,11 +95,7 @@ async def test_every_status_and_the_garbage_file_listed_newest_first(folder):
 
 
 async def test_a_new_run_appears_on_a_rescan_and_the_cursor_stays_on_its_run(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
+    async with runs_list(folder) as (app, pilot, screen):
         await move_to(pilot, screen, "stopped.jsonl")
         write_run(folder / "newer.jsonl", fixture_lines(RUN), "run-newer", START + 99_999)
         screen.rescan()
@@ -106,11 +110,7 @@ async def test_a_new_run_appears_on_a_rescan_and_the_cursor_stays_on_its_run(fol
 
 
 async def test_the_filter_keeps_matching_runs_and_escape_clears_it(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
+    async with runs_list(folder) as (app, pilot, screen):
         await pilot.press("slash", *"crash")
         assert names(screen) == ["crashed.jsonl"]
         await pilot.press("enter")  # keeps the filter, back to the table
@@ -123,11 +123,7 @@ async def test_the_filter_keeps_matching_runs_and_escape_clears_it(folder):
 
 
 async def test_sorting_by_another_column_and_back(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
+    async with runs_list(folder) as (app, pilot, screen):
         await pilot.press("o")  # by name
         assert screen.sort_column == "file"
         assert sorted_keys(screen) == sorted(sorted_keys(screen))
@@ -137,11 +133,7 @@ async def test_sorting_by_another_column_and_back(folder):
 
 
 async def test_home_and_end_go_to_the_first_and_the_last_run(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
+    async with runs_list(folder) as (app, pilot, screen):
         table = screen.query_one(DataTable)
         assert table.row_count > 2
         await pilot.press("end")
@@ -151,11 +143,7 @@ async def test_home_and_end_go_to_the_first_and_the_last_run(folder):
 
 
 async def test_enter_opens_a_replay_and_escape_comes_back_to_the_same_row(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        runs = app.screen
-        assert isinstance(runs, RunsScreen)
+    async with runs_list(folder) as (app, pilot, runs):
         await move_to(pilot, runs, "finished.jsonl")
         await pilot.press("enter")
         opened = app.screen_stack[1]  # the run, under its finished dialog (replayed at once)
@@ -175,11 +163,7 @@ async def test_enter_opens_a_replay_and_escape_comes_back_to_the_same_row(folder
 async def test_enter_on_a_live_run_follows_it(folder):
     writer = start_live_run(folder)
     try:
-        app = runs_app(folder)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            runs = app.screen
-            assert isinstance(runs, RunsScreen)
+        async with runs_list(folder) as (app, pilot, runs):
             await move_to(pilot, runs, "live.jsonl")
             await pilot.press("enter")
             opened = app.screen
@@ -192,11 +176,7 @@ async def test_enter_on_a_live_run_follows_it(folder):
 
 
 async def test_enter_on_an_unreadable_file_says_why_and_stays(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        runs = app.screen
-        assert isinstance(runs, RunsScreen)
+    async with runs_list(folder) as (app, pilot, runs):
         await move_to(pilot, runs, "garbage.jsonl")
         await pilot.press("enter")
         assert app.screen is runs
@@ -204,11 +184,7 @@ async def test_enter_on_an_unreadable_file_says_why_and_stays(folder):
 
 
 async def test_space_selects_and_c_compares_in_the_runs_colours(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        runs = app.screen
-        assert isinstance(runs, RunsScreen)
+    async with runs_list(folder) as (app, pilot, runs):
         await pilot.press("c")  # nothing selected: a warning, no screen
         assert app.screen is runs
         await move_to(pilot, runs, "finished.jsonl")
@@ -322,11 +298,7 @@ async def test_r_without_a_record_says_there_is_no_folder():
 
 
 async def test_an_unreadable_file_cannot_be_selected(folder):
-    app = runs_app(folder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        runs = app.screen
-        assert isinstance(runs, RunsScreen)
+    async with runs_list(folder) as (app, pilot, runs):
         await move_to(pilot, runs, "garbage.jsonl")
         await pilot.press("space")
         assert runs.selected == []
