@@ -371,13 +371,3 @@ def read_records(path: str | Path) -> tuple[list[Record], int]:
     collected = _Collected()
     RecordFeeder(path, collected, speed=0.0)._run()
     return collected.records, collected.corrupt
-
-
-def wait_for(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` passes (tests and benchmarks)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return bool(predicate())

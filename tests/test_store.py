@@ -9,9 +9,10 @@ import pytest
 from esper_tui import lane_history
 from esper_tui import store as store_module
 from esper_tui.record_open import ReplayError, check_readable
-from esper_tui.replay import RecordFeeder, read_records, replay_all, wait_for
+from esper_tui.replay import RecordFeeder, read_records, replay_all
 from esper_tui.saturation import SaturationTracker
 from esper_tui.store import TelemetryStore
+from tests.waiting import wait_for
 from training.records import (
     DecisionRecord,
     EpochRecord,

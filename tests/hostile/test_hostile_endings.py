@@ -13,8 +13,9 @@ import pytest
 from esper_tui import replay
 from esper_tui.record_open import check_readable
 from esper_tui.record_writer import RecordFile
-from esper_tui.replay import RecordFeeder, read_records, wait_for
+from esper_tui.replay import RecordFeeder, read_records
 from esper_tui.store import TelemetryStore
+from tests.waiting import wait_for
 from widgets.model import RunStatus
 from widgets.run_header import header_text
 from widgets.run_source import SourceState

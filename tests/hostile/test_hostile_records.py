@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from esper_tui.replay import RecordFeeder, replay_all, wait_for
+from esper_tui.replay import RecordFeeder, replay_all
 from esper_tui.store import TelemetryStore
+from tests.waiting import wait_for
 from training.records import MAX_LINE, EpochRecord, RecordError, record_from_line
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run.jsonl"
